@@ -1,0 +1,58 @@
+// common.h: the foundation under every lesson: error reporting, checked allocation
+// and checked file I/O. Nothing here is from the paper; it is the plumbing that lets
+// the rest of the code stay short and fail loudly, naming the file and line.
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+// ---------------------------------------------------------------------------
+// Errors a user can cause (a bad file, a wrong option) are reported, not crashed on.
+// A function that can fail on user input takes an ErrorMessage*, returns false on
+// failure and fills in one line such as "vocab.txt:12: expected 'merge A B'".
+// ---------------------------------------------------------------------------
+typedef struct {
+    char text[512];
+} ErrorMessage;
+
+// Writes a printf-style message into err (if err is not NULL). Always returns false,
+// so a loader can write `return error_set(err, "%s:%d: ...", path, line);`.
+bool error_set(ErrorMessage *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+// Prints "program: message" to stderr and exits with status 1. For command-line
+// programs, once an error has been reported as an ErrorMessage.
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+// ---------------------------------------------------------------------------
+// Programmer errors and exhausted resources: print where it happened and exit.
+// The macros pass __FILE__ and __LINE__ so the message names the calling line.
+// ---------------------------------------------------------------------------
+void *malloc_check(size_t size, const char *file, int line);
+void *calloc_check(size_t count, size_t size, const char *file, int line);
+FILE *fopen_check(const char *path, const char *mode, const char *file, int line);
+void fread_check(void *ptr, size_t size, size_t count, FILE *f, const char *file, int line);
+void fwrite_check(const void *ptr, size_t size, size_t count, FILE *f, const char *file, int line);
+void fclose_check(FILE *f, const char *file, int line);
+
+#define xmalloc(size) malloc_check((size), __FILE__, __LINE__)
+#define xcalloc(count, size) calloc_check((count), (size), __FILE__, __LINE__)
+#define xfopen(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)
+#define xfread(ptr, size, count, f) fread_check((ptr), (size), (count), (f), __FILE__, __LINE__)
+#define xfwrite(ptr, size, count, f) fwrite_check((ptr), (size), (count), (f), __FILE__, __LINE__)
+#define xfclose(f) fclose_check((f), __FILE__, __LINE__)
+
+// Reads a whole file into a NUL-terminated buffer the caller frees. Returns NULL and
+// fills err if the file cannot be opened or read; *length gets the byte count.
+char *read_whole_file(const char *path, size_t *length, ErrorMessage *err);
+
+// Writes `size` bytes to path atomically: to "path.tmp", flushed and synced, then
+// renamed over path, so an interrupted write never destroys the previous file.
+bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMessage *err);
+
+// Seconds since an arbitrary fixed point, for progress lines and benchmarks.
+double wall_seconds(void);
+
+#endif

@@ -1,0 +1,37 @@
+// tensor.h: the numeric kernels every layer is built from. Matrices are row-major
+// float arrays; a matrix "(M,K)" has M rows of K contiguous floats.
+//
+// The three matrix products below are the hot loops of the whole project: a forward
+// pass needs A·B (x times a weight) and A·Bᵀ (queries times keys); a backward pass
+// needs Aᵀ·B (the weight gradient). All three ACCUMULATE into C (C += ...), because
+// gradients add up over the uses of a value; a forward caller zeroes C (or fills it
+// with a bias) first.
+#ifndef TENSOR_H
+#define TENSOR_H
+
+// C (M,N) += A (M,K) · B (K,N)
+void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N);
+
+// C (M,N) += A (M,K) · B(N,K)ᵀ          (B is stored with N rows of K)
+void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N);
+
+// C (M,N) += A(K,M)ᵀ · B (K,N)          (A is stored with K rows of M)
+void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N);
+
+// Softmax of each row of x (rows,cols), in place, numerically stable: the row maximum
+// is subtracted before exp so nothing overflows. A row whose entries are all -INFINITY
+// (every position masked) becomes all zeros rather than NaN.
+void softmax_rows(float *x, int rows, int cols);
+
+// Elementwise helpers over n floats.
+void vec_zero(float *x, long n);
+void vec_copy(float *dst, const float *src, long n);
+void vec_add(float *dst, const float *src, long n);              // dst += src
+void vec_scale(float *x, float s, long n);                       // x *= s
+void vec_add_bias_rows(float *x, const float *bias, int rows, int cols);  // x[r,:] += bias
+void vec_sum_rows(float *dbias, const float *dx, int rows, int cols);     // dbias += Σ_r dx[r,:]
+
+// Largest |a[i] - b[i]| over n floats; the measure parity tests report.
+float max_abs_diff(const float *a, const float *b, long n);
+
+#endif

@@ -1,0 +1,64 @@
+// testutil.h: what the cmocka tests share: reading PyTorch fixture files, comparing
+// arrays, and checking a backward pass against central finite differences.
+#ifndef TESTUTIL_H
+#define TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+// ---- fixtures ---------------------------------------------------------------------
+// A fixture file (written by tests/fixtures/*.py, format in tests/fixtures/fixture_io.py)
+// is text: for each tensor a header line "tensor NAME n d0 d1 ... d(n-1)" followed by
+// its d0*d1*... values in row-major order, written with 9 significant digits so
+// float32 values survive the round trip exactly. Lines starting with '#' are comments.
+typedef struct {
+    char name[64];
+    int ndim;
+    int dims[8];
+    long count;
+    float *values;
+} FixtureTensor;
+
+typedef struct {
+    int count;
+    FixtureTensor *tensors;
+} Fixture;
+
+// Loads path (relative to the repository root, where `make test` runs). Fails the
+// current test with the file, line and what was expected if the file is malformed.
+Fixture *fixture_load(const char *path);
+// The tensor called name, which must hold exactly `count` values (fails the test if
+// it is missing or has another size). The memory belongs to the fixture.
+float *fixture_get(Fixture *fx, const char *name, long count);
+void fixture_free(Fixture *fx);
+
+// ---- comparisons ------------------------------------------------------------------
+// Fails the test, naming `what` and the worst index, unless every |a-b| <= tol.
+void assert_arrays_close(const char *what, const float *a, const float *b, long n, float tol);
+
+// ---- finite differences -----------------------------------------------------------
+// A scalar function of some parameters, computed by running a forward pass. ctx
+// carries whatever the forward needs. Return double so summing does not add error.
+typedef double (*ScalarFn)(void *ctx);
+
+typedef struct {
+    float max_abs_error;  // max |analytic - numeric|
+    float max_rel_error;  // max |a - n| / max(|a| + |n|, floor)
+    long worst_index;
+    float worst_analytic, worst_numeric;
+} GradCheck;
+
+// Compares grad[i] (the analytic dL/dx[i] from a backward pass) with the central
+// difference (L(x+eps) - L(x-eps)) / 2eps at `samples` indices of x spread evenly
+// over [0,n) (all indices when samples >= n). x is restored afterwards.
+GradCheck grad_check(ScalarFn loss, void *ctx, float *x, const float *grad, long n,
+                     int samples, float eps);
+
+// Fails the test naming `what` unless the check's max_rel_error <= tol; prints the
+// check either way so a reader sees how close it was.
+void assert_grad_ok(const char *what, GradCheck check, float tol);
+
+#endif
