@@ -36,7 +36,7 @@ LESSON_BINS := $(addprefix $(BUILD)/,$(notdir $(LESSON_SRC:.c=)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lessons test run bench clean deps-test
+.PHONY: all lessons test run bench clean fixtures
 all: $(CORE_LIB) lessons
 
 lessons: $(LESSON_BINS)
@@ -88,11 +88,17 @@ CMOCKA_LIBS   = $(shell pkg-config --libs cmocka)
 $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka
 	$(CC) $(SANFLAGS) $(CMOCKA_CFLAGS) $< tests/testutil.c $(CORE_SLIB) $(CMOCKA_LIBS) $(LDLIBS) -o $@
 
+# ---- viewer (viz/viz.mk adds its programs to all, and its tests to TEST_BINS) -------
+-include viz/viz.mk
+
 test: $(TEST_BINS) all
 	@sh tests/run_tests.sh $(TEST_BINS)
 
-# ---- viewer (viz/viz.mk adds its targets to all, run and test) ----------------------
--include viz/viz.mk
+# ---- PyTorch fixtures ---------------------------------------------------------------
+# Regenerates the committed fixtures the parity tests read. Needs PyTorch
+# (Debian: sudo apt-get install python3-torch); `make test` never does.
+fixtures:
+	@for script in tests/fixtures/gen_*.py; do echo "python3 $$script"; /usr/bin/python3 $$script || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
