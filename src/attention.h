@@ -1,0 +1,40 @@
+// attention.h: scaled dot-product attention, §3.2.1 Eq. (1):
+//
+//     Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V
+//
+// with the two masks the Transformer needs, applied to the scores BEFORE the softmax
+// by setting them to -INFINITY (so they get exactly zero weight):
+//   - padding: keys j >= key_lengths[b] are pad tokens and are never attended to;
+//   - causal (§3.2.3): query i may not see keys j > i, so the decoder cannot peek at
+//     the words it is about to predict.
+//
+// Layout: every tensor is contiguous, heads outermost after the batch, so one
+// (batch, head) slice is an ordinary row-major matrix the tensor.h matmuls can use:
+//   q (B,h,Tq,d_k)   k (B,h,Tk,d_k)   v (B,h,Tk,d_k)   out (B,h,Tq,d_k)
+//   weights (B,h,Tq,Tk): row i is query i's distribution over the Tk keys.
+// Self-attention has Tq == Tk; cross-attention (decoder looking at the encoder) has
+// Tq = T target positions and Tk = S source positions.
+#ifndef ATTENTION_H
+#define ATTENTION_H
+
+#include <stdbool.h>
+
+// Computes out = softmax(q kᵀ/√d_k + masks) v for every (batch, head) slice and keeps
+// the softmax output in `weights`: the backward pass needs it, and the viewer draws it.
+// key_lengths: B ints (NULL means no padding). causal: hide keys j > i from query i.
+// A query whose every key is masked (key_lengths[b] == 0) gets all-zero weights and a
+// zero output, never NaN. Overwrites out and weights; they must not alias the inputs.
+void attention_forward(float *out, float *weights, const float *q, const float *k,
+                       const float *v, const int *key_lengths, bool causal,
+                       int B, int h, int Tq, int Tk, int d_k);
+
+// Gradients of attention_forward. Given dout (B,h,Tq,d_k) = dL/dout, ACCUMULATES
+// dL/dq into dq (B,h,Tq,d_k), dL/dk into dk and dL/dv into dv (B,h,Tk,d_k).
+// dweights_scratch: B*h*Tq*Tk floats the function may overwrite.
+// The masks need no arguments here: a masked score has weight exactly 0, and the
+// softmax Jacobian multiplies by the weight, so no gradient flows through it.
+void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch,
+                        const float *dout, const float *weights, const float *q,
+                        const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k);
+
+#endif
