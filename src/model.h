@@ -1,0 +1,161 @@
+// model.h: the whole Transformer of "Attention Is All You Need" (Figure 1): shared
+// embeddings ×√d_model plus sinusoidal positions (§3.4, §3.5), an encoder stack and a
+// decoder stack of N post-LN layers each (§3.1), and the generator whose logits reuse
+// the embedding matrix (§3.4). One struct owns every float the model touches:
+//
+//   params  one contiguous buffer of n_params floats (one fwrite for a checkpoint,
+//           one loop for Adam); grads has the same length and the same layout.
+//   layout  [embedding (V,d_model)] [encoder layer 0] ... [encoder layer N-1]
+//           [decoder layer 0] ... [decoder layer N-1]   (each layer: see encoder.h /
+//           decoder.h; no final stack LayerNorm: with post-LN every layer already ends
+//           in one, as in the paper's Figure 1)
+//   acts    activations for max_batch sequences of max_len tokens, kept from the last
+//           forward pass for the backward pass and for the viewer.
+//
+// Typical training step:
+//   model_zero_grad(m);
+//   model_forward(m, src, src_len, tgt_in, tgt_len, B, S, T, true, rng);
+//   ... loss from m->logits (B,T,V) gives dlogits ...
+//   model_backward(m, dlogits);           // m->grads now holds dLoss/dparams
+//
+// Decoding (greedy or beam): model_encode once, then model_decode on a growing target
+// prefix (each call recomputes the decoder over the whole prefix: simple, and cheap
+// next to training). Token ids: TOKEN_PAD = 0, TOKEN_BOS = 1, TOKEN_EOS = 2 (tokenizer.h).
+// Sequences are padded on the right; lengths[b] counts the real tokens of row b, and
+// positions >= lengths[b] are padding that no query may attend to.
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdbool.h>
+
+#include "common.h"
+#include "rng.h"
+
+typedef struct {
+    int vocab_size;  // V: one vocabulary shared by source and target (§3.4, §5.1)
+    int d_model;     // width of every residual stream (512 in the base model)
+    int n_heads;     // h (8); d_k = d_v = d_model / h
+    int d_ff;        // inner width of the feed-forward networks (2048)
+    int n_layers;    // N encoder layers and N decoder layers (6)
+    int max_len;     // longest source or target sequence, incl. BOS/EOS
+    int max_batch;   // activations are sized for this many sequences
+    float dropout;   // P_drop (0.1 in the paper, §5.4); used only when training
+} ModelConfig;
+
+// Defined in encoder.h / decoder.h (the model only holds pointers to them here, so a
+// file using the model does not need those headers).
+struct EncoderLayerWeights;
+struct EncoderLayerCache;
+struct DecoderLayerWeights;
+struct DecoderLayerCache;
+
+typedef struct {
+    ModelConfig config;
+
+    // ---- parameters (one buffer) and their gradients (same layout) ----
+    long n_params;
+    float *params;
+    float *grads;
+    float *embedding;       // (V,d_model) inside params: source, target and output (§3.4)
+    float *dembedding;      // (V,d_model) inside grads
+    struct EncoderLayerWeights *enc, *denc;  // N each: pointers into params / grads
+    struct DecoderLayerWeights *dec, *ddec;
+
+    // ---- constants ----
+    float *pe;              // (max_len,d_model) sinusoidal positional encodings (§3.5)
+
+    // ---- the last forward pass ----
+    int B, S, T;            // batch size, source length, target length it ran with
+    bool training;          // whether it ran with dropout
+    int *src_tokens;        // (max_batch,max_len) copies of the inputs (the backward
+    int *tgt_tokens;        //   of the embedding needs them)
+    int *src_lengths;       // (max_batch) real tokens per source row
+    int *tgt_lengths;       // (max_batch) real tokens per target row
+    float *memory;          // (B,S,d_model) encoder output: the keys/values of cross-attention
+    float *logits;          // (B,T,V) = decoder output · embeddingᵀ (§3.4)
+
+    // ---- activation storage (internal) ----
+    long n_acts;
+    float *acts;            // one buffer; the pointers below and in the caches point into it
+    float *enc_in, *enc_in_mask;    // (B,S,d_model) embeddings+PE after dropout, its mask
+    float *dec_in, *dec_in_mask;    // (B,T,d_model) the same for the target
+    struct EncoderLayerCache *enc_cache;  // N
+    struct DecoderLayerCache *dec_cache;  // N
+    float *scratch;         // backward work space
+    float *dmemory, *dx, *dy;  // backward: gradients of memory and of a layer's in/out
+} Model;
+
+// Allocates and initialises the model (documented in model.c):
+//   matrices  Xavier/Glorot uniform U(-a, a), a = √(6/(d_in+d_out)), as PyTorch's
+//             nn.Transformer does;
+//   biases 0; LayerNorm gain 1, bias 0;
+//   embedding N(0, d_model^-1/2): after the ×√d_model of §3.4 the inputs have unit
+//             variance per entry, the same scale as the sinusoids they are added to,
+//             and the tied output logits y·Eᵀ start small.
+// Fails with a message (die) on an impossible configuration (d_model % n_heads != 0,
+// odd d_model, sizes <= 0, dropout outside [0,1)).
+void model_init(Model *m, const ModelConfig *cfg, Rng *rng);
+
+// Frees everything and zeroes the struct: calling it again is safe.
+void model_free(Model *m);
+
+// Sets every gradient to zero (the backward only accumulates).
+void model_zero_grad(Model *m);
+
+// §3.1 encoder: x = Dropout(Emb[src]·√d_model + PE) (§3.4, §3.5, §5.4), then N encoder
+// layers; the output is m->memory (B,S,d_model). src is (B,S) token ids, row b has
+// src_lengths[b] real tokens (1..S). B <= max_batch, S <= max_len. training turns
+// dropout on (masks drawn in order from rng; rng may be NULL when !training).
+void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S,
+                  bool training, Rng *rng);
+
+// For beam search: after model_encode with B = 1, copies the encoder output (and the
+// source length) into rows 0..k-1, so model_decode can run k hypotheses at once without
+// re-encoding. k <= max_batch. (Not for training: the backward then is meaningless.)
+void model_repeat_memory(Model *m, int k);
+
+// §3.1 decoder over tgt (B,T) token ids (starting with BOS), with the same B as the
+// last model_encode (or model_repeat_memory): y = Dropout(Emb[tgt]·√d_model + PE), N
+// decoder layers (causal self-attention over tgt_lengths, cross-attention over the
+// memory with the source lengths), then m->logits (B,T,V) = y·Embᵀ. tgt_lengths[b] in
+// 1..T. T <= max_len.
+void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
+                  Rng *rng);
+
+// model_encode then model_decode (dropout masks: encoder first, then decoder).
+void model_forward(Model *m, const int *src, const int *src_lengths, const int *tgt,
+                   const int *tgt_lengths, int B, int S, int T, bool training, Rng *rng);
+
+// Backward through the last model_forward: dlogits is (B,T,V) = dLoss/dlogits (rows of
+// padding positions should be 0). Accumulates into m->grads.
+void model_backward(Model *m, const float *dlogits);
+
+typedef enum { ATTN_ENCODER_SELF, ATTN_DECODER_SELF, ATTN_CROSS } AttentionKind;
+
+// The attention weights of one layer from the last forward pass, laid out
+// (B,h,rows,cols) for the B of that pass: encoder self (S,S), decoder self (T,T),
+// cross (T,S) (target positions down, source positions across). Row r of a matrix sums
+// to 1 over the unmasked columns. Returns NULL if layer is out of range.
+const float *model_attention(const Model *m, AttentionKind kind, int layer, int *rows,
+                             int *cols);
+
+// Parameter counts from a configuration alone (no allocation), per component.
+typedef struct {
+    long embedding;              // V·d_model, counted once: shared three ways (§3.4)
+    long encoder_self_attention; // all N encoder layers: 4·(d_model² + d_model) each
+    long encoder_feed_forward;   // N·(2·d_model·d_ff + d_ff + d_model)
+    long encoder_layer_norm;     // N·2 norms·2·d_model
+    long decoder_self_attention;
+    long decoder_cross_attention;
+    long decoder_feed_forward;
+    long decoder_layer_norm;     // N·3 norms·2·d_model
+    long total;                  // the sum; equals Model.n_params
+} ModelParamCounts;
+ModelParamCounts model_param_counts(const ModelConfig *cfg);
+long model_param_count(const ModelConfig *cfg);
+
+// Checks a configuration without allocating; false with a message in err if unusable.
+// (model_init calls it and dies on failure; a checkpoint loader can call it first.)
+bool model_config_valid(const ModelConfig *cfg, ErrorMessage *err);
+
+#endif
