@@ -18,6 +18,9 @@ void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N);
 // C (M,N) += A(K,M)ᵀ · B (K,N)          (A is stored with K rows of M)
 void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N);
 
+// dst (cols,rows) = src (rows,cols)ᵀ. dst and src must not overlap.
+void transpose(float *dst, const float *src, int rows, int cols);
+
 // Softmax of each row of x (rows,cols), in place, numerically stable: the row maximum
 // is subtracted before exp so nothing overflows. A row whose entries are all -INFINITY
 // (every position masked) becomes all zeros rather than NaN.

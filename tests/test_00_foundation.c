@@ -4,6 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "common.h"
 #include "rng.h"
 #include "tensor.h"
@@ -36,37 +40,74 @@ static void test_matmul_tn_by_hand(void **state) {
     assert_arrays_close("Aᵀ·B", c, expected, 4, 0.0f);
 }
 
-// The three products agree with a naive triple loop on odd, non-square shapes big
-// enough to take the threaded path.
-static void test_matmuls_match_naive_loops(void **state) {
-    (void)state;
-    enum { M = 37, K = 53, N = 41 };
+// The three products agree with a naive triple loop (summed in double) on one shape.
+static void check_products_against_naive(int M, int K, int N) {
     Rng rng;
-    rng_seed(&rng, 7, 0);
+    rng_seed(&rng, (uint64_t)(M * 1000003 + K * 1009 + N), 0);
     float *a = xmalloc(sizeof(float) * M * K), *b = xmalloc(sizeof(float) * K * N);
     float *bt = xmalloc(sizeof(float) * N * K), *at = xmalloc(sizeof(float) * K * M);
-    float *c = xcalloc(M * N, sizeof(float)), *ref = xcalloc(M * N, sizeof(float));
+    float *c = xcalloc((size_t)M * N, sizeof(float)), *ref = xcalloc((size_t)M * N, sizeof(float));
     for (int i = 0; i < M * K; i++) a[i] = rng_normal(&rng);
     for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
     for (int i = 0; i < M; i++)
         for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+    float *bt_fast = xmalloc(sizeof(float) * N * K);
+    transpose(bt_fast, b, K, N);
     for (int k = 0; k < K; k++)
         for (int j = 0; j < N; j++) bt[j * K + k] = b[k * N + j];
+    assert_arrays_close("transpose", bt_fast, bt, (long)N * K, 0.0f);
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             double s = 0;
             for (int k = 0; k < K; k++) s += (double)a[i * K + k] * b[k * N + j];
             ref[i * N + j] = (float)s;
         }
+    float tol = 2e-6f * (float)K;  // float rounding grows with the length of each sum
     matmul_nn(c, a, b, M, K, N);
-    assert_arrays_close("matmul_nn vs naive", c, ref, M * N, 1e-4f);
-    vec_zero(c, M * N);
+    assert_arrays_close("matmul_nn vs naive", c, ref, (long)M * N, tol);
+    vec_zero(c, (long)M * N);
     matmul_nt(c, a, bt, M, K, N);
-    assert_arrays_close("matmul_nt vs naive", c, ref, M * N, 1e-4f);
-    vec_zero(c, M * N);
+    assert_arrays_close("matmul_nt vs naive", c, ref, (long)M * N, tol);
+    vec_zero(c, (long)M * N);
     matmul_tn(c, at, b, M, K, N);
-    assert_arrays_close("matmul_tn vs naive", c, ref, M * N, 1e-4f);
-    free(a), free(b), free(at), free(bt), free(c), free(ref);
+    assert_arrays_close("matmul_tn vs naive", c, ref, (long)M * N, tol);
+    free(a), free(b), free(at), free(bt), free(bt_fast), free(c), free(ref);
+}
+
+// Shapes chosen to hit every path of the blocked kernel: whole 4x32 blocks, ragged
+// edges in rows and columns, k cut into several 256-long chunks, and the threaded path.
+static void test_matmuls_match_naive_loops(void **state) {
+    (void)state;
+    check_products_against_naive(37, 53, 41);
+    check_products_against_naive(64, 600, 96);
+    check_products_against_naive(3, 5, 2);
+    check_products_against_naive(1, 300, 1);
+}
+
+// Each element of C is summed by one thread in one fixed order, so one thread and two
+// threads give bit-for-bit the same product (the promise behind "same seed and thread
+// count give the same numbers", made stronger).
+static void test_matmul_same_bits_on_any_thread_count(void **state) {
+    (void)state;
+#ifdef _OPENMP
+    enum { M = 96, K = 300, N = 80 };
+    Rng rng;
+    rng_seed(&rng, 11, 0);
+    float *a = xmalloc(sizeof(float) * M * K), *b = xmalloc(sizeof(float) * K * N);
+    float *one = xcalloc(M * N, sizeof(float)), *two = xcalloc(M * N, sizeof(float));
+    for (int i = 0; i < M * K; i++) a[i] = rng_normal(&rng);
+    for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    matmul_nn(one, a, b, M, K, N);
+    omp_set_num_threads(2);
+    matmul_nn(two, a, b, M, K, N);
+    omp_set_num_threads(saved);
+    assert_memory_equal(one, two, sizeof(float) * M * N);
+    free(a), free(b), free(one), free(two);
+#else
+    skip();
+#endif
 }
 
 // softmax([0, ln 3]) = [1/4, 3/4]; a huge row does not overflow; a fully masked row is 0.
@@ -139,6 +180,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_nt_accumulates),
         cmocka_unit_test(test_matmul_tn_by_hand),
         cmocka_unit_test(test_matmuls_match_naive_loops),
+        cmocka_unit_test(test_matmul_same_bits_on_any_thread_count),
         cmocka_unit_test(test_softmax_rows),
         cmocka_unit_test(test_rng_is_seeded_and_sane),
         cmocka_unit_test(test_atomic_write_and_read_back),
