@@ -1,0 +1,98 @@
+// checkpoint.h: saving and loading a model, its vocabulary and (optionally) the training
+// state, in one self-contained binary file.
+//
+// Not from the paper, but what makes its 12-hour (base) and 3.5-day (big) training runs
+// possible (§5.2): a run can stop and resume exactly, and a trained model is one file.
+//
+// ---- File format, version 1 -----------------------------------------------------------
+// Integers are little-endian; floats IEEE-754 binary32, little-endian. Offsets in bytes.
+//
+//   header   0   8  magic "TRFCKPT\n"
+//            8   4  u32 format version (1); a reader refuses versions it does not know
+//           12   4  u32 reserved, 0
+//   sections, one after another, each:
+//            0   4  tag, four ASCII bytes
+//            4   4  u32 reserved, 0
+//            8   8  u64 payload length L
+//           16   L  payload
+//   trailer  8 bytes: u64 FNV-1a-64 checksum of every byte before it
+//
+// Sections (in this order; CONF, PARM and END are required, the others optional):
+//   "CONF"  the ModelConfig, 32 bytes: i32 vocab_size, d_model, n_heads, d_ff, n_layers,
+//           max_len, max_batch; f32 dropout
+//   "VOCB"  the tokenizer's vocabulary in its own text format (tokenizer.h), so the file
+//           translates text on its own
+//   "TRST"  training state, 56 bytes: i64 step, epoch, batch_in_epoch; u64 rng.state,
+//           rng.increment, data_rng.state, data_rng.increment
+//   "ADAM"  optimiser, 48 + 8n bytes: f32 beta1, beta2, eps; i32 d_model, warmup_steps;
+//           f32 lr_scale, clip_norm; u32 0 (padding); i64 n, step; f32 m[n]; f32 v[n]
+//   "PARM"  i64 n_params, then f32 params[n_params] in the layout of model.h
+//   "END "  empty; marks the end, so a file cut at a section boundary is still "truncated"
+//
+// A reader skips sections with tags it does not know (room for later additions without a
+// version change); a change in the meaning of an existing section bumps the version.
+//
+// Loading checks, in order, and reports the first failure as "PATH: what is wrong":
+// the file can be read; it starts with the magic (else "not a checkpoint"); the version
+// is known (else "written by a newer version"); every section fits in the file and END
+// is there (else "truncated"); the checksum matches (else "corrupted"); the configuration
+// is sane (sizes in range, d_model divisible by h, ...) and PARM holds exactly
+// model_param_count(config) floats, all before anything is allocated.
+//
+// Saving writes "PATH.tmp", flushes and fsyncs it, then renames it over PATH, so an
+// interrupted save never destroys the previous checkpoint.
+#ifndef CHECKPOINT_H
+#define CHECKPOINT_H
+
+#include <stdbool.h>
+
+#include "common.h"
+#include "model.h"
+#include "optimizer.h"
+#include "rng.h"
+#include "tokenizer.h"
+
+#define CHECKPOINT_VERSION 1
+
+// Where a training run stands, for an exact resume. The training loop decides what the
+// fields mean; the intended use: step = optimiser updates done; epoch and batch_in_epoch
+// = the next batch to train on; rng = the dropout RNG now; data_rng = the batch-order RNG
+// as it was just BEFORE this epoch's BatchPlan was made (so the plan can be rebuilt).
+typedef struct {
+    bool present;       // set by checkpoint_load: false if the file has no TRST section
+    long step;
+    long epoch;
+    long batch_in_epoch;
+    Rng rng;
+    Rng data_rng;
+} TrainingState;
+
+// Writes model parameters and configuration, plus the vocabulary if tok is not NULL, the
+// training state if state is not NULL, and the Adam moments if opt is not NULL. Returns
+// false with "PATH...: reason" in err if the file cannot be written (the previous file at
+// PATH is then untouched).
+bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
+                     const TrainingState *state, const Adam *opt, ErrorMessage *err);
+
+// Reads and fully verifies path (see above), then:
+//   m      model_init with the file's configuration (config.max_batch replaced by max_batch
+//          when max_batch > 0, e.g. 4 for beam search) and the file's parameters. m must
+//          not hold a model (zeroed, or after model_free).
+//   tok    if not NULL: the embedded vocabulary (error if the file has none). Must not
+//          hold a tokenizer.
+//   state  if not NULL: the training state; state->present = false if the file has none.
+//   opt    if not NULL and the file has an ADAM section: adam_init + the saved moments
+//          and step (opt->memory stays NULL if the file has none). Must not hold moments.
+// Returns false with "PATH: reason" in err, allocating nothing, if any check fails.
+bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
+                     TrainingState *state, Adam *opt, ErrorMessage *err);
+
+// Only the verified configuration (no allocation of a model), e.g. to print it.
+bool checkpoint_read_config(const char *path, ModelConfig *config, ErrorMessage *err);
+
+// FNV-1a, 64 bits (Fowler, Noll, Vo), continuing from hash (start with
+// CHECKPOINT_FNV_OFFSET). Simple and enough to catch corruption; not cryptographic.
+#define CHECKPOINT_FNV_OFFSET 0xcbf29ce484222325ULL
+unsigned long long checkpoint_fnv1a(unsigned long long hash, const void *data, unsigned long size);
+
+#endif
