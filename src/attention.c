@@ -1,0 +1,102 @@
+// attention.c: scaled dot-product attention, §3.2.1 Eq. (1) (see attention.h).
+//
+// Each (batch, head) slice is independent: a (Tq,d_k) block of queries against a
+// (Tk,d_k) block of keys and values. The slices are shared out among OpenMP threads;
+// each slice is computed start to finish by one thread in a fixed order, so the result
+// does not depend on the number of threads. (Inside a threaded loop the tensor.h
+// matmuls run serially: OpenMP does not nest parallel regions by default.)
+#include "attention.h"
+
+#include <math.h>
+
+#include "tensor.h"
+
+// Below this many multiply-adds in total, starting threads costs more than it saves.
+#define ATTENTION_PARALLEL_MIN_WORK (1L << 16)
+
+// Sets masked scores of one (Tq,Tk) slice to -INFINITY: keys j >= n_keys (padding)
+// and, if causal, keys j > i (the future, §3.2.3).
+static void mask_scores(float *scores, int n_keys, bool causal, int Tq, int Tk) {
+    for (int i = 0; i < Tq; i++) {
+        float *row = scores + (long)i * Tk;
+        int visible = n_keys;                               // keys 0 .. visible-1 stay
+        if (causal && i + 1 < visible) visible = i + 1;
+        for (int j = visible < 0 ? 0 : visible; j < Tk; j++) row[j] = -INFINITY;
+    }
+}
+
+// §3.2.1 Eq. (1): out = softmax(q kᵀ / √d_k + masks) v, per (batch, head).
+// q is (B,h,Tq,d_k), k and v are (B,h,Tk,d_k), out is (B,h,Tq,d_k),
+// weights is (B,h,Tq,Tk).
+void attention_forward(float *out, float *weights, const float *q, const float *k,
+                       const float *v, const int *key_lengths, bool causal,
+                       int B, int h, int Tq, int Tk, int d_k) {
+    // Dividing by √d_k keeps the dot products' variance near 1 whatever d_k is, so the
+    // softmax does not saturate into vanishing gradients (§3.2.1, footnote 4).
+    const float scale = 1.0f / sqrtf((float)d_k);
+    const long work = (long)B * h * Tq * Tk * d_k;
+    #pragma omp parallel for if (B * h > 1 && work > ATTENTION_PARALLEL_MIN_WORK) schedule(static)
+    for (int bh = 0; bh < B * h; bh++) {
+        const int b = bh / h;
+        const float *q_s = q + (long)bh * Tq * d_k;
+        const float *k_s = k + (long)bh * Tk * d_k;
+        const float *v_s = v + (long)bh * Tk * d_k;
+        float *w_s = weights + (long)bh * Tq * Tk;
+        float *out_s = out + (long)bh * Tq * d_k;
+
+        // scores (Tq,Tk) = q kᵀ / √d_k
+        vec_zero(w_s, (long)Tq * Tk);
+        matmul_nt(w_s, q_s, k_s, Tq, d_k, Tk);
+        vec_scale(w_s, scale, (long)Tq * Tk);
+        // masks, then the softmax over keys turns each row into weights summing to 1
+        mask_scores(w_s, key_lengths ? key_lengths[b] : Tk, causal, Tq, Tk);
+        softmax_rows(w_s, Tq, Tk);
+        // out (Tq,d_k) = weights (Tq,Tk) · v (Tk,d_k)
+        vec_zero(out_s, (long)Tq * d_k);
+        matmul_nn(out_s, w_s, v_s, Tq, Tk, d_k);
+    }
+}
+
+// Backward of attention_forward, per (batch, head) slice. Writing P for the weights
+// and S for the scaled scores, the forward computed
+//     S = q kᵀ · scale,   P = softmax_rows(S),   out = P v.
+// Going back line by line:
+//     out = P v          ->  dP = dout vᵀ,        dv += Pᵀ dout
+//     P = softmax(S)     ->  dS[i,j] = P[i,j] (dP[i,j] - Σ_l P[i,l] dP[i,l])
+//     S = q kᵀ · scale   ->  dq += dS k · scale,  dk += dSᵀ q · scale
+// dout, q are (B,h,Tq,d_k); k, v are (B,h,Tk,d_k); weights is (B,h,Tq,Tk).
+void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch,
+                        const float *dout, const float *weights, const float *q,
+                        const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k) {
+    const float scale = 1.0f / sqrtf((float)d_k);
+    const long work = (long)B * h * Tq * Tk * d_k;
+    #pragma omp parallel for if (B * h > 1 && work > ATTENTION_PARALLEL_MIN_WORK) schedule(static)
+    for (int bh = 0; bh < B * h; bh++) {
+        const float *dout_s = dout + (long)bh * Tq * d_k;
+        const float *p_s = weights + (long)bh * Tq * Tk;
+        const float *q_s = q + (long)bh * Tq * d_k;
+        const float *k_s = k + (long)bh * Tk * d_k;
+        const float *v_s = v + (long)bh * Tk * d_k;
+        float *ds_s = dweights_scratch + (long)bh * Tq * Tk;
+
+        // out = P v: dv (Tk,d_k) += Pᵀ (Tk,Tq) · dout (Tq,d_k); dP (Tq,Tk) = dout · vᵀ
+        matmul_tn(dv + (long)bh * Tk * d_k, p_s, dout_s, Tk, Tq, d_k);
+        vec_zero(ds_s, (long)Tq * Tk);
+        matmul_nt(ds_s, dout_s, v_s, Tq, d_k, Tk);
+
+        // P = softmax(S): the Jacobian of a softmax row is diag(P) - P Pᵀ, so
+        // dS = P ⊙ (dP - rowsum(P ⊙ dP)). The scale of S = q kᵀ·scale is folded in here.
+        // Masked entries have P = 0, hence dS = 0: no gradient reaches a hidden key.
+        for (int i = 0; i < Tq; i++) {
+            const float *p_row = p_s + (long)i * Tk;
+            float *d_row = ds_s + (long)i * Tk;
+            float dot = 0.0f;
+            for (int j = 0; j < Tk; j++) dot += p_row[j] * d_row[j];
+            for (int j = 0; j < Tk; j++) d_row[j] = p_row[j] * (d_row[j] - dot) * scale;
+        }
+
+        // S = q kᵀ: dq (Tq,d_k) += dS (Tq,Tk) · k (Tk,d_k); dk (Tk,d_k) += dSᵀ · q
+        matmul_nn(dq + (long)bh * Tq * d_k, ds_s, k_s, Tq, Tk, d_k);
+        matmul_tn(dk + (long)bh * Tk * d_k, ds_s, q_s, Tk, Tq, d_k);
+    }
+}
