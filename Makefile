@@ -92,6 +92,7 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(B
 -include viz/viz.mk
 
 test: $(TEST_BINS) all
+	@sh tests/check_layers.sh
 	@sh tests/run_tests.sh $(TEST_BINS)
 
 # ---- PyTorch fixtures ---------------------------------------------------------------
