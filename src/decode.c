@@ -1,0 +1,270 @@
+// decode.c: greedy and beam search (§6.1). See decode.h for the algorithm and scores.
+#include "decode.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tokenizer.h"
+
+float length_penalty(int length, float alpha) {
+    return powf((5.0f + (float)length) / 6.0f, alpha);
+}
+
+// Tokens the search may never produce: <pad> is not a word and <s> only starts a prefix.
+static bool token_allowed(int token) { return token != TOKEN_PAD && token != TOKEN_BOS; }
+
+// ---- greedy -------------------------------------------------------------------------
+
+void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float alpha) {
+    assert(max_tokens >= 1 && max_tokens < DECODE_MAX_TOKENS);
+    const int V = scorer->vocab_size;
+    int prefix[DECODE_MAX_TOKENS + 1];
+    float *log_probs = xmalloc(sizeof(float) * (size_t)V);
+    memset(out, 0, sizeof *out);
+    prefix[0] = TOKEN_BOS;
+    for (int t = 1; t <= max_tokens; t++) {
+        scorer->next_log_probs(scorer->ctx, prefix, 1, t, log_probs);
+        int best = -1;  // argmax; the lowest id wins a tie
+        for (int y = 0; y < V; y++)
+            if (token_allowed(y) && (best < 0 || log_probs[y] > log_probs[best])) best = y;
+        out->log_prob += log_probs[best];
+        if (best == TOKEN_EOS) {
+            out->finished = true;
+            break;
+        }
+        out->tokens[out->length++] = best;
+        prefix[t] = best;
+    }
+    // |Y| counts </s> when there is one.
+    out->score = out->log_prob / length_penalty(out->length + (out->finished ? 1 : 0), alpha);
+    free(log_probs);
+}
+
+// ---- beam -----------------------------------------------------------------------------
+
+typedef struct {
+    float log_prob;
+    int row;    // which live prefix it extends
+    int token;  // the token it appends
+} Candidate;
+
+// Inserts c into the list best[0..*n) kept sorted by log_prob, descending, holding at
+// most `want`. A candidate only displaces one that is strictly worse, so among equals
+// the one offered first (lower row, then lower token) stays ahead: deterministic ties.
+static void keep_if_better(Candidate *best, int *n, int want, Candidate c) {
+    if (*n == want && !(c.log_prob > best[*n - 1].log_prob)) return;
+    int i = *n < want ? (*n)++ : *n - 1;  // the slot to fill (drop the worst when full)
+    while (i > 0 && c.log_prob > best[i - 1].log_prob) {
+        best[i] = best[i - 1];
+        i--;
+    }
+    best[i] = c;
+}
+
+// Sorts hypotheses by score, best first (insertion sort: there are at most a few).
+static void sort_by_score(Hypothesis *h, int n) {
+    for (int i = 1; i < n; i++) {
+        for (int j = i; j > 0 && h[j].score > h[j - 1].score; j--) {
+            Hypothesis tmp = h[j];
+            h[j] = h[j - 1];
+            h[j - 1] = tmp;
+        }
+    }
+}
+
+int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, float alpha,
+                int max_tokens) {
+    assert(beam >= 1 && beam <= BEAM_MAX && beam <= scorer->max_rows);
+    assert(max_tokens >= 1 && max_tokens < DECODE_MAX_TOKENS);
+    const int V = scorer->vocab_size;
+    const int stride = DECODE_MAX_TOKENS;  // one prefix row: <s> + up to max_tokens-1 tokens
+
+    // Live prefixes as one (n_live, t) array for the scorer, rebuilt each step.
+    int *prefixes = xmalloc(sizeof(int) * (size_t)beam * stride);
+    int *next_prefixes = xmalloc(sizeof(int) * (size_t)beam * stride);
+    float *log_probs = xmalloc(sizeof(float) * (size_t)beam * V);
+    float live_log_prob[BEAM_MAX], next_log_prob[BEAM_MAX];
+    Hypothesis *done = xcalloc((size_t)beam, sizeof(Hypothesis));
+    int n_done = 0, n_live = 1;
+    prefixes[0] = TOKEN_BOS;
+    live_log_prob[0] = 0.0f;
+
+    for (int t = 1; t <= max_tokens && n_live > 0 && n_done < beam; t++) {
+        // Pack the live rows densely as (n_live, t) for the scorer.
+        int *packed = next_prefixes;
+        for (int r = 0; r < n_live; r++) memcpy(packed + r * t, prefixes + r * stride, sizeof(int) * t);
+        scorer->next_log_probs(scorer->ctx, packed, n_live, t, log_probs);
+
+        // Steps 1 and 2: the best (beam - n_done) extensions of all live prefixes.
+        Candidate best[BEAM_MAX];
+        int n_best = 0, want = beam - n_done;
+        for (int r = 0; r < n_live; r++) {
+            for (int y = 0; y < V; y++) {
+                float lp = log_probs[(long)r * V + y];
+                if (!token_allowed(y) || isnan(lp) || lp == -INFINITY) continue;
+                keep_if_better(best, &n_best, want, (Candidate){live_log_prob[r] + lp, r, y});
+            }
+        }
+
+        // Step 3: finished ones leave the beam; the others form the next live set.
+        int n_next = 0;
+        for (int i = 0; i < n_best; i++) {
+            const int *parent = prefixes + best[i].row * stride;  // <s> y1 .. y(t-1)
+            if (best[i].token == TOKEN_EOS) {
+                Hypothesis *h = &done[n_done++];
+                h->length = t - 1;
+                memcpy(h->tokens, parent + 1, sizeof(int) * (size_t)(t - 1));
+                h->finished = true;
+                h->log_prob = best[i].log_prob;
+                h->score = h->log_prob / length_penalty(t, alpha);  // |Y| = t with </s>
+            } else {
+                int *row = next_prefixes + (long)n_next * stride;
+                // next_prefixes held the packed copy; rows are rebuilt from prefixes,
+                // which is untouched until the swap below.
+                memcpy(row, parent, sizeof(int) * (size_t)t);
+                row[t] = best[i].token;
+                next_log_prob[n_next++] = best[i].log_prob;
+            }
+        }
+        int *swap = prefixes;
+        prefixes = next_prefixes;
+        next_prefixes = swap;
+        memcpy(live_log_prob, next_log_prob, sizeof(float) * (size_t)n_next);
+        n_live = n_next;
+
+        // Step 4, length limit: after max_tokens tokens the live ones stop unfinished.
+        if (t == max_tokens) {
+            for (int r = 0; r < n_live && n_done < beam; r++) {
+                Hypothesis *h = &done[n_done++];
+                h->length = t;
+                memcpy(h->tokens, prefixes + (long)r * stride + 1, sizeof(int) * (size_t)t);
+                h->finished = false;
+                h->log_prob = live_log_prob[r];
+                h->score = h->log_prob / length_penalty(t, alpha);
+            }
+            n_live = 0;
+        }
+    }
+
+    sort_by_score(done, n_done);
+    int n_out = n_done < max_out ? n_done : max_out;
+    memcpy(out, done, sizeof(Hypothesis) * (size_t)n_out);
+    free(done);
+    free(log_probs);
+    free(next_prefixes);
+    free(prefixes);
+    return n_out;
+}
+
+// ---- the model as a Scorer ---------------------------------------------------------------
+
+typedef struct {
+    Model *m;
+    int lengths[BEAM_MAX > 1 ? BEAM_MAX : 1];
+} ModelScorer;
+
+// log_probs[r,:] = log softmax of the logits at the last prefix position, for each of the
+// k rows; the decoder reruns over the whole prefix (model.h explains why that is fine).
+static void log_softmax_row(float *out, const float *logits, int V) {
+    float max = -INFINITY;
+    for (int y = 0; y < V; y++) max = logits[y] > max ? logits[y] : max;
+    double sum = 0.0;
+    for (int y = 0; y < V; y++) sum += exp((double)(logits[y] - max));
+    float log_z = max + (float)log(sum);
+    for (int y = 0; y < V; y++) out[y] = logits[y] - log_z;
+}
+
+static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    ModelScorer *s = ctx;
+    Model *m = s->m;
+    const int V = m->config.vocab_size;
+    if (m->B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
+    for (int r = 0; r < k; r++) s->lengths[r] = t;
+    model_decode(m, prefixes, s->lengths, t, false, NULL);
+    for (int r = 0; r < k; r++)
+        log_softmax_row(log_probs + (long)r * V, m->logits + ((long)r * t + (t - 1)) * V, V);
+}
+
+int decode_max_tokens(const Model *m, int src_len) {
+    int n = src_len + DECODE_EXTRA_LEN;
+    if (n > m->config.max_len - 1) n = m->config.max_len - 1;  // <s> + output fits max_len
+    if (n > DECODE_MAX_TOKENS - 1) n = DECODE_MAX_TOKENS - 1;
+    return n < 1 ? 1 : n;
+}
+
+static void encode_one(Model *m, const int *src, int src_len) {
+    model_encode(m, src, &src_len, 1, src_len, false, NULL);
+}
+
+void decode_greedy(Hypothesis *out, Model *m, const int *src, int src_len) {
+    encode_one(m, src, src_len);
+    ModelScorer ctx = {.m = m};
+    Scorer scorer = {m->config.vocab_size, 1, model_next_log_probs, &ctx};
+    greedy_search(out, &scorer, decode_max_tokens(m, src_len), LENGTH_PENALTY_DEFAULT);
+}
+
+int decode_beam(Hypothesis *out, int max_out, Model *m, const int *src, int src_len,
+                int beam, float alpha) {
+    encode_one(m, src, src_len);
+    ModelScorer ctx = {.m = m};
+    int rows = m->config.max_batch < BEAM_MAX ? m->config.max_batch : BEAM_MAX;
+    Scorer scorer = {m->config.vocab_size, rows, model_next_log_probs, &ctx};
+    return beam_search(out, max_out, &scorer, beam, alpha, decode_max_tokens(m, src_len));
+}
+
+int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothesis *hyp) {
+    int tgt[DECODE_MAX_TOKENS + 1];
+    int T = 0;
+    tgt[T++] = TOKEN_BOS;
+    for (int i = 0; i < hyp->length && T < m->config.max_len; i++) tgt[T++] = hyp->tokens[i];
+    if (hyp->finished && T < m->config.max_len) tgt[T++] = TOKEN_EOS;
+    model_forward(m, src, &src_len, tgt, &T, 1, src_len, T, false, NULL);
+    return T;
+}
+
+void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
+                         const int *src_lengths, int B, int S, int max_tokens) {
+    const int V = m->config.vocab_size;
+    const int out_stride = max_tokens;  // the caller's row width of out
+    if (max_tokens > m->config.max_len) max_tokens = m->config.max_len;
+    model_encode(m, src, src_lengths, B, S, false, NULL);
+    int width = max_tokens + 1;
+    int *tgt = xmalloc(sizeof(int) * (size_t)B * width);  // (B,t) packed each step
+    int *rows = xmalloc(sizeof(int) * (size_t)B * width);  // (B,width) <s> y1 y2 ...
+    int *lengths = xmalloc(sizeof(int) * (size_t)B);
+    bool *done = xcalloc((size_t)B, sizeof(bool));
+    for (int b = 0; b < B; b++) {
+        rows[(long)b * width] = TOKEN_BOS;
+        out_lengths[b] = 0;
+    }
+    int n_done = 0;
+    for (int t = 1; t <= max_tokens && n_done < B; t++) {
+        for (int b = 0; b < B; b++) {
+            memcpy(tgt + (long)b * t, rows + (long)b * width, sizeof(int) * (size_t)t);
+            lengths[b] = t;
+        }
+        model_decode(m, tgt, lengths, t, false, NULL);
+        for (int b = 0; b < B; b++) {
+            const float *logits = m->logits + ((long)b * t + (t - 1)) * V;
+            int best = -1;
+            for (int y = 0; y < V; y++)
+                if (token_allowed(y) && (best < 0 || logits[y] > logits[best])) best = y;
+            // A finished row keeps decoding (rows are independent under the causal mask)
+            // but its output no longer changes.
+            rows[(long)b * width + t] = best;
+            if (done[b]) continue;
+            if (best == TOKEN_EOS) {
+                done[b] = true;
+                n_done++;
+            } else {
+                out[(long)b * out_stride + out_lengths[b]++] = best;
+            }
+        }
+    }
+    free(done);
+    free(lengths);
+    free(rows);
+    free(tgt);
+}

@@ -1,0 +1,208 @@
+// test_08_decode.c: greedy and beam search (§6.1), first on hand-made next-token
+// distributions whose numbers can be checked on paper, then on a tiny random model.
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "decode.h"
+#include "model.h"
+#include "rng.h"
+#include "testutil.h"
+#include "tokenizer.h"
+
+// Vocabulary of the hand-made scorers: 0 <pad>, 1 <s>, 2 </s>, 3 "a", 4 "b".
+enum { A = 3, Bt = 4, V_HAND = 5 };
+
+static void set_probs(float *log_probs, float eos, float a, float b) {
+    log_probs[TOKEN_PAD] = -INFINITY;
+    log_probs[TOKEN_BOS] = -INFINITY;
+    log_probs[TOKEN_EOS] = logf(eos);
+    log_probs[A] = logf(a);
+    log_probs[Bt] = logf(b);
+}
+
+// A tree chosen so that the length penalty decides the winner:
+//   after <s>:     </s> 0.36   a 0.34   b 0.30
+//   after <s> a:   </s> 0.98   a 0.01   b 0.01
+//   anything else: </s> 0.50   a 0.25   b 0.25
+static void tree_scorer(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    (void)ctx;
+    for (int r = 0; r < k; r++) {
+        const int *p = prefixes + r * t;
+        float *lp = log_probs + r * V_HAND;
+        assert_int_equal(p[0], TOKEN_BOS);
+        if (t == 1) set_probs(lp, 0.36f, 0.34f, 0.30f);
+        else if (t == 2 && p[1] == A) set_probs(lp, 0.98f, 0.01f, 0.01f);
+        else set_probs(lp, 0.50f, 0.25f, 0.25f);
+    }
+}
+
+// Wu et al.'s lp(Y) = ((5+|Y|)/6)^α, worked by hand:
+//   lp(1) = (6/6)^α = 1 for every α;  lp(4, 0.6) = 1.5^0.6 = e^(0.6·ln 1.5) = 1.275425;
+//   lp(2, 0.6) = (7/6)^0.6 = 1.096903;  α = 0 gives 1.
+static void test_length_penalty_by_hand(void **state) {
+    (void)state;
+    assert_float_equal(length_penalty(1, 0.6f), 1.0f, 1e-6);
+    assert_float_equal(length_penalty(4, 0.6f), 1.275425f, 1e-5);
+    assert_float_equal(length_penalty(2, 0.6f), 1.096903f, 1e-5);
+    assert_float_equal(length_penalty(7, 0.0f), 1.0f, 1e-6);
+}
+
+// Beam 2 on the tree. Step 1 keeps the best two of {</s> .36, a .34, b .30}: "</s>"
+// finishes with log 0.36 = -1.021651, "a" stays live. Step 2 keeps one extension of
+// "<s> a": "a </s>" with log .34 + log .98 = -1.099012, |Y| = 2.
+//   α = 0.6: scores -1.021651 / 1 and -1.099012 / 1.096903 = -1.001923 -> "a" wins.
+//   α = 0:   -1.021651 > -1.099012 -> the empty translation wins.
+static void test_beam_length_penalty_decides(void **state) {
+    (void)state;
+    Scorer scorer = {V_HAND, 4, tree_scorer, NULL};
+    Hypothesis h[4];
+    int n = beam_search(h, 4, &scorer, 2, 0.6f, 10);
+    assert_int_equal(n, 2);
+    assert_int_equal(h[0].length, 1);
+    assert_int_equal(h[0].tokens[0], A);
+    assert_true(h[0].finished);
+    assert_float_equal(h[0].log_prob, -1.099012f, 1e-5);
+    assert_float_equal(h[0].score, -1.001923f, 1e-5);
+    assert_int_equal(h[1].length, 0);
+    assert_float_equal(h[1].log_prob, -1.021651f, 1e-5);
+    assert_float_equal(h[1].score, -1.021651f, 1e-5);
+
+    n = beam_search(h, 4, &scorer, 2, 0.0f, 10);
+    assert_int_equal(n, 2);
+    assert_int_equal(h[0].length, 0);  // without the penalty the short one wins
+    assert_float_equal(h[0].score, -1.021651f, 1e-5);
+    assert_int_equal(h[1].length, 1);
+    assert_float_equal(h[1].score, -1.099012f, 1e-5);
+}
+
+// Greedy takes </s> (0.36) at once: the empty output, though "a </s>" is better under
+// the length penalty; beam 1 is the same search and must agree.
+static void test_greedy_on_tree(void **state) {
+    (void)state;
+    Scorer scorer = {V_HAND, 1, tree_scorer, NULL};
+    Hypothesis g, b;
+    greedy_search(&g, &scorer, 10, 0.6f);
+    assert_int_equal(g.length, 0);
+    assert_true(g.finished);
+    assert_float_equal(g.log_prob, -1.021651f, 1e-5);
+    assert_int_equal(beam_search(&b, 1, &scorer, 1, 0.6f, 10), 1);
+    assert_int_equal(b.length, 0);
+    assert_float_equal(b.log_prob, g.log_prob, 0.0f);
+}
+
+// A pseudo-random but fixed distribution for each prefix (a hash of the prefix seeds an
+// Rng), over V = 12 tokens with </s> made rarer early on, so hypotheses differ in length.
+enum { V_RAND = 12 };
+typedef struct {
+    uint64_t salt;
+    bool never_end;  // </s> gets probability ~0: tests the length limit
+} RandomScorer;
+
+static void random_scorer(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    RandomScorer *s = ctx;
+    for (int r = 0; r < k; r++) {
+        uint64_t h = s->salt * 0x9e3779b97f4a7c15ULL + 1;
+        for (int i = 0; i < t; i++) h = (h ^ (uint64_t)prefixes[r * t + i]) * 0x100000001b3ULL;
+        Rng rng;
+        rng_seed(&rng, h, 3);
+        float *lp = log_probs + r * V_RAND;
+        double z = 0;
+        float w[V_RAND];
+        for (int y = 0; y < V_RAND; y++) {
+            w[y] = expf(2.0f * rng_normal(&rng));
+            if (y == TOKEN_EOS) w[y] *= s->never_end ? 1e-30f : 0.15f * (float)t;
+            z += w[y];
+        }
+        for (int y = 0; y < V_RAND; y++) lp[y] = logf((float)(w[y] / z));
+    }
+}
+
+// Beam 1 is greedy search, token for token and to the last bit of the log-probability,
+// on 200 different random trees.
+static void test_beam_one_equals_greedy(void **state) {
+    (void)state;
+    for (int salt = 0; salt < 200; salt++) {
+        RandomScorer ctx = {(uint64_t)salt, false};
+        Scorer scorer = {V_RAND, 1, random_scorer, &ctx};
+        Hypothesis g, b;
+        greedy_search(&g, &scorer, 20, 0.6f);
+        assert_int_equal(beam_search(&b, 1, &scorer, 1, 0.6f, 20), 1);
+        assert_int_equal(g.length, b.length);
+        assert_memory_equal(g.tokens, b.tokens, sizeof(int) * (size_t)g.length);
+        assert_true(g.finished == b.finished);
+        assert_float_equal(g.log_prob, b.log_prob, 0.0f);
+        assert_float_equal(g.score, b.score, 0.0f);
+    }
+}
+
+// Recomputes a hypothesis' log-probability token by token with the scorer: the search's
+// bookkeeping (which parent each survivor came from) must match the path it reports.
+static double path_log_prob(const Scorer *scorer, const Hypothesis *h) {
+    int prefix[DECODE_MAX_TOKENS + 1];
+    float lp[V_RAND];
+    double sum = 0;
+    prefix[0] = TOKEN_BOS;
+    for (int i = 0; i <= h->length; i++) {
+        if (i == h->length && !h->finished) break;
+        scorer->next_log_probs(scorer->ctx, prefix, 1, i + 1, lp);
+        int y = i < h->length ? h->tokens[i] : TOKEN_EOS;
+        sum += lp[y];
+        prefix[i + 1] = y;
+    }
+    return sum;
+}
+
+// Beam 4: hypotheses come best-first, each score is log_prob / lp(|Y|) with |Y| counting
+// </s>, each log_prob is the true probability of its path, and outputs hold no specials.
+static void test_beam_scores_sorted_and_consistent(void **state) {
+    (void)state;
+    for (int salt = 0; salt < 100; salt++) {
+        RandomScorer ctx = {(uint64_t)salt + 1000, false};
+        Scorer scorer = {V_RAND, 4, random_scorer, &ctx};
+        Hypothesis h[4];
+        int n = beam_search(h, 4, &scorer, 4, 0.6f, 25);
+        assert_true(n >= 1 && n <= 4);
+        for (int i = 0; i < n; i++) {
+            if (i > 0) assert_true(h[i - 1].score >= h[i].score);
+            int len = h[i].length + (h[i].finished ? 1 : 0);
+            assert_float_equal(h[i].score, h[i].log_prob / length_penalty(len, 0.6f), 1e-5);
+            assert_float_equal(h[i].log_prob, (float)path_log_prob(&scorer, &h[i]), 1e-4);
+            for (int j = 0; j < h[i].length; j++) assert_true(h[i].tokens[j] > TOKEN_EOS);
+        }
+    }
+}
+
+// With </s> (almost) impossible, every hypothesis stops at the length limit, unfinished,
+// with exactly max_tokens tokens.
+static void test_length_limit(void **state) {
+    (void)state;
+    RandomScorer ctx = {7, true};
+    Scorer scorer = {V_RAND, 4, random_scorer, &ctx};
+    Hypothesis h[4];
+    int n = beam_search(h, 4, &scorer, 4, 0.6f, 6);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++) {
+        assert_false(h[i].finished);
+        assert_int_equal(h[i].length, 6);
+        assert_float_equal(h[i].score, h[i].log_prob / length_penalty(6, 0.6f), 1e-6);
+    }
+    Hypothesis g;
+    greedy_search(&g, &scorer, 6, 0.6f);
+    assert_false(g.finished);
+    assert_int_equal(g.length, 6);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_length_penalty_by_hand),
+        cmocka_unit_test(test_beam_length_penalty_decides),
+        cmocka_unit_test(test_greedy_on_tree),
+        cmocka_unit_test(test_beam_one_equals_greedy),
+        cmocka_unit_test(test_beam_scores_sorted_and_consistent),
+        cmocka_unit_test(test_length_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
