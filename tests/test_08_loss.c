@@ -1,0 +1,189 @@
+// test_08_loss.c: label-smoothed cross-entropy (§5.4): a value worked by hand, parity
+// with torch.nn.CrossEntropyLoss(label_smoothing=0.1, ignore_index=0), padding ignored,
+// numerical stability, and the backward against finite differences.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "loss.h"
+#include "rng.h"
+#include "testutil.h"
+
+// V = 2, logits [0, ln 3] -> p = [1/4, 3/4], target 1, ε = 0.1:
+//   -log p(y)            = -ln(3/4)                  = 0.2876821
+//   (1/V) Σ_c -log p(c)  = (ln 4 + ln(4/3)) / 2      = 0.8369882
+//   loss = 0.9 · 0.2876821 + 0.1 · 0.8369882          = 0.3426127
+//   q = [ε/2, 1 - ε + ε/2] = [0.05, 0.95];  dlogits = p - q = [0.2, -0.2]
+static void test_loss_by_hand(void **state) {
+    (void)state;
+    float logits[2] = {0.0f, logf(3.0f)}, probs[2], dlogits[2] = {0};
+    int targets[1] = {1};
+    LossResult r;
+    loss_forward(&r, probs, logits, targets, 0.1f, 0, 1, 1, 2);
+    assert_int_equal(r.n_tokens, 1);
+    assert_int_equal(r.n_correct, 1);
+    assert_true(fabs(r.nll - 0.2876821) < 1e-6);
+    assert_true(fabs(r.loss - 0.3426127) < 1e-6);
+    loss_backward(dlogits, probs, r.n_tokens, targets, 0.1f, 0, 1, 1, 2);
+    float expected[2] = {0.2f, -0.2f};
+    assert_arrays_close("dlogits by hand", dlogits, expected, 2, 1e-6f);
+}
+
+// The fixture's logits, targets (with padding) and PyTorch's loss and gradient, with
+// ε = 0.1 and with ε = 0 (the unsmoothed loss also comes out as result.nll).
+static void test_loss_matches_pytorch(void **state) {
+    (void)state;
+    enum { B = 3, T = 5, V = 11, N = B * T * V };
+    Fixture *fx = fixture_load("tests/fixtures/training_loss.txt");
+    float *logits = fixture_get(fx, "logits", N);
+    float *target_values = fixture_get(fx, "targets", B * T);
+    int targets[B * T];
+    for (int i = 0; i < B * T; i++) targets[i] = (int)target_values[i];
+    float *probs = xmalloc(sizeof(float) * N), *dlogits = xcalloc(N, sizeof(float));
+
+    LossResult r;
+    loss_forward(&r, probs, logits, targets, 0.1f, 0, B, T, V);
+    float torch_loss = fixture_get(fx, "loss", 1)[0];
+    float torch_nll = fixture_get(fx, "loss_nll", 1)[0];
+    print_message("  loss %.7f (torch %.7f), nll %.7f (torch %.7f), tokens %ld\n", r.loss,
+                  (double)torch_loss, r.nll, (double)torch_nll, r.n_tokens);
+    assert_int_equal(r.n_tokens, 12);  // 15 positions, 3 of them padding
+    assert_true(fabs(r.loss - torch_loss) <= 1e-5 * fmax(1.0, fabs(torch_loss)));
+    assert_true(fabs(r.nll - torch_nll) <= 1e-5 * fmax(1.0, fabs(torch_nll)));
+    loss_backward(dlogits, probs, r.n_tokens, targets, 0.1f, 0, B, T, V);
+    assert_arrays_close("dlogits vs torch (ε = 0.1)", dlogits, fixture_get(fx, "dlogits", N), N, 1e-5f);
+
+    LossResult plain;
+    loss_forward(&plain, probs, logits, targets, 0.0f, 0, B, T, V);
+    assert_true(fabs(plain.loss - torch_nll) <= 1e-5 * fmax(1.0, fabs(torch_nll)));
+    assert_true(plain.loss == plain.nll);
+    memset(dlogits, 0, sizeof(float) * N);
+    loss_backward(dlogits, probs, plain.n_tokens, targets, 0.0f, 0, B, T, V);
+    assert_arrays_close("dlogits vs torch (ε = 0)", dlogits, fixture_get(fx, "dlogits_nll", N), N, 1e-5f);
+    free(probs), free(dlogits);
+    fixture_free(fx);
+}
+
+// Padding positions contribute nothing: changing their logits changes neither the loss
+// nor any gradient, and their gradient rows stay 0. A batch of only padding has loss 0.
+static void test_padding_is_ignored(void **state) {
+    (void)state;
+    enum { B = 2, T = 3, V = 7, N = B * T * V };
+    Rng rng;
+    rng_seed(&rng, 1, 0);
+    float logits[N], probs[N], d1[N] = {0}, d2[N] = {0};
+    for (int i = 0; i < N; i++) logits[i] = 2.0f * rng_normal(&rng);
+    int targets[B * T] = {3, 5, 0, 6, 0, 0};
+    LossResult r1, r2;
+    loss_forward(&r1, probs, logits, targets, 0.1f, 0, B, T, V);
+    loss_backward(d1, probs, r1.n_tokens, targets, 0.1f, 0, B, T, V);
+    for (int c = 0; c < V; c++) logits[2 * V + c] += 5.0f * c, logits[5 * V + c] -= 3.0f;
+    loss_forward(&r2, probs, logits, targets, 0.1f, 0, B, T, V);
+    loss_backward(d2, probs, r2.n_tokens, targets, 0.1f, 0, B, T, V);
+    assert_int_equal(r1.n_tokens, 3);
+    assert_true(r1.loss == r2.loss);
+    assert_arrays_close("gradients with other pad logits", d1, d2, N, 0.0f);
+    for (int c = 0; c < V; c++) assert_true(d1[2 * V + c] == 0.0f && d1[4 * V + c] == 0.0f);
+
+    int all_pad[B * T] = {0};
+    float d3[N] = {0}, zeros[N] = {0};
+    LossResult r3;
+    loss_forward(&r3, probs, logits, all_pad, 0.1f, 0, B, T, V);
+    loss_backward(d3, probs, r3.n_tokens, all_pad, 0.1f, 0, B, T, V);
+    assert_int_equal(r3.n_tokens, 0);
+    assert_true(r3.loss == 0.0 && r3.nll == 0.0);
+    assert_arrays_close("no gradient from an all-padding batch", d3, zeros, N, 0.0f);
+}
+
+// Logits in the thousands neither overflow nor give NaN, and shifting every logit of a
+// row by a constant leaves the loss unchanged (softmax is shift invariant). The probs
+// may overwrite the logits (in place).
+static void test_stable_and_in_place(void **state) {
+    (void)state;
+    float small[3] = {1.0f, 2.0f, 3.0f}, big[3] = {3001.0f, 3002.0f, 3003.0f}, probs[3];
+    int target[1] = {2};
+    LossResult a, b;
+    loss_forward(&a, probs, small, target, 0.1f, 0, 1, 1, 3);
+    loss_forward(&b, big, big, target, 0.1f, 0, 1, 1, 3);  // in place
+    assert_true(isfinite(b.loss));
+    assert_true(fabs(a.loss - b.loss) < 1e-6);
+    assert_arrays_close("in-place probs", big, probs, 3, 1e-6f);
+}
+
+// ---- the backward against central differences -------------------------------------
+typedef struct {
+    float *logits, *probs;
+    int *targets;
+    float smoothing;
+    int B, T, V;
+} LossCtx;
+
+static double loss_of_logits(void *ctx) {
+    LossCtx *c = ctx;
+    LossResult r;
+    loss_forward(&r, c->probs, c->logits, c->targets, c->smoothing, 0, c->B, c->T, c->V);
+    return r.loss;
+}
+
+// Every dL/dlogit (padding included, where it must be 0) for ε = 0.1 and ε = 0; then the
+// same check with one analytic entry's sign flipped must fail, so the check can see a
+// wrong gradient.
+static void test_backward_matches_finite_differences(void **state) {
+    (void)state;
+    enum { B = 2, T = 4, V = 9, N = B * T * V };
+    Rng rng;
+    rng_seed(&rng, 3, 0);
+    float logits[N], probs[N], dlogits[N];
+    for (int i = 0; i < N; i++) logits[i] = 1.5f * rng_normal(&rng);
+    int targets[B * T] = {4, 1, 8, 0, 2, 7, 0, 0};
+    float smoothings[2] = {0.1f, 0.0f};
+    for (int s = 0; s < 2; s++) {
+        LossCtx ctx = {logits, probs, targets, smoothings[s], B, T, V};
+        LossResult r;
+        loss_forward(&r, probs, logits, targets, ctx.smoothing, 0, B, T, V);
+        memset(dlogits, 0, sizeof dlogits);
+        loss_backward(dlogits, probs, r.n_tokens, targets, ctx.smoothing, 0, B, T, V);
+        GradCheck check = grad_check(loss_of_logits, &ctx, logits, dlogits, N, N, 1e-2f);
+        assert_grad_ok(s == 0 ? "dlogits (ε = 0.1)" : "dlogits (ε = 0)", check, 1e-3f);
+        // Sensitivity: a single wrong sign must be caught.
+        long victim = 1 * V + 1;  // row 1's true class: a large gradient
+        dlogits[victim] = -dlogits[victim];
+        GradCheck broken = grad_check(loss_of_logits, &ctx, logits, dlogits, N, N, 1e-2f);
+        print_message("  with one sign flipped: max rel err %.2e\n", (double)broken.max_rel_error);
+        assert_true(broken.max_rel_error > 1e-3f);
+    }
+}
+
+// The same logits give bit-identical results however the rows are spread over threads
+// (the sums are taken in a fixed order); checked here by running twice on a batch large
+// enough for every chunk to hold rows.
+static void test_deterministic(void **state) {
+    (void)state;
+    enum { B = 8, T = 33, V = 50, N = B * T * V };
+    Rng rng;
+    rng_seed(&rng, 5, 0);
+    float *logits = xmalloc(sizeof(float) * N), *probs = xmalloc(sizeof(float) * N);
+    int *targets = xmalloc(sizeof(int) * B * T);
+    for (int i = 0; i < N; i++) logits[i] = rng_normal(&rng);
+    for (int i = 0; i < B * T; i++) targets[i] = (int)rng_below(&rng, V);
+    LossResult a, b;
+    loss_forward(&a, probs, logits, targets, 0.1f, 0, B, T, V);
+    loss_forward(&b, probs, logits, targets, 0.1f, 0, B, T, V);
+    assert_true(a.loss == b.loss && a.nll == b.nll && a.n_correct == b.n_correct);
+    // Uniform random logits over 50 classes: the loss is near ln 50 = 3.9.
+    assert_true(a.nll > 3.5 && a.nll < 5.0);
+    free(logits), free(probs), free(targets);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loss_by_hand),
+        cmocka_unit_test(test_loss_matches_pytorch),
+        cmocka_unit_test(test_padding_is_ignored),
+        cmocka_unit_test(test_stable_and_in_place),
+        cmocka_unit_test(test_backward_matches_finite_differences),
+        cmocka_unit_test(test_deterministic),
+    };
+    return cmocka_run_group_tests_name("08 loss (label smoothing)", tests, NULL, NULL);
+}
