@@ -1,0 +1,497 @@
+// test_09_viewer.c: the viewer's drawing, checked by reading back pixels. The same
+// code that draws the window draws here into a software surface (no display needed):
+// a known attention matrix must show the colour scale's top colour where the weight is
+// 1, its bottom colour where it is 0, the mask colour on padding and on the causal
+// triangle, and token labels beside the grid. Also the PNG writer, byte by byte.
+//
+// Set VIZ_TEST_SAVE_DIR=/some/dir to also save what each test drew as PNG files.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "draw.h"
+#include "png.h"
+#include "snapshot.h"
+#include "testutil.h"
+
+enum { W = 1280, H = 720 };
+
+typedef struct {
+    SDL_Surface *surface;
+    SDL_Renderer *renderer;
+    Painter painter;
+    Snapshot *snap;
+    ViewState st;
+} Scene;
+
+// A snapshot worked by hand: "je suis étudiant </s> <pad>" -> "<s> i am a student".
+// Cross-attention of layer 1, head 2: target row r puts all its weight on source column
+// ONE_COL[r] and 0 elsewhere; column 4 is padding. Other heads hold other patterns.
+static const int ONE_COL[5] = {3, 0, 1, 1, 2};
+
+static void fill_snapshot(Snapshot *s, bool with_labels) {
+    memset(s, 0, sizeof *s);
+    s->version = 1;
+    snprintf(s->task, sizeof s->task, "fr-en");
+    s->n_layers = 2;
+    s->n_heads = 4;
+    s->d_model = 32;
+    s->step = 1200;
+    s->lr = 5e-4f;
+    s->train_loss = 1.5f;
+    s->val_loss = NAN;
+    snprintf(s->probe, sizeof s->probe, "je suis étudiant");
+    snprintf(s->translation, sizeof s->translation, "i am a student");
+    const char *src[5] = {"je", "▁suis", "▁étudiant", "</s>", "<pad>"};
+    const char *tgt[5] = {"<s>", "i", "▁am", "▁a", "▁student"};
+    s->src_len = 5;
+    s->tgt_len = 5;
+    for (int i = 0; i < 5; i++) {
+        snprintf(s->src_tokens[i], VIZ_TOKEN_CHARS, "%s", with_labels ? src[i] : "");
+        snprintf(s->tgt_tokens[i], VIZ_TOKEN_CHARS, "%s", with_labels ? tgt[i] : "");
+    }
+    for (int k = 0; k < VIZ_KINDS; k++) {
+        VizAttention *a = &s->attn[k];
+        a->rows = 5;
+        a->cols = 5;
+        a->valid_rows = k == VIZ_ENC_SELF ? 4 : 5;
+        a->valid_cols = k == VIZ_DEC_SELF ? 5 : 4;
+        a->causal = k == VIZ_DEC_SELF;
+        for (int l = 0; l < 2; l++)
+            for (int hd = 0; hd < 4; hd++)
+                for (int r = 0; r < 5; r++) {
+                    // Uniform over the visible keys, except the hand-made head.
+                    int visible = a->causal ? r + 1 : a->valid_cols;
+                    for (int c = 0; c < 5; c++)
+                        a->weights[l][hd][r * 5 + c] = viz_cell_masked(a, r, c) ? 0.0f : 1.0f / visible;
+                }
+    }
+    float *w = s->attn[VIZ_CROSS].weights[1][2];
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 5; c++) w[r * 5 + c] = c == ONE_COL[r] ? 1.0f : 0.0f;
+    s->n_hyps = 2;
+    snprintf(s->hyps[0], VIZ_TEXT_CHARS, "i am a student");
+    snprintf(s->hyps[1], VIZ_TEXT_CHARS, "i am student");
+    s->hyp_scores[0] = -0.21f;
+    s->hyp_scores[1] = -1.37f;
+    for (int i = 0; i < 40; i++) {
+        VizHistoryPoint p = {.step = i * 30, .train_loss = 6.0f * expf(-i / 12.0f) + 1.0f,
+                             .val_loss = i % 5 == 0 ? 6.5f * expf(-i / 12.0f) + 1.2f : NAN,
+                             .lr = 1e-3f * fminf((i + 1) / 10.0f, sqrtf(10.0f / (i + 1))),
+                             .tokens_per_sec = 20000};
+        for (int k = 0; k < VIZ_KINDS; k++)
+            for (int l = 0; l < 2; l++) p.entropy[k][l] = 1.6f * expf(-i / (15.0f + 10 * l + 5 * k));
+        snapshot_history_push(s, &p);
+    }
+    snapshot_compute_entropy(s);
+}
+
+static int setup(void **state) {
+    Scene *sc = calloc(1, sizeof *sc);
+    sc->surface = SDL_CreateRGBSurfaceWithFormat(0, W, H, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (!sc->surface) fail_msg("SDL_CreateRGBSurfaceWithFormat: %s", SDL_GetError());
+    sc->renderer = SDL_CreateSoftwareRenderer(sc->surface);
+    if (!sc->renderer) fail_msg("SDL_CreateSoftwareRenderer: %s", SDL_GetError());
+    ErrorMessage err;
+    if (!painter_init(&sc->painter, sc->renderer, NULL, H, &err)) fail_msg("%s", err.text);
+    sc->snap = calloc(1, sizeof(Snapshot));
+    fill_snapshot(sc->snap, true);
+    view_state_init(&sc->st, W, H);
+    sc->st.kind = VIZ_CROSS;
+    sc->st.layer = 1;
+    sc->st.head = 2;
+    *state = sc;
+    return 0;
+}
+
+static int teardown(void **state) {
+    Scene *sc = *state;
+    painter_free(&sc->painter);
+    SDL_DestroyRenderer(sc->renderer);
+    SDL_FreeSurface(sc->surface);
+    free(sc->snap);
+    free(sc);
+    TTF_Quit();
+    return 0;
+}
+
+static void draw(Scene *sc, const char *name) {
+    viz_draw(&sc->painter, &sc->st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    const char *dir = getenv("VIZ_TEST_SAVE_DIR");
+    if (dir) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.png", dir, name);
+        ErrorMessage err;
+        if (!viz_save_png(sc->renderer, W, H, path, &err)) fail_msg("%s", err.text);
+    }
+}
+
+static SDL_Color pixel(const Scene *sc, int x, int y) {
+    assert_true(x >= 0 && x < W && y >= 0 && y < H);
+    Uint32 v = ((const Uint32 *)sc->surface->pixels)[y * (sc->surface->pitch / 4) + x];
+    SDL_Color c = {0, 0, 0, 255};
+    SDL_GetRGB(v, sc->surface->format, &c.r, &c.g, &c.b);
+    return c;
+}
+
+static bool same(SDL_Color a, SDL_Color b) { return a.r == b.r && a.g == b.g && a.b == b.b; }
+
+static void assert_color(const char *what, SDL_Color got, SDL_Color want) {
+    if (!same(got, want))
+        fail_msg("%s: got rgb(%d,%d,%d), expected rgb(%d,%d,%d)", what, got.r, got.g, got.b, want.r,
+                 want.g, want.b);
+}
+
+// Counts pixels of colour c in the rectangle.
+static int count_color(const Scene *sc, SDL_Rect r, SDL_Color c) {
+    int n = 0;
+    for (int y = r.y; y < r.y + r.h; y++)
+        for (int x = r.x; x < r.x + r.w; x++) n += same(pixel(sc, x, y), c);
+    return n;
+}
+
+static SDL_Rect cell_rect(const HeatmapBox *b, int r, int c) {
+    // Inside the cell, away from the 1-pixel gap on its right and bottom edges.
+    SDL_Rect rect = {b->grid.x + c * b->cell, b->grid.y + r * b->cell, b->cell - 1, b->cell - 1};
+    return rect;
+}
+
+// ---- colour scale -------------------------------------------------------------------
+
+static void test_colormap_ends_and_order(void **state) {
+    (void)state;
+    assert_color("colormap(1)", viz_colormap(1.0f), (SDL_Color){253, 231, 37, 255});
+    assert_color("colormap(0)", viz_colormap(0.0f), (SDL_Color){68, 1, 84, 255});
+    assert_color("colormap clamps above 1", viz_colormap(7.0f), viz_colormap(1.0f));
+    assert_color("colormap clamps below 0 and NaN", viz_colormap(NAN), viz_colormap(0.0f));
+    // Perceptually ordered: brightness (sum of channels) grows with the weight.
+    int last = -1;
+    for (int i = 0; i <= 100; i++) {
+        SDL_Color c = viz_colormap(i / 100.0f);
+        int bright = c.r + c.g + c.b;
+        assert_true(bright >= last);
+        last = bright;
+    }
+    // The mask colours are none of the scale's colours, so a mask never reads as a weight.
+    for (int i = 0; i <= 1000; i++) {
+        assert_false(same(viz_colormap(i / 1000.0f), viz_mask_color()));
+        assert_false(same(viz_colormap(i / 1000.0f), viz_hatch_color()));
+    }
+}
+
+// ---- the heatmap ---------------------------------------------------------------------
+
+static void test_heatmap_top_bottom_and_mask_colours(void **state) {
+    Scene *sc = *state;
+    draw(sc, "cross_layer2_head3");
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    int n = viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
+    assert_int_equal(n, 1);
+    const HeatmapBox *b = &boxes[0];
+    assert_int_equal(b->rows, 5);
+    assert_int_equal(b->cols, 5);
+    assert_true(b->cell >= 40);  // big cells at 1280x720 for a 5x5 matrix
+    // The grid lies in the left part of the window, below the header.
+    assert_true(b->grid.x > 0 && b->grid.x + b->grid.w <= W * 62 / 100);
+    assert_true(b->grid.y > 40 && b->grid.y + b->grid.h < H);
+    for (int r = 0; r < 5; r++) {
+        for (int c = 0; c < 5; c++) {
+            SDL_Rect cell = cell_rect(b, r, c);
+            SDL_Color centre = pixel(sc, cell.x + cell.w / 2, cell.y + cell.h / 2);
+            char what[64];
+            snprintf(what, sizeof what, "cell (%d,%d)", r, c);
+            if (c == 4) {
+                // Padding column: the whole cell is mask fill or hatch, mostly fill.
+                int fill = count_color(sc, cell, viz_mask_color());
+                int hatch = count_color(sc, cell, viz_hatch_color());
+                assert_int_equal(fill + hatch, cell.w * cell.h);
+                assert_true(hatch > 0);
+                assert_true(fill > hatch);
+            } else if (c == ONE_COL[r]) {
+                // Weight 1: every pixel of the cell is the top colour.
+                assert_int_equal(count_color(sc, cell, viz_colormap(1.0f)), cell.w * cell.h);
+                assert_color(what, centre, (SDL_Color){253, 231, 37, 255});
+            } else {
+                assert_int_equal(count_color(sc, cell, viz_colormap(0.0f)), cell.w * cell.h);
+                assert_color(what, centre, (SDL_Color){68, 1, 84, 255});
+            }
+        }
+    }
+}
+
+static void test_causal_triangle_is_masked(void **state) {
+    Scene *sc = *state;
+    sc->st.kind = VIZ_DEC_SELF;
+    sc->st.layer = 0;
+    sc->st.head = 0;
+    draw(sc, "decoder_self_layer1_head1");
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes), 1);
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 5; c++) {
+            SDL_Rect cell = cell_rect(&boxes[0], r, c);
+            int masked = count_color(sc, cell, viz_mask_color()) + count_color(sc, cell, viz_hatch_color());
+            if (c > r) {
+                assert_int_equal(masked, cell.w * cell.h);  // the future: hatched
+            } else {
+                // Row r is uniform over r+1 keys: exactly the scale's colour for 1/(r+1).
+                assert_int_equal(masked, 0);
+                assert_int_equal(count_color(sc, cell, viz_colormap(1.0f / (r + 1))), cell.w * cell.h);
+            }
+        }
+}
+
+// Labels: every row's band left of the grid and every column's band above it holds
+// text pixels (not background). With empty token strings the layout leaves no room for
+// labels at all, and those bands are then grid cells, not text.
+static int non_background(const Scene *sc, SDL_Rect r) {
+    return r.w * r.h - count_color(sc, r, viz_background_color());
+}
+
+static void test_token_labels_are_drawn(void **state) {
+    Scene *sc = *state;
+    sc->st.kind = VIZ_CROSS;
+    sc->st.layer = 1;
+    sc->st.head = 2;
+    draw(sc, "labels");
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes), 1);
+    const HeatmapBox *b = &boxes[0];
+    int n = b->cell;
+    for (int r = 0; r < 5; r++) {
+        SDL_Rect band = {b->grid.x - 40, b->grid.y + r * n + n / 4, 36, n / 2};
+        assert_true(non_background(sc, band) > 8);
+    }
+    for (int c = 0; c < 5; c++) {
+        SDL_Rect band = {b->grid.x + c * n + n / 4, b->grid.y - 30, n / 2, 26};
+        assert_true(non_background(sc, band) > 20);
+    }
+    // Between the rows' bands the strip is background: text sits beside its own row.
+    SDL_Rect far_left = {b->area.x + 24, b->grid.y, 4, 4};
+    assert_int_equal(non_background(sc, far_left), 0);
+    int with_x = b->grid.x, with_y = b->grid.y;
+    fill_snapshot(sc->snap, false);
+    draw(sc, "no_labels");
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes), 1);
+    fill_snapshot(sc->snap, true);
+    // No label space reserved: the grid starts further left and higher up.
+    assert_true(boxes[0].grid.x < with_x - 30);
+    assert_true(boxes[0].grid.y < with_y - 30);
+}
+
+static void test_all_heads_grid_and_hover(void **state) {
+    Scene *sc = *state;
+    sc->st.kind = VIZ_CROSS;
+    sc->st.layer = 1;
+    sc->st.head = -1;
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    int n = viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(boxes[i].head, i);
+        for (int j = 0; j < i; j++) assert_false(SDL_HasIntersection(&boxes[i].grid, &boxes[j].grid));
+    }
+    // Head 3 (index 2) is the hand-made one; the mouse over its cell (1,0) finds it.
+    SDL_Rect cell = cell_rect(&boxes[2], 1, 0);
+    sc->st.mouse_x = cell.x + cell.w / 2;
+    sc->st.mouse_y = cell.y + cell.h / 2;
+    draw(sc, "all_heads_hover");
+    int box, r, c;
+    assert_true(viz_hit_cell(&sc->painter, &sc->st, sc->snap, sc->st.mouse_x, sc->st.mouse_y, &box, &r, &c));
+    assert_int_equal(box, 2);
+    assert_int_equal(r, 1);
+    assert_int_equal(c, 0);
+    // The tooltip (outlined in the accent colour) covers the area right-below the mouse.
+    SDL_Color accent = {255, 184, 64, 255};
+    SDL_Rect tip = {sc->st.mouse_x + 16, sc->st.mouse_y + 16, 200, 40};
+    assert_true(count_color(sc, tip, accent) > 50);
+    // Outside any grid: no cell.
+    assert_false(viz_hit_cell(&sc->painter, &sc->st, sc->snap, 2, 2, &box, &r, &c));
+    sc->st.mouse_x = sc->st.mouse_y = -1;
+    sc->st.head = 2;
+}
+
+// The other views and the help overlay draw without errors (ASan/UBSan watch) and put
+// something on screen; the PE image of position 0 is sin 0 = 0 (white) then cos 0 = 1.
+static void test_other_views_draw(void **state) {
+    Scene *sc = *state;
+    sc->st.view = VIEW_POSITIONAL;
+    draw(sc, "positional");
+    sc->st.view = VIEW_TRAINING;
+    draw(sc, "training");
+    sc->st.view = VIEW_ATTENTION;
+    sc->st.help = true;
+    draw(sc, "help");
+    sc->st.help = false;
+    // A tiny window still draws (layout clamps instead of going negative).
+    ViewState small = sc->st;
+    small.width = 200;
+    small.height = 120;
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        small.view = (VizView)v;
+        viz_draw(&sc->painter, &small, sc->snap);
+    }
+    // An empty snapshot (before training publishes anything) draws a waiting screen.
+    Snapshot *empty = calloc(1, sizeof *empty);
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        sc->st.view = (VizView)v;
+        viz_draw(&sc->painter, &sc->st, empty);
+    }
+    free(empty);
+    sc->st.view = VIEW_ATTENTION;
+}
+
+// ---- PNG ---------------------------------------------------------------------------------
+
+static uint32_t get_u32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void test_checksums_known_values(void **state) {
+    (void)state;
+    // The standard check values: CRC-32("123456789") and Adler-32("Wikipedia").
+    assert_int_equal(png_crc32(0, (const unsigned char *)"123456789", 9), 0xCBF43926u);
+    assert_int_equal(png_adler32(1, (const unsigned char *)"Wikipedia", 9), 0x11E60398u);
+}
+
+// Parses a PNG written by png_encode_rgb (stored blocks only) back into RGB, checking
+// every chunk CRC, the zlib header and the Adler-32 on the way.
+static unsigned char *png_decode_stored(const unsigned char *png, size_t n, int *w, int *h) {
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    assert_memory_equal(png, sig, 8);
+    size_t at = 8;
+    unsigned char *z = malloc(n), *out = NULL;
+    size_t zn = 0;
+    bool end = false;
+    while (!end) {
+        assert_true(at + 12 <= n);
+        uint32_t len = get_u32(png + at);
+        assert_true(at + 12 + len <= n);
+        assert_int_equal(png_crc32(0, png + at + 4, len + 4), get_u32(png + at + 8 + len));
+        const unsigned char *data = png + at + 8;
+        if (!memcmp(png + at + 4, "IHDR", 4)) {
+            *w = (int)get_u32(data);
+            *h = (int)get_u32(data + 4);
+            assert_int_equal(data[8], 8);
+            assert_int_equal(data[9], 2);
+        } else if (!memcmp(png + at + 4, "IDAT", 4)) {
+            memcpy(z + zn, data, len);
+            zn += len;
+        } else if (!memcmp(png + at + 4, "IEND", 4)) {
+            end = true;
+        }
+        at += 12 + len;
+    }
+    assert_int_equal(at, n);
+    assert_int_equal((z[0] * 256 + z[1]) % 31, 0);
+    size_t row = (size_t)*w * 3 + 1, raw_n = row * (size_t)*h, got = 0, zp = 2;
+    unsigned char *raw = malloc(raw_n);
+    for (bool last = false; !last;) {
+        last = z[zp] & 1;
+        assert_int_equal(z[zp] >> 1, 0);  // BTYPE 00: stored
+        size_t len = z[zp + 1] | (size_t)z[zp + 2] << 8;
+        assert_int_equal(len ^ 0xFFFF, z[zp + 3] | (size_t)z[zp + 4] << 8);
+        assert_true(got + len <= raw_n);
+        memcpy(raw + got, z + zp + 5, len);
+        got += len;
+        zp += 5 + len;
+    }
+    assert_int_equal(got, raw_n);
+    assert_int_equal(get_u32(z + zp), png_adler32(1, raw, raw_n));
+    out = malloc((size_t)*w * (size_t)*h * 3);
+    for (int y = 0; y < *h; y++) {
+        assert_int_equal(raw[y * row], 0);
+        memcpy(out + (size_t)y * *w * 3, raw + y * row + 1, (size_t)*w * 3);
+    }
+    free(raw);
+    free(z);
+    return out;
+}
+
+static void test_png_round_trip(void **state) {
+    (void)state;
+    // Big enough for several 65535-byte stored blocks, with a stride wider than a row.
+    int w = 203, h = 151, stride = w * 3 + 5;
+    unsigned char *img = malloc((size_t)stride * h);
+    for (int i = 0; i < stride * h; i++) img[i] = (unsigned char)(i * 7 + i / 13);
+    size_t n;
+    unsigned char *png = png_encode_rgb(img, w, h, stride, &n);
+    int dw, dh;
+    unsigned char *back = png_decode_stored(png, n, &dw, &dh);
+    assert_int_equal(dw, w);
+    assert_int_equal(dh, h);
+    for (int y = 0; y < h; y++) assert_memory_equal(back + (size_t)y * w * 3, img + (size_t)y * stride, (size_t)w * 3);
+    free(back);
+    free(png);
+    free(img);
+}
+
+// viz_save_png writes what the renderer shows: the heatmap's top-colour cell comes back.
+static void test_save_png_reads_back_the_picture(void **state) {
+    Scene *sc = *state;
+    sc->st.kind = VIZ_CROSS;
+    sc->st.layer = 1;
+    sc->st.head = 2;
+    draw(sc, "for_png");
+    char path[] = "/tmp/test_09_viewer_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    ErrorMessage err;
+    assert_true(viz_save_png(sc->renderer, W, H, path, &err));
+    size_t n;
+    char *file = read_whole_file(path, &n, &err);
+    assert_non_null(file);
+    int w, h;
+    unsigned char *rgb = png_decode_stored((unsigned char *)file, n, &w, &h);
+    assert_int_equal(w, W);
+    assert_int_equal(h, H);
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
+    SDL_Rect cell = cell_rect(&boxes[0], 1, ONE_COL[1]);
+    const unsigned char *px = rgb + ((size_t)(cell.y + 3) * W + cell.x + 3) * 3;
+    assert_int_equal(px[0], 253);
+    assert_int_equal(px[1], 231);
+    assert_int_equal(px[2], 37);
+    for (int y = 0; y < H; y += 37)  // and the whole picture matches the surface
+        for (int x = 0; x < W; x += 41) {
+            SDL_Color c = pixel(sc, x, y);
+            const unsigned char *q = rgb + ((size_t)y * W + x) * 3;
+            assert_true(q[0] == c.r && q[1] == c.g && q[2] == c.b);
+        }
+    free(rgb);
+    free(file);
+    remove(path);
+    // An unwritable path is an error message, not a crash.
+    assert_false(viz_save_png(sc->renderer, W, H, "/nonexistent-dir/x.png", &err));
+    assert_non_null(strstr(err.text, "/nonexistent-dir/x.png"));
+}
+
+static void test_missing_font_names_the_file(void **state) {
+    Scene *sc = *state;
+    Painter p;
+    ErrorMessage err;
+    assert_false(painter_init(&p, sc->renderer, "/no/such/font.ttf", H, &err));
+    assert_non_null(strstr(err.text, "/no/such/font.ttf"));
+    painter_free(&p);  // safe after a failed init
+    painter_free(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_colormap_ends_and_order),
+        cmocka_unit_test(test_checksums_known_values),
+        cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_heatmap_top_bottom_and_mask_colours),
+        cmocka_unit_test(test_causal_triangle_is_masked),
+        cmocka_unit_test(test_token_labels_are_drawn),
+        cmocka_unit_test(test_all_heads_grid_and_hover),
+        cmocka_unit_test(test_other_views_draw),
+        cmocka_unit_test(test_save_png_reads_back_the_picture),
+        cmocka_unit_test(test_missing_font_names_the_file),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,913 @@
+// draw.c: the viewer's drawing code. It reads a ViewState and a Snapshot and never
+// changes either; the only things it writes are the Painter's caches. See draw.h.
+#include "draw.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "png.h"
+#include "positional.h"
+
+// ---- colours -------------------------------------------------------------------------
+
+static const SDL_Color BACKGROUND = {18, 18, 24, 255};
+static const SDL_Color PANEL = {30, 30, 40, 255};
+static const SDL_Color TEXT = {232, 232, 238, 255};
+static const SDL_Color DIM = {150, 150, 165, 255};
+static const SDL_Color ACCENT = {255, 184, 64, 255};
+static const SDL_Color MASK = {62, 62, 68, 255};
+static const SDL_Color HATCH = {104, 104, 112, 255};
+static const SDL_Color GRID_LINE = {70, 70, 86, 255};
+// Series colours for curves (distinct from one another and from the background).
+static const SDL_Color SERIES[6] = {
+    {86, 180, 233, 255}, {230, 159, 0, 255},  {0, 158, 115, 255},
+    {204, 121, 167, 255}, {240, 228, 66, 255}, {213, 94, 0, 255},
+};
+
+SDL_Color viz_mask_color(void) { return MASK; }
+SDL_Color viz_hatch_color(void) { return HATCH; }
+SDL_Color viz_background_color(void) { return BACKGROUND; }
+
+// Nine samples of the viridis colour map; between them, linear interpolation.
+SDL_Color viz_colormap(float t) {
+    static const unsigned char stops[9][3] = {
+        {68, 1, 84},    {71, 44, 122},  {59, 81, 139},   {44, 113, 142}, {33, 144, 141},
+        {39, 173, 129}, {92, 200, 99},  {170, 220, 50},  {253, 231, 37},
+    };
+    if (!(t > 0)) t = 0;  // also catches NaN
+    if (t > 1) t = 1;
+    float x = t * 8;
+    int i = (int)x;
+    if (i >= 8) i = 7;
+    float f = x - (float)i;
+    SDL_Color c = {0, 0, 0, 255};
+    c.r = (Uint8)lroundf(stops[i][0] + f * (stops[i + 1][0] - stops[i][0]));
+    c.g = (Uint8)lroundf(stops[i][1] + f * (stops[i + 1][1] - stops[i][1]));
+    c.b = (Uint8)lroundf(stops[i][2] + f * (stops[i + 1][2] - stops[i][2]));
+    return c;
+}
+
+// A diverging map for signed values in [-1, 1] (the PE matrix): blue, white, red.
+static SDL_Color diverging(float v) {
+    if (!(v == v)) v = 0;
+    if (v < -1) v = -1;
+    if (v > 1) v = 1;
+    SDL_Color c = {0, 0, 0, 255};
+    if (v < 0) {
+        float f = -v;
+        c.r = (Uint8)(245 - f * (245 - 33));
+        c.g = (Uint8)(245 - f * (245 - 102));
+        c.b = (Uint8)(245 - f * (245 - 172));
+    } else {
+        c.r = (Uint8)(245 - v * (245 - 178));
+        c.g = (Uint8)(245 - v * (245 - 24));
+        c.b = (Uint8)(245 - v * (245 - 43));
+    }
+    return c;
+}
+
+static void set_color(SDL_Renderer *r, SDL_Color c) {
+    SDL_SetRenderDrawColor(r, c.r, c.g, c.b, c.a);
+}
+
+static void fill_rect(SDL_Renderer *r, int x, int y, int w, int h, SDL_Color c) {
+    set_color(r, c);
+    SDL_Rect rect = {x, y, w, h};
+    SDL_RenderFillRect(r, &rect);
+}
+
+static void outline_rect(SDL_Renderer *r, int x, int y, int w, int h, SDL_Color c) {
+    set_color(r, c);
+    SDL_Rect rect = {x, y, w, h};
+    SDL_RenderDrawRect(r, &rect);
+}
+
+// ---- state -----------------------------------------------------------------------------
+
+void view_state_init(ViewState *st, int width, int height) {
+    memset(st, 0, sizeof *st);
+    st->view = VIEW_ATTENTION;
+    st->kind = VIZ_CROSS;
+    st->head = -1;
+    st->mouse_x = st->mouse_y = -1;
+    st->width = width;
+    st->height = height;
+    st->pe_pair = 0;
+    st->pe_positions = 64;
+}
+
+// ---- fonts and the text cache ----------------------------------------------------------
+
+static const char *DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+static void close_fonts(Painter *p) {
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) {
+        if (p->text[i].texture) SDL_DestroyTexture(p->text[i].texture);
+        p->text[i].texture = NULL;
+    }
+    for (int f = 0; f < FONT_COUNT; f++) {
+        if (p->fonts[f]) TTF_CloseFont(p->fonts[f]);
+        p->fonts[f] = NULL;
+    }
+}
+
+bool painter_resize(Painter *p, int height, ErrorMessage *err) {
+    // About 48 lines of body text fit the window: 15 px at 720, 22 px at 1080.
+    int base = height / 48;
+    if (base < 10) base = 10;
+    if (base > 64) base = 64;
+    int want[FONT_COUNT] = {base * 4 / 5, base, base * 3 / 2};
+    if (p->fonts[FONT_NORMAL] && want[FONT_NORMAL] == p->font_px[FONT_NORMAL]) return true;
+    close_fonts(p);
+    for (int f = 0; f < FONT_COUNT; f++) {
+        p->font_px[f] = want[f];
+        p->fonts[f] = TTF_OpenFont(p->font_path, want[f]);
+        if (!p->fonts[f]) {
+            bool is_default = strcmp(p->font_path, DEFAULT_FONT) == 0;
+            return error_set(err, "%s: cannot open font (%s)%s", p->font_path, TTF_GetError(),
+                             is_default ? "; install it with: sudo apt-get install fonts-dejavu-core"
+                                        : "; choose another with --font PATH");
+        }
+    }
+    return true;
+}
+
+bool painter_init(Painter *p, SDL_Renderer *r, const char *font_path, int height,
+                  ErrorMessage *err) {
+    memset(p, 0, sizeof *p);
+    p->renderer = r;
+    viz_copy_text(p->font_path, (int)sizeof p->font_path, font_path ? font_path : DEFAULT_FONT);
+    if (!TTF_WasInit() && TTF_Init() != 0) return error_set(err, "TTF_Init: %s", TTF_GetError());
+    return painter_resize(p, height, err);
+}
+
+void painter_free(Painter *p) {
+    close_fonts(p);
+    free(p->pe);
+    p->pe = NULL;
+    if (p->pe_image) SDL_DestroyTexture(p->pe_image);
+    if (p->pe_dot_image) SDL_DestroyTexture(p->pe_dot_image);
+    p->pe_image = p->pe_dot_image = NULL;
+    p->pe_d_model = p->pe_len = 0;
+}
+
+static Uint32 pack(SDL_Color c) {
+    return (Uint32)c.r << 24 | (Uint32)c.g << 16 | (Uint32)c.b << 8 | c.a;
+}
+
+// The cached texture for (text, font, colour), made on first use. NULL for "".
+// Lookup is a linear scan: a frame shows a few hundred strings at most.
+static const TextEntry *text_get(Painter *p, FontId font, SDL_Color color, const char *s) {
+    if (!s[0]) return NULL;
+    Uint32 rgba = pack(color);
+    int free_slot = -1, oldest = 0;
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) {
+        TextEntry *e = &p->text[i];
+        if (!e->texture) {
+            if (free_slot < 0) free_slot = i;
+            continue;
+        }
+        if (e->font == font && e->rgba == rgba && strcmp(e->text, s) == 0) {
+            e->last_used = p->frame;
+            return e;
+        }
+        if (e->last_used < p->text[oldest].last_used) oldest = i;
+    }
+    int slot = free_slot >= 0 ? free_slot : oldest;
+    TextEntry *e = &p->text[slot];
+    if (e->texture) SDL_DestroyTexture(e->texture);
+    e->texture = NULL;
+    SDL_Surface *surface = TTF_RenderUTF8_Blended(p->fonts[font], s, color);
+    if (!surface) return NULL;  // e.g. invalid UTF-8: draw nothing rather than fail
+    e->texture = SDL_CreateTextureFromSurface(p->renderer, surface);
+    e->w = surface->w;
+    e->h = surface->h;
+    SDL_FreeSurface(surface);
+    if (!e->texture) return NULL;
+    viz_copy_text(e->text, VIZ_TEXT_CHARS, s);
+    e->font = font;
+    e->rgba = rgba;
+    e->last_used = p->frame;
+    return e;
+}
+
+typedef enum { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT } Align;
+
+// Draws s with its top at y, aligned on x. Returns its width.
+static int draw_text(Painter *p, FontId font, SDL_Color color, int x, int y, Align align,
+                     const char *s) {
+    const TextEntry *e = text_get(p, font, color, s);
+    if (!e) return 0;
+    SDL_Rect dst = {x, y, e->w, e->h};
+    if (align == ALIGN_CENTER) dst.x -= e->w / 2;
+    if (align == ALIGN_RIGHT) dst.x -= e->w;
+    SDL_RenderCopy(p->renderer, e->texture, NULL, &dst);
+    return e->w;
+}
+
+static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Align align,
+                      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Align align,
+                      const char *fmt, ...) {
+    char buf[VIZ_TEXT_CHARS];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return draw_text(p, font, color, x, y, align, buf);
+}
+
+// Draws s turned a quarter left (reading upwards), its right end at (cx, bottom):
+// column labels above a heatmap.
+static void draw_text_up(Painter *p, FontId font, SDL_Color color, int cx, int bottom,
+                         const char *s) {
+    const TextEntry *e = text_get(p, font, color, s);
+    if (!e) return;
+    // Rotation is about the rectangle's centre: place the centre where the turned
+    // text's centre must be (cx, bottom - w/2).
+    SDL_Rect dst = {cx - e->w / 2, bottom - e->w / 2 - e->h / 2, e->w, e->h};
+    SDL_RenderCopyEx(p->renderer, e->texture, NULL, &dst, -90.0, NULL, SDL_FLIP_NONE);
+}
+
+static int text_width(Painter *p, FontId font, const char *s) {
+    int w = 0, h = 0;
+    if (s[0] && TTF_SizeUTF8(p->fonts[font], s, &w, &h) != 0) return 0;
+    return w;
+}
+
+static int line_height(const Painter *p, FontId font) { return p->font_px[font] * 5 / 4 + 2; }
+
+// ---- the frame around the views --------------------------------------------------------
+
+static const char *VIEW_NAMES[VIEW_COUNT] = {"Attention", "Positional encoding", "Training"};
+
+static int header_height(const Painter *p) { return line_height(p, FONT_BIG) + 8; }
+static int footer_height(const Painter *p) { return line_height(p, FONT_SMALL) + 6; }
+static int margin(const Painter *p) { return p->font_px[FONT_NORMAL]; }
+
+static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
+    int hh = header_height(p), m = margin(p);
+    fill_rect(p->renderer, 0, 0, st->width, hh, PANEL);
+    int x = m, y = (hh - line_height(p, FONT_NORMAL)) / 2;
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        char label[64];
+        snprintf(label, sizeof label, "%d  %s", v + 1, VIEW_NAMES[v]);
+        SDL_Color c = v == (int)st->view ? ACCENT : DIM;
+        int w = draw_text(p, FONT_NORMAL, c, x, y, ALIGN_LEFT, label);
+        if (v == (int)st->view) fill_rect(p->renderer, x, hh - 4, w, 3, ACCENT);
+        x += w + 2 * m;
+    }
+    char right[256];
+    if (s->version == 0) {
+        snprintf(right, sizeof right, "waiting for the first snapshot ...");
+    } else {
+        snprintf(right, sizeof right, "%s   step %ld   loss %.3f   lr %.2e   %.0f tok/s   %s",
+                 s->task, s->step, s->train_loss, s->lr, s->tokens_per_sec,
+                 s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED" : "training");
+    }
+    draw_text(p, FONT_NORMAL, TEXT, st->width - m, y, ALIGN_RIGHT, right);
+}
+
+static void draw_footer(Painter *p, const ViewState *st, const Snapshot *s) {
+    int fh = footer_height(p), m = margin(p), y = st->height - fh;
+    fill_rect(p->renderer, 0, y, st->width, fh, PANEL);
+    const char *hint = st->editing
+        ? "typing: Enter translates the sentence, Esc cancels"
+        : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
+          "   a all heads   Enter type a sentence   s save PNG   q quit";
+    draw_text(p, FONT_SMALL, DIM, m, y + 3, ALIGN_LEFT, hint);
+    char right[160] = "";
+    if (st->message[0]) snprintf(right, sizeof right, "%s", st->message);
+    else if (s->status[0]) snprintf(right, sizeof right, "%s", s->status);
+    if (st->fps > 0) {
+        size_t n = strlen(right);
+        snprintf(right + n, sizeof right - n, "%s%.0f fps", n ? "   " : "", st->fps);
+    }
+    draw_text(p, FONT_SMALL, ACCENT, st->width - m, y + 3, ALIGN_RIGHT, right);
+}
+
+// ---- attention heatmaps ----------------------------------------------------------------
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+// The layer and head actually shown (the state may be ahead of a smaller model).
+static int shown_layer(const ViewState *st, const Snapshot *s) {
+    return clampi(st->layer, 0, s->n_layers > 0 ? s->n_layers - 1 : 0);
+}
+
+static const char *row_label(const Snapshot *s, VizKind kind, int r) {
+    return kind == VIZ_ENC_SELF ? s->src_tokens[r] : s->tgt_tokens[r];
+}
+static const char *col_label(const Snapshot *s, VizKind kind, int c) {
+    return kind == VIZ_ENC_SELF || kind == VIZ_CROSS ? s->src_tokens[c] : s->tgt_tokens[c];
+}
+
+// The attention view's body: heatmaps on the left (x < split), legend and text on the right.
+static SDL_Rect attention_area(const Painter *p, const ViewState *st) {
+    int m = margin(p);
+    int top = header_height(p) + m + line_height(p, FONT_BIG) + m / 2;
+    int bottom = st->height - footer_height(p) - m;
+    int split = st->width * 62 / 100;
+    SDL_Rect a = {m, top, split - 2 * m, bottom - top};
+    return a;
+}
+
+// Lays one heatmap of rows x cols into area, leaving room for labels if wanted.
+static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Rect area,
+                             int rows, int cols, bool labels, FontId font, bool titles) {
+    HeatmapBox b;
+    memset(&b, 0, sizeof b);
+    b.rows = rows;
+    b.cols = cols;
+    b.labels = labels;
+    b.area = area;
+    int label_w = 0, label_h = 0, title = titles ? line_height(p, FONT_SMALL) + 2 : 0;
+    if (labels) {
+        for (int r = 0; r < rows; r++) {
+            int w = text_width(p, font, row_label(s, kind, r));
+            if (w > label_w) label_w = w;
+        }
+        for (int c = 0; c < cols; c++) {
+            int w = text_width(p, font, col_label(s, kind, c));
+            if (w > label_h) label_h = w;
+        }
+        label_w = SDL_min(label_w + 6, area.w / 4);
+        label_h = SDL_min(label_h + 6, area.h / 4);
+    }
+    int avail_w = area.w - label_w - title, avail_h = area.h - label_h - title;
+    int cell = SDL_min(avail_w / SDL_max(cols, 1), avail_h / SDL_max(rows, 1));
+    b.cell = SDL_max(cell, 1);
+    b.grid.x = area.x + title + label_w;
+    b.grid.y = area.y + title + label_h;
+    b.grid.w = b.cell * cols;
+    b.grid.h = b.cell * rows;
+    return b;
+}
+
+int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s,
+                       HeatmapBox boxes[VIZ_MAX_HEADS]) {
+    if (s->version == 0 || s->n_heads <= 0 || s->n_layers <= 0) return 0;
+    const VizAttention *a = &s->attn[st->kind];
+    if (a->rows <= 0 || a->cols <= 0) return 0;
+    SDL_Rect area = attention_area(p, st);
+    int layer = shown_layer(st, s);
+    if (st->head >= 0) {
+        boxes[0] = layout_one(p, s, st->kind, area, a->rows, a->cols, true, FONT_NORMAL, true);
+        boxes[0].layer = layer;
+        boxes[0].head = clampi(st->head, 0, s->n_heads - 1);
+        return 1;
+    }
+    // All heads: a grid of panels as close to square cells as the area allows.
+    int n = s->n_heads, best_cols = 1, best_cell = 0;
+    for (int gc = 1; gc <= n; gc++) {
+        int gr = (n + gc - 1) / gc;
+        int cell = SDL_min(area.w / gc / a->cols, area.h / gr / a->rows);
+        if (cell > best_cell) best_cell = cell, best_cols = gc;
+    }
+    int gc = best_cols, gr = (n + gc - 1) / gc;
+    int pw = area.w / gc, ph = area.h / gr;
+    // Token labels only where they fit: a cell at least as tall as small text.
+    bool labels = best_cell >= p->font_px[FONT_SMALL] * 2;
+    for (int hd = 0; hd < n; hd++) {
+        SDL_Rect panel = {area.x + (hd % gc) * pw, area.y + (hd / gc) * ph + line_height(p, FONT_SMALL),
+                          pw - margin(p) / 2, ph - line_height(p, FONT_SMALL) - margin(p) / 2};
+        boxes[hd] = layout_one(p, s, st->kind, panel, a->rows, a->cols, labels, FONT_SMALL, false);
+        boxes[hd].layer = layer;
+        boxes[hd].head = hd;
+    }
+    return n;
+}
+
+bool viz_hit_cell(Painter *p, const ViewState *st, const Snapshot *s, int x, int y, int *box,
+                  int *row, int *col) {
+    if (st->view != VIEW_ATTENTION) return false;
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    int n = viz_heatmap_layout(p, st, s, boxes);
+    for (int i = 0; i < n; i++) {
+        const SDL_Rect *g = &boxes[i].grid;
+        if (x >= g->x && x < g->x + g->w && y >= g->y && y < g->y + g->h) {
+            *box = i;
+            *col = (x - g->x) / boxes[i].cell;
+            *row = (y - g->y) / boxes[i].cell;
+            return true;
+        }
+    }
+    return false;
+}
+
+// A masked cell: grey with diagonal hatching, clipped to the cell by hand (no clip
+// rectangle, so this stays cheap for thousands of cells).
+static void draw_masked_cell(SDL_Renderer *r, int x, int y, int n) {
+    fill_rect(r, x, y, n, n, MASK);
+    if (n < 4) return;
+    set_color(r, HATCH);
+    int step = SDL_max(4, n / 3);
+    // Lines x' + y' = k inside the n x n cell, for k = step, 2*step, ...
+    for (int k = step / 2; k < 2 * n - 1; k += step) {
+        int x0 = SDL_max(0, k - (n - 1)), x1 = SDL_min(n - 1, k);
+        SDL_RenderDrawLine(r, x + x0, y + (k - x0), x + x1, y + (k - x1));
+    }
+}
+
+static void draw_heatmap(Painter *p, const Snapshot *s, VizKind kind, const HeatmapBox *b,
+                         FontId font) {
+    const VizAttention *a = &s->attn[kind];
+    const float *w = a->weights[b->layer][b->head];
+    int n = b->cell;
+    int gap = n >= 6 ? 1 : 0;  // a hairline between cells once they are big enough
+    fill_rect(p->renderer, b->grid.x - 1, b->grid.y - 1, b->grid.w + 2, b->grid.h + 2, GRID_LINE);
+    for (int r = 0; r < b->rows; r++) {
+        for (int c = 0; c < b->cols; c++) {
+            int x = b->grid.x + c * n, y = b->grid.y + r * n;
+            if (viz_cell_masked(a, r, c)) {
+                draw_masked_cell(p->renderer, x, y, n - gap);
+            } else {
+                fill_rect(p->renderer, x, y, n - gap, n - gap, viz_colormap(w[r * a->cols + c]));
+            }
+        }
+    }
+    if (!b->labels) return;
+    int lh = line_height(p, font);
+    for (int r = 0; r < b->rows; r++) {
+        int y = b->grid.y + r * n + (n - lh) / 2 + 1;
+        draw_text(p, font, TEXT, b->grid.x - 4, y, ALIGN_RIGHT, row_label(s, kind, r));
+    }
+    for (int c = 0; c < b->cols; c++)
+        draw_text_up(p, font, TEXT, b->grid.x + c * n + n / 2, b->grid.y - 4, col_label(s, kind, c));
+}
+
+static void draw_head_title(Painter *p, const HeatmapBox *b) {
+    draw_textf(p, FONT_SMALL, DIM, b->area.x, b->area.y - line_height(p, FONT_SMALL), ALIGN_LEFT,
+               "head %d", b->head + 1);
+}
+
+static void draw_legend(Painter *p, int x, int y, int w, int h) {
+    int lh = line_height(p, FONT_SMALL);
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "weight");
+    y += lh;
+    h -= 2 * lh + w + lh;
+    for (int i = 0; i < h; i++) {
+        float t = 1.0f - (float)i / (float)(h - 1);  // top row is exactly 1
+        fill_rect(p->renderer, x, y + i, w, 1, viz_colormap(t));
+    }
+    outline_rect(p->renderer, x - 1, y - 1, w + 2, h + 2, GRID_LINE);
+    for (int k = 0; k <= 4; k++) {
+        int ty = y + (h - 1) * k / 4;
+        fill_rect(p->renderer, x + w, ty, 4, 1, DIM);
+        draw_textf(p, FONT_SMALL, DIM, x + w + 6, ty - lh / 2, ALIGN_LEFT, "%.2f", 1.0 - 0.25 * k);
+    }
+    int my = y + h + lh / 2;
+    draw_masked_cell(p->renderer, x, my, w);
+    draw_text(p, FONT_SMALL, DIM, x + w + 6, my + (w - lh) / 2, ALIGN_LEFT, "masked");
+}
+
+// A box of wrapped-by-hand lines: sentences are short, so cutting at the box edge is enough.
+static void draw_text_box(Painter *p, const ViewState *st, int x, int y, int w) {
+    int lh = line_height(p, FONT_NORMAL);
+    fill_rect(p->renderer, x, y, w, lh + 8, st->editing ? (SDL_Color){44, 44, 60, 255} : PANEL);
+    outline_rect(p->renderer, x, y, w, lh + 8, st->editing ? ACCENT : GRID_LINE);
+    char shown[VIZ_TEXT_CHARS + 4];
+    snprintf(shown, sizeof shown, "%s%s", st->input, st->editing ? "|" : "");
+    if (!shown[0]) {
+        draw_text(p, FONT_NORMAL, DIM, x + 6, y + 4, ALIGN_LEFT, "press Enter to type a sentence");
+        return;
+    }
+    // Show the end of a long input (where the cursor is).
+    const char *from = shown;
+    while (text_width(p, FONT_NORMAL, from) > w - 12 && from[1]) {
+        from++;
+        while (((unsigned char)*from & 0xC0) == 0x80) from++;
+    }
+    draw_text(p, FONT_NORMAL, TEXT, x + 6, y + 4, ALIGN_LEFT, from);
+}
+
+static void draw_tooltip(Painter *p, const ViewState *st, int x, int y, const char *s) {
+    int w = text_width(p, FONT_NORMAL, s) + 12, h = line_height(p, FONT_NORMAL) + 6;
+    x += 16;
+    y += 16;
+    if (x + w > st->width) x = st->width - w;
+    if (y + h > st->height) y = st->height - h;
+    fill_rect(p->renderer, x, y, w, h, (SDL_Color){8, 8, 12, 255});
+    outline_rect(p->renderer, x, y, w, h, ACCENT);
+    draw_text(p, FONT_NORMAL, TEXT, x + 6, y + 3, ALIGN_LEFT, s);
+}
+
+static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
+    int m = margin(p), top = header_height(p) + m / 2;
+    SDL_Rect area = attention_area(p, st);
+    int layer = shown_layer(st, s);
+    char title[160];
+    if (st->head >= 0)
+        snprintf(title, sizeof title, "%s   layer %d/%d   head %d/%d", viz_kind_name(st->kind),
+                 layer + 1, SDL_max(s->n_layers, 1), clampi(st->head, 0, s->n_heads - 1) + 1,
+                 SDL_max(s->n_heads, 1));
+    else
+        snprintf(title, sizeof title, "%s   layer %d/%d   all %d heads", viz_kind_name(st->kind),
+                 layer + 1, SDL_max(s->n_layers, 1), s->n_heads);
+    draw_text(p, FONT_BIG, TEXT, m, top, ALIGN_LEFT, title);
+
+    HeatmapBox boxes[VIZ_MAX_HEADS];
+    int n = viz_heatmap_layout(p, st, s, boxes);
+    if (n == 0) {
+        draw_text(p, FONT_NORMAL, DIM, area.x, area.y, ALIGN_LEFT, "no attention to show yet");
+    }
+    FontId font = st->head >= 0 ? FONT_NORMAL : FONT_SMALL;
+    for (int i = 0; i < n; i++) {
+        if (st->head < 0)
+            draw_head_title(p, &boxes[i]);
+        draw_heatmap(p, s, st->kind, &boxes[i], font);
+    }
+    if (n == 1) {
+        // Axis titles: which tokens attend (rows) and which are attended to (columns).
+        const char *rows = st->kind == VIZ_ENC_SELF ? "queries: source tokens (attending)"
+                                                    : "queries: target tokens (attending)";
+        const char *cols = st->kind == VIZ_DEC_SELF ? "keys: target tokens (attended to)"
+                                                    : "keys: source tokens (attended to)";
+        draw_text_up(p, FONT_SMALL, DIM, area.x + line_height(p, FONT_SMALL) / 2,
+                     boxes[0].grid.y + boxes[0].grid.h, rows);
+        draw_text(p, FONT_SMALL, DIM, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
+    } else if (n > 1) {
+        int tw = text_width(p, FONT_BIG, title);
+        draw_text(p, FONT_SMALL, DIM, m + tw + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
+                  ALIGN_LEFT, st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
+                  : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
+                                             : "rows: target queries   columns: source keys");
+    }
+
+    // Right column: legend, then the sentence, its translation and the beam.
+    int split = st->width * 62 / 100;
+    int lw = SDL_max(12, p->font_px[FONT_NORMAL]);
+    draw_legend(p, split, area.y, lw, area.h * 2 / 3);
+    int x = split + lw + 5 * m, w = st->width - x - m;
+    int y = area.y, lh = line_height(p, FONT_NORMAL);
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "probe sentence (source)");
+    y += line_height(p, FONT_SMALL);
+    draw_text(p, FONT_BIG, TEXT, x, y, ALIGN_LEFT, s->probe);
+    y += line_height(p, FONT_BIG) + m / 2;
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "translation (best beam hypothesis)");
+    y += line_height(p, FONT_SMALL);
+    draw_text(p, FONT_BIG, ACCENT, x, y, ALIGN_LEFT, s->translation);
+    y += line_height(p, FONT_BIG) + m / 2;
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "beam hypotheses   score (log p / length penalty)");
+    y += line_height(p, FONT_SMALL);
+    for (int i = 0; i < s->n_hyps; i++) {
+        draw_textf(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, ALIGN_LEFT, "%d. %s", i + 1, s->hyps[i]);
+        draw_textf(p, FONT_NORMAL, DIM, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
+        y += lh;
+    }
+    y += m / 2;
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "your sentence");
+    y += line_height(p, FONT_SMALL);
+    draw_text_box(p, st, x, y, w);
+    y += lh + 8 + m;
+
+    // The exact weight under the mouse, in the column and as a tooltip.
+    int bi, r, c;
+    if (st->mouse_x >= 0 && viz_hit_cell(p, st, s, st->mouse_x, st->mouse_y, &bi, &r, &c)) {
+        const VizAttention *a = &s->attn[st->kind];
+        char tip[VIZ_TEXT_CHARS];
+        if (viz_cell_masked(a, r, c))
+            snprintf(tip, sizeof tip, "%s -> %s: masked", row_label(s, st->kind, r), col_label(s, st->kind, c));
+        else
+            snprintf(tip, sizeof tip, "%s -> %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
+                     a->weights[boxes[bi].layer][boxes[bi].head][r * a->cols + c]);
+        draw_textf(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
+                   boxes[bi].layer + 1, boxes[bi].head + 1, r, c);
+        draw_text(p, FONT_NORMAL, TEXT, x, y + line_height(p, FONT_SMALL), ALIGN_LEFT, tip);
+        draw_tooltip(p, st, st->mouse_x, st->mouse_y, tip);
+    }
+}
+
+// ---- line charts -----------------------------------------------------------------------
+
+typedef struct {
+    const char *name;
+    SDL_Color color;
+    float (*get)(const VizHistoryPoint *pt, const void *arg);
+    const void *arg;
+} Series;
+
+static float get_train(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->train_loss; }
+static float get_val(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->val_loss; }
+static float get_lr(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->lr; }
+static float get_tps(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->tokens_per_sec; }
+static float get_entropy(const VizHistoryPoint *pt, const void *arg) {
+    const int *kl = arg;
+    return pt->entropy[kl[0]][kl[1]];
+}
+
+static void format_value(char *buf, size_t n, float v) {
+    float a = fabsf(v);
+    if (a != 0 && (a < 0.01f || a >= 100000)) snprintf(buf, n, "%.1e", v);
+    else snprintf(buf, n, "%.3g", v);
+}
+
+// A chart of series over the step axis, y from 0 (or the minimum, if negative) to the max.
+static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapshot *s,
+                       const Series *series, int n_series) {
+    int lh = line_height(p, FONT_SMALL);
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    draw_text(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, title);
+    int lx = box.x + box.w - 8;
+    for (int k = n_series - 1; k >= 0; k--) {  // legend, right-aligned on the title line
+        int w = draw_text(p, FONT_SMALL, series[k].color, lx, box.y + 6, ALIGN_RIGHT, series[k].name);
+        lx -= w + 12;
+    }
+    int label_w = text_width(p, FONT_SMALL, "0.000e+00");
+    SDL_Rect plot = {box.x + label_w + 12, box.y + line_height(p, FONT_NORMAL) + 10,
+                     box.w - label_w - 24, box.h - line_height(p, FONT_NORMAL) - 10 - lh - 10};
+    if (plot.w < 10 || plot.h < 10) return;
+    float ymin = 0, ymax = 0;
+    long xmin = 0, xmax = 1;
+    if (s->history_len > 0) {
+        xmin = s->history[0].step;
+        xmax = SDL_max(s->history[s->history_len - 1].step, xmin + 1);
+    }
+    for (int k = 0; k < n_series; k++)
+        for (int i = 0; i < s->history_len; i++) {
+            float v = series[k].get(&s->history[i], series[k].arg);
+            if (isfinite(v)) {
+                if (v > ymax) ymax = v;
+                if (v < ymin) ymin = v;
+            }
+        }
+    if (ymax <= ymin) ymax = ymin + 1;
+    ymax *= 1.05f;
+    outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
+    for (int k = 0; k <= 4; k++) {
+        int y = plot.y + plot.h - 1 - (plot.h - 1) * k / 4;
+        float v = ymin + (ymax - ymin) * (float)k / 4;
+        char buf[32];
+        format_value(buf, sizeof buf, v);
+        draw_text(p, FONT_SMALL, DIM, plot.x - 6, y - lh / 2, ALIGN_RIGHT, buf);
+        if (k > 0 && k < 4) fill_rect(p->renderer, plot.x + 1, y, plot.w - 2, 1, (SDL_Color){40, 40, 52, 255});
+    }
+    draw_textf(p, FONT_SMALL, DIM, plot.x, plot.y + plot.h + 3, ALIGN_LEFT, "step %ld", xmin);
+    draw_textf(p, FONT_SMALL, DIM, plot.x + plot.w, plot.y + plot.h + 3, ALIGN_RIGHT, "step %ld", xmax);
+    SDL_Point *pts = xmalloc(sizeof(SDL_Point) * (size_t)SDL_max(s->history_len, 1));
+    for (int k = 0; k < n_series; k++) {
+        int np = 0;
+        set_color(p->renderer, series[k].color);
+        for (int i = 0; i <= s->history_len; i++) {
+            float v = i < s->history_len ? series[k].get(&s->history[i], series[k].arg) : NAN;
+            // Points where a series was not measured (validation runs only now and then)
+            // are skipped, so its measured points still join up into a line.
+            if (i < s->history_len && !isfinite(v)) continue;
+            if (isfinite(v)) {
+                double fx = (double)(s->history[i].step - xmin) / (double)(xmax - xmin);
+                double fy = (v - ymin) / (ymax - ymin);
+                pts[np].x = plot.x + (int)lround(fx * (plot.w - 1));
+                pts[np].y = plot.y + plot.h - 1 - (int)lround(fy * (plot.h - 1));
+                np++;
+                continue;
+            }
+            // A gap (NaN) or the end: draw what was collected. A lone point gets a dot.
+            if (np == 1) SDL_RenderFillRect(p->renderer, &(SDL_Rect){pts[0].x - 1, pts[0].y - 1, 3, 3});
+            if (np > 1) {
+                SDL_RenderDrawLines(p->renderer, pts, np);
+                for (int j = 0; j < np; j++) pts[j].y += 1;  // two pixels thick
+                SDL_RenderDrawLines(p->renderer, pts, np);
+            }
+            np = 0;
+        }
+    }
+    free(pts);
+}
+
+static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *s) {
+    int m = margin(p), top = header_height(p) + m;
+    int bottom = st->height - footer_height(p) - m;
+    int h = bottom - top, w = st->width - 2 * m;
+    int lw = w * 58 / 100;
+    SDL_Rect loss = {m, top, lw, h * 55 / 100};
+    SDL_Rect lr = {m, top + loss.h + m, lw, h - loss.h - m};
+    Series ls[2] = {{"train (label-smoothed)", SERIES[0], get_train, NULL},
+                    {"validation", SERIES[1], get_val, NULL}};
+    draw_chart(p, loss, "loss (cross-entropy, nats per token)", s, ls, 2);
+    Series lrs[2] = {{"learning rate", SERIES[2], get_lr, NULL}};
+    draw_chart(p, lr, "learning rate: d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)  (Eq. 3)",
+               s, lrs, 1);
+
+    int rx = m + lw + m, rw = st->width - rx - m;
+    SDL_Rect ent = {rx, top, rw, h * 55 / 100};
+    static const int kinds[VIZ_MAX_LAYERS][2] = {{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 4}, {0, 5}};
+    int kl[VIZ_MAX_LAYERS][2];
+    Series es[VIZ_MAX_LAYERS];
+    char names[VIZ_MAX_LAYERS][24];
+    int nl = SDL_min(s->n_layers, VIZ_MAX_LAYERS);
+    for (int l = 0; l < nl; l++) {
+        kl[l][0] = st->kind;
+        kl[l][1] = kinds[l][1];
+        snprintf(names[l], sizeof names[l], "layer %d", l + 1);
+        es[l] = (Series){names[l], SERIES[l % 6], get_entropy, kl[l]};
+    }
+    char title[128];
+    snprintf(title, sizeof title, "mean attention entropy: %s", viz_kind_name(st->kind));
+    draw_chart(p, ent, title, s, es, nl);
+
+    SDL_Rect info = {rx, top + ent.h + m, rw, h - ent.h - m};
+    fill_rect(p->renderer, info.x, info.y, info.w, info.h, PANEL);
+    int y = info.y + 6, x = info.x + 10, lh = line_height(p, FONT_NORMAL);
+    char val[32] = "-";
+    if (isfinite(s->val_loss)) snprintf(val, sizeof val, "%.3f", s->val_loss);
+    draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "task %s   step %ld", s->task, s->step);
+    y += lh;
+    draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "train loss %.3f   validation %s", s->train_loss, val);
+    y += lh;
+    draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "lr %.3e   %.0f tokens/s", s->lr, s->tokens_per_sec);
+    y += lh;
+    draw_textf(p, FONT_NORMAL, DIM, x, y, ALIGN_LEFT, "N=%d layers  d_model=%d  h=%d heads", s->n_layers,
+               s->d_model, s->n_heads);
+    y += lh;
+    draw_text(p, FONT_NORMAL, (s->paused || st->paused) ? ACCENT : DIM, x, y, ALIGN_LEFT,
+              s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED (space resumes)"
+                                                                 : "training (space pauses)");
+    y += lh;
+    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "entropy: log(n) = uniform, 0 = one key; tab: kind");
+    y += line_height(p, FONT_SMALL) + 4;
+    SDL_Rect tps = {info.x, y, info.w, info.y + info.h - y};
+    Series ts[1] = {{"tokens/s", SERIES[4], get_tps, NULL}};
+    if (tps.h > 6 * lh) draw_chart(p, tps, "training speed (target tokens per second)", s, ts, 1);
+}
+
+// ---- positional encoding ---------------------------------------------------------------
+
+// Rebuilds the PE table and its two images when d_model or the length changed.
+static void ensure_pe(Painter *p, int d_model, int len) {
+    if (p->pe && p->pe_d_model == d_model && p->pe_len == len) return;
+    free(p->pe);
+    if (p->pe_image) SDL_DestroyTexture(p->pe_image);
+    if (p->pe_dot_image) SDL_DestroyTexture(p->pe_dot_image);
+    p->pe_image = p->pe_dot_image = NULL;
+    p->pe_d_model = d_model;
+    p->pe_len = len;
+    p->pe = xmalloc(sizeof(float) * (size_t)len * (size_t)d_model);
+    positional_encoding_table(p->pe, len, d_model);
+    Uint32 *pix = xmalloc(sizeof(Uint32) * (size_t)len * (size_t)SDL_max(len, d_model));
+    SDL_PixelFormat *fmt = SDL_AllocFormat(SDL_PIXELFORMAT_ARGB8888);
+    for (int i = 0; i < len * d_model; i++) {
+        SDL_Color c = diverging(p->pe[i]);
+        pix[i] = SDL_MapRGB(fmt, c.r, c.g, c.b);
+    }
+    p->pe_image = SDL_CreateTexture(p->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, d_model, len);
+    if (p->pe_image) SDL_UpdateTexture(p->pe_image, NULL, pix, d_model * 4);
+    // PE(pos)·PE(pos') depends only on pos - pos' (a sum of cosines): a banded matrix.
+    float *dot = xcalloc((size_t)len * (size_t)len, sizeof(float));
+    for (int a = 0; a < len; a++)
+        for (int b = 0; b < len; b++) {
+            double sum = 0;
+            for (int j = 0; j < d_model; j++) sum += (double)p->pe[a * d_model + j] * p->pe[b * d_model + j];
+            dot[a * len + b] = (float)sum;
+        }
+    p->pe_dot_max = d_model / 2.0f;  // the diagonal: Σ sin² + cos² over d_model/2 pairs
+    for (int i = 0; i < len * len; i++) {
+        SDL_Color c = viz_colormap(dot[i] / p->pe_dot_max);
+        pix[i] = SDL_MapRGB(fmt, c.r, c.g, c.b);
+    }
+    p->pe_dot_image = SDL_CreateTexture(p->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STATIC, len, len);
+    if (p->pe_dot_image) SDL_UpdateTexture(p->pe_dot_image, NULL, pix, len * 4);
+    SDL_FreeFormat(fmt);
+    free(dot);
+    free(pix);
+}
+
+static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot *s) {
+    int d_model = s->d_model > 0 ? s->d_model : 64;
+    int len = clampi(st->pe_positions, 4, 512);
+    ensure_pe(p, d_model, len);
+    int m = margin(p), top = header_height(p) + m;
+    int bottom = st->height - footer_height(p) - m;
+    int h = bottom - top, w = st->width - 2 * m;
+    int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL);
+
+    // Curves: dims 2i and 2i+1 for two frequencies i, sampled finely so they look smooth;
+    // the dots are the table's values at whole positions.
+    SDL_Rect cbox = {m, top, w, h * 45 / 100};
+    fill_rect(p->renderer, cbox.x, cbox.y, cbox.w, cbox.h, PANEL);
+    int pairs = d_model / 2;
+    int i0 = clampi(st->pe_pair, 0, pairs - 1), i1 = clampi(i0 + SDL_max(1, pairs / 4), 0, pairs - 1);
+    int dims[4] = {2 * i0, 2 * i0 + 1, 2 * i1, 2 * i1 + 1};
+    draw_textf(p, FONT_NORMAL, TEXT, cbox.x + 8, cbox.y + 4, ALIGN_LEFT,
+               "PE(pos, 2i) = sin(pos / 10000^(2i/d_model)),  PE(pos, 2i+1) = cos(...)   (§3.5)   d_model = %d",
+               d_model);
+    int lx = cbox.x + 8, ly = cbox.y + 4 + lh;
+    for (int k = 0; k < 4; k++) {
+        int pair = dims[k] / 2;
+        double wavelength = 2 * 3.14159265358979 * pow(10000.0, 2.0 * pair / d_model);
+        lx += draw_textf(p, FONT_SMALL, SERIES[k], lx, ly, ALIGN_LEFT, "dim %d (%s, wavelength %.1f)",
+                         dims[k], dims[k] % 2 ? "cos" : "sin", wavelength) + 18;
+    }
+    draw_text(p, FONT_SMALL, DIM, cbox.x + cbox.w - 8, ly, ALIGN_RIGHT, "up/down: frequency i");
+    SDL_Rect plot = {cbox.x + 40, ly + lhs + 6, cbox.w - 56, cbox.h - (ly + lhs + 6 - cbox.y) - lhs - 8};
+    outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
+    fill_rect(p->renderer, plot.x, plot.y + plot.h / 2, plot.w, 1, GRID_LINE);
+    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y, ALIGN_RIGHT, "1");
+    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y + plot.h / 2 - lhs / 2, ALIGN_RIGHT, "0");
+    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y + plot.h - lhs, ALIGN_RIGHT, "-1");
+    draw_text(p, FONT_SMALL, DIM, plot.x, plot.y + plot.h + 2, ALIGN_LEFT, "position 0");
+    draw_textf(p, FONT_SMALL, DIM, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "position %d", len - 1);
+    int samples = SDL_min(plot.w, 1024);
+    SDL_Point pts[1024];
+    for (int k = 0; k < 4; k++) {
+        int pair = dims[k] / 2;
+        double omega = pow(10000.0, -2.0 * pair / d_model);
+        for (int i = 0; i < samples; i++) {
+            double pos = (double)(len - 1) * i / (samples - 1);
+            double v = dims[k] % 2 ? cos(pos * omega) : sin(pos * omega);
+            pts[i].x = plot.x + i * (plot.w - 1) / (samples - 1);
+            pts[i].y = plot.y + (int)lround((1 - v) / 2 * (plot.h - 1));
+        }
+        set_color(p->renderer, SERIES[k]);
+        SDL_RenderDrawLines(p->renderer, pts, samples);
+        for (int pos = 0; pos < len; pos++) {
+            float v = p->pe[pos * d_model + dims[k]];
+            int x = plot.x + pos * (plot.w - 1) / (len - 1);
+            int y = plot.y + (int)lroundf((1 - v) / 2 * (plot.h - 1));
+            SDL_RenderFillRect(p->renderer, &(SDL_Rect){x - 2, y - 2, 5, 5});
+        }
+    }
+
+    // The table as an image (rows = positions, columns = dims) and PE·PEᵀ.
+    int y0 = top + cbox.h + m, bh = bottom - y0;
+    SDL_Rect left = {m, y0, (w - m) / 2, bh}, right = {m + (w - m) / 2 + m, y0, (w - m) / 2, bh};
+    fill_rect(p->renderer, left.x, left.y, left.w, left.h, PANEL);
+    fill_rect(p->renderer, right.x, right.y, right.w, right.h, PANEL);
+    draw_textf(p, FONT_NORMAL, TEXT, left.x + 8, left.y + 4, ALIGN_LEFT,
+               "PE matrix: %d positions (down) x %d dims (across)", len, d_model);
+    draw_text(p, FONT_SMALL, DIM, left.x + 8, left.y + 4 + lh, ALIGN_LEFT, "blue -1   white 0   red +1");
+    SDL_Rect img = {left.x + 8, left.y + 6 + lh + lhs, left.w - 16, left.h - 14 - lh - lhs};
+    if (p->pe_image) SDL_RenderCopy(p->renderer, p->pe_image, NULL, &img);
+    draw_text(p, FONT_NORMAL, TEXT, right.x + 8, right.y + 4, ALIGN_LEFT,
+              "PE(pos) . PE(pos'): depends only on pos - pos'");
+    draw_textf(p, FONT_SMALL, DIM, right.x + 8, right.y + 4 + lh, ALIGN_LEFT,
+               "positions %d x %d, colour scale 0 .. d_model/2 = %.0f", len, len, p->pe_dot_max);
+    int side = SDL_min(right.w - 16, right.h - 14 - lh - lhs);
+    SDL_Rect dimg = {right.x + (right.w - side) / 2, right.y + 6 + lh + lhs, side, side};
+    if (p->pe_dot_image) SDL_RenderCopy(p->renderer, p->pe_dot_image, NULL, &dimg);
+}
+
+// ---- help --------------------------------------------------------------------------------
+
+static void draw_help(Painter *p, const ViewState *st) {
+    static const char *lines[][2] = {
+        {"h or ?", "show / hide this help"},
+        {"1  2  3", "views: attention, positional encoding, training curves"},
+        {"space", "pause / resume training"},
+        {"tab", "next attention kind: encoder self, decoder self (masked), cross"},
+        {"up / down", "previous / next layer  (positional view: frequency i)"},
+        {"left / right", "previous / next head; before head 1 comes 'all heads'"},
+        {"a", "all heads of the layer as a grid"},
+        {"Enter", "type a sentence; Enter again translates it and shows its attention"},
+        {"mouse", "hover a cell for its exact weight"},
+        {"s", "save the window as a PNG picture"},
+        {"q or Esc", "quit"},
+    };
+    int n = (int)(sizeof lines / sizeof lines[0]);
+    int lh = line_height(p, FONT_NORMAL), m = margin(p);
+    int w = SDL_min(st->width - 4 * m, 60 * p->font_px[FONT_NORMAL]);
+    int h = (n + 3) * lh + 2 * m;
+    int x = (st->width - w) / 2, y = (st->height - h) / 2;
+    SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_BLEND);
+    fill_rect(p->renderer, 0, 0, st->width, st->height, (SDL_Color){0, 0, 0, 150});
+    SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_NONE);
+    fill_rect(p->renderer, x, y, w, h, PANEL);
+    outline_rect(p->renderer, x, y, w, h, ACCENT);
+    draw_text(p, FONT_BIG, ACCENT, x + m, y + m, ALIGN_LEFT, "Keys");
+    int ty = y + m + 2 * lh;
+    for (int i = 0; i < n; i++, ty += lh) {
+        draw_text(p, FONT_NORMAL, ACCENT, x + m, ty, ALIGN_LEFT, lines[i][0]);
+        draw_text(p, FONT_NORMAL, TEXT, x + m + 10 * p->font_px[FONT_NORMAL], ty, ALIGN_LEFT, lines[i][1]);
+    }
+}
+
+// ---- the frame -----------------------------------------------------------------------------
+
+void viz_draw(Painter *p, const ViewState *st, const Snapshot *s) {
+    p->frame++;
+    SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_NONE);
+    set_color(p->renderer, BACKGROUND);
+    SDL_RenderClear(p->renderer);
+    switch (st->view) {
+    case VIEW_ATTENTION: draw_attention_view(p, st, s); break;
+    case VIEW_POSITIONAL: draw_positional_view(p, st, s); break;
+    case VIEW_TRAINING: draw_training_view(p, st, s); break;
+    default: break;
+    }
+    draw_header(p, st, s);
+    draw_footer(p, st, s);
+    if (st->help) draw_help(p, st);
+}
+
+bool viz_save_png(SDL_Renderer *r, int w, int h, const char *path, ErrorMessage *err) {
+    unsigned char *rgb = xmalloc((size_t)w * (size_t)h * 3);
+    if (SDL_RenderReadPixels(r, NULL, SDL_PIXELFORMAT_RGB24, rgb, w * 3) != 0) {
+        free(rgb);
+        return error_set(err, "%s: cannot read the picture back: %s", path, SDL_GetError());
+    }
+    bool ok = png_write_rgb(path, rgb, w, h, w * 3, err);
+    free(rgb);
+    return ok;
+}

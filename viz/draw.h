@@ -1,0 +1,113 @@
+// draw.h: everything the viewer puts on screen, drawn from two read-only inputs: the
+// ViewState (what the user chose: view, attention kind, layer, head, mouse, text box)
+// and the newest Snapshot from the training thread. The same code draws into a window
+// and, for --snapshot and the tests, into a software surface.
+//
+// The Painter holds what drawing needs to keep between frames: the renderer, the fonts
+// (sized from the window height, so text stays readable on a projector), and caches:
+// text textures keyed by their string (rebuilt only when the string changes) and the
+// positional-encoding images (rebuilt only when d_model changes).
+#ifndef VIZ_DRAW_H
+#define VIZ_DRAW_H
+
+#include <SDL.h>
+#include <SDL_ttf.h>
+#include <stdbool.h>
+
+#include "common.h"
+#include "snapshot.h"
+
+typedef enum { VIEW_ATTENTION, VIEW_POSITIONAL, VIEW_TRAINING, VIEW_COUNT } VizView;
+
+// What is on screen, apart from the data. Events change it; drawing only reads it.
+typedef struct {
+    VizView view;
+    VizKind kind;
+    int layer;             // 0-based
+    int head;              // 0-based; -1 shows all heads of the layer as a grid
+    bool help;             // the key overlay
+    bool paused;           // as last requested by the user
+    bool editing;          // the text box has the keyboard
+    char input[VIZ_TEXT_CHARS];  // the text box
+    int mouse_x, mouse_y;  // -1 when outside the window
+    int width, height;     // window size in pixels
+    int pe_pair;           // positional view: frequency index i of the dims 2i, 2i+1 shown
+    int pe_positions;      // positional view: positions 0..pe_positions-1
+    char message[128];     // a transient line such as "saved viz-0001.png"
+    float fps;             // frames drawn per second, measured by the loop (0: not shown)
+} ViewState;
+
+// Sensible first values: attention view, cross-attention, layer 0, all heads.
+void view_state_init(ViewState *st, int width, int height);
+
+typedef enum { FONT_SMALL, FONT_NORMAL, FONT_BIG, FONT_COUNT } FontId;
+
+enum { VIZ_TEXT_CACHE = 768 };
+
+typedef struct {
+    char text[VIZ_TEXT_CHARS];
+    FontId font;
+    Uint32 rgba;
+    SDL_Texture *texture;  // NULL: free slot
+    int w, h;
+    unsigned last_used;    // frame number
+} TextEntry;
+
+typedef struct {
+    SDL_Renderer *renderer;
+    char font_path[512];
+    int font_px[FONT_COUNT];
+    TTF_Font *fonts[FONT_COUNT];
+    TextEntry text[VIZ_TEXT_CACHE];
+    unsigned frame;
+    // Positional-encoding images, for pe_d_model and pe_len.
+    int pe_d_model, pe_len;
+    float *pe;               // (pe_len, pe_d_model) from positional_encoding_table
+    SDL_Texture *pe_image;   // pe as colours
+    SDL_Texture *pe_dot_image;  // PE·PEᵀ (pe_len, pe_len) as colours
+    float pe_dot_max;
+} Painter;
+
+// Opens the font (at sizes for a window `height` pixels tall) for renderer r. Returns
+// false with a message naming the file (and the Debian package for the default font)
+// when it cannot be opened. painter_free is safe on a failed or freed Painter.
+bool painter_init(Painter *p, SDL_Renderer *r, const char *font_path, int height,
+                  ErrorMessage *err);
+void painter_free(Painter *p);
+// Reopens the fonts for a new window height (text scales with the window).
+bool painter_resize(Painter *p, int height, ErrorMessage *err);
+
+// Draws one whole frame (clears first; the caller presents).
+void viz_draw(Painter *p, const ViewState *st, const Snapshot *s);
+
+// ---- layout, shared by drawing, mouse hit tests and the pixel tests ---------------
+typedef struct {
+    int head, layer;
+    int rows, cols;
+    SDL_Rect grid;   // the cells: cell (r, c) is at grid.x + c*cell, grid.y + r*cell
+    int cell;        // cell side in pixels
+    bool labels;     // token labels drawn beside this grid
+    SDL_Rect area;   // the space given to this grid and its labels
+} HeatmapBox;
+
+// The heatmaps of the attention view for st and s: one box, or one per head when
+// st->head == -1. Returns how many boxes were written (0 when there is nothing to show).
+int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s,
+                       HeatmapBox boxes[VIZ_MAX_HEADS]);
+
+// The cell under window point (x, y): true and its box index, row and column if any.
+bool viz_hit_cell(Painter *p, const ViewState *st, const Snapshot *s, int x, int y,
+                  int *box, int *row, int *col);
+
+// The colour scale: t = 0 is the bottom colour, t = 1 the top (viridis-like,
+// perceptually ordered and readable by colour-blind viewers). t is clamped to [0,1].
+SDL_Color viz_colormap(float t);
+// Masked cells: this fill with hatch lines, so a mask never looks like a weight of 0.
+SDL_Color viz_mask_color(void);
+SDL_Color viz_hatch_color(void);
+SDL_Color viz_background_color(void);
+
+// Reads the renderer's current picture (w x h) and writes it as a PNG.
+bool viz_save_png(SDL_Renderer *r, int w, int h, const char *path, ErrorMessage *err);
+
+#endif

@@ -1,0 +1,31 @@
+// png.h: a minimal PNG writer, so the viewer can save pictures without another library.
+// SDL2 only writes BMP. A PNG is a signature and chunks (IHDR, IDAT, IEND), each with a
+// CRC-32; IDAT holds a zlib stream, and zlib allows "stored" (uncompressed) deflate
+// blocks, which need no compressor: only the block headers and an Adler-32 checksum.
+// The files are larger than a compressor's would be but every viewer reads them.
+#ifndef VIZ_PNG_H
+#define VIZ_PNG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+// CRC-32 (ISO 3309, as in PNG and gzip) of n bytes, continuing from crc (start with 0).
+uint32_t png_crc32(uint32_t crc, const unsigned char *data, size_t n);
+
+// Adler-32 (RFC 1950) of n bytes, continuing from adler (start with 1).
+uint32_t png_adler32(uint32_t adler, const unsigned char *data, size_t n);
+
+// Encodes an 8-bit RGB image (rows of width*3 bytes, `stride` bytes apart) as a PNG in
+// memory. Returns a buffer the caller frees and sets *size.
+unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
+                              size_t *size);
+
+// Encodes and writes the image to path atomically. Returns false and fills err if the
+// file cannot be written.
+bool png_write_rgb(const char *path, const unsigned char *rgb, int width, int height,
+                   int stride, ErrorMessage *err);
+
+#endif
