@@ -100,3 +100,53 @@ void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch
         matmul_tn(dk + (long)bh * Tk * d_k, ds_s, q_s, Tk, Tq, d_k);
     }
 }
+
+// ---- printing ----------------------------------------------------------------------
+
+// Display columns of a UTF-8 string: every byte that does not continue a character.
+static int display_width(const char *s) {
+    int columns = 0;
+    for (; *s; s++) columns += ((unsigned char)*s & 0xC0) != 0x80;
+    return columns;
+}
+
+// Prints s right-aligned in `width` columns (printf's %*s would count bytes, not columns).
+static void print_right(FILE *f, const char *s, int width) {
+    int pad = width - display_width(s);
+    fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", s);
+}
+
+// Five shades from light to dark, and the lower bound of each.
+static const char *const SHADES[5] = {" ", "░", "▒", "▓", "█"};
+static const float SHADE_FROM[5] = {0.0f, 0.1f, 0.3f, 0.5f, 0.8f};
+
+void attention_print(FILE *f, const float *weights, int Tq, int Tk,
+                     const char *const *query_labels, const char *const *key_labels) {
+    int label_width = 5, cell_width = 7;
+    for (int i = 0; i < Tq; i++)
+        if (display_width(query_labels[i]) > label_width) label_width = display_width(query_labels[i]);
+    for (int j = 0; j < Tk; j++)
+        if (display_width(key_labels[j]) + 1 > cell_width) cell_width = display_width(key_labels[j]) + 1;
+    // header: the keys
+    fprintf(f, "%*s", label_width + 1, "");
+    for (int j = 0; j < Tk; j++) print_right(f, key_labels[j], cell_width);
+    fprintf(f, "   <- keys\n");
+    // one row per query: "▓ 0.62" per cell
+    for (int i = 0; i < Tq; i++) {
+        print_right(f, query_labels[i], label_width);
+        fputc(' ', f);
+        for (int j = 0; j < Tk; j++) {
+            float w = weights[(long)i * Tk + j];
+            if (w == 0.0f) {
+                print_right(f, "·   ", cell_width);  // the dot where "0.xx" starts
+                continue;
+            }
+            int s = 4;
+            while (s > 0 && w < SHADE_FROM[s]) s--;
+            fprintf(f, "%*s%s %4.2f", cell_width - 6, "", SHADES[s], (double)w);
+        }
+        fputc('\n', f);
+    }
+    fprintf(f, "%*s^ queries   shades: \" \" <0.1  ░ <0.3  ▒ <0.5  ▓ <0.8  █ >=0.8   · exactly 0 (masked)\n",
+            label_width - 1, "");
+}

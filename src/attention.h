@@ -18,6 +18,7 @@
 #define ATTENTION_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 // Computes out = softmax(q kᵀ/√d_k + masks) v for every (batch, head) slice and keeps
 // the softmax output in `weights`: the backward pass needs it, and the viewer draws it.
@@ -36,5 +37,12 @@ void attention_forward(float *out, float *weights, const float *q, const float *
 void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch,
                         const float *dout, const float *weights, const float *q,
                         const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k);
+
+// Prints one (Tq,Tk) matrix of attention weights to f as a terminal heatmap: rows are
+// queries (labelled on the left), columns are keys (labelled on top); each cell shows a
+// shade block and the weight, and a legend line explains the shades. A weight that is
+// exactly 0 (a masked key) prints as a dot. Labels may be UTF-8.
+void attention_print(FILE *f, const float *weights, int Tq, int Tk,
+                     const char *const *query_labels, const char *const *key_labels);
 
 #endif
