@@ -1,0 +1,63 @@
+// feedforward.c: the position-wise feed-forward network, §3.3 Eq. (2).
+#include "feedforward.h"
+
+#include <math.h>
+
+#include "tensor.h"
+
+void ffn_weights_point(FfnWeights *w, float *base, int d_model, int d_ff) {
+    w->w1 = base;
+    w->b1 = w->w1 + (long)d_model * d_ff;
+    w->w2 = w->b1 + d_ff;
+    w->b2 = w->w2 + (long)d_ff * d_model;
+}
+
+// Fills a (fan_in,fan_out) matrix with U(-a, a), a = √(6/(fan_in+fan_out)) (Glorot &
+// Bengio 2010): keeps the variance of activations and of gradients roughly constant.
+static void xavier_uniform(float *w, Rng *rng, int fan_in, int fan_out) {
+    float a = sqrtf(6.0f / (float)(fan_in + fan_out));
+    for (long i = 0; i < (long)fan_in * fan_out; i++) w[i] = a * (2.0f * rng_uniform(rng) - 1.0f);
+}
+
+void ffn_weights_init(const FfnWeights *w, Rng *rng, int d_model, int d_ff) {
+    xavier_uniform(w->w1, rng, d_model, d_ff);
+    vec_zero(w->b1, d_ff);
+    xavier_uniform(w->w2, rng, d_ff, d_model);
+    vec_zero(w->b2, d_model);
+}
+
+// FFN(x) = max(0, x·W1 + b1)·W2 + b2                                    §3.3 Eq. (2)
+// x (rows,d_model) -> hidden (rows,d_ff) -> out (rows,d_model).
+void feedforward_forward(float *out, float *hidden, const float *x, const FfnWeights *w,
+                         int rows, int d_model, int d_ff) {
+    long nh = (long)rows * d_ff;
+    // The matmuls accumulate, so start each output from its bias.
+    vec_zero(hidden, nh);
+    vec_add_bias_rows(hidden, w->b1, rows, d_ff);
+    matmul_nn(hidden, x, w->w1, rows, d_model, d_ff);
+    for (long i = 0; i < nh; i++) hidden[i] = hidden[i] > 0.0f ? hidden[i] : 0.0f;
+    vec_zero(out, (long)rows * d_model);
+    vec_add_bias_rows(out, w->b2, rows, d_model);
+    matmul_nn(out, hidden, w->w2, rows, d_ff, d_model);
+}
+
+// Backward of feedforward_forward, line by line from the end. In the forward pass:
+//   out = hidden·W2 + b2     ->  dW2 += hiddenᵀ·dout, db2 += Σ dout, dhidden = dout·W2ᵀ
+//   hidden = max(0, pre)     ->  dpre = dhidden where hidden > 0, else 0
+//   pre = x·W1 + b1          ->  dW1 += xᵀ·dpre, db1 += Σ dpre, dx += dpre·W1ᵀ
+void feedforward_backward(float *dx, FfnWeights *dw, float *dhidden, const float *dout,
+                          const float *hidden, const float *x, const FfnWeights *w,
+                          int rows, int d_model, int d_ff) {
+    long nh = (long)rows * d_ff;
+    matmul_tn(dw->w2, hidden, dout, d_ff, rows, d_model);
+    vec_sum_rows(dw->b2, dout, rows, d_model);
+    vec_zero(dhidden, nh);
+    matmul_nt(dhidden, dout, w->w2, rows, d_model, d_ff);
+    // ReLU passes the gradient where its output was positive (at exactly 0 we take the
+    // derivative 0, as PyTorch does).
+    for (long i = 0; i < nh; i++)
+        if (!(hidden[i] > 0.0f)) dhidden[i] = 0.0f;
+    matmul_tn(dw->w1, x, dhidden, d_model, rows, d_ff);
+    vec_sum_rows(dw->b1, dhidden, rows, d_ff);
+    matmul_nt(dx, dhidden, w->w1, rows, d_ff, d_model);
+}

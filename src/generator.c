@@ -1,0 +1,49 @@
+// generator.c: tied output projection and log-softmax, §3.4.
+#include "generator.h"
+
+#include <math.h>
+
+#include "tensor.h"
+
+// logits = y·Eᵀ, one matmul over all B·T rows.                               §3.4
+void generator_forward(float *logits, const float *y, const float *embedding,
+                       int rows, int d_model, int V) {
+    vec_zero(logits, (long)rows * V);
+    matmul_nt(logits, y, embedding, rows, d_model, V);
+}
+
+// Backward of generator_forward. In the forward pass this was logits = y·Eᵀ, so
+// dy += dlogits·E and dE += dlogitsᵀ·y.
+void generator_backward(float *dy, float *dembedding, const float *dlogits, const float *y,
+                        const float *embedding, int rows, int d_model, int V) {
+    matmul_nn(dy, dlogits, embedding, rows, V, d_model);
+    matmul_tn(dembedding, dlogits, y, V, rows, d_model);
+}
+
+// log-softmax of each row.                                                   §3.4
+void log_softmax_forward(float *out, const float *logits, int rows, int V) {
+    #pragma omp parallel for schedule(static) if ((long)rows * V > 65536)
+    for (int r = 0; r < rows; r++) {
+        const float *x = logits + (long)r * V;
+        float *o = out + (long)r * V;
+        float max = x[0];
+        for (int v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
+        double sum = 0.0;
+        for (int v = 0; v < V; v++) sum += exp((double)(x[v] - max));
+        float log_z = max + (float)log(sum);
+        for (int v = 0; v < V; v++) o[v] = x[v] - log_z;
+    }
+}
+
+// Backward of log_softmax_forward: out = x − logsumexp(x), so
+// dx += dout − softmax(x)·Σ dout, with softmax(x) = exp(out).
+void log_softmax_backward(float *dlogits, const float *dout, const float *out, int rows, int V) {
+    #pragma omp parallel for schedule(static) if ((long)rows * V > 65536)
+    for (int r = 0; r < rows; r++) {
+        const float *g = dout + (long)r * V, *o = out + (long)r * V;
+        float *dx = dlogits + (long)r * V;
+        float total = 0.0f;
+        for (int v = 0; v < V; v++) total += g[v];
+        for (int v = 0; v < V; v++) dx[v] += g[v] - expf(o[v]) * total;
+    }
+}

@@ -1,0 +1,67 @@
+// layernorm.c: LayerNorm forward and backward (see layernorm.h for the formulas).
+#include "layernorm.h"
+
+#include <math.h>
+
+// LayerNorm of each row: biased variance, ε = LAYERNORM_EPS.               §3.1
+// x, out (rows,d); gain, bias (d); mean, rstd (rows).
+void layernorm_forward(float *out, float *mean, float *rstd, const float *x,
+                       const float *gain, const float *bias, int rows, int d) {
+    #pragma omp parallel for schedule(static) if (rows * d > 32768)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (long)r * d;
+        float *yr = out + (long)r * d;
+        // Two passes (mean, then squared deviations) rather than E[x²] − μ², which
+        // loses precision when |μ| is large next to σ.
+        float sum = 0.0f;
+        for (int j = 0; j < d; j++) sum += xr[j];
+        float mu = sum / (float)d;
+        float var = 0.0f;
+        for (int j = 0; j < d; j++) {
+            float c = xr[j] - mu;
+            var += c * c;
+        }
+        var /= (float)d;
+        float rs = 1.0f / sqrtf(var + LAYERNORM_EPS);
+        for (int j = 0; j < d; j++) yr[j] = gain[j] * ((xr[j] - mu) * rs) + bias[j];
+        mean[r] = mu;
+        rstd[r] = rs;
+    }
+}
+
+// Backward of layernorm_forward. In the forward pass this was
+//     out = gain·x̂ + bias,  x̂ = (x − mean)·rstd.
+// dout, x, dx (rows,d); gain, dgain, dbias (d); mean, rstd (rows).
+void layernorm_backward(float *dx, float *dgain, float *dbias, const float *dout,
+                        const float *x, const float *mean, const float *rstd,
+                        const float *gain, int rows, int d) {
+    // dx: rows are independent, so they can run in parallel.
+    #pragma omp parallel for schedule(static) if (rows * d > 32768)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (long)r * d, *dyr = dout + (long)r * d;
+        float *dxr = dx + (long)r * d;
+        float mu = mean[r], rs = rstd[r];
+        float mean_dxhat = 0.0f, mean_dxhat_xhat = 0.0f;
+        for (int j = 0; j < d; j++) {
+            float dxhat = dyr[j] * gain[j];
+            mean_dxhat += dxhat;
+            mean_dxhat_xhat += dxhat * (xr[j] - mu) * rs;
+        }
+        mean_dxhat /= (float)d;
+        mean_dxhat_xhat /= (float)d;
+        for (int j = 0; j < d; j++) {
+            float xhat = (xr[j] - mu) * rs;
+            float dxhat = dyr[j] * gain[j];
+            dxr[j] += rs * (dxhat - mean_dxhat - xhat * mean_dxhat_xhat);
+        }
+    }
+    // dgain, dbias sum over rows: one sequential pass keeps the sum order fixed.
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (long)r * d, *dyr = dout + (long)r * d;
+        float mu = mean[r], rs = rstd[r];
+        for (int j = 0; j < d; j++) {
+            dgain[j] += dyr[j] * ((xr[j] - mu) * rs);
+            dbias[j] += dyr[j];
+        }
+    }
+}
