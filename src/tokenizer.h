@@ -11,8 +11,8 @@
 //
 // Before merging, text is split into chunks that merges never cross ("pre-splitting"):
 // a chunk is a run of letters (ASCII letters and all bytes >= 0x80, so accented UTF-8
-// letters stay inside their word), a run of digits, or a run of other bytes
-// (punctuation, tabs, newlines, NUL, ...). A single space is glued to the FRONT of the
+// letters stay inside their word), a run of digits, a run of tabs and line breaks, or a
+// run of other bytes (punctuation, control bytes, NUL, ...). A single space is glued to the FRONT of the
 // chunk that follows it, so "le chat." splits into "le", " chat", "." and a token can
 // be " chat" (shown as "▁chat"). Chunks longer than TOKENIZER_MAX_CHUNK bytes are cut,
 // which keeps encoding linear in the input length.
@@ -59,6 +59,8 @@ typedef struct {
     uint64_t *pair_keys;      // (pair_capacity): (left << 32 | right) + 1, 0 = empty slot
     int *pair_values;         // (pair_capacity): merged token id
     size_t pair_capacity;     // a power of two
+    size_t merges_capacity;   // allocated room (internal): merges, token_start, token_bytes
+    size_t bytes_capacity;
 } Tokenizer;
 
 // ---- building a vocabulary ------------------------------------------------------
@@ -113,9 +115,11 @@ const char *tokenizer_token_string(const Tokenizer *tok, int id, char *buf, size
 //   merges 1000
 //   merge 35 119    # 259 = ▁ + t -> ▁t
 //   ...
+//   end
 //
 // "merge A B" makes the next token from tokens A and B (each must already exist);
-// everything after '#' is a comment. Loading checks the header, the count, each line
+// everything after '#' is a comment, blank lines are skipped. The "end" line catches a
+// file cut short. Loading checks the header, the count, each line
 // and the end of the data; an error names the file and line and what was expected,
 // e.g. "vocab.txt:7: expected 'merge <id> <id>', got 'merge 5'".
 
@@ -128,7 +132,7 @@ bool tokenizer_load(Tokenizer *tok, const char *path, ErrorMessage *err);
 
 // The same text format to and from an open FILE*, for embedding the vocabulary in a
 // larger file such as a checkpoint. tokenizer_read reads exactly the lines
-// tokenizer_write wrote (it stops after the last merge line) and names `name` and
+// tokenizer_write wrote (it stops after the "end" line) and names `name` and
 // line numbers counted from its first line in errors. write returns false on an I/O
 // error.
 bool tokenizer_write(const Tokenizer *tok, FILE *f);
