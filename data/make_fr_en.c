@@ -46,6 +46,7 @@ enum {
     TRANSPORT = 1 << 14, // "je prends le train"
     HOME = 1 << 15,      // "j'habite dans une maison"
     FAMILY = 1 << 16,    // "j'aime ma mère" -> "i love my mother"
+    NO_POSS = 1 << 17,   // never with mon/ma/mes ("mon homme" is not "my man")
 };
 
 typedef struct {
@@ -57,10 +58,10 @@ typedef struct {
 
 static const Noun NOUNS[] = {
     // people
-    {"homme", "hommes", 'm', "man", "men", PERSON},
-    {"femme", "femmes", 'f', "woman", "women", PERSON},
-    {"garçon", "garçons", 'm', "boy", "boys", PERSON},
-    {"fille", "filles", 'f', "girl", "girls", PERSON},
+    {"homme", "hommes", 'm', "man", "men", PERSON | NO_POSS},
+    {"femme", "femmes", 'f', "woman", "women", PERSON | FAMILY},
+    {"garçon", "garçons", 'm', "boy", "boys", PERSON | NO_POSS},
+    {"fille", "filles", 'f', "girl", "girls", PERSON | FAMILY},
     {"enfant", "enfants", 'm', "child", "children", PERSON | KIN | FAMILY},
     {"ami", "amis", 'm', "friend", "friends", PERSON | KIN | FAMILY},
     {"amie", "amies", 'f', "friend", "friends", PERSON | KIN | FAMILY},
@@ -152,6 +153,9 @@ static const Noun NOUNS[] = {
     {"forêt", "forêts", 'f', "forest", "forests", PLACE},
 };
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+// After a possessive these nouns change meaning: "ma femme" is "my wife", not "my woman".
+static const char *POSS_MEANING[][3] = {{"femme", "wife", "wives"}, {"fille", "daughter", "daughters"}};
 
 // Adjectives. m_sg_vowel is the masculine singular used before a vowel ("un vieil
 // homme", "un bel oiseau"); NULL means the normal form. attr: classes it may describe
@@ -484,15 +488,19 @@ static const char *adj_form(const Adj *a, char gender, bool plural, const char *
 // accepts; the phrase respects countability (mass nouns: no un/des/plural/numbers).
 static NounPhrase make_np(Rng *rng, unsigned cls, unsigned allowed, float p_adj) {
     NounPhrase np = {0};
-    np.noun = pick_noun(rng, cls);
-    bool mass = np.noun->fr_pl == NULL;
-    for (;;) {
+    for (int tries = 0;; tries++) {
+        // Pick a noun, then a determiner it accepts; a noun that accepts none of the
+        // allowed ones (a mass noun where only un/une is allowed) is drawn again.
+        if (tries % 50 == 0) np.noun = pick_noun(rng, cls);
+        bool mass = np.noun->fr_pl == NULL;
         np.det = (DetKind)pick(rng, 6);
         if (!(allowed & (1u << np.det))) continue;
         if (mass && (np.det == DET_INDEF || np.det == DET_NUM)) continue;
         if (!mass && np.det == DET_PART) continue;
+        if ((np.noun->cls & NO_POSS) && np.det == DET_POSS) continue;
         break;
     }
+    bool mass = np.noun->fr_pl == NULL;
     np.plural = !mass && (np.det == DET_NUM || chance(rng, 0.35f));
     if (np.det == DET_POSS) np.owner = pick(rng, 5);
     if (np.det == DET_NUM) np.owner = pick(rng, COUNT(NUMBERS));
@@ -544,7 +552,11 @@ static void np_english(Words *en, const NounPhrase *np, bool generic) {
     case DET_NUM: push(en, NUMBERS[np->owner][1]); break;
     }
     if (np->adj) push(en, np->adj->en);
-    push(en, np->plural ? n->en_pl : n->en_sg);
+    const char *word = np->plural ? n->en_pl : n->en_sg;
+    for (int k = 0; k < COUNT(POSS_MEANING); k++)
+        if (np->det == DET_POSS && strcmp(n->fr_sg, POSS_MEANING[k][0]) == 0)
+            word = POSS_MEANING[k][np->plural ? 2 : 1];
+    push(en, word);
 }
 
 // ---------------------------------------------------------------------------------
@@ -558,7 +570,7 @@ typedef struct {
 } Subject;
 
 // A subject allowed by cls: a pronoun or a name (people only) or a noun phrase.
-static Subject make_subject(Rng *rng, Words *fr, Words *en, unsigned cls) {
+static Subject make_subject_adj(Rng *rng, Words *fr, Words *en, unsigned cls, float p_adj) {
     Subject s = {0};
     float r = rng_uniform(rng);
     if ((cls & PERSON) && r < 0.55f) {
@@ -583,7 +595,7 @@ static Subject make_subject(Rng *rng, Words *fr, Words *en, unsigned cls) {
         s.cls = PERSON;
         return s;
     }
-    NounPhrase np = make_np(rng, cls, (1u << DET_DEF) | (1u << DET_POSS) | (1u << DET_DEM), 0.25f);
+    NounPhrase np = make_np(rng, cls, (1u << DET_DEF) | (1u << DET_POSS) | (1u << DET_DEM), p_adj);
     np_french(fr, &np, false);
     np_english(en, &np, false);
     s.person = np.plural ? 5 : 2;
@@ -591,6 +603,10 @@ static Subject make_subject(Rng *rng, Words *fr, Words *en, unsigned cls) {
     s.plural = np.plural;
     s.cls = np.noun->cls;
     return s;
+}
+
+static Subject make_subject(Rng *rng, Words *fr, Words *en, unsigned cls) {
+    return make_subject_adj(rng, fr, en, cls, 0.25f);
 }
 
 // English verb after the subject: "eat"/"eats", or with negation "do not eat".
@@ -667,7 +683,8 @@ static void s_profession(Rng *rng, Words *fr, Words *en) {
 // "la voiture est rouge" -> "the car is red"; "elle est très fatiguée"
 static void s_predicate(Rng *rng, Words *fr, Words *en) {
     unsigned who = chance(rng, 0.5f) ? PERSON : (ANIMAL | THINGS | PLACE | FOOD | READ | VIEW);
-    Subject s = make_subject(rng, fr, en, who);
+    // No adjective on the subject: not "le fromage froid est très froid".
+    Subject s = make_subject_adj(rng, fr, en, who, 0.0f);
     const Adj *a = pick_pred_adj(rng, s.cls);
     int neg = pick_negation(rng, 0.25f, 0.0f);
     fr_verb(fr, ETRE[s.person], neg);
@@ -720,6 +737,10 @@ static void s_transitive(Rng *rng, Words *fr, Words *en) {
     if (v->obj & TRANSPORT) dets = (1u << DET_DEF) | (1u << DET_INDEF);
     NounPhrase obj = make_np(rng, v->obj, dets, 0.3f);
     if (v->obj & TRANSPORT) obj.plural = false;
+    // One has "a brother" or "two sisters", not "our friend": people after avoir take
+    // un/une/des or a number.
+    if ((v->obj & KIN) && (obj.noun->cls & PERSON))
+        obj = make_np(rng, KIN, neg ? 1u << DET_INDEF : (1u << DET_INDEF) | (1u << DET_NUM), 0.3f);
     bool named = (v->obj & PERSON) && (obj.noun->cls & PERSON) && chance(rng, 0.3f);
     int name = pick(rng, COUNT(NAMES));
     // French: S (ne) V (pas) [souvent] OBJ [PP]; English: S [often] (do not) V OBJ [PP]
