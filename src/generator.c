@@ -30,8 +30,10 @@ void log_softmax_forward(float *out, const float *logits, int rows, int V) {
         for (int v = 1; v < V; v++) max = x[v] > max ? x[v] : max;
         double sum = 0.0;
         for (int v = 0; v < V; v++) sum += exp((double)(x[v] - max));
-        float log_z = max + (float)log(sum);
-        for (int v = 0; v < V; v++) o[v] = x[v] - log_z;
+        // (x − max) − log Σ rather than x − (max + log Σ): the first difference is exact
+        // and small, so large logits keep their precision.
+        float log_sum = (float)log(sum);
+        for (int v = 0; v < V; v++) o[v] = (x[v] - max) - log_sum;
     }
 }
 
