@@ -1,0 +1,212 @@
+// decoder_demo.c: lesson 07. The whole (untrained) Transformer of Figure 1 on one
+// sentence pair: the decoder's masked self-attention (the causal triangle, §3.2.3), its
+// cross-attention over the encoder output (target tokens down, source tokens across),
+// the tied generator's next-token probabilities (§3.4), and the parameter count by
+// component next to the paper's base model (Table 3).
+//
+//   build/decoder_demo
+//   build/decoder_demo --source "ils ne sont pas médecins" --target "they are not doctors"
+//   build/decoder_demo --no-base     count the base model without allocating it
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "common.h"
+#include "generator.h"
+#include "model.h"
+#include "rng.h"
+#include "tokenizer.h"
+
+enum { MAX_TOKENS = 24 };
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: decoder_demo [--source TEXT] [--target TEXT] [--merges N] [--corpus FILE]\n"
+            "                    [--head H] [--seed S] [--no-base] [--help]\n"
+            "Runs a sentence pair through an untrained Transformer (paper Figure 1) and prints\n"
+            "the decoder's masked self-attention, its cross-attention over the source, the\n"
+            "next-token probabilities, and the parameter count by component (Table 3).\n"
+            "  --source TEXT  source sentence (default \"je suis étudiant\")\n"
+            "  --target TEXT  target sentence (default \"i am a student\"); at most %d tokens each\n"
+            "  --merges N     BPE merges learned from the corpus first (default 300; 0 = bytes)\n"
+            "  --corpus FILE  text to learn merges from (default data/fr-en/train.tsv)\n"
+            "  --head H       show head H (0..3) instead of the mean over the 4 heads\n"
+            "  --seed S       seed for the random weights (default 1)\n"
+            "  --no-base      do not allocate the 63M-parameter base model (count it only)\n"
+            "  --help         this text\n",
+            MAX_TOKENS - 1);
+}
+
+static long parse_count(const char *option, const char *value, long max) {
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < 0 || v > max)
+        die("%s: expected a whole number 0..%ld, got '%s'", option, max, value);
+    return v;
+}
+
+// Tokenizes text into ids (at most MAX_TOKENS - 1, leaving room for BOS or EOS).
+static int encode_or_die(const Tokenizer *tok, const char *option, const char *text, int *ids) {
+    int n = tokenizer_encode(tok, text, strlen(text), ids, MAX_TOKENS);
+    if (n == 0) die("%s: the sentence is empty", option);
+    if (n > MAX_TOKENS - 1)
+        die("%s: %d tokens, at most %d fit this demo (try more --merges)", option, n, MAX_TOKENS - 1);
+    return n;
+}
+
+// One head's (rows,cols) matrix, or the mean over the h heads, of (h,rows,cols) weights.
+static void pick_head(float *out, const float *weights, int h, int head, int rows, int cols) {
+    int n = rows * cols;
+    for (int i = 0; i < n; i++) {
+        if (head >= 0) {
+            out[i] = weights[(long)head * n + i];
+            continue;
+        }
+        float s = 0;
+        for (int k = 0; k < h; k++) s += weights[(long)k * n + i];
+        out[i] = s / (float)h;
+    }
+}
+
+static void print_counts(const char *title, const ModelConfig *c) {
+    ModelParamCounts p = model_param_counts(c);
+    printf("%s: V %d, d_model %d, h %d, d_ff %d, N %d\n", title, c->vocab_size, c->d_model,
+           c->n_heads, c->d_ff, c->n_layers);
+    printf("  %-44s %12ld\n", "embedding (shared: source, target, output)", p.embedding);
+    printf("  %-44s %12ld\n", "encoder self-attention (N layers)", p.encoder_self_attention);
+    printf("  %-44s %12ld\n", "encoder feed-forward", p.encoder_feed_forward);
+    printf("  %-44s %12ld\n", "encoder LayerNorms", p.encoder_layer_norm);
+    printf("  %-44s %12ld\n", "decoder masked self-attention", p.decoder_self_attention);
+    printf("  %-44s %12ld\n", "decoder cross-attention", p.decoder_cross_attention);
+    printf("  %-44s %12ld\n", "decoder feed-forward", p.decoder_feed_forward);
+    printf("  %-44s %12ld\n", "decoder LayerNorms", p.decoder_layer_norm);
+    printf("  %-44s %12ld  (%.1fM)\n", "total", p.total, p.total / 1e6);
+}
+
+int main(int argc, char **argv) {
+    const char *source = "je suis étudiant", *target = "i am a student";
+    const char *corpus = "data/fr-en/train.tsv";
+    long merges = 300, head = -1;
+    unsigned long long seed = 1;
+    int allocate_base = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--no-base")) {
+            allocate_base = 0;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            usage(stderr);
+            die("%s: unknown option or missing value", a);
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--source")) source = v;
+        else if (!strcmp(a, "--target")) target = v;
+        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 20000);
+        else if (!strcmp(a, "--corpus")) corpus = v;
+        else if (!strcmp(a, "--head")) head = parse_count(a, v, 3);
+        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 1L << 40);
+        else {
+            usage(stderr);
+            die("%s: unknown option", a);
+        }
+    }
+
+    // ---- tokens: source x + EOS, decoder input BOS + y (src/dataset.h) --------------
+    Tokenizer tok = {0};
+    if (merges > 0) {
+        ErrorMessage err;
+        size_t len;
+        char *text = read_whole_file(corpus, &len, &err);
+        if (!text) die("%s (use --merges 0 to skip BPE)", err.text);
+        tokenizer_train(&tok, text, len, (int)merges);
+        free(text);
+    } else {
+        tokenizer_init_bytes(&tok);
+    }
+    int src[MAX_TOKENS], tgt[MAX_TOKENS];
+    int S = encode_or_die(&tok, "--source", source, src);
+    src[S++] = TOKEN_EOS;
+    int T = encode_or_die(&tok, "--target", target, tgt + 1) + 1;
+    tgt[0] = TOKEN_BOS;
+    char sbuf[MAX_TOKENS][TOKEN_STRING_MAX], tbuf[MAX_TOKENS][TOKEN_STRING_MAX];
+    const char *slab[MAX_TOKENS], *tlab[MAX_TOKENS];
+    for (int i = 0; i < S; i++) slab[i] = tokenizer_token_string(&tok, src[i], sbuf[i], TOKEN_STRING_MAX);
+    for (int i = 0; i < T; i++) tlab[i] = tokenizer_token_string(&tok, tgt[i], tbuf[i], TOKEN_STRING_MAX);
+    printf("Source (encoder input, x + </s>): %d tokens:", S);
+    for (int i = 0; i < S; i++) printf(" %s", slab[i]);
+    printf("\nTarget (decoder input, <s> + y): %d tokens:", T);
+    for (int i = 0; i < T; i++) printf(" %s", tlab[i]);
+    printf("\n\n");
+
+    // ---- the untrained model ---------------------------------------------------------
+    ModelConfig cfg = {.vocab_size = tokenizer_vocab_size(&tok), .d_model = 32, .n_heads = 4,
+                       .d_ff = 128, .n_layers = 2, .max_len = MAX_TOKENS, .max_batch = 1,
+                       .dropout = 0.1f};
+    Rng rng;
+    rng_seed(&rng, seed, 0);
+    Model m;
+    model_init(&m, &cfg, &rng);
+    int src_len[1] = {S}, tgt_len[1] = {T};
+    model_forward(&m, src, src_len, tgt, tgt_len, 1, S, T, false, NULL);  // evaluation: no dropout
+
+    float shown[MAX_TOKENS * MAX_TOKENS];
+    int rows, cols;
+    const char *which = head < 0 ? "mean over the 4 heads" : "one head";
+    const float *w = model_attention(&m, ATTN_DECODER_SELF, 0, &rows, &cols);
+    pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
+    printf("1. Decoder layer 1, masked self-attention (%s). Row t may only look at\n"
+           "   target positions 0..t: everything above the diagonal is exactly 0 (§3.2.3).\n", which);
+    attention_print(stdout, shown, rows, cols, tlab, tlab);
+
+    w = model_attention(&m, ATTN_CROSS, cfg.n_layers - 1, &rows, &cols);
+    pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
+    printf("\n2. Decoder layer %d, cross-attention (%s): target tokens down, source tokens\n"
+           "   across. Queries come from the decoder, keys and values from the encoder output.\n",
+           cfg.n_layers, which);
+    attention_print(stdout, shown, rows, cols, tlab, slab);
+
+    // ---- the generator: logits = y·Embᵀ, log-softmax (§3.4) -------------------------
+    int V = cfg.vocab_size;
+    float *logp = xmalloc(sizeof(float) * (size_t)V);
+    log_softmax_forward(logp, m.logits + (long)(T - 1) * V, 1, V);
+    printf("\n3. Next-token probabilities after \"%s\" (tied generator + softmax), top 5 of %d:\n",
+           target, V);
+    for (int k = 0; k < 5; k++) {
+        int best = 0;
+        for (int v = 1; v < V; v++) best = logp[v] > logp[best] ? v : best;
+        char buf[TOKEN_STRING_MAX];
+        printf("   %-10s p = %.4f\n", tokenizer_token_string(&tok, best, buf, sizeof buf),
+               exp((double)logp[best]));
+        logp[best] = -INFINITY;
+    }
+    printf("   (uniform would be 1/%d = %.4f. Untrained logits y·Eᵀ have a standard deviation\n"
+           "   near 1, as the embedding init intends: no token is anywhere near likely yet.)\n\n",
+           V, 1.0 / V);
+    free(logp);
+
+    // ---- parameter counts (Table 3) -------------------------------------------------
+    print_counts("4. This demo model", &cfg);
+    printf("  allocated: n_params = %ld\n\n", m.n_params);
+    model_free(&m);
+    ModelConfig base = {.vocab_size = 37000, .d_model = 512, .n_heads = 8, .d_ff = 2048,
+                        .n_layers = 6, .max_len = 8, .max_batch = 1, .dropout = 0.1f};
+    print_counts("   The paper's base model (Table 3; 37000-token shared BPE vocabulary, §5.1)", &base);
+    if (allocate_base) {
+        model_init(&m, &base, &rng);
+        printf("  allocated: n_params = %ld floats = %.0f MB, %s the count; the paper says 65M\n",
+               m.n_params, m.n_params * 4.0 / 1e6,
+               m.n_params == model_param_count(&base) ? "matches" : "DOES NOT MATCH");
+        model_free(&m);
+    }
+    tokenizer_free(&tok);
+    return 0;
+}
