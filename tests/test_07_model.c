@@ -238,9 +238,12 @@ static void test_model_gradients(void **state) {
         n = decoder_layer_groups(groups, n, prefix, &c.m.dec[l], &c.m.ddec[l], cfg.d_model, cfg.d_ff);
     }
     assert_int_equal(n, 1 + 16 * 2 + 26 * 2);
+    // The embedding is used ×√d_model (and three times), so the same step moves the model
+    // further: it gets a smaller one.
     for (int g = 0; g < n; g++)
         check_grad_sensitive_kinks(groups[g].name, whole_loss, whole_kinked, &c, groups[g].param,
-                                   groups[g].grad, groups[g].n, g == 0 ? 1000 : 8, 1e-2f, 2e-2f);
+                                   groups[g].grad, groups[g].n, g == 0 ? 1000 : 8,
+                                   g == 0 ? 4e-3f : 1e-2f, 2e-2f);
     free(c.r);
     model_free(&c.m);
 }
