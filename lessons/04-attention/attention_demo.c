@@ -166,12 +166,12 @@ static void scaling(int max_len) {
         fill_normal(q, n, &rng), fill_normal(k, n, &rng), fill_normal(v, n, &rng);
         fill_normal(dout, n, &rng);
         // Repeat small sizes so each measurement lasts long enough to be meaningful, and
-        // keep the best of 3 rounds: other programs on the machine only ever add time.
+        // keep the best of 5 rounds: other programs on the machine only ever add time.
         int reps = (int)(((long)max_len * max_len) / nw / 8);
         if (reps > 50) reps = 50;
         if (reps < 1) reps = 1;
         double fwd = INFINITY, both = INFINITY;
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < 5; round++) {
             double start = wall_seconds();
             for (int r = 0; r < reps; r++) attention_forward(out, w, q, k, v, NULL, true, 1, 1, t, t, DK);
             double mid = wall_seconds();
@@ -193,7 +193,7 @@ static void scaling(int max_len) {
         free(q), free(k), free(v), free(dout), free(out), free(w), free(scratch);
         free(dq), free(dk), free(dv);
     }
-    printf("\n(Best of 3 rounds. The backward needs a second T² buffer of scratch. At small T\n"
+    printf("\n(Best of 5 rounds. The backward needs a second T² buffer of scratch. At small T\n"
            " fixed costs such as starting threads hide the T² term; at large T the (T,T)\n"
            " matrix no longer fits in the CPU caches, which can push a doubling past 4x.\n"
            " OMP_NUM_THREADS=1 gives the steadiest ratios.)\n");
