@@ -67,8 +67,8 @@ typedef struct {
     // ---- the last forward pass ----
     int B, S, T;            // batch size, source length, target length it ran with
     bool training;          // whether it ran with dropout
-    int *src_tokens;        // (max_batch,max_len) copies of the inputs (the backward
-    int *tgt_tokens;        //   of the embedding needs them)
+    int *src_tokens;        // (B,S) and (B,T) copies of the last inputs (the embedding's
+    int *tgt_tokens;        //   backward needs them), in buffers of max_batch·max_len
     int *src_lengths;       // (max_batch) real tokens per source row
     int *tgt_lengths;       // (max_batch) real tokens per target row
     float *memory;          // (B,S,d_model) encoder output: the keys/values of cross-attention
@@ -89,9 +89,9 @@ typedef struct {
 //   matrices  Xavier/Glorot uniform U(-a, a), a = √(6/(d_in+d_out)), as PyTorch's
 //             nn.Transformer does;
 //   biases 0; LayerNorm gain 1, bias 0;
-//   embedding N(0, d_model^-1/2): after the ×√d_model of §3.4 the inputs have unit
-//             variance per entry, the same scale as the sinusoids they are added to,
-//             and the tied output logits y·Eᵀ start small.
+//   embedding N(0, σ²), σ = d_model^-1/2: after the ×√d_model of §3.4 the inputs have
+//             unit variance per entry, the same scale as the sinusoids added to them,
+//             and the tied logits y·Eᵀ of a LayerNorm output y have variance ≈ 1.
 // Fails with a message (die) on an impossible configuration (d_model % n_heads != 0,
 // odd d_model, sizes <= 0, dropout outside [0,1)).
 void model_init(Model *m, const ModelConfig *cfg, Rng *rng);
