@@ -2,34 +2,63 @@
 #include "loss.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 // Rows are processed in LOSS_CHUNKS fixed groups, each summed in order, and the group
 // sums are added in order: the same numbers for any thread count (an OpenMP reduction
 // would add in an order that depends on the threads).
 enum { LOSS_CHUNKS = 64 };
 
+// exp(x) for x <= 0, in plain float arithmetic so that a loop calling it vectorises (the
+// library expf is a function call per element, and was most of the loss's time).
+// exp(x) = 2^k · exp(r) with k = round(x / ln 2) and r = x - k·ln 2 in [-ln2/2, ln2/2];
+// exp(r) by its Taylor series to r^7 (error < 2e-8 relative, about float rounding);
+// 2^k by writing k + 127 into the float's exponent bits. Below -87, exp(x) < 1.7e-38
+// is clamped there (a normal float), where the true value would be denormal or 0.
+// x must be finite (logits are; an infinite one would give NaN, as in PyTorch).
+static inline float exp_nonpositive(float x) {
+    // x = max(x, -87), written without a branch or a libm call so the loop vectorises.
+    x = (float)(x > -87.0f) * x + (float)(x <= -87.0f) * -87.0f;
+    // Converting to int truncates towards 0, so for x·log2(e) <= 0 subtracting 1/2 first
+    // rounds to the nearest integer (floorf would not vectorise without -ffast-math).
+    int32_t k = (int32_t)(x * 1.44269504f - 0.5f);
+    float r = x - (float)k * 0.693145752f - (float)k * 1.42860677e-6f;  // ln 2 in two parts
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+              r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    int32_t bits = (k + 127) << 23;
+    float two_k;
+    memcpy(&two_k, &bits, sizeof two_k);  // reinterpret the bits (compiles to nothing)
+    return p * two_k;
+}
+
 // Forward of one position (row): writes p = softmax(logits) into probs and returns
 // -log p(y) and -(1/V) Σ_c log p(c) in *nll and *smooth. logits and probs are (V);
-// they may be the same array.
+// they may be the same array. `omp simd` asks the compiler to vectorise each loop,
+// keeping partial sums in a vector register: an order fixed at compile time, so the
+// results are still the same on every run and for any number of threads.
 static void row_forward(float *probs, const float *logits, int target, int V,
                         double *nll, double *smooth, int *argmax) {
     float max = logits[0];
+#pragma omp simd reduction(max : max)
+    for (int c = 1; c < V; c++) max = logits[c] > max ? logits[c] : max;
     int best = 0;
-    for (int c = 1; c < V; c++)
-        if (logits[c] > max) max = logits[c], best = c;
+    while (logits[best] != max) best++;  // the first class with the largest logit
     float target_logit = logits[target];
     // log p(c) = logits(c) - max - log Σ exp(logits - max): nothing overflows, and the
-    // largest term of the sum is exp(0) = 1, so the log is never of 0.
-    // Sums in double: with V in the thousands a float sum would lose digits.
-    double sum_exp = 0.0, sum_shifted = 0.0;
+    // largest term of the sum is exp(0) = 1, so the log is never of 0. Also
+    // Σ_c log p(c) = Σ_c (logits(c) - max) - V·log Z, so only Σ (logits - max) is needed.
+    double sum_exp = 0.0, sum_shifted = 0.0;  // double: V terms, and the loss wants digits
+#pragma omp simd reduction(+ : sum_exp, sum_shifted)
     for (int c = 0; c < V; c++) {
         float shifted = logits[c] - max;
-        sum_shifted += shifted;
-        float e = expf(shifted);
+        float e = exp_nonpositive(shifted);
         probs[c] = e;
         sum_exp += e;
+        sum_shifted += shifted;
     }
     float inv = (float)(1.0 / sum_exp);
+#pragma omp simd
     for (int c = 0; c < V; c++) probs[c] *= inv;
     double log_z = log(sum_exp);
     *nll = log_z - ((double)target_logit - max);                // -log p(y)
