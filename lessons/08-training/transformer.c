@@ -1,0 +1,809 @@
+// transformer.c: the project's command line: train a model (§5), translate with it
+// (greedy or beam search, §6.1), score it on a test set, and benchmark training speed.
+//
+//   build/transformer train --task reverse
+//   build/transformer translate --model data/fr-en.ckpt "je suis étudiant"
+//   build/transformer eval --model reverse.ckpt --task reverse
+//   build/transformer bench
+//
+// Every subcommand has --help. All the work is done by src/ (train.h, decode.h,
+// checkpoint.h ...); this file parses options and prints.
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "checkpoint.h"
+#include "common.h"
+#include "dataset.h"
+#include "decode.h"
+#include "loss.h"
+#include "model.h"
+#include "optimizer.h"
+#include "rng.h"
+#include "tasks.h"
+#include "tensor.h"
+#include "tokenizer.h"
+#include "train.h"
+
+// ===================================================================================
+// Option parsing: one table per subcommand, so --help and the parser never disagree.
+// ===================================================================================
+
+typedef enum { OPT_INT, OPT_LONG, OPT_FLOAT, OPT_U64, OPT_STRING, OPT_FLAG } OptionType;
+
+typedef struct {
+    const char *name;   // "--steps"
+    OptionType type;
+    void *target;       // int*, long*, float*, uint64_t*, char[size], bool*
+    size_t size;        // for OPT_STRING: the buffer size
+    const char *help;
+} Option;
+
+static const char *program = "transformer";
+
+static void print_options(const Option *opts, int n) {
+    for (int i = 0; i < n; i++) {
+        const Option *o = &opts[i];
+        char def[300] = "";
+        switch (o->type) {
+        case OPT_INT: snprintf(def, sizeof def, "%d", *(int *)o->target); break;
+        case OPT_LONG: snprintf(def, sizeof def, "%ld", *(long *)o->target); break;
+        case OPT_FLOAT: snprintf(def, sizeof def, "%g", (double)*(float *)o->target); break;
+        case OPT_U64: snprintf(def, sizeof def, "%llu", (unsigned long long)*(uint64_t *)o->target); break;
+        case OPT_STRING: snprintf(def, sizeof def, "%s", (char *)o->target); break;
+        case OPT_FLAG: break;
+        }
+        const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_STRING ? " S" : " N";
+        char left[64];
+        snprintf(left, sizeof left, "%s%s", o->name, arg);
+        printf("  %-22s %s", left, o->help);
+        if (o->type != OPT_FLAG && def[0]) printf(" [%s]", def);
+        printf("\n");
+    }
+}
+
+// Parses one value into o->target; false with a message naming the option if malformed.
+static bool parse_value(const Option *o, const char *text, const char *command) {
+    char *end = NULL;
+    switch (o->type) {
+    case OPT_INT:
+    case OPT_LONG: {
+        long v = strtol(text, &end, 10);
+        if (!*text || *end || (o->type == OPT_INT && (v < -2147483647L || v > 2147483647L))) break;
+        if (o->type == OPT_INT) *(int *)o->target = (int)v;
+        else *(long *)o->target = v;
+        return true;
+    }
+    case OPT_FLOAT: {
+        float v = strtof(text, &end);
+        if (!*text || *end || !isfinite(v)) break;
+        *(float *)o->target = v;
+        return true;
+    }
+    case OPT_U64: {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (!*text || *end || text[0] == '-') break;
+        *(uint64_t *)o->target = v;
+        return true;
+    }
+    case OPT_STRING:
+        if (strlen(text) >= o->size) {
+            fprintf(stderr, "%s %s: %s is too long (at most %zu bytes)\n", program, command, o->name, o->size - 1);
+            return false;
+        }
+        snprintf((char *)o->target, o->size, "%s", text);
+        return true;
+    case OPT_FLAG: return true;
+    }
+    const char *what = o->type == OPT_FLOAT ? "a number" : o->type == OPT_U64 ? "a non-negative integer" : "an integer";
+    fprintf(stderr, "%s %s: %s expects %s, got '%s'\n", program, command, o->name, what, text);
+    return false;
+}
+
+// Parses argv[first..argc): options from the table, anything else goes to positional[]
+// (if allowed). "--" ends the options. Returns false after printing an error.
+static bool parse_options(int argc, char **argv, int first, const Option *opts, int n,
+                          const char *command, char **positional, int *n_positional) {
+    bool options_done = false;
+    if (n_positional) *n_positional = 0;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!options_done && strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (!options_done && a[0] == '-' && a[1] == '-') {
+            const Option *o = NULL;
+            for (int j = 0; j < n; j++)
+                if (strcmp(opts[j].name, a) == 0) o = &opts[j];
+            if (!o) {
+                fprintf(stderr, "%s %s: unknown option %s (see %s %s --help)\n", program, command, a, program, command);
+                return false;
+            }
+            if (o->type == OPT_FLAG) {
+                *(bool *)o->target = true;
+                continue;
+            }
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s %s: %s needs a value\n", program, command, a);
+                return false;
+            }
+            if (!parse_value(o, argv[++i], command)) return false;
+            continue;
+        }
+        if (!positional) {
+            fprintf(stderr, "%s %s: unexpected argument '%s' (see %s %s --help)\n", program, command, a, program, command);
+            return false;
+        }
+        positional[(*n_positional)++] = argv[i];
+    }
+    return true;
+}
+
+static bool wants_help(int argc, char **argv, int first) {
+    for (int i = first; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) return false;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
+    }
+    return false;
+}
+
+// The value after `name` in argv, or NULL (for options read before the full parse).
+static const char *find_option(int argc, char **argv, int first, const char *name) {
+    for (int i = first; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    return NULL;
+}
+
+static void set_threads(int threads) {
+#ifdef _OPENMP
+    if (threads > 0) omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+}
+
+// ===================================================================================
+// train
+// ===================================================================================
+
+// The one piece of global state: a signal handler can only reach a global. The loop
+// reads it through TrainHooks.stop and saves a checkpoint before exiting.
+static atomic_int interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    atomic_store(&interrupted, 1);
+}
+
+static int cmd_train(int argc, char **argv) {
+    const char *task = find_option(argc, argv, 2, "--task");
+    bool help = wants_help(argc, argv, 2);
+    TrainOptions o;
+    ErrorMessage err;
+    if (!train_options_default(&o, task ? task : "reverse", &err)) {
+        fprintf(stderr, "%s train: %s\n", program, err.text);
+        return 1;
+    }
+    char task_buf[16], resume[256] = "";
+    snprintf(task_buf, sizeof task_buf, "%s", o.task);
+    bool dummy_help = false;
+    Option opts[] = {
+        {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en"},
+        {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total"},
+        {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)"},
+        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads"},
+        {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)"},
+        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)"},
+        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)"},
+        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)"},
+        {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)"},
+        {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers"},
+        {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)"},
+        {"--smoothing", OPT_FLOAT, &o.smoothing, 0, "label smoothing ε_ls (§5.4)"},
+        {"--batch-tokens", OPT_LONG, &o.batch_tokens, 0, "padded tokens per batch (§5.1)"},
+        {"--batch-sentences", OPT_INT, &o.batch_sentences, 0, "at most this many sentences per batch"},
+        {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)"},
+        {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate"},
+        {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)"},
+        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)"},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv"},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
+        {"--train-examples", OPT_INT, &o.train_examples, 0, "synthetic: training pairs generated"},
+        {"--log-every", OPT_INT, &o.log_every, 0, "progress line every N steps"},
+        {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)"},
+        {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded"},
+        {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)"},
+        {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)"},
+        {"--help", OPT_FLAG, &dummy_help, 0, "this help"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    if (help) {
+        printf("usage: %s train --task copy|reverse|sort|fr-en [options]\n\n"
+               "Trains an encoder-decoder Transformer (§5): label-smoothed cross-entropy, Adam with\n"
+               "the warmup schedule of Eq. (3), dropout. Prints a progress line every --log-every\n"
+               "steps and a validation line every --eval-every steps; writes --out atomically every\n"
+               "--checkpoint-every steps and at the end. Ctrl-C saves a checkpoint and stops; run\n"
+               "the same command with --resume FILE to continue exactly where it stopped.\n\n"
+               "options (defaults shown are for --task %s):\n", program, o.task);
+        print_options(opts, n_opts);
+        return 0;
+    }
+    if (!parse_options(argc, argv, 2, opts, n_opts, "train", NULL, NULL)) return 1;
+    if (!task) {
+        fprintf(stderr, "%s train: --task is required (copy, reverse, sort or fr-en)\n", program);
+        return 1;
+    }
+    set_threads(o.threads);
+
+    double t0 = wall_seconds();
+    Trainer t;
+    if (!trainer_init(&t, &o, resume[0] ? resume : NULL, &err)) {
+        fprintf(stderr, "%s train: %s\n", program, err.text);
+        trainer_free(&t);
+        return 1;
+    }
+    const ModelConfig *c = &t.model.config;
+    printf("task %s: %d training pairs, %d validation, %d test", o.task, t.train.n_pairs, t.valid.n_pairs,
+           t.test.n_pairs);
+    if (t.train.n_too_long) printf(" (%d too long for max_len %d, dropped)", t.train.n_too_long, c->max_len);
+    printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
+           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.n_params,
+           (double)c->dropout, (double)o.smoothing);
+    printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d threads, seed %llu\n",
+           (double)t.adam.config.beta1, (double)t.adam.config.beta2, (double)t.adam.config.eps,
+           t.adam.config.warmup_steps, (double)t.adam.config.lr_scale, o.steps, o.batch_tokens, o.threads,
+           (unsigned long long)o.seed);
+    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, batch %ld)\n", resume, t.state.step,
+                          t.state.epoch, t.state.batch_in_epoch);
+    printf("setup took %.1f s\n", wall_seconds() - t0);
+    fflush(stdout);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    TrainHooks hooks = {.stop = &interrupted};
+    TrainExit result = train_run(&t, &hooks, stdout, &err);
+    int status = 0;
+    switch (result) {
+    case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t.state.step, t.train_seconds); break;
+    case TRAIN_STOPPED: printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path); break;
+    case TRAIN_NONFINITE: status = 2; break;
+    case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); status = 1; break;
+    }
+    trainer_free(&t);
+    return status;
+}
+
+// ===================================================================================
+// translate
+// ===================================================================================
+
+// Number of code points in a UTF-8 string (its width in a terminal, for our labels).
+static int utf8_width(const char *s) {
+    int n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
+    return n;
+}
+
+// Prints s, then spaces up to `width` columns.
+static void print_padded(const char *s, int width) {
+    printf("%s", s);
+    for (int w = utf8_width(s); w < width; w++) putchar(' ');
+}
+
+// Byte length of the UTF-8 character at s.
+static int utf8_char_len(const char *s) {
+    unsigned char c = (unsigned char)*s;
+    int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    for (int i = 1; i < n; i++)
+        if (!s[i]) return i;
+    return n;
+}
+
+// A terminal heatmap of one attention matrix (rows, cols): row labels down the left,
+// column labels written vertically across the top, one two-character cell per weight
+// shaded by its value, and a legend.
+static void print_heatmap(const float *w, int rows, int cols, char labels_r[][TOKEN_STRING_MAX],
+                          char labels_c[][TOKEN_STRING_MAX], const char *title) {
+    static const char *shade[] = {"  ", "░░", "▒▒", "▓▓", "██"};
+    int lw = 0, lh = 0;
+    for (int r = 0; r < rows; r++) lw = utf8_width(labels_r[r]) > lw ? utf8_width(labels_r[r]) : lw;
+    for (int c = 0; c < cols; c++) lh = utf8_width(labels_c[c]) > lh ? utf8_width(labels_c[c]) : lh;
+    if (lh > 10) lh = 10;
+    printf("%s\n", title);
+    // Column labels, one character per line, top-aligned.
+    const char *pos[256];
+    for (int c = 0; c < cols && c < 256; c++) pos[c] = labels_c[c];
+    for (int line = 0; line < lh; line++) {
+        print_padded("", lw + 1);
+        for (int c = 0; c < cols && c < 256; c++) {
+            if (*pos[c]) {
+                int n = utf8_char_len(pos[c]);
+                printf("%.*s ", n, pos[c]);
+                pos[c] += n;
+            } else {
+                printf("  ");
+            }
+        }
+        putchar('\n');
+    }
+    for (int r = 0; r < rows; r++) {
+        print_padded(labels_r[r], lw + 1);
+        for (int c = 0; c < cols; c++) {
+            float v = w[(long)r * cols + c];
+            int level = v < 0.05f ? 0 : v < 0.25f ? 1 : v < 0.5f ? 2 : v < 0.75f ? 3 : 4;
+            printf("%s", shade[level]);
+        }
+        putchar('\n');
+    }
+    printf("legend: '  ' < 0.05  ░ < 0.25  ▒ < 0.5  ▓ < 0.75  █ >= 0.75   (rows: target tokens, columns: source tokens)\n");
+}
+
+typedef struct {
+    Model model;
+    Tokenizer tok;
+    int beam;
+    float alpha;
+    bool attention;
+    int layer, head;  // which cross-attention to draw; head -1 = average of heads
+    bool show_hyps;
+} Translator;
+
+// Translates one line and prints it; with --attention also its cross-attention.
+static void translate_line(Translator *tr, const char *line, int line_no) {
+    Model *m = &tr->model;
+    const int max_len = m->config.max_len;
+    size_t len = strlen(line);
+    if (len == 0) {  // an empty line translates to an empty line, keeping lines aligned
+        printf("\n");
+        return;
+    }
+    int *src = xmalloc(sizeof(int) * (len + 1));
+    int n = tokenizer_encode(&tr->tok, line, len, src, (int)len);
+    if (n + 1 > max_len) {
+        fprintf(stderr, "%s translate: warning: input %d has %d tokens; the model reads at most %d, the rest is cut\n",
+                program, line_no, n, max_len - 1);
+        n = max_len - 1;
+    }
+    src[n++] = TOKEN_EOS;  // the source row is x + </s> (dataset.h)
+
+    Hypothesis hyps[BEAM_MAX];
+    int n_hyps;
+    if (tr->beam <= 1) {
+        decode_greedy(&hyps[0], m, src, n);
+        n_hyps = 1;
+    } else {
+        n_hyps = decode_beam(hyps, BEAM_MAX, m, src, n, tr->beam, tr->alpha);
+    }
+    size_t cap = (size_t)DECODE_MAX_TOKENS * TOKENIZER_MAX_CHUNK + 1;
+    char *text = xmalloc(cap);
+    tokenizer_decode(&tr->tok, hyps[0].tokens, hyps[0].length, text, cap);
+    printf("%s\n", text);
+    if (tr->show_hyps) {
+        for (int i = 0; i < n_hyps; i++) {
+            tokenizer_decode(&tr->tok, hyps[i].tokens, hyps[i].length, text, cap);
+            printf("  hypothesis %d: score %.4f  log p %.4f  %d tokens%s  %s\n", i + 1, (double)hyps[i].score,
+                   (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? "" : " (cut at the length limit)", text);
+        }
+    }
+    if (tr->attention) {
+        int T = decode_rerun_attention(m, src, n, &hyps[0]);
+        int rows, cols;
+        int layer = tr->layer < 0 ? m->config.n_layers - 1 : tr->layer;
+        const float *w = model_attention(m, ATTN_CROSS, layer, &rows, &cols);
+        int h = m->config.n_heads;
+        float *avg = xcalloc((size_t)rows * cols, sizeof(float));
+        for (int k = 0; k < h; k++) {
+            if (tr->head >= 0 && k != tr->head) continue;
+            for (long i = 0; i < (long)rows * cols; i++) avg[i] += w[(long)k * rows * cols + i];
+        }
+        if (tr->head < 0) vec_scale(avg, 1.0f / (float)h, (long)rows * cols);
+        // Row r is the query at decoder input r (<s> y1 ...), which predicts output r:
+        // label rows with the token produced there.
+        char(*lr)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lr) * (size_t)rows);
+        char(*lc)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lc) * (size_t)cols);
+        for (int r = 0; r < rows && r < T; r++) {
+            int produced = r < hyps[0].length ? hyps[0].tokens[r] : TOKEN_EOS;
+            tokenizer_token_string(&tr->tok, produced, lr[r], TOKEN_STRING_MAX);
+        }
+        for (int c = 0; c < cols; c++) tokenizer_token_string(&tr->tok, src[c], lc[c], TOKEN_STRING_MAX);
+        char title[160];
+        if (tr->head < 0)
+            snprintf(title, sizeof title, "cross-attention, layer %d of %d, average of %d heads:", layer + 1,
+                     m->config.n_layers, h);
+        else
+            snprintf(title, sizeof title, "cross-attention, layer %d of %d, head %d:", layer + 1, m->config.n_layers,
+                     tr->head + 1);
+        print_heatmap(avg, rows, cols, lr, lc, title);
+        printf("\n");
+        free(lc);
+        free(lr);
+        free(avg);
+    }
+    fflush(stdout);
+    free(text);
+    free(src);
+}
+
+static int cmd_translate(int argc, char **argv) {
+    char model_path[512] = "";
+    int beam = BEAM_SIZE_DEFAULT, threads = 2, layer = 0, head = 0;
+    float alpha = LENGTH_PENALTY_DEFAULT;
+    bool attention = false, hyps = false, help = false;
+    Option opts[] = {
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)"},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
+        {"--alpha", OPT_FLOAT, &alpha, 0, "length penalty α (§6.1, Wu et al. 2016)"},
+        {"--attention", OPT_FLAG, &attention, 0, "print each sentence's cross-attention as a heatmap"},
+        {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)"},
+        {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)"},
+        {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores"},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
+        {"--help", OPT_FLAG, &help, 0, "this help"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    if (wants_help(argc, argv, 2)) {
+        printf("usage: %s translate --model FILE [options] [SENTENCE ...]\n\n"
+               "Translates each SENTENCE, or each line of standard input when none is given, and\n"
+               "prints one translation per line (an empty line gives an empty line). Beam search\n"
+               "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
+               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n\n"
+               "options:\n", program);
+        print_options(opts, n_opts);
+        return 0;
+    }
+    char **sentences = xmalloc(sizeof(char *) * (size_t)argc);
+    int n_sentences = 0;
+    if (!parse_options(argc, argv, 2, opts, n_opts, "translate", sentences, &n_sentences)) {
+        free(sentences);
+        return 1;
+    }
+    int status = 1;
+    Translator tr;
+    memset(&tr, 0, sizeof tr);
+    ErrorMessage err;
+    if (!model_path[0]) {
+        fprintf(stderr, "%s translate: --model FILE is required\n", program);
+    } else if (beam < 1 || beam > BEAM_MAX) {
+        fprintf(stderr, "%s translate: --beam expects 1..%d, got %d\n", program, BEAM_MAX, beam);
+    } else if (!(alpha >= 0)) {
+        fprintf(stderr, "%s translate: --alpha expects a number >= 0, got %g\n", program, (double)alpha);
+    } else if (!checkpoint_load(model_path, beam, &tr.model, &tr.tok, NULL, NULL, &err)) {
+        fprintf(stderr, "%s translate: %s\n", program, err.text);
+    } else if (layer < 0 || layer > tr.model.config.n_layers || head < 0 || head > tr.model.config.n_heads) {
+        fprintf(stderr, "%s translate: --layer expects 0..%d and --head 0..%d\n", program,
+                tr.model.config.n_layers, tr.model.config.n_heads);
+    } else {
+        set_threads(threads);
+        tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
+        tr.layer = layer - 1, tr.head = head - 1;
+        if (n_sentences > 0) {
+            for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
+        } else {
+            char *line = NULL;
+            size_t cap = 0;
+            ssize_t got;
+            int line_no = 0;
+            while ((got = getline(&line, &cap, stdin)) >= 0) {
+                line_no++;
+                while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+                translate_line(&tr, line, line_no);
+            }
+            free(line);
+        }
+        status = 0;
+    }
+    model_free(&tr.model);
+    tokenizer_free(&tr.tok);
+    free(sentences);
+    return status;
+}
+
+// ===================================================================================
+// eval
+// ===================================================================================
+
+static int cmd_eval(int argc, char **argv) {
+    char model_path[512] = "", task[16] = "";
+    int beam = BEAM_SIZE_DEFAULT, threads = 2, limit = 0;
+    bool help = false;
+    TrainOptions o;
+    ErrorMessage err;
+    train_options_default(&o, "reverse", &err);
+    Option opts[] = {
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)"},
+        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)"},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
+        {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)"},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv"},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
+        {"--help", OPT_FLAG, &help, 0, "this help"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    if (wants_help(argc, argv, 2)) {
+        printf("usage: %s eval --model FILE --task copy|reverse|sort|fr-en [options]\n\n"
+               "Scores a trained model on the task's test set: exact-sequence accuracy on 1,000\n"
+               "held-out sequences for the synthetic tasks (the same for every training seed), or\n"
+               "corpus BLEU on data/fr-en/test.tsv. The last line is 'accuracy: X' or 'BLEU: X'.\n\n"
+               "options:\n", program);
+        print_options(opts, n_opts);
+        return 0;
+    }
+    if (!parse_options(argc, argv, 2, opts, n_opts, "eval", NULL, NULL)) return 1;
+    if (!model_path[0] || !task[0]) {
+        fprintf(stderr, "%s eval: --model FILE and --task T are required\n", program);
+        return 1;
+    }
+    if (strcmp(task, "fr-en") != 0) {
+        TaskKind kind;
+        if (!task_from_name(task, &kind)) {
+            fprintf(stderr, "%s eval: unknown task '%s' (expected copy, reverse, sort or fr-en)\n", program, task);
+            return 1;
+        }
+    }
+    if (beam < 1 || beam > BEAM_MAX) {
+        fprintf(stderr, "%s eval: --beam expects 1..%d, got %d\n", program, BEAM_MAX, beam);
+        return 1;
+    }
+    snprintf(o.task, sizeof o.task, "%s", task);
+    set_threads(threads);
+    Model m;
+    Tokenizer tok;
+    Dataset test;
+    memset(&m, 0, sizeof m);
+    memset(&tok, 0, sizeof tok);
+    memset(&test, 0, sizeof test);
+    int status = 1;
+    double t0 = wall_seconds();
+    if (!checkpoint_load(model_path, beam > 64 ? beam : 64, &m, &tok, NULL, NULL, &err) ||
+        !task_test_set(&test, &tok, &o, m.config.max_len, &err)) {
+        fprintf(stderr, "%s eval: %s\n", program, err.text);
+    } else {
+        EvalStats e;
+        int n = limit > 0 && limit < test.n_pairs ? limit : test.n_pairs;
+        evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
+        printf("%s test set: %d pairs", task, e.n);
+        if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
+        printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
+        printf("loss %.4f (nll %.4f, perplexity %.3f)\n", e.loss, e.nll, exp(e.nll));
+        if (e.accuracy >= 0) printf("accuracy: %.2f\n", e.accuracy);
+        else printf("BLEU: %.2f\n", e.bleu);
+        status = 0;
+    }
+    dataset_free(&test);
+    model_free(&m);
+    tokenizer_free(&tok);
+    return status;
+}
+
+// ===================================================================================
+// bench: training throughput, the same configurations as ../shared/bench/torch_reference.py
+// ===================================================================================
+
+typedef struct {
+    const char *name;
+    int d_model, heads, d_ff, layers, vocab, src_len, tgt_len, batch;
+} BenchConfig;
+
+static const BenchConfig bench_configs[] = {
+    {"toy", 64, 4, 256, 2, 64, 16, 16, 32},
+    {"small", 128, 4, 512, 3, 1000, 32, 32, 32},
+    {"base", 512, 8, 2048, 6, 8000, 32, 32, 16},
+};
+
+// Floating-point operations of one training step, counting the matrix products only
+// (2 per multiply-add) and a backward pass as twice the forward, the usual estimate.
+static double bench_step_flops(const BenchConfig *c) {
+    double d = c->d_model, ff = c->d_ff, V = c->vocab;
+    double Ns = (double)c->batch * c->src_len, Nt = (double)c->batch * c->tgt_len;
+    double S = c->src_len, T = c->tgt_len;
+    double enc = 4 * 2 * Ns * d * d              // W^Q, W^K, W^V, W^O
+                 + 2 * 2 * Ns * S * d            // QKᵀ and weights·V, all heads
+                 + 2 * 2 * Ns * d * ff;          // the two feed-forward matrices
+    double dec = 4 * 2 * Nt * d * d + 2 * 2 * Nt * T * d       // masked self-attention
+                 + 2 * 2 * Nt * d * d + 2 * 2 * Ns * d * d     // cross: Q, O on the target; K, V on memory
+                 + 2 * 2 * Nt * S * d                          // cross QKᵀ and weights·V
+                 + 2 * 2 * Nt * d * ff;
+    double forward = c->layers * (enc + dec) + 2 * Nt * d * V;  // + the tied generator
+    return 3 * forward;
+}
+
+// Runs training steps of one configuration for `seconds` after 3 warm-up steps; random
+// tokens, dropout 0.1, label smoothing 0.1, Adam with warmup 4000 as the PyTorch script.
+static void bench_one(const BenchConfig *c, double seconds, double *tok_s, double *gflops, long *n_params,
+                      double *ms_step) {
+    ModelConfig mc = {.vocab_size = c->vocab, .d_model = c->d_model, .n_heads = c->heads, .d_ff = c->d_ff,
+                      .n_layers = c->layers, .max_len = c->src_len > c->tgt_len + 1 ? c->src_len : c->tgt_len + 1,
+                      .max_batch = c->batch, .dropout = 0.1f};
+    Rng rng;
+    rng_seed(&rng, 0, 0);
+    Model m;
+    model_init(&m, &mc, &rng);
+    AdamConfig ac = adam_config_paper(c->d_model);
+    Adam adam;
+    adam_init(&adam, &ac, m.n_params);
+    int B = c->batch, S = c->src_len, T = c->tgt_len;
+    int *src = xmalloc(sizeof(int) * (size_t)B * S), *tgt = xmalloc(sizeof(int) * (size_t)B * (T + 1));
+    int *tgt_in = xmalloc(sizeof(int) * (size_t)B * T), *tgt_out = xmalloc(sizeof(int) * (size_t)B * T);
+    int *src_len = xmalloc(sizeof(int) * (size_t)B), *tgt_len = xmalloc(sizeof(int) * (size_t)B);
+    for (int i = 0; i < B * S; i++) src[i] = 1 + (int)rng_below(&rng, (uint32_t)c->vocab - 1);
+    for (int i = 0; i < B * (T + 1); i++) tgt[i] = 1 + (int)rng_below(&rng, (uint32_t)c->vocab - 1);
+    for (int b = 0; b < B; b++) {
+        src_len[b] = S, tgt_len[b] = T;
+        memcpy(tgt_in + b * T, tgt + b * (T + 1), sizeof(int) * (size_t)T);
+        memcpy(tgt_out + b * T, tgt + b * (T + 1) + 1, sizeof(int) * (size_t)T);
+    }
+    float *dlogits = xmalloc(sizeof(float) * (size_t)B * T * c->vocab);
+    long steps = 0;
+    double start = 0;
+    for (int warm = -3;; warm++) {
+        if (warm == 0) start = wall_seconds();
+        model_zero_grad(&m);
+        model_forward(&m, src, src_len, tgt_in, tgt_len, B, S, T, true, &rng);
+        LossResult r;
+        loss_forward(&r, m.logits, m.logits, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        vec_zero(dlogits, (long)B * T * c->vocab);
+        loss_backward(dlogits, m.logits, r.n_tokens, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        model_backward(&m, dlogits);
+        adam_step(&adam, m.params, m.grads);
+        if (warm >= 0) {
+            steps++;
+            if (wall_seconds() - start >= seconds) break;
+        }
+    }
+    double dt = wall_seconds() - start;
+    *tok_s = (double)steps * B * T / dt;
+    *gflops = (double)steps * bench_step_flops(c) / dt / 1e9;
+    *ms_step = 1e3 * dt / (double)steps;
+    *n_params = m.n_params;
+    free(dlogits);
+    free(src), free(tgt), free(tgt_in), free(tgt_out), free(src_len), free(tgt_len);
+    adam_free(&adam);
+    model_free(&m);
+}
+
+// The best PyTorch tokens/s for config `name` over the lines of the reference script's
+// output ("toy    threads=1 params=... tgt_tok/s=12345"); 0 if none. *threads gets
+// the thread count of that best line.
+static double torch_best(const char *results, const char *name, int *threads) {
+    double best = 0;
+    const char *p = results;
+    while (p && *p) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)(len < sizeof line ? len : sizeof line - 1), p);
+        char first[32];
+        int th = 0;
+        double tok = 0;
+        const char *tp = strstr(line, "tgt_tok/s="), *hp = strstr(line, "threads=");
+        if (sscanf(line, "%31s", first) == 1 && strcmp(first, name) == 0 && tp && hp &&
+            sscanf(tp, "tgt_tok/s=%lf", &tok) == 1 && sscanf(hp, "threads=%d", &th) == 1 && tok > best) {
+            best = tok;
+            *threads = th;
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return best;
+}
+
+static int cmd_bench(int argc, char **argv) {
+    int threads = 2;
+    float seconds = 8.0f;
+    char configs[64] = "toy,small,base", torch_path[512] = "";
+    bool help = false;
+    Option opts[] = {
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
+        {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration"},
+        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base"},
+        {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
+         "output of torch_reference.py to compare with (make bench writes it)"},
+        {"--help", OPT_FLAG, &help, 0, "this help"},
+    };
+    int n_opts = (int)(sizeof opts / sizeof opts[0]);
+    if (wants_help(argc, argv, 2)) {
+        printf("usage: %s bench [options]\n\n"
+               "Training throughput (target tokens per second, and GFLOP/s of the matrix products,\n"
+               "backward counted as 2x forward) of full training steps: forward, label-smoothed\n"
+               "loss, backward, Adam with warmup; dropout 0.1; random tokens. The configurations\n"
+               "are those of ../shared/bench/torch_reference.py:\n", program);
+        for (size_t i = 0; i < sizeof bench_configs / sizeof bench_configs[0]; i++) {
+            const BenchConfig *c = &bench_configs[i];
+            printf("  %-6s d_model %d, h %d, d_ff %d, N %d, V %d, S %d, T %d, B %d\n", c->name, c->d_model,
+                   c->heads, c->d_ff, c->layers, c->vocab, c->src_len, c->tgt_len, c->batch);
+        }
+        printf("`make bench` also runs the PyTorch script (threads 1 and 2) when PyTorch is installed\n"
+               "and prints our speed over PyTorch's better thread setting.\n\noptions:\n");
+        print_options(opts, n_opts);
+        return 0;
+    }
+    if (!parse_options(argc, argv, 2, opts, n_opts, "bench", NULL, NULL)) return 1;
+    if (!(seconds > 0)) {
+        fprintf(stderr, "%s bench: --seconds expects a positive number\n", program);
+        return 1;
+    }
+    char *torch = NULL;
+    if (torch_path[0]) {
+        ErrorMessage err;
+        size_t len;
+        torch = read_whole_file(torch_path, &len, &err);
+        if (!torch) fprintf(stderr, "%s bench: %s (no PyTorch comparison)\n", program, err.text);
+    }
+    set_threads(threads);
+    printf("C training throughput, %d threads, %.0f s per configuration\n", threads, (double)seconds);
+    int n_known = (int)(sizeof bench_configs / sizeof bench_configs[0]);
+    char list[64];
+    snprintf(list, sizeof list, "%s", configs);
+    for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+        const BenchConfig *c = NULL;
+        for (int i = 0; i < n_known; i++)
+            if (strcmp(bench_configs[i].name, name) == 0) c = &bench_configs[i];
+        if (!c) {
+            fprintf(stderr, "%s bench: unknown configuration '%s' (expected toy, small or base)\n", program, name);
+            free(torch);
+            return 1;
+        }
+        double tok_s, gflops, ms;
+        long n_params;
+        bench_one(c, seconds, &tok_s, &gflops, &n_params, &ms);
+        printf("%-6s threads=%d params=%ld ms/step=%.1f tgt_tok/s=%.0f GFLOP/s=%.2f", c->name, threads, n_params, ms,
+               tok_s, gflops);
+        if (torch) {
+            int th = 0;
+            double ref = torch_best(torch, c->name, &th);
+            if (ref > 0) printf("  | PyTorch best (threads=%d) %.0f tok/s, ratio C/PyTorch %.2f", th, ref, tok_s / ref);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    free(torch);
+    return 0;
+}
+
+// ===================================================================================
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: %s <command> [options]\n\n"
+            "The Transformer of \"Attention Is All You Need\" (Vaswani et al. 2017), in C.\n\n"
+            "commands:\n"
+            "  train      train a model on copy, reverse, sort or fr-en (§5)\n"
+            "  translate  translate sentences with a trained model (greedy or beam search, §6.1)\n"
+            "  eval       score a trained model on a task's test set (accuracy or BLEU)\n"
+            "  bench      training throughput in tokens/s and GFLOP/s\n\n"
+            "Run '%s <command> --help' for a command's options.\n",
+            program, program);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 1 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc, argv);
+    if (strcmp(cmd, "translate") == 0) return cmd_translate(argc, argv);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc, argv);
+    if (strcmp(cmd, "bench") == 0) return cmd_bench(argc, argv);
+    fprintf(stderr, "%s: unknown command '%s' (expected train, translate, eval or bench; see %s --help)\n", program,
+            cmd, program);
+    return 1;
+}

@@ -1,0 +1,485 @@
+// train.c: the training loop of §5 (see train.h).
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bleu.h"
+#include "loss.h"
+#include "tasks.h"
+#include "tensor.h"
+
+// Rng streams: one per purpose, so adding draws to one never shifts another.
+enum { STREAM_DROPOUT = 1, STREAM_BATCHES = 2, STREAM_TRAIN_DATA = 3, STREAM_VALID_DATA = 4,
+       STREAM_TEST_DATA = 5, STREAM_INIT = 6 };
+// The synthetic test set does not depend on the training seed: every run is scored on
+// the same 1,000 held-out sequences.
+#define TEST_SET_SEED 20170612u
+#define TEST_SET_SIZE 1000
+#define EVAL_BATCH 64  // pairs per evaluation batch
+
+bool task_is_translation(const char *task) { return strcmp(task, "fr-en") == 0; }
+static bool is_fr_en(const char *task) { return task_is_translation(task); }
+
+// ---- options ----------------------------------------------------------------------
+
+bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err) {
+    memset(o, 0, sizeof *o);
+    TaskKind kind;
+    if (!is_fr_en(task) && !task_from_name(task, &kind))
+        return error_set(err, "unknown task '%s' (expected copy, reverse, sort or fr-en)", task);
+    snprintf(o->task, sizeof o->task, "%s", task);
+    snprintf(o->data_dir, sizeof o->data_dir, "data");
+    o->smoothing = LABEL_SMOOTHING;
+    o->seed = 1;
+    o->threads = 2;
+    o->log_every = 50;
+    o->lr_scale = 1.0f;
+    if (is_fr_en(task)) {
+        // A small model for a small, regular language: ~10 minutes on 2 cores.
+        o->merges = 1000;
+        o->d_model = 128, o->n_heads = 4, o->d_ff = 512, o->n_layers = 2;
+        o->dropout = 0.1f;
+        o->max_len = 64;
+        o->steps = 6000, o->warmup = 800;
+        o->batch_tokens = 2048, o->batch_sentences = 128;
+        o->eval_every = 1000, o->eval_sentences = 200;
+        o->checkpoint_every = 1000;
+        snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
+    } else {
+        // The toy model of the benchmark: learns a task in well under a minute.
+        o->d_model = 64, o->n_heads = 4, o->d_ff = 256, o->n_layers = 2;
+        o->dropout = 0.1f;
+        o->task_min_len = 1, o->task_max_len = 12, o->alphabet = 10;
+        o->max_len = 0;  // from the task: task_max_len + 1
+        o->train_examples = 50000;
+        o->steps = 2000, o->warmup = 400;
+        o->batch_tokens = 2048, o->batch_sentences = 256;
+        o->eval_every = 500, o->eval_sentences = 500;
+        o->checkpoint_every = 1000;
+        snprintf(o->out_path, sizeof o->out_path, "%s.ckpt", task);
+    }
+    return true;
+}
+
+// ---- data -------------------------------------------------------------------------
+
+// n synthetic pairs into ds, from rng; `split` picks the side of the held-out split
+// (tasks.h), so no test sequence is ever trained on.
+static bool add_task_pairs(Dataset *ds, const Tokenizer *tok, const TrainOptions *o,
+                           TaskKind kind, TaskSplit split, int n, Rng *rng, ErrorMessage *err) {
+    char src[TASK_MAX_LEN + 1], tgt[TASK_MAX_LEN + 1];
+    for (int i = 0; i < n; i++) {
+        if (!task_example_split(kind, split, rng, o->task_min_len, o->task_max_len, o->alphabet,
+                                src, tgt))
+            return error_set(err, "task %s: lengths %d..%d over %d letters leave no %s sequences",
+                             o->task, o->task_min_len, o->task_max_len, o->alphabet,
+                             split == SPLIT_TEST ? "held-out" : "training");
+        dataset_add_text(ds, tok, src, tgt);
+    }
+    return true;
+}
+
+static bool check_task_options(const TrainOptions *o, ErrorMessage *err) {
+    return task_check_params(o->task_min_len, o->task_max_len, o->alphabet, err);
+}
+
+bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
+                   ErrorMessage *err) {
+    dataset_init(ds, max_len);
+    if (is_fr_en(o->task)) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fr-en/test.tsv", o->data_dir);
+        return dataset_load_tsv(ds, path, tok, err);
+    }
+    TaskKind kind;
+    if (!task_from_name(o->task, &kind))
+        return error_set(err, "unknown task '%s' (expected copy, reverse, sort or fr-en)", o->task);
+    if (!check_task_options(o, err)) return false;
+    Rng rng;
+    rng_seed(&rng, TEST_SET_SEED, STREAM_TEST_DATA);
+    return add_task_pairs(ds, tok, o, kind, SPLIT_TEST, TEST_SET_SIZE, &rng, err);
+}
+
+static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
+    const TrainOptions *o = &t->options;
+    if (is_fr_en(o->task)) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/fr-en/train.tsv", o->data_dir);
+        if (!have_vocab) {
+            // §5.1: one BPE vocabulary shared by source and target, learned on both sides.
+            size_t len;
+            char *text = read_whole_file(path, &len, err);
+            if (!text) return false;
+            for (size_t i = 0; i < len; i++)
+                if (text[i] == '\t') text[i] = '\n';  // a tab is not part of any word
+            tokenizer_train(&t->tok, text, len, o->merges);
+            free(text);
+        }
+        int max_len = o->max_len > 0 ? o->max_len : 64;
+        dataset_init(&t->train, max_len);
+        dataset_init(&t->valid, max_len);
+        if (!dataset_load_tsv(&t->train, path, &t->tok, err)) return false;
+        snprintf(path, sizeof path, "%s/fr-en/valid.tsv", o->data_dir);
+        if (!dataset_load_tsv(&t->valid, path, &t->tok, err)) return false;
+        if (!task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+    } else {
+        TaskKind kind;
+        task_from_name(o->task, &kind);
+        if (!check_task_options(o, err)) return false;
+        if (!have_vocab) tokenizer_init_bytes(&t->tok);  // one token per letter
+        int max_len = o->max_len > 0 ? o->max_len : o->task_max_len + 1;
+        dataset_init(&t->train, max_len);
+        dataset_init(&t->valid, max_len);
+        Rng rng;
+        rng_seed(&rng, o->seed, STREAM_TRAIN_DATA);
+        if (!add_task_pairs(&t->train, &t->tok, o, kind, SPLIT_TRAIN, o->train_examples, &rng, err))
+            return false;
+        rng_seed(&rng, o->seed, STREAM_VALID_DATA);
+        if (!add_task_pairs(&t->valid, &t->tok, o, kind, SPLIT_TEST,
+                            o->eval_sentences > 0 ? o->eval_sentences : 200, &rng, err))
+            return false;
+        if (!task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+    }
+    if (t->train.n_pairs == 0) return error_set(err, "task %s: no training pairs", o->task);
+    return true;
+}
+
+// ---- init / free --------------------------------------------------------------------
+
+bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_path,
+                  ErrorMessage *err) {
+    memset(t, 0, sizeof *t);
+    t->options = *options;
+    const TrainOptions *o = &t->options;
+#ifdef _OPENMP
+    if (o->threads > 0) omp_set_num_threads(o->threads);
+#endif
+    if (o->steps < 0 || o->warmup < 1 || o->batch_tokens < 0 || o->batch_sentences < 0 ||
+        (o->batch_tokens == 0 && o->batch_sentences == 0) || o->log_every < 1)
+        return error_set(err, "options: steps >= 0, warmup >= 1, a batch size > 0 and log-every >= 1 are required");
+
+    // The largest batch any plan can hold: B·(shortest row, 2 tokens) <= batch_tokens.
+    long max_batch = o->batch_tokens > 0 ? o->batch_tokens / 2 : o->batch_sentences;
+    if (o->batch_sentences > 0 && o->batch_sentences < max_batch) max_batch = o->batch_sentences;
+    if (max_batch < EVAL_BATCH) max_batch = EVAL_BATCH;
+
+    if (resume_path) {
+        Adam *opt = &t->adam;
+        if (!checkpoint_load(resume_path, (int)max_batch, &t->model, &t->tok, &t->state, opt, err))
+            return false;
+        if (!t->state.present || !opt->memory)
+            return error_set(err, "%s: has no training state (saved without it), cannot resume", resume_path);
+    }
+    if (!build_data(t, resume_path != NULL, err)) return false;
+
+    if (!resume_path) {
+        ModelConfig cfg = {
+            .vocab_size = tokenizer_vocab_size(&t->tok),
+            .d_model = o->d_model, .n_heads = o->n_heads, .d_ff = o->d_ff,
+            .n_layers = o->n_layers, .max_len = t->train.max_len, .max_batch = (int)max_batch,
+            .dropout = o->dropout,
+        };
+        if (!model_config_valid(&cfg, err)) return false;
+        Rng init;
+        rng_seed(&init, o->seed, STREAM_INIT);
+        model_init(&t->model, &cfg, &init);
+        AdamConfig ac = adam_config_paper(o->d_model);
+        ac.warmup_steps = o->warmup;
+        ac.lr_scale = o->lr_scale;
+        adam_init(&t->adam, &ac, t->model.n_params);
+        t->state.present = true;
+        rng_seed(&t->state.rng, o->seed, STREAM_DROPOUT);
+        rng_seed(&t->state.data_rng, o->seed, STREAM_BATCHES);
+    } else if (t->model.config.max_len < t->train.max_len) {
+        return error_set(err, "%s: the model's max_len %d is shorter than the data's %d", resume_path,
+                         t->model.config.max_len, t->train.max_len);
+    }
+
+    // This epoch's plan, from the batch-order Rng as it was when the epoch began.
+    t->data_rng_now = t->state.data_rng;
+    if (!batch_plan_make(&t->plan, &t->train, o->batch_tokens, o->batch_sentences, &t->data_rng_now, err))
+        return false;
+    if (t->state.batch_in_epoch > t->plan.n_batches)
+        return error_set(err, "%s: batch %ld of an epoch of %d batches: not the same data or options",
+                         resume_path ? resume_path : "resume", t->state.batch_in_epoch, t->plan.n_batches);
+
+    const ModelConfig *c = &t->model.config;
+    batch_init(&t->batch, c->max_batch, c->max_len);
+    t->dlogits = xmalloc(sizeof(float) * (size_t)c->max_batch * c->max_len * c->vocab_size);
+    t->first_step = t->state.step;
+    return true;
+}
+
+void trainer_free(Trainer *t) {
+    free(t->dlogits);
+    batch_free(&t->batch);
+    batch_plan_free(&t->plan);
+    adam_free(&t->adam);
+    model_free(&t->model);
+    dataset_free(&t->train);
+    dataset_free(&t->valid);
+    dataset_free(&t->test);
+    tokenizer_free(&t->tok);
+    memset(t, 0, sizeof *t);
+}
+
+// ---- one step -------------------------------------------------------------------------
+
+// True if every one of n floats is finite. A NaN or Inf anywhere poisons the sum.
+static bool all_finite(const float *x, long n) {
+    float sum = 0.0f;
+    for (long i = 0; i < n; i++) sum += x[i] * 0.0f;  // 0·finite = 0, 0·NaN/Inf = NaN
+    return sum == 0.0f;
+}
+
+bool trainer_step(Trainer *t, TrainStepStats *stats) {
+    double t0 = wall_seconds();
+    Model *m = &t->model;
+    const int V = m->config.vocab_size;
+    // A new epoch: remember the batch-order Rng first (a resume rebuilds the plan from it).
+    if (t->state.batch_in_epoch >= t->plan.n_batches) {
+        t->state.epoch++;
+        t->state.batch_in_epoch = 0;
+        t->state.data_rng = t->data_rng_now;
+        ErrorMessage err;
+        if (!batch_plan_make(&t->plan, &t->train, t->options.batch_tokens, t->options.batch_sentences,
+                             &t->data_rng_now, &err))
+            die("%s", err.text);  // cannot happen: the same call succeeded at init
+    }
+    Batch *b = &t->batch;
+    batch_fill(b, &t->train, &t->plan, (int)t->state.batch_in_epoch);
+
+    model_zero_grad(m);
+    model_forward(m, b->src, b->src_lengths, b->tgt_in, b->tgt_lengths, b->B, b->S, b->T, true,
+                  &t->state.rng);
+    memset(stats, 0, sizeof *stats);
+    stats->step = t->state.step + 1;
+    stats->tokens = b->n_tgt_tokens;
+    stats->B = b->B, stats->S = b->S, stats->T = b->T;
+    long n_logits = (long)b->B * b->T * V;
+    // NaN/Inf check on the logits first: the loss of a NaN row is meaningless anyway.
+    if (!all_finite(m->logits, n_logits)) {
+        stats->loss = stats->nll = NAN;
+        return false;
+    }
+    LossResult r;
+    // The softmax overwrites the logits in place (probs == logits): they are not needed again.
+    loss_forward(&r, m->logits, m->logits, b->tgt_out, t->options.smoothing, TOKEN_PAD, b->B, b->T, V);
+    stats->loss = r.loss;
+    stats->nll = r.nll;
+    if (!isfinite(r.loss)) return false;
+
+    vec_zero(t->dlogits, n_logits);
+    loss_backward(t->dlogits, m->logits, r.n_tokens, b->tgt_out, t->options.smoothing, TOKEN_PAD,
+                  b->B, b->T, V);
+    model_backward(m, t->dlogits);
+    if (!all_finite(m->grads, m->n_params)) return false;
+
+    stats->lr = adam_step(&t->adam, m->params, m->grads);
+    t->state.step = t->adam.step;
+    t->state.batch_in_epoch++;
+    stats->step = t->state.step;
+    stats->seconds = wall_seconds() - t0;
+    t->tokens_seen += b->n_tgt_tokens;
+    t->train_seconds += stats->seconds;
+    t->last = *stats;
+    return true;
+}
+
+// ---- evaluation ---------------------------------------------------------------------------
+
+void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, EvalStats *out) {
+    evaluate_model(out, &t->model, &t->tok, ds, is_fr_en(t->options.task), max_pairs, beam,
+                   t->options.smoothing);
+}
+
+void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
+                    bool translation, int max_pairs, int beam, float smoothing) {
+    double t0 = wall_seconds();
+    const int V = m->config.vocab_size;
+    int n = ds->n_pairs < max_pairs ? ds->n_pairs : max_pairs;
+    int chunk = m->config.max_batch < EVAL_BATCH ? m->config.max_batch : EVAL_BATCH;
+    int max_tokens = m->config.max_len;
+    int *pairs = xmalloc(sizeof(int) * (size_t)chunk);
+    int *decoded = xmalloc(sizeof(int) * (size_t)chunk * max_tokens);
+    int *decoded_len = xmalloc(sizeof(int) * (size_t)chunk);
+    int *ref = xmalloc(sizeof(int) * (size_t)ds->max_len);
+    size_t text_cap = (size_t)max_tokens * 64 + 1;
+    char *text = xmalloc(text_cap);
+    double loss_sum = 0, nll_sum = 0;
+    long tokens = 0, correct = 0;
+    int batch_len = ds->max_len;  // rows of ds fit the model: ds->max_len <= max_len
+    Batch batch;
+    batch_init(&batch, chunk, batch_len);
+    BleuStats bleu;
+    bleu_init(&bleu);
+
+    for (int start = 0; start < n; start += chunk) {
+        int k = n - start < chunk ? n - start : chunk;
+        for (int i = 0; i < k; i++) pairs[i] = start + i;
+        Batch *b = &batch;
+        batch_fill_pairs(b, ds, pairs, k);
+
+        // Loss by teacher forcing, as in training but without dropout.
+        model_forward(m, b->src, b->src_lengths, b->tgt_in, b->tgt_lengths, b->B, b->S, b->T, false, NULL);
+        LossResult r;
+        loss_forward(&r, m->logits, m->logits, b->tgt_out, smoothing, TOKEN_PAD, b->B, b->T, V);
+        loss_sum += r.loss * (double)r.n_tokens;
+        nll_sum += r.nll * (double)r.n_tokens;
+        tokens += r.n_tokens;
+
+        // Free-running output: the model sees only the source.
+        if (beam <= 1) {
+            decode_greedy_batch(decoded, decoded_len, m, b->src, b->src_lengths, b->B, b->S, max_tokens);
+        } else {
+            for (int i = 0; i < k; i++) {
+                Hypothesis h;
+                const int *src = b->src + (long)i * b->S;
+                decode_beam(&h, 1, m, src, b->src_lengths[i], beam, LENGTH_PENALTY_DEFAULT);
+                decoded_len[i] = h.length < max_tokens ? h.length : max_tokens;
+                memcpy(decoded + (long)i * max_tokens, h.tokens, sizeof(int) * (size_t)decoded_len[i]);
+            }
+        }
+        for (int i = 0; i < k; i++) {
+            const int *hyp = decoded + (long)i * max_tokens;
+            if (translation) {
+                tokenizer_decode(tok, hyp, decoded_len[i], text, text_cap);
+                bleu_add(&bleu, text, ds->tgt_text[pairs[i]]);
+            } else {
+                int len = dataset_target_row(ds, pairs[i], ref);
+                if (len == decoded_len[i] && memcmp(ref, hyp, sizeof(int) * (size_t)len) == 0) correct++;
+            }
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->loss = tokens ? loss_sum / (double)tokens : 0;
+    out->nll = tokens ? nll_sum / (double)tokens : 0;
+    out->accuracy = translation ? -1 : (n ? 100.0 * (double)correct / n : 0);
+    out->bleu = translation ? bleu_score(&bleu) : -1;
+    out->seconds = wall_seconds() - t0;
+    batch_free(&batch);
+    free(text);
+    free(ref);
+    free(decoded_len);
+    free(decoded);
+    free(pairs);
+}
+
+bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err) {
+    return checkpoint_save(path, &t->model, &t->tok, with_state ? &t->state : NULL,
+                           with_state ? &t->adam : NULL, err);
+}
+
+// ---- progress lines ---------------------------------------------------------------------
+
+void format_duration(char *buf, size_t size, double seconds) {
+    if (!(seconds >= 0) || seconds > 1e7) {
+        snprintf(buf, size, "?");
+        return;
+    }
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600) snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+    else snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
+}
+
+void train_format_progress(char *buf, size_t size, const Trainer *t, const TrainStepStats *s) {
+    long done = s->step - t->first_step;  // steps this session
+    double per_step = done > 0 ? t->train_seconds / (double)done : 0;
+    double tok_s = t->train_seconds > 0 ? (double)t->tokens_seen / t->train_seconds : 0;
+    char elapsed[32], eta[32];
+    format_duration(elapsed, sizeof elapsed, t->train_seconds);
+    format_duration(eta, sizeof eta, per_step * (double)(t->options.steps - s->step));
+    int width = snprintf(NULL, 0, "%ld", t->options.steps);
+    snprintf(buf, size, "step %*ld/%ld | loss %.3f (nll %.3f) | lr %.2e | %5.1fk tok/s | %s elapsed, ETA %s",
+             width, s->step, t->options.steps, s->loss, s->nll, (double)s->lr, tok_s / 1000.0, elapsed, eta);
+}
+
+void train_format_eval(char *buf, size_t size, long step, const EvalStats *e) {
+    int n = snprintf(buf, size, "valid step %ld | loss %.3f (nll %.3f)", step, e->loss, e->nll);
+    if (n < 0 || (size_t)n >= size) return;
+    if (e->accuracy >= 0)
+        snprintf(buf + n, size - (size_t)n, " | accuracy %.2f%% (n=%d)", e->accuracy, e->n);
+    else if (e->bleu >= 0)
+        snprintf(buf + n, size - (size_t)n, " | BLEU %.2f (greedy, n=%d)", e->bleu, e->n);
+}
+
+// ---- the loop ------------------------------------------------------------------------------
+
+static void say(FILE *log, const char *line) {
+    if (log) {
+        fprintf(log, "%s\n", line);
+        fflush(log);
+    }
+}
+
+static bool save_periodic(Trainer *t, FILE *log, ErrorMessage *err) {
+    if (!t->options.out_path[0]) return true;
+    if (!trainer_save(t, t->options.out_path, true, err)) return false;
+    char line[600];
+    snprintf(line, sizeof line, "saved %s (step %ld)", t->options.out_path, t->state.step);
+    say(log, line);
+    return true;
+}
+
+static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
+    int n = t->options.eval_sentences > 0 ? t->options.eval_sentences : 200;
+    trainer_evaluate(t, &t->valid, n, 1, &t->last_eval);
+    char line[256];
+    train_format_eval(line, sizeof line, t->state.step, &t->last_eval);
+    say(log, line);
+    if (hooks && hooks->on_eval) hooks->on_eval(hooks->ctx, t, &t->last_eval);
+}
+
+TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err) {
+    const TrainOptions *o = &t->options;
+    long last_saved = t->state.step;
+    long last_eval = -1;
+    char line[512];
+    while (t->state.step < o->steps) {
+        if (hooks && hooks->stop && atomic_load(hooks->stop)) {
+            snprintf(line, sizeof line, "interrupted at step %ld", t->state.step);
+            say(log, line);
+            if (!save_periodic(t, log, err)) return TRAIN_FAILED;
+            return TRAIN_STOPPED;
+        }
+        TrainStepStats s;
+        if (!trainer_step(t, &s)) {
+            snprintf(line, sizeof line,
+                     "error: step %ld: the loss or a gradient is NaN/Inf (loss %g); stopping. "
+                     "Parameters not updated; the last checkpoint%s%s (step %ld) is kept. "
+                     "Try a smaller --lr-scale or a longer --warmup.",
+                     s.step, s.loss, o->out_path[0] ? " " : "", o->out_path, last_saved);
+            say(log, line);
+            return TRAIN_NONFINITE;
+        }
+        if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, t, &s);
+        if (s.step % o->log_every == 0 || s.step == o->steps || s.step == t->first_step + 1) {
+            train_format_progress(line, sizeof line, t, &s);
+            say(log, line);
+        }
+        if (o->eval_every > 0 && s.step % o->eval_every == 0) {
+            run_eval(t, hooks, log);
+            last_eval = s.step;
+        }
+        if (o->checkpoint_every > 0 && s.step % o->checkpoint_every == 0 && s.step < o->steps) {
+            if (!save_periodic(t, log, err)) return TRAIN_FAILED;
+            last_saved = s.step;
+        }
+    }
+    if (last_eval != t->state.step) run_eval(t, hooks, log);
+    if (!o->slim) {
+        if (!save_periodic(t, log, err)) return TRAIN_FAILED;
+    } else if (o->out_path[0]) {
+        if (!trainer_save(t, o->out_path, false, err)) return TRAIN_FAILED;
+        snprintf(line, sizeof line, "saved %s (step %ld, parameters and vocabulary only)", o->out_path,
+                 t->state.step);
+        say(log, line);
+    }
+    return TRAIN_DONE;
+}

@@ -1,0 +1,176 @@
+// train.h: the training loop of §5 as a library. The `transformer train` command and the
+// viewer's worker thread both drive it, so it prints nothing on its own unless given a
+// FILE* for its progress lines, and it reports each step through a callback.
+//
+// One step (§5.2–5.4):
+//   batch      the next batch of similar-length pairs (dataset.h, §5.1)
+//   forward    model_forward with dropout on (§5.4)
+//   loss       cross-entropy with label smoothing ε_ls = 0.1 (loss.h, §5.4)
+//   backward   dLoss/dlogits, then model_backward into the gradient buffer
+//   update     Adam with the warmup schedule of Eq. (3) (optimizer.h, §5.3)
+//
+// Determinism: everything random comes from two Rngs seeded from options.seed: `rng`
+// (dropout masks, in order) and `data_rng` (the batch order of each epoch). A checkpoint
+// stores both (checkpoint.h TrainingState), the Adam moments and the step, so a resumed
+// run makes exactly the same updates as one that never stopped (same seed and threads).
+//
+// Threads: a Trainer is used by one thread at a time. The stop flag may be set from a
+// signal handler or another thread; the loop checks it between steps.
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "checkpoint.h"
+#include "common.h"
+#include "dataset.h"
+#include "decode.h"
+#include "model.h"
+#include "optimizer.h"
+#include "rng.h"
+#include "tokenizer.h"
+
+// Everything a run is configured by. train_options_default fills task-specific defaults
+// that learn the task within the project's time targets.
+typedef struct {
+    char task[16];           // "copy", "reverse", "sort" (tasks.h) or "fr-en"
+    char data_dir[256];      // directory holding fr-en/{train,valid,test}.tsv ("data")
+    int merges;              // BPE merges learned on the fr-en training text (§5.1)
+    // model (§3, Table 3 names: d_model, h, d_ff, N, P_drop)
+    int d_model, n_heads, d_ff, n_layers;
+    float dropout;
+    int max_len;             // longest row (tokens incl. BOS/EOS) the model accepts
+    // optimisation (§5.3, §5.4)
+    long steps;              // optimiser updates in total (a resumed run counts on)
+    int warmup;              // Eq. (3) warmup_steps
+    float lr_scale;          // multiplies Eq. (3) (1 in the paper)
+    float smoothing;         // ε_ls (0.1)
+    long batch_tokens;       // padded tokens per batch, B·max(S,T) (§5.1 used 25000)
+    int batch_sentences;     // and at most this many sentences per batch (0 = no limit)
+    // synthetic tasks (tasks.h)
+    int task_min_len, task_max_len, alphabet;
+    int train_examples;      // training pairs generated once from the seed
+    // run
+    uint64_t seed;
+    int threads;             // OpenMP threads (0 = leave as is)
+    int log_every;           // progress line every this many steps
+    int eval_every;          // validation line every this many steps (0 = only at the end)
+    int eval_sentences;      // validation pairs decoded for accuracy / BLEU
+    long checkpoint_every;   // periodic checkpoint every this many steps (0 = only at the end)
+    char out_path[256];      // checkpoint file ("" = none)
+    bool slim;               // final checkpoint without training state and Adam moments
+                             // (a third of the size; for shipping, cannot be resumed)
+} TrainOptions;
+
+// Defaults for a task (false with a message if the task is unknown).
+bool train_options_default(TrainOptions *opt, const char *task, ErrorMessage *err);
+
+// What one training step reports.
+typedef struct {
+    long step;               // optimiser updates done, this one included
+    double loss;             // mean label-smoothed cross-entropy of the batch (what is minimised)
+    double nll;              // mean plain cross-entropy, no smoothing
+    float lr;                // Eq. (3) learning rate used
+    long tokens;             // real target tokens in the batch
+    int B, S, T;             // batch shape
+    double seconds;          // wall time of this step
+} TrainStepStats;
+
+// A validation pass.
+typedef struct {
+    double loss, nll;        // over the evaluated pairs (teacher forcing, no dropout)
+    double accuracy;         // exact-sequence accuracy in % (synthetic tasks), else -1
+    double bleu;             // corpus BLEU (fr-en), else -1
+    int n;                   // pairs evaluated
+    double seconds;
+} EvalStats;
+
+typedef enum {
+    TRAIN_DONE,              // reached options.steps
+    TRAIN_STOPPED,           // the stop flag was set (Ctrl-C); a checkpoint was saved
+    TRAIN_NONFINITE,         // NaN/Inf in the loss or gradients; parameters left as before
+    TRAIN_FAILED,            // a checkpoint could not be written (message in err)
+} TrainExit;
+
+typedef struct {
+    TrainOptions options;
+    Tokenizer tok;
+    Dataset train, valid, test;
+    Model model;
+    Adam adam;
+    BatchPlan plan;          // this epoch's batches
+    Batch batch;             // the current batch
+    TrainingState state;     // step, epoch, batch_in_epoch, rng, data_rng (epoch start)
+    Rng data_rng_now;        // data_rng after this epoch's plan was drawn
+    float *probs, *dlogits;  // (max_batch, max_len, V) loss cache and gradient
+    long tokens_seen;        // real target tokens trained on (this session)
+    double train_seconds;    // wall time spent in steps (this session)
+    long first_step;         // state.step when this session began (for tokens/s, ETA)
+    TrainStepStats last;     // the last step
+    EvalStats last_eval;     // the last validation (n = 0 before the first)
+} Trainer;
+
+// Builds the data (synthetic examples from the seed, or the fr-en files with a BPE
+// vocabulary trained on the training text), the model (max_batch and max_len from the
+// data), Adam and the first epoch's plan. With resume_path, the model, vocabulary, Adam
+// moments and training state come from that checkpoint instead (options must describe
+// the same task; the model size options are ignored). False with a message on error.
+bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_path,
+                  ErrorMessage *err);
+void trainer_free(Trainer *t);
+
+// One training step on the next batch. Returns false if the loss or a gradient is NaN or
+// Inf: the update is then skipped, so the parameters are still those of the last good
+// step (the caller stops; the last checkpoint stays good).
+bool trainer_step(Trainer *t, TrainStepStats *stats);
+
+// Validation over up to max_pairs pairs of ds (no dropout): loss by teacher forcing, and
+// greedy (beam <= 1) or beam decoding for exact-sequence accuracy or BLEU.
+void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, EvalStats *out);
+
+// The same for any model: `translation` picks BLEU (against ds->tgt_text) over
+// exact-sequence accuracy (against the target token rows). The model's max_batch
+// bounds the evaluation batch; beam search needs max_batch >= beam.
+void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
+                    bool translation, int max_pairs, int beam, float smoothing);
+
+// True for the translation task ("fr-en"), false for the synthetic ones.
+bool task_is_translation(const char *task);
+
+// A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, or
+// the 1,000 held-out synthetic sequences, which are the same for every training seed.
+bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
+                   ErrorMessage *err);
+
+// Saves a checkpoint with the vocabulary; with_state adds the training state and Adam
+// moments (for --resume; a shipped model leaves them out and is 3x smaller).
+bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err);
+
+// Formats the progress line of a step, e.g.
+//   step  1200/4000 | loss 1.234 (nll 0.987) | lr 6.2e-04 | 41.3k tok/s | 0:28 elapsed, ETA 1:05
+void train_format_progress(char *buf, size_t size, const Trainer *t, const TrainStepStats *s);
+// Formats a validation line, e.g. "valid step 1200 | loss 0.912 (nll 0.701) | accuracy 97.40% (n=500)".
+void train_format_eval(char *buf, size_t size, long step, const EvalStats *e);
+// "m:ss" or "h:mm:ss".
+void format_duration(char *buf, size_t size, double seconds);
+
+// Callbacks for a driver (the command prints, the viewer publishes snapshots). Any may be
+// NULL. on_step runs after every step, on the training thread, with the model holding
+// that step's forward pass.
+typedef struct {
+    void (*on_step)(void *ctx, Trainer *t, const TrainStepStats *stats);
+    void (*on_eval)(void *ctx, Trainer *t, const EvalStats *stats);
+    void *ctx;
+    atomic_int *stop;        // when nonzero, the loop saves a checkpoint and returns
+} TrainHooks;
+
+// The loop: steps until options.steps (or the stop flag), a progress line to log every
+// log_every steps, validation every eval_every steps, an atomic checkpoint (with state)
+// every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf it stops at
+// once, says so on log and does not overwrite the last checkpoint.
+TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err);
+
+#endif
