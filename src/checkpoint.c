@@ -368,6 +368,13 @@ static bool parse(const char *path, const unsigned char *data, size_t size, int 
     if (n != expected || out->parm_len != 8 + 4 * (uint64_t)expected)
         return error_set(err, "%s: checkpoint holds %lld parameters, its configuration needs %ld", path,
                          (long long)n, expected);
+    // A model that diverged is not worth loading: every parameter must be a finite number.
+    for (long i = 0; i < expected; i++) {
+        float v = get_f32(out->parm + 8 + 4 * (size_t)i);
+        if (!isfinite(v))
+            return error_set(err, "%s: parameter %ld of %ld is %s (did training diverge?)", path, i,
+                             expected, isnan(v) ? "NaN" : "infinite");
+    }
     if (out->adam) {
         int64_t an = out->adam_len >= ADAM_FIXED_BYTES ? get_i64(out->adam + 32) : -1;
         if (an != expected || out->adam_len != ADAM_FIXED_BYTES + 8 * (uint64_t)expected)

@@ -36,8 +36,9 @@
 // the file can be read; it starts with the magic (else "not a checkpoint"); the version
 // is known (else "written by a newer version"); every section fits in the file and END
 // is there (else "truncated"); the checksum matches (else "corrupted"); the configuration
-// is sane (sizes in range, d_model divisible by h, ...) and PARM holds exactly
-// model_param_count(config) floats, all before anything is allocated.
+// is sane (sizes in range, d_model divisible by h, ...), PARM holds exactly
+// model_param_count(config) floats and every one is finite, all before anything is
+// allocated.
 //
 // Saving writes "PATH.tmp", flushes and fsyncs it, then renames it over PATH, so an
 // interrupted save never destroys the previous checkpoint.

@@ -319,6 +319,11 @@ static void test_bad_files_are_rejected(void **state) {
     fix_checksum(bad, size);
     expect_rejected(bad_path, bad, size, "dropout");
 
+    memcpy(bad, good, size);
+    memcpy(bad + size - 8 - 16 - 4, &nan, 4);  // the last parameter, just before END
+    fix_checksum(bad, size);
+    expect_rejected(bad_path, bad, size, "is NaN");
+
     Model m = {0};
     assert_false(checkpoint_load("/nonexistent/model.ckpt", 0, &m, NULL, NULL, NULL, &err));
     assert_non_null(strstr(err.text, "/nonexistent/model.ckpt"));
