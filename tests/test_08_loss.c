@@ -10,6 +10,13 @@
 #include "rng.h"
 #include "testutil.h"
 
+// Without -fopenmp there is one thread, and the thread-count checks compare it to itself.
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static void omp_set_num_threads(int n) { (void)n; }
+#endif
+
 // V = 2, logits [0, ln 3] -> p = [1/4, 3/4], target 1, ε = 0.1:
 //   -log p(y)            = -ln(3/4)                  = 0.2876821
 //   (1/V) Σ_c -log p(c)  = (ln 4 + ln(4/3)) / 2      = 0.8369882
@@ -155,25 +162,34 @@ static void test_backward_matches_finite_differences(void **state) {
     }
 }
 
-// The same logits give bit-identical results however the rows are spread over threads
-// (the sums are taken in a fixed order); checked here by running twice on a batch large
-// enough for every chunk to hold rows.
-static void test_deterministic(void **state) {
+// The same logits give bit-identical results with 1 thread and with 3 (the sums are taken
+// in a fixed order, not by an OpenMP reduction), on a batch large enough for every chunk
+// of rows to hold some.
+static void test_deterministic_across_threads(void **state) {
     (void)state;
     enum { B = 8, T = 33, V = 50, N = B * T * V };
     Rng rng;
     rng_seed(&rng, 5, 0);
-    float *logits = xmalloc(sizeof(float) * N), *probs = xmalloc(sizeof(float) * N);
+    float *logits = xmalloc(sizeof(float) * N), *p1 = xmalloc(sizeof(float) * N);
+    float *p3 = xmalloc(sizeof(float) * N), *d1 = xcalloc(N, sizeof(float)), *d3 = xcalloc(N, sizeof(float));
     int *targets = xmalloc(sizeof(int) * B * T);
     for (int i = 0; i < N; i++) logits[i] = rng_normal(&rng);
     for (int i = 0; i < B * T; i++) targets[i] = (int)rng_below(&rng, V);
     LossResult a, b;
-    loss_forward(&a, probs, logits, targets, 0.1f, 0, B, T, V);
-    loss_forward(&b, probs, logits, targets, 0.1f, 0, B, T, V);
+    omp_set_num_threads(1);
+    loss_forward(&a, p1, logits, targets, 0.1f, 0, B, T, V);
+    loss_backward(d1, p1, a.n_tokens, targets, 0.1f, 0, B, T, V);
+    omp_set_num_threads(3);
+    loss_forward(&b, p3, logits, targets, 0.1f, 0, B, T, V);
+    loss_backward(d3, p3, b.n_tokens, targets, 0.1f, 0, B, T, V);
     assert_true(a.loss == b.loss && a.nll == b.nll && a.n_correct == b.n_correct);
-    // Uniform random logits over 50 classes: the loss is near ln 50 = 3.9.
+    assert_memory_equal(p1, p3, sizeof(float) * N);
+    assert_memory_equal(d1, d3, sizeof(float) * N);
+    // Random logits over 50 classes: the loss is near ln 50 = 3.9, and about 1 in 50
+    // predictions is right by chance.
     assert_true(a.nll > 3.5 && a.nll < 5.0);
-    free(logits), free(probs), free(targets);
+    assert_true(a.n_correct < a.n_tokens / 10);
+    free(logits), free(p1), free(p3), free(d1), free(d3), free(targets);
 }
 
 int main(void) {
@@ -183,7 +199,7 @@ int main(void) {
         cmocka_unit_test(test_padding_is_ignored),
         cmocka_unit_test(test_stable_and_in_place),
         cmocka_unit_test(test_backward_matches_finite_differences),
-        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_deterministic_across_threads),
     };
     return cmocka_run_group_tests_name("08 loss (label smoothing)", tests, NULL, NULL);
 }
