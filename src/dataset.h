@@ -114,7 +114,8 @@ void batch_free(Batch *batch);
 // Fills batch with batch number `index` of plan (0 <= index < n_batches).
 void batch_fill(Batch *batch, const Dataset *ds, const BatchPlan *plan, int index);
 
-// Fills batch with the given pairs (e.g. a validation slice), in that order.
+// Fills batch with the given pairs (e.g. a validation slice), in that order. Rows that do
+// not fit the capacity given to batch_init are a programming error: die() says so.
 void batch_fill_pairs(Batch *batch, const Dataset *ds, const int *pairs, int n);
 
 #endif
