@@ -539,8 +539,11 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
 
     // Right column: legend, then the sentence, its translation and the beam.
     int split = st->width * 62 / 100;
-    int lw = SDL_max(12, p->font_px[FONT_NORMAL]);
-    draw_legend(p, split, area.y, lw, area.h * 2 / 3);
+    int lw = SDL_max(12, p->font_px[FONT_NORMAL]), legend_x = split;
+    for (int i = 0; i < n; i++)  // the legend sits just right of the heatmaps
+        legend_x = i == 0 ? boxes[i].grid.x + boxes[i].grid.w : SDL_max(legend_x, boxes[i].grid.x + boxes[i].grid.w);
+    legend_x = SDL_min(split, legend_x + 2 * m);
+    draw_legend(p, legend_x, area.y, lw, area.h * 2 / 3);
     int x = split + lw + 5 * m, w = st->width - x - m;
     int y = area.y, lh = line_height(p, FONT_NORMAL);
     draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "probe sentence (source)");

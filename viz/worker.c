@@ -1,0 +1,373 @@
+// worker.c: the viewer's training thread (see worker.h).
+#include "worker.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint.h"
+#include "decode.h"
+#include "model.h"
+#include "tokenizer.h"
+#include "train.h"
+
+typedef struct {
+    WorkerConfig *cfg;
+    Model *m;
+    const Tokenizer *tok;
+    char task[64];
+    char probe[VIZ_TEXT_CHARS];
+    uint64_t probe_version;
+    atomic_int stop;          // tells train_run to return
+    // Training figures since the last snapshot, and in total.
+    double loss_sum;
+    int loss_n;
+    long window_tokens;
+    double window_start;
+    long tokens_total;
+    double run_start, paused_total;
+    float last_val;           // NAN until the first validation
+    float lr;
+    long step;
+    double last_publish;
+    int beam_rows[BEAM_MAX];  // lengths for the scorer below
+} Worker;
+
+const char *worker_default_probe(const char *task) {
+    if (strcmp(task, "fr-en") == 0) return "je suis étudiant";
+    if (strcmp(task, "sort") == 0) return "hbgdace";
+    return "cadbehg";  // copy and reverse: distinct letters, so the pattern is clear
+}
+
+// ---- beam search with a length limit of our own ----------------------------------------
+// decode_beam allows src_len + 50 output tokens (§6.1). An untrained model never says
+// </s>, so early in training that would mean ~50 decoder passes per snapshot; the
+// viewer can show at most VIZ_MAX_TOKENS anyway, so it searches with a shorter limit
+// through the same beam_search and the model as a Scorer.
+
+static void log_softmax(float *out, const float *logits, int V) {
+    float max = -INFINITY;
+    for (int y = 0; y < V; y++) max = logits[y] > max ? logits[y] : max;
+    double sum = 0;
+    for (int y = 0; y < V; y++) sum += exp((double)(logits[y] - max));
+    float log_z = max + (float)log(sum);
+    for (int y = 0; y < V; y++) out[y] = logits[y] - log_z;
+}
+
+// Scorer callback: log p(next | prefix) for k prefixes of length t.
+static void next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    Worker *w = ctx;
+    Model *m = w->m;
+    int V = m->config.vocab_size;
+    if (m->B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
+    for (int r = 0; r < k; r++) w->beam_rows[r] = t;
+    model_decode(m, prefixes, w->beam_rows, t, false, NULL);
+    for (int r = 0; r < k; r++) log_softmax(log_probs + (long)r * V, m->logits + ((long)r * t + t - 1) * V, V);
+}
+
+// ---- filling a snapshot ------------------------------------------------------------------
+
+static void token_label(const Tokenizer *tok, int id, char *out) {
+    char buf[TOKEN_STRING_MAX];
+    tokenizer_token_string(tok, id, buf, sizeof buf);
+    viz_copy_text(out, VIZ_TOKEN_CHARS, buf);
+}
+
+static int mini(int a, int b) { return a < b ? a : b; }
+
+// Copies the (1,h,rows,cols) attention of every layer of one kind into the snapshot,
+// keeping at most VIZ_MAX_TOKENS rows and columns (and VIZ_MAX_LAYERS / _HEADS).
+static void copy_attention(Snapshot *s, const Model *m, AttentionKind kind, VizKind vk, bool causal) {
+    VizAttention *a = &s->attn[vk];
+    int heads = mini(m->config.n_heads, VIZ_MAX_HEADS);
+    int layers = mini(m->config.n_layers, VIZ_MAX_LAYERS);
+    memset(a, 0, sizeof *a);
+    a->causal = causal;
+    for (int l = 0; l < layers; l++) {
+        int rows, cols;
+        const float *w = model_attention(m, kind, l, &rows, &cols);
+        if (!w) continue;
+        int R = mini(rows, VIZ_MAX_TOKENS), C = mini(cols, VIZ_MAX_TOKENS);
+        a->rows = a->valid_rows = R;  // one sentence: no padding inside the matrix
+        a->cols = a->valid_cols = C;
+        for (int hd = 0; hd < heads; hd++)
+            for (int r = 0; r < R; r++)
+                for (int c = 0; c < C; c++)
+                    a->weights[l][hd][r * C + c] = w[((long)hd * rows + r) * cols + c];
+    }
+}
+
+// Translates the probe sentence with beam search, reruns the model on the best
+// hypothesis, and fills the sentence part of s: tokens, attention, hypotheses.
+static void fill_probe(Worker *w, Snapshot *s) {
+    Model *m = w->m;
+    const Tokenizer *tok = w->tok;
+    int max_src = mini(m->config.max_len, VIZ_MAX_TOKENS) - 1;  // room for </s>
+    int *src = xmalloc(sizeof(int) * ((size_t)strlen(w->probe) + 2));
+    int n = tokenizer_encode(tok, w->probe, strlen(w->probe), src, (int)strlen(w->probe) + 1);
+    bool cut = n > max_src;
+    if (cut) n = max_src;
+    src[n++] = TOKEN_EOS;  // the source row is x + </s> (dataset.h)
+
+    model_encode(m, src, &n, 1, n, false, NULL);
+    Scorer scorer = {m->config.vocab_size, mini(m->config.max_batch, BEAM_MAX), next_log_probs, w};
+    int max_out = mini(decode_max_tokens(m, n), VIZ_MAX_TOKENS - 1);
+    if (max_out > 2 * n + 8) max_out = 2 * n + 8;  // a translation is not much longer than its source
+    Hypothesis *hyps = xmalloc(sizeof(Hypothesis) * VIZ_MAX_HYPS);
+    int beam = mini(BEAM_SIZE_DEFAULT, scorer.max_rows);
+    int nh = beam_search(hyps, VIZ_MAX_HYPS, &scorer, beam, LENGTH_PENALTY_DEFAULT, max_out);
+    int T = nh > 0 ? decode_rerun_attention(m, src, n, &hyps[0]) : 0;
+
+    viz_copy_text(s->probe, VIZ_TEXT_CHARS, w->probe);
+    s->src_len = mini(n, VIZ_MAX_TOKENS);
+    for (int i = 0; i < s->src_len; i++) token_label(tok, src[i], s->src_tokens[i]);
+    s->tgt_len = mini(T, VIZ_MAX_TOKENS);
+    for (int i = 0; i < s->tgt_len; i++) {
+        int id = i == 0 ? TOKEN_BOS : i - 1 < hyps[0].length ? hyps[0].tokens[i - 1] : TOKEN_EOS;
+        token_label(tok, id, s->tgt_tokens[i]);
+    }
+    if (T > 0) {
+        copy_attention(s, m, ATTN_ENCODER_SELF, VIZ_ENC_SELF, false);
+        copy_attention(s, m, ATTN_DECODER_SELF, VIZ_DEC_SELF, true);
+        copy_attention(s, m, ATTN_CROSS, VIZ_CROSS, false);
+    } else {
+        memset(s->attn, 0, sizeof s->attn);
+    }
+    s->n_hyps = nh;
+    for (int i = 0; i < nh; i++) {
+        tokenizer_decode(tok, hyps[i].tokens, hyps[i].length, s->hyps[i], VIZ_TEXT_CHARS);
+        if (!hyps[i].finished) {
+            size_t len = strlen(s->hyps[i]);
+            if (len + 4 < VIZ_TEXT_CHARS) memcpy(s->hyps[i] + len, " ...", 5);
+        }
+        s->hyp_scores[i] = hyps[i].score;
+    }
+    viz_copy_text(s->translation, VIZ_TEXT_CHARS, nh > 0 ? s->hyps[0] : "");
+    snapshot_compute_entropy(s);
+    if (cut) snprintf(s->status, sizeof s->status, "probe cut to its first %d tokens", n - 1);
+    free(hyps);
+    free(src);
+}
+
+static void fill_header(Worker *w, Snapshot *s) {
+    viz_copy_text(s->task, (int)sizeof s->task, w->task);
+    s->n_layers = mini(w->m->config.n_layers, VIZ_MAX_LAYERS);
+    s->n_heads = mini(w->m->config.n_heads, VIZ_MAX_HEADS);
+    s->d_model = w->m->config.d_model;
+    s->step = w->step;
+    s->lr = w->lr;
+    s->val_loss = w->last_val;
+}
+
+static void publish_status(WorkerConfig *cfg, const char *status, bool finished) {
+    Snapshot *s = exchange_back(cfg->exchange);
+    viz_copy_text(s->status, (int)sizeof s->status, status);
+    s->finished = finished;
+    exchange_publish(cfg->exchange);
+}
+
+// Reads the control; picks up a new probe. Returns true if the probe changed.
+static bool poll_control(Worker *w, bool *paused, bool *quit) {
+    uint64_t version;
+    char probe[VIZ_TEXT_CHARS];
+    control_read(w->cfg->control, paused, quit, &version, probe);
+    if (version == w->probe_version) return false;
+    w->probe_version = version;
+    memcpy(w->probe, probe, VIZ_TEXT_CHARS);
+    return true;
+}
+
+// ---- live training ---------------------------------------------------------------------
+
+static void publish_training(Worker *w, bool paused, bool finished) {
+    Snapshot *s = exchange_back(w->cfg->exchange);
+    double now = wall_seconds();
+    fill_header(w, s);
+    s->status[0] = '\0';
+    fill_probe(w, s);
+    s->paused = paused;
+    s->finished = finished;
+    if (w->loss_n > 0) {
+        // One history point per snapshot: the mean over the steps since the last one.
+        double span = now - w->window_start;
+        s->train_loss = (float)(w->loss_sum / w->loss_n);
+        s->tokens_per_sec = span > 0 ? (float)(w->window_tokens / span) : 0;
+        VizHistoryPoint p = {.step = w->step, .train_loss = s->train_loss, .val_loss = NAN,
+                             .lr = w->lr, .tokens_per_sec = s->tokens_per_sec};
+        if (isfinite(w->last_val) && (s->history_len == 0 || !isfinite(s->history[s->history_len - 1].val_loss) ||
+                                      s->history[s->history_len - 1].val_loss != w->last_val))
+            p.val_loss = w->last_val;
+        memcpy(p.entropy, s->entropy, sizeof p.entropy);
+        snapshot_history_push(s, &p);
+        w->loss_sum = 0;
+        w->loss_n = 0;
+        w->window_tokens = 0;
+    }
+    if (finished) snprintf(s->status, sizeof s->status, "training finished at step %ld", w->step);
+    exchange_publish(w->cfg->exchange);
+    w->window_start = w->last_publish = wall_seconds();
+}
+
+static void on_step(void *ctx, Trainer *t, const TrainStepStats *st) {
+    Worker *w = ctx;
+    w->loss_sum += st->loss;
+    w->loss_n++;
+    w->window_tokens += st->tokens;
+    w->tokens_total += st->tokens;
+    w->lr = st->lr;
+    w->step = st->step;
+    w->cfg->steps_done = st->step;
+    bool paused, quit;
+    bool changed = poll_control(w, &paused, &quit);
+    if (quit) {
+        atomic_store(&w->stop, 1);
+        return;
+    }
+    double now = wall_seconds();
+    bool last = st->step >= t->options.steps;
+    if (changed || paused || (!w->cfg->once && now - w->last_publish >= w->cfg->publish_seconds) ||
+        (last && !w->cfg->once))
+        publish_training(w, paused, false);
+    // Paused: stay here (between two steps), still answering new probe sentences.
+    double pause_start = wall_seconds();
+    while (paused && !quit) {
+        control_wait_while_paused(w->cfg->control, 100);
+        if (poll_control(w, &paused, &quit) && !quit) publish_training(w, true, false);
+    }
+    if (quit) atomic_store(&w->stop, 1);
+    double paused_for = wall_seconds() - pause_start;
+    w->paused_total += paused_for;
+    w->window_start += paused_for;  // tokens/s counts training time only
+    if (paused_for > 0.001) publish_training(w, false, false);
+}
+
+static void on_eval(void *ctx, Trainer *t, const EvalStats *e) {
+    (void)t;
+    Worker *w = ctx;
+    w->last_val = (float)e->loss;
+}
+
+// After training (or after loading a model): answer new probe sentences until quit.
+static void serve(Worker *w, bool trained) {
+    for (;;) {
+        bool paused, quit;
+        bool changed = poll_control(w, &paused, &quit);
+        if (quit) return;
+        if (changed) {
+            if (trained) {
+                publish_training(w, false, true);
+            } else {
+                Snapshot *s = exchange_back(w->cfg->exchange);
+                fill_header(w, s);
+                fill_probe(w, s);
+                exchange_publish(w->cfg->exchange);
+            }
+        }
+        struct timespec nap = {0, 30 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static void fail(WorkerConfig *cfg, const char *fmt, const char *text) {
+    cfg->failed = true;
+    char line[sizeof cfg->err.text + 32];
+    snprintf(line, sizeof line, fmt, text);
+    viz_copy_text(cfg->err.text, (int)sizeof cfg->err.text, text);
+    publish_status(cfg, line, true);
+}
+
+static void run_training(WorkerConfig *cfg, Worker *w) {
+    TrainOptions o;
+    ErrorMessage err;
+    if (!train_options_default(&o, cfg->task, &err)) { fail(cfg, "error: %s", err.text); return; }
+    if (cfg->steps > 0) o.steps = cfg->steps;
+    if (cfg->threads > 0) o.threads = cfg->threads;
+    if (cfg->seed > 0) o.seed = cfg->seed;
+    if (cfg->data_dir[0]) viz_copy_text(o.data_dir, (int)sizeof o.data_dir, cfg->data_dir);
+    o.out_path[0] = '\0';  // the viewer writes no checkpoint files
+    o.checkpoint_every = 0;
+    publish_status(cfg, strcmp(cfg->task, "fr-en") == 0
+                            ? "loading fr-en, learning the BPE vocabulary, building the model ..."
+                            : "generating the task's examples and building the model ...", false);
+    Trainer *t = xcalloc(1, sizeof *t);
+    if (!trainer_init(t, &o, NULL, &err)) {
+        trainer_free(t);
+        free(t);
+        fail(cfg, "error: %s", err.text);
+        return;
+    }
+    w->m = &t->model;
+    w->tok = &t->tok;
+    viz_copy_text(w->task, (int)sizeof w->task, cfg->task);
+    w->step = t->state.step;
+    publish_training(w, false, false);  // the untrained model's attention, step 0
+    if (cfg->steps < 0) {  // only the initialised model (a --snapshot without --frames)
+        publish_training(w, false, true);
+        if (!cfg->once) serve(w, true);
+        trainer_free(t);
+        free(t);
+        return;
+    }
+    TrainHooks hooks = {on_step, on_eval, w, &w->stop};
+    w->run_start = w->window_start = wall_seconds();
+    TrainExit how = train_run(t, &hooks, NULL, &err);
+    double seconds = wall_seconds() - w->run_start - w->paused_total;
+    cfg->tokens_per_sec = seconds > 0 ? w->tokens_total / seconds : 0;
+    cfg->steps_done = t->state.step;
+    if (how == TRAIN_NONFINITE) {
+        fail(cfg, "stopped: %s", "the loss or a gradient became NaN/Inf");
+    } else if (how == TRAIN_FAILED) {
+        fail(cfg, "error: %s", err.text);
+    } else if (how == TRAIN_DONE) {
+        publish_training(w, false, true);
+        if (!cfg->once) serve(w, true);
+    }
+    trainer_free(t);
+    free(t);
+}
+
+static void run_explore(WorkerConfig *cfg, Worker *w) {
+    Model *m = xcalloc(1, sizeof *m);
+    Tokenizer *tok = xcalloc(1, sizeof *tok);
+    ErrorMessage err;
+    publish_status(cfg, "loading the model ...", false);
+    if (!checkpoint_load(cfg->model_path, BEAM_SIZE_DEFAULT, m, tok, NULL, NULL, &err)) {
+        fail(cfg, "error: %s", err.text);
+    } else {
+        w->m = m;
+        w->tok = tok;
+        const char *base = strrchr(cfg->model_path, '/');
+        viz_copy_text(w->task, (int)sizeof w->task, base ? base + 1 : cfg->model_path);
+        Snapshot *s = exchange_back(cfg->exchange);
+        fill_header(w, s);
+        fill_probe(w, s);
+        snprintf(s->status, sizeof s->status, "exploring %s (not training)", w->task);
+        s->finished = true;
+        exchange_publish(cfg->exchange);
+        if (!cfg->once) serve(w, false);
+    }
+    model_free(m);
+    tokenizer_free(tok);
+    free(m);
+    free(tok);
+}
+
+void worker_run(WorkerConfig *cfg) {
+    Worker *w = xcalloc(1, sizeof *w);
+    w->cfg = cfg;
+    w->last_val = NAN;
+    atomic_init(&w->stop, 0);
+    control_read(cfg->control, NULL, NULL, &w->probe_version, w->probe);
+    if (cfg->publish_seconds <= 0) cfg->publish_seconds = 0.25;
+    if (cfg->model_path[0]) run_explore(cfg, w);
+    else run_training(cfg, w);
+    free(w);
+}
+
+void *worker_thread(void *arg) {
+    worker_run(arg);
+    return NULL;
+}
