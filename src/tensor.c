@@ -14,6 +14,10 @@
 
 #include "common.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 // Below this many multiply-adds, starting threads costs more than it saves.
 #define PARALLEL_MIN_WORK (1L << 15)
 
@@ -54,35 +58,56 @@ static void block_full(float *c, LeftOperand a, const float *b, int k0, int k1, 
 // The same for a block cut short by the edge of C (rows < 4 or cols < 32).
 static void block_edge(float *c, LeftOperand a, const float *b, int k0, int k1, int N, int i0,
                        int rows, int j0, int cols) {
+    float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
+    for (int k = k0; k < k1; k++) {
+        const float *b_row = b + (long)k * N + j0;
+        for (int r = 0; r < rows; r++) {
+            const float a_rk = a.data[(i0 + r) * a.row_stride + k * a.col_stride];
+            #pragma omp simd
+            for (int j = 0; j < cols; j++) sum[r][j] += a_rk * b_row[j];
+        }
+    }
     for (int r = 0; r < rows; r++) {
         float *c_row = c + (long)(i0 + r) * N + j0;
-        for (int k = k0; k < k1; k++) {
-            const float a_rk = a.data[(i0 + r) * a.row_stride + k * a.col_stride];
-            const float *b_row = b + (long)k * N + j0;
-            for (int j = 0; j < cols; j++) c_row[j] += a_rk * b_row[j];
-        }
+        for (int j = 0; j < cols; j++) c_row[j] += sum[r][j];
     }
 }
 
-// C (M,N) += A·B where A is read through its strides and B is (K,N) row-major.
-// Threads share out the row blocks; a static schedule gives every thread the same rows
-// in every k chunk, so no two threads ever add into the same element of C.
-static void matmul_blocked(float *c, LeftOperand a, const float *b, int M, int K, int N) {
-    long work = (long)M * K * N;
-    int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
-    #pragma omp parallel if (work > PARALLEL_MIN_WORK)
+// Rows blocks [first, last) of C (M,N) += A·B, with A read through its strides and B
+// (K,N) row-major. k is cut into chunks so the slice of B being reused stays in cache.
+static void multiply_row_blocks(float *c, LeftOperand a, const float *b, int M, int K, int N,
+                                int first, int last) {
     for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
         int k1 = K - k0 < BLOCK_K ? K : k0 + BLOCK_K;
         for (int j0 = 0; j0 < N; j0 += BLOCK_COLS) {
             int cols = N - j0 < BLOCK_COLS ? N - j0 : BLOCK_COLS;
-            #pragma omp for schedule(static) nowait
-            for (int ib = 0; ib < row_blocks; ib++) {
+            for (int ib = first; ib < last; ib++) {
                 int i0 = ib * BLOCK_ROWS, rows = M - i0 < BLOCK_ROWS ? M - i0 : BLOCK_ROWS;
                 if (rows == BLOCK_ROWS && cols == BLOCK_COLS) block_full(c, a, b, k0, k1, N, i0, j0);
                 else block_edge(c, a, b, k0, k1, N, i0, rows, j0, cols);
             }
         }
     }
+}
+
+// C (M,N) += A·B. Big products are split among the OpenMP threads by contiguous ranges
+// of row blocks, so no two threads ever add into the same element of C and each element
+// is summed in the same order whatever the thread count. Small products (the per-head
+// slices of attention) and products called from inside an already parallel loop run on
+// the calling thread: entering a parallel region costs about a microsecond.
+static void matmul_blocked(float *c, LeftOperand a, const float *b, int M, int K, int N) {
+    int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
+#ifdef _OPENMP
+    if ((long)M * K * N > PARALLEL_MIN_WORK && !omp_in_parallel() && omp_get_max_threads() > 1) {
+        #pragma omp parallel
+        {
+            int t = omp_get_thread_num(), n = omp_get_num_threads();
+            multiply_row_blocks(c, a, b, M, K, N, row_blocks * t / n, row_blocks * (t + 1) / n);
+        }
+        return;
+    }
+#endif
+    multiply_row_blocks(c, a, b, M, K, N, 0, row_blocks);
 }
 
 void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) {
