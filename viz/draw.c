@@ -370,7 +370,7 @@ int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s,
     int gc = best_cols, gr = (n + gc - 1) / gc;
     int pw = area.w / gc, ph = area.h / gr;
     // Token labels only where they fit: a cell at least as tall as small text.
-    bool labels = best_cell >= p->font_px[FONT_SMALL] * 2;
+    bool labels = best_cell >= p->font_px[FONT_SMALL] * 3 / 2;
     for (int hd = 0; hd < n; hd++) {
         SDL_Rect panel = {area.x + (hd % gc) * pw, area.y + (hd / gc) * ph + line_height(p, FONT_SMALL),
                           pw - margin(p) / 2, ph - line_height(p, FONT_SMALL) - margin(p) / 2};

@@ -373,6 +373,9 @@ static int run_window(Options *o) {
         SDL_Quit();
         return 1;
     }
+    SDL_RendererInfo info;
+    if (o->fps && SDL_GetRendererInfo(renderer, &info) == 0)
+        fprintf(stderr, "transformer-viz: video driver %s, renderer %s\n", SDL_GetCurrentVideoDriver(), info.name);
     Painter painter;
     ErrorMessage err;
     if (!painter_init(&painter, renderer, o->font[0] ? o->font : NULL, o->height, &err)) {
@@ -491,9 +494,10 @@ static int run_window(Options *o) {
     pthread_join(thread, NULL);
     if (draws > 0)
         fprintf(stderr, "transformer-viz: %ld frames, draw+present %.2f ms mean, %.2f ms worst; "
-                        "training: %ld steps, %.0f tokens/s (wall clock, pauses excluded)\n",
+                        "training: %ld steps, %.0f tokens/s in its steps, %.0f tokens/s wall clock "
+                        "(pauses excluded), %.1f s spent on snapshots\n",
                 draws, 1e3 * draw_seconds / draws, 1e3 * worst_draw, o->worker.steps_done,
-                o->worker.tokens_per_sec);
+                o->worker.step_tokens_per_sec, o->worker.tokens_per_sec, o->worker.publish_seconds_total);
     int status = o->worker.failed ? 1 : 0;
     if (o->worker.failed) fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
     control_free(&control);

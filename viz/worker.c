@@ -8,6 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "checkpoint.h"
 #include "decode.h"
 #include "model.h"
@@ -29,10 +33,14 @@ typedef struct {
     double window_start;
     long tokens_total;
     double run_start, paused_total;
+    double last_step_end;     // when the last step's hook ran (wall clock)
     float last_val;           // NAN until the first validation
     float lr;
     long step;
-    double last_publish;
+    double last_publish;      // the last snapshot (figures only, or with the probe)
+    double last_probe;        // the last snapshot with a fresh probe translation
+    double probe_gap;         // seconds until the next probe translation
+    float shown_val;          // the validation loss already in the history
     int beam_rows[BEAM_MAX];  // lengths for the scorer below
 } Worker;
 
@@ -103,6 +111,13 @@ static void copy_attention(Snapshot *s, const Model *m, AttentionKind kind, VizK
 // Translates the probe sentence with beam search, reruns the model on the best
 // hypothesis, and fills the sentence part of s: tokens, attention, hypotheses.
 static void fill_probe(Worker *w, Snapshot *s) {
+#ifdef _OPENMP
+    // One sentence is too little work to share: with several threads the many small
+    // products of a beam search spend more time meeting at barriers than computing
+    // (measured: ~1 s instead of ~10 ms on a busy 2-core machine).
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+#endif
     Model *m = w->m;
     const Tokenizer *tok = w->tok;
     int max_src = mini(m->config.max_len, VIZ_MAX_TOKENS) - 1;  // room for </s>
@@ -150,6 +165,9 @@ static void fill_probe(Worker *w, Snapshot *s) {
     if (cut) snprintf(s->status, sizeof s->status, "probe cut to its first %d tokens", n - 1);
     free(hyps);
     free(src);
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
 }
 
 static void fill_header(Worker *w, Snapshot *s) {
@@ -182,25 +200,28 @@ static bool poll_control(Worker *w, bool *paused, bool *quit) {
 
 // ---- live training ---------------------------------------------------------------------
 
-static void publish_training(Worker *w, bool paused, bool finished) {
+// Publishes the training figures, and with `probe` also a fresh translation and the
+// attention of the probe sentence (otherwise the previous ones stay in the snapshot).
+static void publish_training(Worker *w, bool paused, bool finished, bool probe) {
     Snapshot *s = exchange_back(w->cfg->exchange);
-    double now = wall_seconds();
+    double start = wall_seconds();
     fill_header(w, s);
-    s->status[0] = '\0';
-    fill_probe(w, s);
+    if (probe) {
+        s->status[0] = '\0';
+        fill_probe(w, s);
+    }
+    double probe_done = wall_seconds();
     s->paused = paused;
     s->finished = finished;
     if (w->loss_n > 0) {
         // One history point per snapshot: the mean over the steps since the last one.
-        double span = now - w->window_start;
+        double span = start - w->window_start;
         s->train_loss = (float)(w->loss_sum / w->loss_n);
         s->tokens_per_sec = span > 0 ? (float)(w->window_tokens / span) : 0;
         VizHistoryPoint p = {.step = w->step, .train_loss = s->train_loss, .val_loss = NAN,
                              .lr = w->lr, .tokens_per_sec = s->tokens_per_sec};
-        if (isfinite(w->last_val) && (s->history_len == 0 || !isfinite(s->history[s->history_len - 1].val_loss) ||
-                                      s->history[s->history_len - 1].val_loss != w->last_val))
-            p.val_loss = w->last_val;
-        memcpy(p.entropy, s->entropy, sizeof p.entropy);
+        if (isfinite(w->last_val) && w->last_val != w->shown_val) p.val_loss = w->shown_val = w->last_val;
+        memcpy(p.entropy, s->entropy, sizeof p.entropy);  // of the latest probe attention
         snapshot_history_push(s, &p);
         w->loss_sum = 0;
         w->loss_n = 0;
@@ -208,7 +229,19 @@ static void publish_training(Worker *w, bool paused, bool finished) {
     }
     if (finished) snprintf(s->status, sizeof s->status, "training finished at step %ld", w->step);
     exchange_publish(w->cfg->exchange);
-    w->window_start = w->last_publish = wall_seconds();
+    double end = wall_seconds();
+    w->window_start = w->last_publish = end;
+    w->cfg->publish_seconds_total += end - start;
+    if (probe) {
+        // The probe costs a beam search and a forward pass. Keep it to about 5% of the
+        // training time: after one that took d seconds, the next comes >= 20 d later.
+        double cost = probe_done - start;
+        if (getenv("VIZ_DEBUG")) fprintf(stderr, "probe at step %ld: %.1f ms\n", w->step, 1e3 * cost);
+        w->last_probe = end;
+        // (At most 5 s apart, so one slow first call does not freeze the picture.)
+        w->probe_gap = cost * 20 > w->cfg->publish_seconds ? cost * 20 : w->cfg->publish_seconds;
+        if (w->probe_gap > 5.0) w->probe_gap = 5.0;
+    }
 }
 
 static void on_step(void *ctx, Trainer *t, const TrainStepStats *st) {
@@ -220,6 +253,7 @@ static void on_step(void *ctx, Trainer *t, const TrainStepStats *st) {
     w->lr = st->lr;
     w->step = st->step;
     w->cfg->steps_done = st->step;
+    w->last_step_end = wall_seconds();
     bool paused, quit;
     bool changed = poll_control(w, &paused, &quit);
     if (quit) {
@@ -228,20 +262,21 @@ static void on_step(void *ctx, Trainer *t, const TrainStepStats *st) {
     }
     double now = wall_seconds();
     bool last = st->step >= t->options.steps;
-    if (changed || paused || (!w->cfg->once && now - w->last_publish >= w->cfg->publish_seconds) ||
-        (last && !w->cfg->once))
-        publish_training(w, paused, false);
+    if (!w->cfg->once || changed) {
+        bool probe = changed || paused || last || now - w->last_probe >= w->probe_gap;
+        if (probe || now - w->last_publish >= w->cfg->publish_seconds) publish_training(w, paused, false, probe);
+    }
     // Paused: stay here (between two steps), still answering new probe sentences.
     double pause_start = wall_seconds();
     while (paused && !quit) {
         control_wait_while_paused(w->cfg->control, 100);
-        if (poll_control(w, &paused, &quit) && !quit) publish_training(w, true, false);
+        if (poll_control(w, &paused, &quit) && !quit) publish_training(w, true, false, true);
     }
     if (quit) atomic_store(&w->stop, 1);
     double paused_for = wall_seconds() - pause_start;
     w->paused_total += paused_for;
     w->window_start += paused_for;  // tokens/s counts training time only
-    if (paused_for > 0.001) publish_training(w, false, false);
+    if (paused_for > 0.001 && !quit) publish_training(w, false, false, false);
 }
 
 static void on_eval(void *ctx, Trainer *t, const EvalStats *e) {
@@ -258,7 +293,7 @@ static void serve(Worker *w, bool trained) {
         if (quit) return;
         if (changed) {
             if (trained) {
-                publish_training(w, false, true);
+                publish_training(w, false, true, true);
             } else {
                 Snapshot *s = exchange_back(w->cfg->exchange);
                 fill_header(w, s);
@@ -303,9 +338,9 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     w->tok = &t->tok;
     viz_copy_text(w->task, (int)sizeof w->task, cfg->task);
     w->step = t->state.step;
-    publish_training(w, false, false);  // the untrained model's attention, step 0
+    publish_training(w, false, false, true);  // the untrained model's attention, step 0
     if (cfg->steps < 0) {  // only the initialised model (a --snapshot without --frames)
-        publish_training(w, false, true);
+        publish_training(w, false, true, true);
         if (!cfg->once) serve(w, true);
         trainer_free(t);
         free(t);
@@ -314,15 +349,17 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     TrainHooks hooks = {on_step, on_eval, w, &w->stop};
     w->run_start = w->window_start = wall_seconds();
     TrainExit how = train_run(t, &hooks, NULL, &err);
-    double seconds = wall_seconds() - w->run_start - w->paused_total;
+    // Wall clock from the first step to the last (the final validation excluded).
+    double seconds = w->last_step_end - w->run_start - w->paused_total;
     cfg->tokens_per_sec = seconds > 0 ? w->tokens_total / seconds : 0;
     cfg->steps_done = t->state.step;
+    cfg->step_tokens_per_sec = t->train_seconds > 0 ? t->tokens_seen / t->train_seconds : 0;
     if (how == TRAIN_NONFINITE) {
         fail(cfg, "stopped: %s", "the loss or a gradient became NaN/Inf");
     } else if (how == TRAIN_FAILED) {
         fail(cfg, "error: %s", err.text);
     } else if (how == TRAIN_DONE) {
-        publish_training(w, false, true);
+        publish_training(w, false, true, true);
         if (!cfg->once) serve(w, true);
     }
     trainer_free(t);

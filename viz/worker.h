@@ -23,7 +23,8 @@ typedef struct {
     long steps;               // > 0: train this many steps; 0: the task's default; < 0: none
     int threads;              // OpenMP threads for training (0: the task default)
     uint64_t seed;            // 0: the task default
-    double publish_seconds;   // time between snapshots while training (e.g. 0.25)
+    double publish_seconds;   // least time between snapshots while training (e.g. 0.25);
+                              // also at most ~5% of the time goes to them (see worker.c)
     bool once;                // headless: return after the last step's snapshot
     SnapshotExchange *exchange;
     VizControl *control;
@@ -32,6 +33,8 @@ typedef struct {
     ErrorMessage err;
     long steps_done;
     double tokens_per_sec;    // target tokens / wall-clock training seconds (pauses excluded)
+    double step_tokens_per_sec;    // the same over the steps' own time (as `transformer train` reports)
+    double publish_seconds_total;  // time spent translating the probe and publishing
 } WorkerConfig;
 
 // The default probe sentence for a task: the paper's example for fr-en.
