@@ -2,7 +2,8 @@
 // code that draws the window draws here into a software surface (no display needed):
 // a known attention matrix must show the colour scale's top colour where the weight is
 // 1, its bottom colour where it is 0, the mask colour on padding and on the causal
-// triangle, and token labels beside the grid. Also the PNG writer, byte by byte.
+// triangle, and token labels beside the grid. Also the PNG writer, read back by a small
+// inflater written here.
 //
 // Set VIZ_TEST_SAVE_DIR=/some/dir to also save what each test drew as PNG files.
 #include <math.h>
@@ -13,6 +14,7 @@
 
 #include "draw.h"
 #include "png.h"
+#include "rng.h"
 #include "snapshot.h"
 #include "testutil.h"
 
@@ -357,9 +359,90 @@ static void test_checksums_known_values(void **state) {
     assert_int_equal(png_adler32(1, (const unsigned char *)"Wikipedia", 9), 0x11E60398u);
 }
 
-// Parses a PNG written by png_encode_rgb (stored blocks only) back into RGB, checking
-// every chunk CRC, the zlib header and the Adler-32 on the way.
-static unsigned char *png_decode_stored(const unsigned char *png, size_t n, int *w, int *h) {
+// ---- a small inflater (RFC 1951, stored and fixed-Huffman blocks), to read back what
+// the encoder wrote without trusting the encoder's own tables ---------------------------
+typedef struct {
+    const unsigned char *in;
+    size_t n, pos;  // pos counts bits
+} BitReader;
+
+static unsigned get_bit(BitReader *r) {
+    assert_true(r->pos / 8 < r->n);
+    unsigned b = (r->in[r->pos / 8] >> (r->pos % 8)) & 1u;
+    r->pos++;
+    return b;
+}
+
+static unsigned get_bits(BitReader *r, int count) {  // extra bits: least significant first
+    unsigned v = 0;
+    for (int i = 0; i < count; i++) v |= get_bit(r) << i;
+    return v;
+}
+
+// One literal/length symbol of the fixed code, read most significant bit first:
+// 7-bit codes 0..23 are 256..279; 8-bit 48..191 are 0..143, 192..199 are 280..287;
+// 9-bit 400..511 are 144..255.
+static int get_fixed_symbol(BitReader *r) {
+    unsigned code = 0;
+    for (int i = 0; i < 7; i++) code = code << 1 | get_bit(r);
+    if (code <= 23) return 256 + (int)code;
+    code = code << 1 | get_bit(r);
+    if (code >= 48 && code <= 191) return (int)code - 48;
+    if (code >= 192 && code <= 199) return 280 + (int)code - 192;
+    code = code << 1 | get_bit(r);
+    assert_true(code >= 400 && code <= 511);
+    return 144 + (int)code - 400;
+}
+
+static size_t inflate_all(const unsigned char *in, size_t n, unsigned char *out, size_t cap) {
+    static const int len_base[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+                                     35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+    static const int dist_base[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385,
+                                      513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577};
+    BitReader r = {in, n, 0};
+    size_t got = 0;
+    for (bool last = false; !last;) {
+        last = get_bit(&r);
+        unsigned type = get_bits(&r, 2);
+        if (type == 0) {
+            r.pos = (r.pos + 7) / 8 * 8;
+            size_t at = r.pos / 8, len = in[at] | (size_t)in[at + 1] << 8;
+            assert_int_equal(len ^ 0xFFFF, in[at + 2] | (size_t)in[at + 3] << 8);
+            assert_true(got + len <= cap);
+            memcpy(out + got, in + at + 4, len);
+            got += len;
+            r.pos = (at + 4 + len) * 8;
+            continue;
+        }
+        assert_int_equal(type, 1);  // the encoder writes only fixed-Huffman blocks
+        for (;;) {
+            int sym = get_fixed_symbol(&r);
+            if (sym < 256) {
+                assert_true(got < cap);
+                out[got++] = (unsigned char)sym;
+            } else if (sym == 256) {
+                break;
+            } else {
+                int li = sym - 257;
+                assert_true(li < 29);
+                int extra = li < 8 || li == 28 ? 0 : (li - 4) / 4;
+                size_t len = (size_t)len_base[li] + get_bits(&r, extra);
+                unsigned dcode = 0;
+                for (int i = 0; i < 5; i++) dcode = dcode << 1 | get_bit(&r);
+                assert_true(dcode < 30);
+                int dextra = dcode < 4 ? 0 : (int)(dcode - 2) / 2;
+                size_t dist = (size_t)dist_base[dcode] + get_bits(&r, dextra);
+                assert_true(dist <= got && got + len <= cap);
+                for (size_t k = 0; k < len; k++, got++) out[got] = out[got - dist];
+            }
+        }
+    }
+    return got;
+}
+
+// Parses a PNG written by png_encode_rgb back into RGB, checking every chunk CRC, the
+// zlib header and the Adler-32 on the way.
+static unsigned char *png_decode(const unsigned char *png, size_t n, int *w, int *h) {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     assert_memory_equal(png, sig, 8);
     size_t at = 8;
@@ -387,20 +470,11 @@ static unsigned char *png_decode_stored(const unsigned char *png, size_t n, int 
     }
     assert_int_equal(at, n);
     assert_int_equal((z[0] * 256 + z[1]) % 31, 0);
-    size_t row = (size_t)*w * 3 + 1, raw_n = row * (size_t)*h, got = 0, zp = 2;
-    unsigned char *raw = malloc(raw_n);
-    for (bool last = false; !last;) {
-        last = z[zp] & 1;
-        assert_int_equal(z[zp] >> 1, 0);  // BTYPE 00: stored
-        size_t len = z[zp + 1] | (size_t)z[zp + 2] << 8;
-        assert_int_equal(len ^ 0xFFFF, z[zp + 3] | (size_t)z[zp + 4] << 8);
-        assert_true(got + len <= raw_n);
-        memcpy(raw + got, z + zp + 5, len);
-        got += len;
-        zp += 5 + len;
-    }
-    assert_int_equal(got, raw_n);
-    assert_int_equal(get_u32(z + zp), png_adler32(1, raw, raw_n));
+    assert_int_equal(z[0] & 0x0F, 8);  // CM 8: deflate
+    size_t row = (size_t)*w * 3 + 1, raw_n = row * (size_t)*h;
+    unsigned char *raw = malloc(raw_n + 1);
+    assert_int_equal(inflate_all(z + 2, zn - 6, raw, raw_n + 1), raw_n);
+    assert_int_equal(get_u32(z + zn - 4), png_adler32(1, raw, raw_n));
     out = malloc((size_t)*w * (size_t)*h * 3);
     for (int y = 0; y < *h; y++) {
         assert_int_equal(raw[y * row], 0);
@@ -413,14 +487,20 @@ static unsigned char *png_decode_stored(const unsigned char *png, size_t n, int 
 
 static void test_png_round_trip(void **state) {
     (void)state;
-    // Big enough for several 65535-byte stored blocks, with a stride wider than a row.
+    // Several hundred KB, with a stride wider than a row.
     int w = 203, h = 151, stride = w * 3 + 5;
     unsigned char *img = malloc((size_t)stride * h);
-    for (int i = 0; i < stride * h; i++) img[i] = (unsigned char)(i * 7 + i / 13);
+    // Noise (no matches) in the top half, flat bands and repeats (long matches) below.
+    Rng rng;
+    rng_seed(&rng, 9, 0);
+    for (int i = 0; i < stride * h; i++)
+        img[i] = i < stride * h / 2 ? (unsigned char)rng_u32(&rng) : (unsigned char)((i / stride) / 10 * 40);
     size_t n;
     unsigned char *png = png_encode_rgb(img, w, h, stride, &n);
+    // Half noise, half flat: about half the raw size, far below it for the flat half.
+    assert_true(n < (size_t)(w * 3 + 1) * h * 6 / 10);
     int dw, dh;
-    unsigned char *back = png_decode_stored(png, n, &dw, &dh);
+    unsigned char *back = png_decode(png, n, &dw, &dh);
     assert_int_equal(dw, w);
     assert_int_equal(dh, h);
     for (int y = 0; y < h; y++) assert_memory_equal(back + (size_t)y * w * 3, img + (size_t)y * stride, (size_t)w * 3);
@@ -446,7 +526,7 @@ static void test_save_png_reads_back_the_picture(void **state) {
     char *file = read_whole_file(path, &n, &err);
     assert_non_null(file);
     int w, h;
-    unsigned char *rgb = png_decode_stored((unsigned char *)file, n, &w, &h);
+    unsigned char *rgb = png_decode((unsigned char *)file, n, &w, &h);
     assert_int_equal(w, W);
     assert_int_equal(h, H);
     HeatmapBox boxes[VIZ_MAX_HEADS];

@@ -158,9 +158,30 @@ static Uint32 pack(SDL_Color c) {
     return (Uint32)c.r << 24 | (Uint32)c.g << 16 | (Uint32)c.b << 8 | c.a;
 }
 
-// The cached texture for (text, font, colour), made on first use. NULL for "".
-// Lookup is a linear scan: a frame shows a few hundred strings at most.
-static const TextEntry *text_get(Painter *p, FontId font, SDL_Color color, const char *s) {
+// A copy of surface turned a quarter left: pixel (x, y) goes to (y, w-1-x). Done on
+// the pixels rather than by the renderer, so thin glyphs never fall between pixels.
+static SDL_Surface *turn_left(SDL_Surface *src) {
+    SDL_Surface *a = SDL_ConvertSurfaceFormat(src, SDL_PIXELFORMAT_ARGB8888, 0);
+    if (!a) return NULL;
+    SDL_Surface *b = SDL_CreateRGBSurfaceWithFormat(0, a->h, a->w, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (b) {
+        SDL_LockSurface(a);
+        SDL_LockSurface(b);
+        for (int y = 0; y < a->h; y++) {
+            const Uint32 *row = (const Uint32 *)((const Uint8 *)a->pixels + y * a->pitch);
+            for (int x = 0; x < a->w; x++)
+                *(Uint32 *)((Uint8 *)b->pixels + (a->w - 1 - x) * b->pitch + y * 4) = row[x];
+        }
+        SDL_UnlockSurface(b);
+        SDL_UnlockSurface(a);
+    }
+    SDL_FreeSurface(a);
+    return b;
+}
+
+// The cached texture for (text, font, colour, direction), made on first use. NULL for
+// "". Lookup is a linear scan: a frame shows a few hundred strings at most.
+static const TextEntry *text_get(Painter *p, FontId font, SDL_Color color, const char *s, bool up) {
     if (!s[0]) return NULL;
     Uint32 rgba = pack(color);
     int free_slot = -1, oldest = 0;
@@ -170,7 +191,7 @@ static const TextEntry *text_get(Painter *p, FontId font, SDL_Color color, const
             if (free_slot < 0) free_slot = i;
             continue;
         }
-        if (e->font == font && e->rgba == rgba && strcmp(e->text, s) == 0) {
+        if (e->font == font && e->rgba == rgba && e->up == up && strcmp(e->text, s) == 0) {
             e->last_used = p->frame;
             return e;
         }
@@ -182,14 +203,22 @@ static const TextEntry *text_get(Painter *p, FontId font, SDL_Color color, const
     e->texture = NULL;
     SDL_Surface *surface = TTF_RenderUTF8_Blended(p->fonts[font], s, color);
     if (!surface) return NULL;  // e.g. invalid UTF-8: draw nothing rather than fail
+    if (up) {
+        SDL_Surface *turned = turn_left(surface);
+        SDL_FreeSurface(surface);
+        if (!turned) return NULL;
+        surface = turned;
+    }
     e->texture = SDL_CreateTextureFromSurface(p->renderer, surface);
     e->w = surface->w;
     e->h = surface->h;
     SDL_FreeSurface(surface);
     if (!e->texture) return NULL;
+    SDL_SetTextureBlendMode(e->texture, SDL_BLENDMODE_BLEND);
     viz_copy_text(e->text, VIZ_TEXT_CHARS, s);
     e->font = font;
     e->rgba = rgba;
+    e->up = up;
     e->last_used = p->frame;
     return e;
 }
@@ -199,7 +228,7 @@ typedef enum { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT } Align;
 // Draws s with its top at y, aligned on x. Returns its width.
 static int draw_text(Painter *p, FontId font, SDL_Color color, int x, int y, Align align,
                      const char *s) {
-    const TextEntry *e = text_get(p, font, color, s);
+    const TextEntry *e = text_get(p, font, color, s, false);
     if (!e) return 0;
     SDL_Rect dst = {x, y, e->w, e->h};
     if (align == ALIGN_CENTER) dst.x -= e->w / 2;
@@ -220,16 +249,14 @@ static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Al
     return draw_text(p, font, color, x, y, align, buf);
 }
 
-// Draws s turned a quarter left (reading upwards), its right end at (cx, bottom):
-// column labels above a heatmap.
+// Draws s turned a quarter left (reading upwards), centred on column cx, its end at
+// `bottom`: column labels above a heatmap, axis titles beside it.
 static void draw_text_up(Painter *p, FontId font, SDL_Color color, int cx, int bottom,
                          const char *s) {
-    const TextEntry *e = text_get(p, font, color, s);
+    const TextEntry *e = text_get(p, font, color, s, true);
     if (!e) return;
-    // Rotation is about the rectangle's centre: place the centre where the turned
-    // text's centre must be (cx, bottom - w/2).
-    SDL_Rect dst = {cx - e->w / 2, bottom - e->w / 2 - e->h / 2, e->w, e->h};
-    SDL_RenderCopyEx(p->renderer, e->texture, NULL, &dst, -90.0, NULL, SDL_FLIP_NONE);
+    SDL_Rect dst = {cx - e->w / 2, bottom - e->h, e->w, e->h};
+    SDL_RenderCopy(p->renderer, e->texture, NULL, &dst);
 }
 
 static int text_width(Painter *p, FontId font, const char *s) {
@@ -552,12 +579,14 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
     y += line_height(p, FONT_BIG) + m / 2;
     draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "translation (best beam hypothesis)");
     y += line_height(p, FONT_SMALL);
-    draw_text(p, FONT_BIG, ACCENT, x, y, ALIGN_LEFT, s->translation);
+    draw_text(p, FONT_BIG, ACCENT, x, y, ALIGN_LEFT,
+              s->version > 0 && !s->translation[0] && s->n_hyps > 0 ? "(empty: </s> first)" : s->translation);
     y += line_height(p, FONT_BIG) + m / 2;
     draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "beam hypotheses   score (log p / length penalty)");
     y += line_height(p, FONT_SMALL);
     for (int i = 0; i < s->n_hyps; i++) {
-        draw_textf(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, ALIGN_LEFT, "%d. %s", i + 1, s->hyps[i]);
+        draw_textf(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, ALIGN_LEFT, "%d. %s", i + 1,
+                   s->hyps[i][0] ? s->hyps[i] : "(empty)");
         draw_textf(p, FONT_NORMAL, DIM, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
         y += lh;
     }

@@ -48,6 +48,7 @@ typedef struct {
     char text[VIZ_TEXT_CHARS];
     FontId font;
     Uint32 rgba;
+    bool up;               // turned a quarter left (reads upwards)
     SDL_Texture *texture;  // NULL: free slot
     int w, h;
     unsigned last_used;    // frame number

@@ -23,7 +23,10 @@
 typedef struct {
     WorkerConfig worker;
     char font[512];
-    char snapshot[512];    // --snapshot FILE.png: headless
+    char snapshot[512];    // --snapshot FILE.png: headless (the first one)
+    // Every --snapshot FILE draws one picture, with the view options given before it.
+    int n_pictures;
+    struct { char path[512]; ViewState view; } pictures[16];
     char probe[VIZ_TEXT_CHARS];
     int width, height;
     bool fps;              // draw continuously and report frames per second
@@ -50,7 +53,9 @@ static void usage(const char *program) {
            "  --font PATH        TrueType font (default DejaVu Sans, Debian package\n"
            "                     fonts-dejavu-core)\n"
            "  --size WxH         window or picture size (default 1280x720)\n"
-           "  --snapshot FILE    no window: draw one picture into FILE (PNG) and exit\n"
+           "  --snapshot FILE    no window: draw one picture into FILE (PNG) and exit; may be\n"
+           "                     repeated, each picture drawn with the view options before it:\n"
+           "                     --view training --snapshot a.png --view attention --snapshot b.png\n"
            "  --frames N         with --snapshot: train N steps first (0: the untrained model)\n"
            "  --view NAME        attention (default), positional or training\n"
            "  --kind NAME        encoder, decoder or cross (default)\n"
@@ -146,6 +151,13 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
         } else if (!strcmp(a, "--snapshot")) {
             NEED_VALUE();
             viz_copy_text(o->snapshot, (int)sizeof o->snapshot, v);
+            if (o->n_pictures == (int)(sizeof o->pictures / sizeof o->pictures[0])) {
+                fprintf(stderr, "%s: at most %d --snapshot pictures\n", program, o->n_pictures);
+                return false;
+            }
+            viz_copy_text(o->pictures[o->n_pictures].path, 512, v);
+            o->pictures[o->n_pictures].view = o->view;
+            o->n_pictures++;
         } else if (!strcmp(a, "--frames")) {
             NEED_VALUE();
             if (!parse_int(v, 0, 100000000, &frames)) BAD_VALUE("a number of steps >= 0");
@@ -234,13 +246,18 @@ static int run_snapshot(Options *o) {
         fprintf(stderr, "transformer-viz: %s\n", err.text);
         status = 1;
     } else {
-        viz_draw(&painter, &o->view, s);
-        SDL_RenderPresent(renderer);
-        if (!viz_save_png(renderer, o->width, o->height, o->snapshot, &err)) {
-            fprintf(stderr, "transformer-viz: %s\n", err.text);
-            status = 1;
-        } else {
-            printf("wrote %s (%dx%d, step %ld)\n", o->snapshot, o->width, o->height, s->step);
+        for (int i = 0; i < o->n_pictures && status == 0; i++) {
+            ViewState *v = &o->pictures[i].view;
+            v->width = o->width;
+            v->height = o->height;
+            viz_draw(&painter, v, s);
+            SDL_RenderPresent(renderer);
+            if (!viz_save_png(renderer, o->width, o->height, o->pictures[i].path, &err)) {
+                fprintf(stderr, "transformer-viz: %s\n", err.text);
+                status = 1;
+            } else {
+                printf("wrote %s (%dx%d, step %ld)\n", o->pictures[i].path, o->width, o->height, s->step);
+            }
         }
     }
     painter_free(&painter);

@@ -44,9 +44,130 @@ static unsigned char *put_chunk(unsigned char *p, const char type[4], const unsi
     return put_u32(p, png_crc32(0, typed, n + 4));
 }
 
+// ---- deflate (RFC 1951) with the fixed Huffman code ---------------------------------
+// Screenshots are mostly flat colour, so plain LZ77 (copy "length bytes from distance
+// back") with the code table fixed by the RFC already shrinks them 20-50x; no Huffman
+// tables need to be built or sent.
+
+typedef struct {
+    unsigned char *out;
+    size_t n, cap;
+    uint32_t bits;  // pending bits, least significant first
+    int count;
+} BitWriter;
+
+static void put_bits(BitWriter *w, uint32_t value, int count) {
+    w->bits |= value << w->count;
+    w->count += count;
+    while (w->count >= 8) {
+        if (w->n == w->cap) {
+            w->cap = w->cap * 2 + 1024;
+            unsigned char *grown = xmalloc(w->cap);
+            if (w->n) memcpy(grown, w->out, w->n);
+            free(w->out);
+            w->out = grown;
+        }
+        w->out[w->n++] = (unsigned char)w->bits;
+        w->bits >>= 8;
+        w->count -= 8;
+    }
+}
+
+// Huffman codes go out most significant bit first, so they are reversed here.
+static void put_code(BitWriter *w, uint32_t code, int length) {
+    uint32_t reversed = 0;
+    for (int i = 0; i < length; i++) reversed |= ((code >> i) & 1u) << (length - 1 - i);
+    put_bits(w, reversed, length);
+}
+
+// Literal/length symbol 0..287 in the fixed code (RFC 1951 §3.2.6).
+static void put_symbol(BitWriter *w, int sym) {
+    if (sym < 144) put_code(w, 0x30u + (uint32_t)sym, 8);
+    else if (sym < 256) put_code(w, 0x190u + (uint32_t)(sym - 144), 9);
+    else if (sym < 280) put_code(w, (uint32_t)(sym - 256), 7);
+    else put_code(w, 0xC0u + (uint32_t)(sym - 280), 8);
+}
+
+static const int LEN_BASE[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31,
+                                 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258};
+static const int LEN_EXTRA[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+                                  3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+static const int DIST_BASE[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193,
+                                  257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
+                                  8193, 12289, 16385, 24577};
+static const int DIST_EXTRA[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
+                                   7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+
+static void put_match(BitWriter *w, int length, int distance) {
+    int i = 28;
+    while (LEN_BASE[i] > length) i--;
+    put_symbol(w, 257 + i);
+    put_bits(w, (uint32_t)(length - LEN_BASE[i]), LEN_EXTRA[i]);
+    int d = 29;
+    while (DIST_BASE[d] > distance) d--;
+    put_code(w, (uint32_t)d, 5);
+    put_bits(w, (uint32_t)(distance - DIST_BASE[d]), DIST_EXTRA[d]);
+}
+
+enum { WINDOW = 32768, MIN_MATCH = 3, MAX_MATCH = 258, HASH_BITS = 15, CHAIN = 24 };
+
+// Compresses data into one final fixed-Huffman block. Greedy matching: at each byte,
+// the longest earlier match among the last CHAIN positions with the same 3-byte hash.
+static unsigned char *deflate_fixed(const unsigned char *data, size_t n, size_t *out_n) {
+    BitWriter w = {0};
+    int *head = xmalloc(sizeof(int) * (1u << HASH_BITS));
+    int *prev = xmalloc(sizeof(int) * WINDOW);
+    for (size_t i = 0; i < (1u << HASH_BITS); i++) head[i] = -1;
+    put_bits(&w, 1, 1);  // BFINAL
+    put_bits(&w, 1, 2);  // BTYPE 01: fixed Huffman
+    size_t i = 0;
+    while (i < n) {
+        int best_len = 0, best_dist = 0;
+        if (i + MIN_MATCH <= n) {
+            uint32_t h = ((uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2]) * 2654435761u;
+            h >>= 32 - HASH_BITS;
+            long cand = head[h];
+            for (int tries = 0; cand >= 0 && (long)i - cand <= WINDOW - 1 && tries < CHAIN; tries++) {
+                size_t limit = n - i < MAX_MATCH ? n - i : MAX_MATCH, len = 0;
+                while (len < limit && data[cand + len] == data[i + len]) len++;
+                if ((int)len > best_len) {
+                    best_len = (int)len;
+                    best_dist = (int)(i - (size_t)cand);
+                    if (len == limit) break;
+                }
+                long next = prev[cand % WINDOW];
+                if (next >= cand) break;  // the slot was reused: the chain ends
+                cand = next;
+            }
+            // Insert the positions this step covers into the hash chains.
+            size_t step = best_len >= MIN_MATCH ? (size_t)best_len : 1;
+            for (size_t k = i; k < i + step && k + MIN_MATCH <= n; k++) {
+                uint32_t hk = ((uint32_t)data[k] << 16 | (uint32_t)data[k + 1] << 8 | data[k + 2]) * 2654435761u;
+                hk >>= 32 - HASH_BITS;
+                prev[k % WINDOW] = head[hk];
+                head[hk] = (int)k;
+            }
+        }
+        if (best_len >= MIN_MATCH) {
+            put_match(&w, best_len, best_dist);
+            i += (size_t)best_len;
+        } else {
+            put_symbol(&w, data[i]);
+            i++;
+        }
+    }
+    put_symbol(&w, 256);  // end of block
+    put_bits(&w, 0, 7);   // flush the last partial byte
+    free(head);
+    free(prev);
+    *out_n = w.n;
+    return w.out;
+}
+
 unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
                               size_t *size) {
-    // The raw image data: each row starts with filter type 0 (none).
+    // The raw image data: each row starts with filter type 0 (none). Flat colours
+    // repeat within a row and from row to row, which LZ77 finds without a filter.
     size_t row = (size_t)width * 3 + 1;
     size_t raw_n = row * (size_t)height;
     unsigned char *raw = xmalloc(raw_n);
@@ -54,27 +175,16 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
         raw[y * row] = 0;
         memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * 3);
     }
-    // zlib stream: header 0x78 0x01, stored blocks of at most 65535 bytes, Adler-32.
-    size_t blocks = raw_n / 65535 + 1;
-    size_t z_n = 2 + raw_n + blocks * 5 + 4;
-    unsigned char *z = xmalloc(z_n), *q = z;
-    *q++ = 0x78;
-    *q++ = 0x01;  // (0x78*256 + 0x01) % 31 == 0, as RFC 1950 requires
-    size_t left = raw_n, at = 0;
-    do {
-        size_t len = left > 65535 ? 65535 : left;
-        *q++ = left == len ? 1 : 0;  // BFINAL on the last block, BTYPE 00 = stored
-        *q++ = (unsigned char)(len & 0xFF);
-        *q++ = (unsigned char)(len >> 8);
-        *q++ = (unsigned char)(~len & 0xFF);
-        *q++ = (unsigned char)((~len >> 8) & 0xFF);
-        memcpy(q, raw + at, len);
-        q += len;
-        at += len;
-        left -= len;
-    } while (left > 0);
-    q = put_u32(q, png_adler32(1, raw, raw_n));
-    z_n = (size_t)(q - z);
+    // zlib stream (RFC 1950): header 0x78 0x01, the deflate data, Adler-32 of raw.
+    size_t d_n;
+    unsigned char *d = deflate_fixed(raw, raw_n, &d_n);
+    size_t z_n = 2 + d_n + 4;
+    unsigned char *z = xmalloc(z_n);
+    z[0] = 0x78;
+    z[1] = 0x01;  // (0x78*256 + 0x01) % 31 == 0, as RFC 1950 requires
+    memcpy(z + 2, d, d_n);
+    put_u32(z + 2 + d_n, png_adler32(1, raw, raw_n));
+    free(d);
     free(raw);
 
     unsigned char ihdr[13];

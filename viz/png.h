@@ -1,8 +1,8 @@
 // png.h: a minimal PNG writer, so the viewer can save pictures without another library.
 // SDL2 only writes BMP. A PNG is a signature and chunks (IHDR, IDAT, IEND), each with a
-// CRC-32; IDAT holds a zlib stream, and zlib allows "stored" (uncompressed) deflate
-// blocks, which need no compressor: only the block headers and an Adler-32 checksum.
-// The files are larger than a compressor's would be but every viewer reads them.
+// CRC-32; IDAT holds a zlib stream: deflate data and an Adler-32 checksum. The deflate
+// here is the simplest real one: LZ77 matches written with the fixed Huffman code of
+// RFC 1951 (no code tables to build), which is enough for flat-coloured screenshots.
 #ifndef VIZ_PNG_H
 #define VIZ_PNG_H
 
