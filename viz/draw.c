@@ -290,6 +290,9 @@ static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
     char right[256];
     if (s->version == 0) {
         snprintf(right, sizeof right, "waiting for the first snapshot ...");
+    } else if (s->history_len == 0) {  // nothing trained (yet, or a loaded model)
+        snprintf(right, sizeof right, "%s   step %ld   %s", s->task, s->step,
+                 s->finished ? "not training" : "starting ...");
     } else {
         snprintf(right, sizeof right, "%s   step %ld   loss %.3f   lr %.2e   %.0f tok/s   %s",
                  s->task, s->step, s->train_loss, s->lr, s->tokens_per_sec,

@@ -221,48 +221,51 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
 // ---- headless -----------------------------------------------------------------------
 
 static int run_snapshot(Options *o) {
-    SnapshotExchange x;
-    VizControl control;
-    exchange_init(&x);
-    control_init(&control, o->probe);
-    o->worker.exchange = &x;
-    o->worker.control = &control;
-    worker_run(&o->worker);  // in this thread: train --frames steps (or load), publish
-    int status = 0;
-    const Snapshot *s = exchange_acquire(&x);
-    if (o->worker.failed) {
-        fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
-        status = 1;
-    }
+    // The font and renderer first: a bad --font should not wait for training.
     SDL_Surface *surface = SDL_CreateRGBSurfaceWithFormat(0, o->width, o->height, 32, SDL_PIXELFORMAT_ARGB8888);
     SDL_Renderer *renderer = surface ? SDL_CreateSoftwareRenderer(surface) : NULL;
     Painter painter;
     ErrorMessage err;
     memset(&painter, 0, sizeof painter);
+    int status = 0;
     if (!renderer) {
         fprintf(stderr, "transformer-viz: cannot make a software renderer: %s\n", SDL_GetError());
         status = 1;
     } else if (!painter_init(&painter, renderer, o->font[0] ? o->font : NULL, o->height, &err)) {
         fprintf(stderr, "transformer-viz: %s\n", err.text);
         status = 1;
-    } else {
-        for (int i = 0; i < o->n_pictures && status == 0; i++) {
-            ViewState *v = &o->pictures[i].view;
-            v->width = o->width;
-            v->height = o->height;
-            viz_draw(&painter, v, s);
-            SDL_RenderPresent(renderer);
-            if (!viz_save_png(renderer, o->width, o->height, o->pictures[i].path, &err)) {
-                fprintf(stderr, "transformer-viz: %s\n", err.text);
-                status = 1;
-            } else {
-                printf("wrote %s (%dx%d, step %ld)\n", o->pictures[i].path, o->width, o->height, s->step);
-            }
+    }
+    SnapshotExchange x;
+    VizControl control;
+    exchange_init(&x);
+    control_init(&control, o->probe);
+    if (status == 0) {
+        o->worker.exchange = &x;
+        o->worker.control = &control;
+        worker_run(&o->worker);  // in this thread: train --frames steps (or load), publish
+        if (o->worker.failed) {
+            fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
+            status = 1;
+        }
+    }
+    const Snapshot *s = exchange_acquire(&x);
+    for (int i = 0; i < o->n_pictures && status == 0; i++) {
+        ViewState *v = &o->pictures[i].view;
+        v->width = o->width;
+        v->height = o->height;
+        viz_draw(&painter, v, s);
+        SDL_RenderPresent(renderer);
+        if (!viz_save_png(renderer, o->width, o->height, o->pictures[i].path, &err)) {
+            fprintf(stderr, "transformer-viz: %s\n", err.text);
+            status = 1;
+        } else {
+            printf("wrote %s (%dx%d, step %ld)\n", o->pictures[i].path, o->width, o->height, s->step);
         }
     }
     painter_free(&painter);
     if (renderer) SDL_DestroyRenderer(renderer);
     if (surface) SDL_FreeSurface(surface);
+    TTF_Quit();
     control_free(&control);
     exchange_free(&x);
     return status;

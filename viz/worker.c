@@ -341,6 +341,7 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     publish_training(w, false, false, true);  // the untrained model's attention, step 0
     if (cfg->steps < 0) {  // only the initialised model (a --snapshot without --frames)
         publish_training(w, false, true, true);
+        publish_status(cfg, "the model as initialised (no training steps)", true);
         if (!cfg->once) serve(w, true);
         trainer_free(t);
         free(t);
