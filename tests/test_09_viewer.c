@@ -330,11 +330,14 @@ static void test_other_views_draw(void **state) {
     sc->st.help = false;
     // A tiny window still draws (layout clamps instead of going negative).
     ViewState small = sc->st;
-    small.width = 200;
-    small.height = 120;
-    for (int v = 0; v < VIEW_COUNT; v++) {
-        small.view = (VizView)v;
-        viz_draw(&sc->painter, &small, sc->snap);
+    for (int size = 0; size < 3; size++) {
+        small.width = (int[]){200, 60, 1}[size];
+        small.height = (int[]){120, 40, 1}[size];
+        for (int v = 0; v < VIEW_COUNT; v++) {
+            small.view = (VizView)v;
+            small.head = v == 0 ? -1 : 0;
+            viz_draw(&sc->painter, &small, sc->snap);
+        }
     }
     // An empty snapshot (before training publishes anything) draws a waiting screen.
     Snapshot *empty = calloc(1, sizeof *empty);

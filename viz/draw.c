@@ -479,6 +479,7 @@ static void draw_legend(Painter *p, int x, int y, int w, int h) {
     draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "weight");
     y += lh;
     h -= 2 * lh + w + lh;
+    if (h < 8) return;
     for (int i = 0; i < h; i++) {
         float t = 1.0f - (float)i / (float)(h - 1);  // top row is exactly 1
         fill_rect(p->renderer, x, y + i, w, 1, viz_colormap(t));
@@ -846,7 +847,7 @@ static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot
     draw_textf(p, FONT_SMALL, DIM, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "position %d", len - 1);
     int samples = SDL_min(plot.w, 1024);
     SDL_Point pts[1024];
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 4 && plot.w >= 16 && plot.h >= 16; k++) {  // skipped in a tiny window
         int pair = dims[k] / 2;
         double omega = pow(10000.0, -2.0 * pair / d_model);
         for (int i = 0; i < samples; i++) {

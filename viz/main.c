@@ -512,7 +512,7 @@ static int run_window(Options *o) {
     }
     control_quit(&control);
     pthread_join(thread, NULL);
-    if (draws > 0)
+    if (draws > 0 && o->worker.steps_done > 0)
         fprintf(stderr, "transformer-viz: %ld frames, draw+present %.2f ms mean, %.2f ms worst; "
                         "training: %ld steps, %.0f tokens/s in its steps, %.0f tokens/s wall clock "
                         "(pauses excluded), %.1f s spent on snapshots\n",
