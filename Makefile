@@ -114,3 +114,21 @@ $(BUILD)/make_fr_en: data/make_fr_en.c src/rng.c src/common.c src/rng.h src/comm
 	$(CC) $(CFLAGS) data/make_fr_en.c src/rng.c src/common.c $(LDLIBS) -o $@
 data: $(BUILD)/make_fr_en
 	$(BUILD)/make_fr_en --out data/fr-en
+
+# ---- bench: training throughput next to PyTorch's (owner: lessons/08-training) --------
+# `make bench` times full training steps of the toy/small/base configurations with
+# `build/transformer bench` on 2 threads. When ../shared/bench/torch_reference.py and
+# PyTorch are both present it first runs that script with 1 and 2 threads, and the C
+# program then prints C/PyTorch ratios against PyTorch's better thread setting.
+TORCH_REFERENCE ?= ../shared/bench/torch_reference.py
+BENCH_PYTHON ?= /usr/bin/python3
+bench: $(BUILD)/transformer
+	@if [ -f $(TORCH_REFERENCE) ] && $(BENCH_PYTHON) -c "import torch" 2>/dev/null; then \
+	  echo "PyTorch reference ($(TORCH_REFERENCE)), threads 1 and 2:"; \
+	  rm -f $(BUILD)/bench-torch.txt; \
+	  for t in 1 2; do $(BENCH_PYTHON) $(TORCH_REFERENCE) $$t | tee -a $(BUILD)/bench-torch.txt || exit 1; done; \
+	  $(BUILD)/transformer bench --threads 2 --torch-results $(BUILD)/bench-torch.txt; \
+	else \
+	  echo "no PyTorch comparison ($(TORCH_REFERENCE) or python3-torch is missing)"; \
+	  $(BUILD)/transformer bench --threads 2; \
+	fi

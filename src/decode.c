@@ -189,7 +189,8 @@ static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, f
 
 int decode_max_tokens(const Model *m, int src_len) {
     int n = src_len + DECODE_EXTRA_LEN;
-    if (n > m->config.max_len - 1) n = m->config.max_len - 1;  // <s> + output fits max_len
+    // The last prefix fed to the decoder is <s> + n-1 tokens: it must fit max_len.
+    if (n > m->config.max_len) n = m->config.max_len;
     if (n > DECODE_MAX_TOKENS - 1) n = DECODE_MAX_TOKENS - 1;
     return n < 1 ? 1 : n;
 }
@@ -218,8 +219,9 @@ int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothes
     int tgt[DECODE_MAX_TOKENS + 1];
     int T = 0;
     tgt[T++] = TOKEN_BOS;
+    // The decoder input that produced the hypothesis: <s> y1 .. yn. Row i then predicts
+    // y(i+1), and the last row the final </s>; </s> itself is never an input.
     for (int i = 0; i < hyp->length && T < m->config.max_len; i++) tgt[T++] = hyp->tokens[i];
-    if (hyp->finished && T < m->config.max_len) tgt[T++] = TOKEN_EOS;
     model_forward(m, src, &src_len, tgt, &T, 1, src_len, T, false, NULL);
     return T;
 }

@@ -77,8 +77,9 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
 
 // ---- with the model ------------------------------------------------------------------
 
-// The output length limit of §6.1 for a source of src_len tokens: src_len + 50, capped so
-// that <s> + the output fits the model's max_len (and DECODE_MAX_TOKENS).
+// The output length limit of §6.1 for a source of src_len tokens: src_len + 50 tokens
+// (</s> included), capped so that the longest decoder input, <s> + all but the last
+// token, fits the model's max_len (and below DECODE_MAX_TOKENS).
 int decode_max_tokens(const Model *m, int src_len);
 
 // Greedy translation of one source row src (src_len tokens, x + </s>) with the model in
@@ -94,9 +95,10 @@ void decode_greedy(Hypothesis *out, Model *m, const int *src, int src_len);
 int decode_beam(Hypothesis *out, int max_out, Model *m, const int *src, int src_len,
                 int beam, float alpha);
 
-// Runs the model once more over src and <s> + hyp (+ </s> if finished) so that
-// model_attention shows where the model looked while producing that hypothesis.
-// Returns T, the target length of that pass (rows of the cross-attention).
+// Runs the model once more over src and the decoder input <s> y1 .. yn of hyp, so that
+// model_attention shows where the model looked while producing it: row i of the
+// cross-attention is the step that produced y(i+1) (the last row, the final </s>).
+// Returns T = n + 1 (capped at max_len), the rows of the cross-attention.
 int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothesis *hyp);
 
 // Greedy decoding of a whole batch at once (fast validation): src (B,S) with src_lengths,

@@ -45,22 +45,24 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->d_model = 128, o->n_heads = 4, o->d_ff = 512, o->n_layers = 2;
         o->dropout = 0.1f;
         o->max_len = 64;
-        o->steps = 6000, o->warmup = 800;
+        o->steps = 2000, o->warmup = 800;
         o->batch_tokens = 2048, o->batch_sentences = 128;
-        o->eval_every = 1000, o->eval_sentences = 200;
-        o->checkpoint_every = 1000;
+        o->eval_every = 500, o->eval_sentences = 200;
+        o->checkpoint_every = 500;
         snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
     } else {
-        // The toy model of the benchmark: learns a task in well under a minute.
-        o->d_model = 64, o->n_heads = 4, o->d_ff = 256, o->n_layers = 2;
+        // A toy model: reverse reaches >= 99% exact-sequence accuracy in 1800 steps. d_ff is
+        // 2·d_model, not the paper's 4·d_model: the task needs attention more than width,
+        // and this saves a third of the time. Eq. (3) at scale 0.2 peaks at 1.8e-3.
+        o->d_model = 64, o->n_heads = 4, o->d_ff = 128, o->n_layers = 2;
         o->dropout = 0.1f;
         o->task_min_len = 1, o->task_max_len = 12, o->alphabet = 10;
         o->max_len = 0;  // from the task: task_max_len + 1
         o->train_examples = 50000;
-        o->steps = 2000, o->warmup = 400;
-        o->batch_tokens = 2048, o->batch_sentences = 256;
-        o->eval_every = 500, o->eval_sentences = 500;
-        o->checkpoint_every = 1000;
+        o->steps = 1800, o->warmup = 200, o->lr_scale = 0.2f;
+        o->batch_tokens = 1024, o->batch_sentences = 256;
+        o->eval_every = 300, o->eval_sentences = 500;
+        o->checkpoint_every = 600;
         snprintf(o->out_path, sizeof o->out_path, "%s.ckpt", task);
     }
     return true;

@@ -195,6 +195,111 @@ static void test_length_limit(void **state) {
     assert_int_equal(g.length, 6);
 }
 
+
+// ---- with a tiny random model ------------------------------------------------------------
+
+typedef struct {
+    Model m;
+} TinyModel;
+
+static int setup_tiny(void **state) {
+    TinyModel *t = xcalloc(1, sizeof *t);
+    ModelConfig cfg = {.vocab_size = 12, .d_model = 16, .n_heads = 2, .d_ff = 32, .n_layers = 2,
+                       .max_len = 10, .max_batch = 8, .dropout = 0.1f};
+    Rng rng;
+    // Seed 21 gives an untrained model whose outputs include finished (</s>) and cut-off
+    // hypotheses, and a beam that differs from greedy on some sources: every branch runs.
+    rng_seed(&rng, 21, 0);
+    model_init(&t->m, &cfg, &rng);
+    *state = t;
+    return 0;
+}
+
+static int teardown_tiny(void **state) {
+    TinyModel *t = *state;
+    model_free(&t->m);
+    free(t);
+    return 0;
+}
+
+static const int tiny_sources[3][6] = {
+    {5, 7, 3, 9, TOKEN_EOS}, {4, 4, 11, TOKEN_EOS}, {8, 6, 10, 3, 7, TOKEN_EOS}};
+static const int tiny_lengths[3] = {5, 4, 6};
+
+// log p(hypothesis) recomputed in one teacher-forced pass: <s> y1 .. yn (</s>) in, the
+// log-softmax of each position's logits at the next token summed.
+static double teacher_forced_log_prob(Model *m, const int *src, int S, const Hypothesis *h) {
+    int tgt[DECODE_MAX_TOKENS + 2], T = 0;
+    tgt[T++] = TOKEN_BOS;
+    for (int i = 0; i < h->length; i++) tgt[T++] = h->tokens[i];
+    int n_scored = h->length + (h->finished ? 1 : 0);
+    if (T > m->config.max_len) T = m->config.max_len;
+    model_forward(m, src, &S, tgt, &T, 1, S, T, false, NULL);
+    const int V = m->config.vocab_size;
+    double sum = 0;
+    for (int i = 0; i < n_scored; i++) {
+        const float *z = m->logits + (long)i * V;
+        double max = z[0], den = 0;
+        for (int y = 1; y < V; y++) max = z[y] > max ? z[y] : max;
+        for (int y = 0; y < V; y++) den += exp(z[y] - max);
+        int next = i < h->length ? h->tokens[i] : TOKEN_EOS;
+        sum += z[next] - max - log(den);
+    }
+    return sum;
+}
+
+// On the model: beam 1 gives greedy's output exactly; beam 4's hypotheses are sorted,
+// scored log_prob / lp, and each log_prob is what one teacher-forced pass over the
+// hypothesis gives (so model_repeat_memory and the shrinking beam kept rows straight).
+static void test_model_beam_and_greedy(void **state) {
+    Model *m = &((TinyModel *)*state)->m;
+    int n_finished = 0, n_cut = 0, n_differ = 0;
+    for (int s = 0; s < 3; s++) {
+        const int *src = tiny_sources[s];
+        int S = tiny_lengths[s];
+        Hypothesis g, b1, h[4];
+        decode_greedy(&g, m, src, S);
+        assert_int_equal(decode_beam(&b1, 1, m, src, S, 1, 0.6f), 1);
+        assert_int_equal(g.length, b1.length);
+        assert_memory_equal(g.tokens, b1.tokens, sizeof(int) * (size_t)g.length);
+        assert_float_equal(g.log_prob, b1.log_prob, 1e-6);
+        assert_true(g.length <= decode_max_tokens(m, S));
+
+        int n = decode_beam(h, 4, m, src, S, 4, 0.6f);
+        assert_true(n >= 1);
+        for (int i = 0; i < n; i++) {
+            if (i > 0) assert_true(h[i - 1].score >= h[i].score);
+            int len = h[i].length + (h[i].finished ? 1 : 0);
+            assert_float_equal(h[i].score, h[i].log_prob / length_penalty(len, 0.6f), 1e-5);
+            double tf = teacher_forced_log_prob(m, src, S, &h[i]);
+            assert_float_equal(h[i].log_prob, (float)tf, 1e-3);
+        }
+        for (int i = 0; i < n; i++) n_finished += h[i].finished, n_cut += !h[i].finished;
+        n_differ += h[0].length != g.length || memcmp(h[0].tokens, g.tokens, sizeof(int) * (size_t)g.length) != 0;
+        printf("source %d: greedy %d tokens (score %.3f), beam best %d tokens (score %.3f), %d hypotheses\n",
+               s, g.length, (double)g.score, h[0].length, (double)h[0].score, n);
+    }
+    assert_true(n_finished > 0 && n_cut > 0 && n_differ > 0);  // all the cases were exercised
+}
+
+// Batched greedy decoding (validation) gives each row what decoding it alone gives.
+static void test_model_batch_greedy_matches_single(void **state) {
+    Model *m = &((TinyModel *)*state)->m;
+    enum { B = 3, S = 6, MAXT = 10 };
+    int src[B * S] = {0}, out[B * MAXT], out_len[B], lengths[B];
+    for (int b = 0; b < B; b++) {
+        memcpy(src + b * S, tiny_sources[b], sizeof(int) * (size_t)tiny_lengths[b]);
+        lengths[b] = tiny_lengths[b];
+    }
+    decode_greedy_batch(out, out_len, m, src, lengths, B, S, MAXT);
+    for (int b = 0; b < B; b++) {
+        Hypothesis g;
+        decode_greedy(&g, m, tiny_sources[b], tiny_lengths[b]);
+        assert_int_equal(out_len[b], g.length);
+        assert_memory_equal(out + b * MAXT, g.tokens, sizeof(int) * (size_t)g.length);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_length_penalty_by_hand),
@@ -203,6 +308,8 @@ int main(void) {
         cmocka_unit_test(test_beam_one_equals_greedy),
         cmocka_unit_test(test_beam_scores_sorted_and_consistent),
         cmocka_unit_test(test_length_limit),
+        cmocka_unit_test_setup_teardown(test_model_beam_and_greedy, setup_tiny, teardown_tiny),
+        cmocka_unit_test_setup_teardown(test_model_batch_greedy_matches_single, setup_tiny, teardown_tiny),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
