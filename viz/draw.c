@@ -291,8 +291,9 @@ static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
     if (s->version == 0) {
         snprintf(right, sizeof right, "waiting for the first snapshot ...");
     } else if (s->history_len == 0) {  // nothing trained (yet, or a loaded model)
-        snprintf(right, sizeof right, "%s   step %ld   %s", s->task, s->step,
-                 s->finished ? "not training" : "starting ...");
+        char step[32] = "";
+        if (s->step > 0) snprintf(step, sizeof step, "step %ld   ", s->step);
+        snprintf(right, sizeof right, "%s   %s%s", s->task, step, s->finished ? "not training" : "starting ...");
     } else {
         snprintf(right, sizeof right, "%s   step %ld   loss %.3f   lr %.2e   %.0f tok/s   %s",
                  s->task, s->step, s->train_loss, s->lr, s->tokens_per_sec,

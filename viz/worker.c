@@ -372,11 +372,13 @@ static void run_explore(WorkerConfig *cfg, Worker *w) {
     Tokenizer *tok = xcalloc(1, sizeof *tok);
     ErrorMessage err;
     publish_status(cfg, "loading the model ...", false);
-    if (!checkpoint_load(cfg->model_path, BEAM_SIZE_DEFAULT, m, tok, NULL, NULL, &err)) {
+    TrainingState state;
+    if (!checkpoint_load(cfg->model_path, BEAM_SIZE_DEFAULT, m, tok, &state, NULL, &err)) {
         fail(cfg, "error: %s", err.text);
     } else {
         w->m = m;
         w->tok = tok;
+        w->step = state.present ? state.step : 0;  // a slim checkpoint does not say
         const char *base = strrchr(cfg->model_path, '/');
         viz_copy_text(w->task, (int)sizeof w->task, base ? base + 1 : cfg->model_path);
         Snapshot *s = exchange_back(cfg->exchange);
