@@ -742,7 +742,8 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
         es[l] = (Series){names[l], SERIES[l % 6], get_entropy, kl[l]};
     }
     char title[128];
-    snprintf(title, sizeof title, "mean attention entropy: %s", viz_kind_name(st->kind));
+    static const char *short_kind[VIZ_KINDS] = {"encoder self", "decoder self", "cross"};
+    snprintf(title, sizeof title, "mean attention entropy (nats): %s", short_kind[st->kind]);
     draw_chart(p, ent, title, s, es, nl);
 
     SDL_Rect info = {rx, top + ent.h + m, rw, h - ent.h - m};

@@ -236,7 +236,6 @@ static void publish_training(Worker *w, bool paused, bool finished, bool probe) 
         // The probe costs a beam search and a forward pass. Keep it to about 5% of the
         // training time: after one that took d seconds, the next comes >= 20 d later.
         double cost = probe_done - start;
-        if (getenv("VIZ_DEBUG")) fprintf(stderr, "probe at step %ld: %.1f ms\n", w->step, 1e3 * cost);
         w->last_probe = end;
         // (At most 5 s apart, so one slow first call does not freeze the picture.)
         w->probe_gap = cost * 20 > w->cfg->publish_seconds ? cost * 20 : w->cfg->publish_seconds;
@@ -262,10 +261,9 @@ static void on_step(void *ctx, Trainer *t, const TrainStepStats *st) {
     }
     double now = wall_seconds();
     bool last = st->step >= t->options.steps;
-    if (!w->cfg->once || changed) {
-        bool probe = changed || paused || last || now - w->last_probe >= w->probe_gap;
-        if (probe || now - w->last_publish >= w->cfg->publish_seconds) publish_training(w, paused, false, probe);
-    }
+    // Headless (once) runs publish the same way, so their pictures show the same curves.
+    bool probe = changed || paused || (last && !w->cfg->once) || now - w->last_probe >= w->probe_gap;
+    if (probe || now - w->last_publish >= w->cfg->publish_seconds) publish_training(w, paused, false, probe);
     // Paused: stay here (between two steps), still answering new probe sentences.
     double pause_start = wall_seconds();
     while (paused && !quit) {
