@@ -79,8 +79,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "lr_schedule_demo: unexpected argument '%s' (see --help)\n", argv[1]);
         return 1;
     }
-    printf("== Eq. (3), the paper's base model (§5.3: warmup_steps = 4000, 100,000 steps)\n");
-    plot_schedule(512, 4000, 100000, 1.0f);
+    printf("== Eq. (3), the paper's base model (§5.3: warmup_steps = 4000; the first 20,000 of its 100,000 steps)\n");
+    plot_schedule(512, 4000, 20000, 1.0f);
     printf("== `transformer train --task fr-en` defaults (d_model 128, warmup 800, 2000 steps, scale 1)\n");
     plot_schedule(128, 800, 2000, 1.0f);
     printf("== Label smoothing (§5.4)\n");

@@ -442,7 +442,8 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
 
 static int cmd_translate(int argc, char **argv) {
     char model_path[512] = "";
-    int beam = BEAM_SIZE_DEFAULT, threads = 2, layer = 0, head = 0;
+    // One thread by default: decoding works on a few rows at a time, too little to share.
+    int beam = BEAM_SIZE_DEFAULT, threads = 1, layer = 0, head = 0;
     float alpha = LENGTH_PENALTY_DEFAULT;
     bool attention = false, hyps = false, help = false;
     Option opts[] = {
@@ -520,7 +521,7 @@ static int cmd_translate(int argc, char **argv) {
 
 static int cmd_eval(int argc, char **argv) {
     char model_path[512] = "", task[16] = "";
-    int beam = BEAM_SIZE_DEFAULT, threads = 2, limit = 0;
+    int beam = BEAM_SIZE_DEFAULT, threads = 1, limit = 0;  // decoding: see translate
     bool help = false;
     TrainOptions o;
     ErrorMessage err;
