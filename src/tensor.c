@@ -22,11 +22,14 @@
 #define PARALLEL_MIN_WORK (1L << 15)
 
 // The products are computed a block of C at a time: BLOCK_ROWS x BLOCK_COLS sums live in
-// a small local array the compiler keeps in vector registers while k runs, so each value
-// loaded from B is used BLOCK_ROWS times before it leaves the register. The k loop is cut
+// a small local array the compiler keeps in vector registers while k runs, so each row
+// of B loaded is used BLOCK_ROWS times before it leaves the register. The k loop is cut
 // into chunks of BLOCK_K so the slice of B being reused stays in the L1/L2 cache.
-#define BLOCK_ROWS 4
-#define BLOCK_COLS 32
+// 8 x 16 was the fastest of the shapes tried on a 2-core AVX-512 machine (8 vector
+// accumulators of 16 floats; the Makefile's -ffp-contract=fast lets each multiply-add be
+// one fused instruction): about twice the speed of 4 x 32 without fused multiply-adds.
+#define BLOCK_ROWS 8
+#define BLOCK_COLS 16
 #define BLOCK_K 256
 
 // Where element (i,k) of the left operand lives: a[i*row_stride + k*col_stride].
@@ -36,7 +39,7 @@ typedef struct {
     long row_stride, col_stride;
 } LeftOperand;
 
-// c[i0..i0+4, j0..j0+32] += Σ_{k0<=k<k1} a[i,k] · b[k,j], a full block.
+// c[i0..i0+8, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · b[k,j], a full block.
 static void block_full(float *c, LeftOperand a, const float *b, int k0, int k1, int N, int i0,
                        int j0) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
@@ -55,7 +58,7 @@ static void block_full(float *c, LeftOperand a, const float *b, int k0, int k1, 
     }
 }
 
-// The same for a block cut short by the edge of C (rows < 4 or cols < 32).
+// The same for a block cut short by the edge of C (rows < 8 or cols < 16).
 static void block_edge(float *c, LeftOperand a, const float *b, int k0, int k1, int N, int i0,
                        int rows, int j0, int cols) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};

@@ -74,7 +74,7 @@ static void check_products_against_naive(int M, int K, int N) {
     free(a), free(b), free(at), free(bt), free(bt_fast), free(c), free(ref);
 }
 
-// Shapes chosen to hit every path of the blocked kernel: whole 4x32 blocks, ragged
+// Shapes chosen to hit every path of the blocked kernel: whole 8x16 blocks, ragged
 // edges in rows and columns, k cut into several 256-long chunks, and the threaded path.
 static void test_matmuls_match_naive_loops(void **state) {
     (void)state;
