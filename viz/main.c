@@ -259,7 +259,8 @@ static int run_snapshot(Options *o) {
             fprintf(stderr, "transformer-viz: %s\n", err.text);
             status = 1;
         } else {
-            printf("wrote %s (%dx%d, step %ld)\n", o->pictures[i].path, o->width, o->height, s->step);
+            printf("wrote %s (%dx%d", o->pictures[i].path, o->width, o->height);
+            printf(s->step > 0 ? ", step %ld)\n" : ")\n", s->step);
         }
     }
     painter_free(&painter);
