@@ -51,18 +51,21 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->checkpoint_every = 500;
         snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
     } else {
-        // A toy model: reverse reaches >= 99% exact-sequence accuracy in 1800 steps. d_ff is
+        // A toy model: reverse reaches >= 99% exact-sequence accuracy in 1500 steps. d_ff is
         // 2·d_model, not the paper's 4·d_model: the task needs attention more than width,
-        // and this saves a third of the time. Eq. (3) at scale 0.2 peaks at 1.8e-3.
+        // and this saves a third of the time. Eq. (3) at scale 0.2 peaks at 1.8e-3. The
+        // accuracy of single steps jumps by a few percent (batches hold one length each);
+        // averaging the last 300 steps' parameters (§6.1) evens that out.
         o->d_model = 64, o->n_heads = 4, o->d_ff = 128, o->n_layers = 2;
         o->dropout = 0.1f;
         o->task_min_len = 1, o->task_max_len = 12, o->alphabet = 10;
         o->max_len = 0;  // from the task: task_max_len + 1
         o->train_examples = 50000;
-        o->steps = 1800, o->warmup = 200, o->lr_scale = 0.2f;
+        o->steps = 1500, o->warmup = 200, o->lr_scale = 0.2f;
+        o->average_last = 300;
         o->batch_tokens = 1024, o->batch_sentences = 256;
         o->eval_every = 300, o->eval_sentences = 500;
-        o->checkpoint_every = 600;
+        o->checkpoint_every = 500;
         snprintf(o->out_path, sizeof o->out_path, "%s.ckpt", task);
     }
     return true;
@@ -218,6 +221,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
 }
 
 void trainer_free(Trainer *t) {
+    free(t->param_sum);
     free(t->dlogits);
     batch_free(&t->batch);
     batch_plan_free(&t->plan);
@@ -460,6 +464,12 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
             say(log, line);
             return TRAIN_NONFINITE;
         }
+        if (o->average_last > 0 && s.step > o->steps - o->average_last) {
+            long n = t->model.n_params;
+            if (!t->param_sum) t->param_sum = xcalloc((size_t)n, sizeof(double));
+            for (long i = 0; i < n; i++) t->param_sum[i] += t->model.params[i];
+            t->n_averaged++;
+        }
         if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, t, &s);
         if (s.step % o->log_every == 0 || s.step == o->steps || s.step == t->first_step + 1) {
             train_format_progress(line, sizeof line, t, &s);
@@ -473,6 +483,15 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
             if (!save_periodic(t, log, err)) return TRAIN_FAILED;
             last_saved = s.step;
         }
+    }
+    if (t->n_averaged > 1) {
+        // §6.1: "we used a single model obtained by averaging the last 5 checkpoints".
+        // The mean of many nearby points of the trajectory is smoother than its end.
+        for (long i = 0; i < t->model.n_params; i++)
+            t->model.params[i] = (float)(t->param_sum[i] / (double)t->n_averaged);
+        snprintf(line, sizeof line, "parameters averaged over the last %ld steps (§6.1)", t->n_averaged);
+        say(log, line);
+        last_eval = -1;
     }
     if (last_eval != t->state.step) run_eval(t, hooks, log);
     if (!o->slim) {

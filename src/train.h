@@ -61,6 +61,9 @@ typedef struct {
     int eval_sentences;      // validation pairs decoded for accuracy / BLEU
     long checkpoint_every;   // periodic checkpoint every this many steps (0 = only at the end)
     char out_path[256];      // checkpoint file ("" = none)
+    long average_last;       // §6.1 averages the last checkpoints; we average the
+                             // parameters over the last this-many steps (0 = off) and
+                             // evaluate and save that average at the end
     bool slim;               // final checkpoint without training state and Adam moments
                              // (a third of the size; for shipping, cannot be resumed)
 } TrainOptions;
@@ -111,6 +114,8 @@ typedef struct {
     long first_step;         // state.step when this session began (for tokens/s, ETA)
     TrainStepStats last;     // the last step
     EvalStats last_eval;     // the last validation (n = 0 before the first)
+    double *param_sum;       // (n_params) Σ of the parameters over the averaging window
+    long n_averaged;         // steps summed into param_sum (this session)
 } Trainer;
 
 // Builds the data (synthetic examples from the seed, or the fr-en files with a BPE
@@ -170,7 +175,11 @@ typedef struct {
 // The loop: steps until options.steps (or the stop flag), a progress line to log every
 // log_every steps, validation every eval_every steps, an atomic checkpoint (with state)
 // every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf it stops at
-// once, says so on log and does not overwrite the last checkpoint.
+// once, says so on log and does not overwrite the last checkpoint. With average_last,
+// the parameters of the last average_last steps are summed and, when the run reaches
+// options.steps, replaced by their mean before the final validation and save (the
+// periodic checkpoints hold the raw parameters; after a resume inside the window the
+// mean covers only the steps since the resume).
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err);
 
 #endif

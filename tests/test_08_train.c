@@ -301,12 +301,47 @@ static void test_reverse_attention_is_antidiagonal(void **state) {
     trainer_free(&t);
 }
 
+// §6.1 averaging: with average_last = 2 and 4 steps, train_run ends with the mean of the
+// parameters after steps 3 and 4, exactly as computed by hand from a second, identical run.
+static void test_average_last_steps(void **state) {
+    (void)state;
+    TrainOptions o = tiny_options("copy");
+    o.steps = 4;
+    o.average_last = 2;
+    Trainer a, b;
+    init_or_fail(&a, &o, NULL);
+    ErrorMessage err;
+    assert_int_equal(train_run(&a, NULL, NULL, &err), TRAIN_DONE);
+    assert_int_equal(a.n_averaged, 2);
+
+    init_or_fail(&b, &o, NULL);
+    long n = b.model.n_params;
+    double *sum = xcalloc((size_t)n, sizeof(double));
+    for (int i = 1; i <= 4; i++) {
+        TrainStepStats s;
+        assert_true(trainer_step(&b, &s));
+        if (i >= 3)
+            for (long j = 0; j < n; j++) sum[j] += b.model.params[j];
+    }
+    long differ_from_last = 0;
+    for (long j = 0; j < n; j++) {
+        float mean = (float)(sum[j] / 2.0);
+        if (a.model.params[j] != mean) fail_msg("parameter %ld: %.9g, expected the mean %.9g", j, a.model.params[j], mean);
+        differ_from_last += mean != b.model.params[j];
+    }
+    assert_true(differ_from_last > n / 2);  // the mean is not simply the last step's parameters
+    free(sum);
+    trainer_free(&a);
+    trainer_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_goes_down),
         cmocka_unit_test(test_nan_stops_training),
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_stop_flag_saves_checkpoint),
+        cmocka_unit_test(test_average_last_steps),
         cmocka_unit_test(test_reverse_attention_is_antidiagonal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -223,6 +223,7 @@ static int cmd_train(int argc, char **argv) {
         {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)"},
         {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded"},
         {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)"},
+        {"--average-last", OPT_LONG, &o.average_last, 0, "average the parameters of the last N steps (§6.1; 0 = off)"},
         {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)"},
         {"--help", OPT_FLAG, &dummy_help, 0, "this help"},
     };
