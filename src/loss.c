@@ -41,6 +41,18 @@ static inline float exp_nonpositive(float x) {
 // results are still the same on every run and for any number of threads.
 static void row_forward(float *probs, const float *logits, int target, int V,
                         double *nll, double *smooth, int *argmax) {
+    // A diverged model can produce NaN or infinite logits. x·0 is 0 for finite x and NaN
+    // otherwise, so one vectorised pass tells; such a row gets a NaN loss (the training
+    // loop stops on it) and never reaches exp_nonpositive, which needs finite input.
+    float nonfinite = 0.0f;
+#pragma omp simd reduction(+ : nonfinite)
+    for (int c = 0; c < V; c++) nonfinite += logits[c] * 0.0f;
+    if (nonfinite != 0.0f) {
+        for (int c = 0; c < V; c++) probs[c] = NAN;
+        *nll = *smooth = NAN;
+        *argmax = 0;
+        return;
+    }
     float max = logits[0];
 #pragma omp simd reduction(max : max)
     for (int c = 1; c < V; c++) max = logits[c] > max ? logits[c] : max;

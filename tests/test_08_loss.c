@@ -118,6 +118,27 @@ static void test_stable_and_in_place(void **state) {
     assert_arrays_close("in-place probs", big, probs, 3, 1e-6f);
 }
 
+// A diverged model can hand the loss a NaN logit. The loss must then come out non-finite
+// (so the training loop stops, §5 of the design) and must not read past the row: under
+// AddressSanitizer an out-of-bounds read here is a failure. The NaN sits last, where a
+// search for the largest logit would run off the end.
+static void test_nan_logit_gives_nan_loss_without_overrun(void **state) {
+    (void)state;
+    float *logits = xmalloc(sizeof(float) * 3), probs[3];
+    logits[0] = NAN, logits[1] = NAN, logits[2] = NAN;
+    int target[1] = {1};
+    LossResult r;
+    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    assert_false(isfinite(r.loss));
+    logits[0] = 1.0f, logits[1] = NAN, logits[2] = 2.0f;  // one NaN among finite logits
+    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    assert_false(isfinite(r.loss));
+    logits[1] = INFINITY;                                 // an infinite logit too
+    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    assert_false(isfinite(r.loss));
+    free(logits);
+}
+
 // ---- the backward against central differences -------------------------------------
 typedef struct {
     float *logits, *probs;
@@ -199,6 +220,7 @@ int main(void) {
         cmocka_unit_test(test_loss_matches_pytorch),
         cmocka_unit_test(test_padding_is_ignored),
         cmocka_unit_test(test_stable_and_in_place),
+        cmocka_unit_test(test_nan_logit_gives_nan_loss_without_overrun),
         cmocka_unit_test(test_backward_matches_finite_differences),
         cmocka_unit_test(test_deterministic_across_threads),
     };
