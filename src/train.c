@@ -40,12 +40,14 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
     o->log_every = 50;
     o->lr_scale = 1.0f;
     if (is_fr_en(task)) {
-        // A small model for a small, regular language: ~10 minutes on 2 cores.
+        // A small model for a small, regular language: 3000 steps take about 3.5 minutes
+        // on this project's idle 2-core machine (test BLEU 99.6 with beam 4). With 2000
+        // steps BLEU was already 99.3, but one of data/samples.txt lost its adjective.
         o->merges = 1000;
         o->d_model = 128, o->n_heads = 4, o->d_ff = 512, o->n_layers = 2;
         o->dropout = 0.1f;
         o->max_len = 64;
-        o->steps = 2000, o->warmup = 800;
+        o->steps = 3000, o->warmup = 800;
         o->batch_tokens = 2048, o->batch_sentences = 128;
         o->eval_every = 500, o->eval_sentences = 200;
         o->checkpoint_every = 600;
