@@ -20,6 +20,9 @@
 #include "snapshot.h"
 #include "worker.h"
 
+// The frame-rate cap: one frame per display refresh of a 60 Hz screen.
+#define FRAME_SECONDS (1.0 / 60.0)
+
 typedef struct {
     WorkerConfig worker;
     char font[512];
@@ -63,7 +66,8 @@ static void usage(const char *program) {
            "  --head H           head 1..h, or 'all' (default all)\n"
            "  --pe-positions N   positions in the positional view (default 64)\n"
            "  --pe-pair I        first frequency index i drawn in the positional view (default 0)\n"
-           "  --fps              redraw continuously and print frames per second\n"
+           "  --fps              redraw continuously (at most 60 frames a second) and print\n"
+           "                     frames per second and the time each frame takes\n"
            "  --quit-after SEC   close the window after SEC seconds (for measurements)\n"
            "  --help             this help\n",
            program);
@@ -423,6 +427,7 @@ static int run_window(Options *o) {
     bool dirty = true, running = true;
     int saved = 0, frames = 0;
     double fps_start = wall_seconds(), started = fps_start, draw_seconds = 0, worst_draw = 0;
+    double last_frame = 0;
     long draws = 0;
     const Snapshot *s = exchange_acquire(&x);
     while (running) {
@@ -493,7 +498,12 @@ static int run_window(Options *o) {
         }
         if (o->quit_after > 0 && wall_seconds() - started > o->quit_after) running = false;
         if (!dirty && !o->fps) continue;
+        // At most 60 frames a second: a display shows no more, and on a 2-core machine
+        // every millisecond the renderer does not spend is one the training thread gets.
+        double since_last = wall_seconds() - last_frame;
+        if (since_last < FRAME_SECONDS) SDL_Delay((Uint32)(1e3 * (FRAME_SECONDS - since_last)));
         double t0 = wall_seconds();
+        last_frame = t0;
         viz_draw(&painter, st, s);
         SDL_RenderPresent(renderer);
         double dt = wall_seconds() - t0;
