@@ -53,9 +53,10 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->checkpoint_every = 600;
         snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
     } else {
-        // A toy model: reverse reaches 100% exact-sequence accuracy on the held-out test
-        // set in 2400 steps, about 50 s on this project's idle 2-core machine (1800 steps
-        // gave exactly 99.0%, too close to call). d_ff is 2·d_model, not the paper's
+        // A toy model: reverse reaches 99.8% exact-sequence accuracy on the held-out test
+        // set in 2000 steps, with the parameters averaged over the last 300 (§6.1
+        // averages its last checkpoints), in 40-50 s on this project's 2-core machine.
+        // The last step alone is noisier: 99.2% at 2000 steps, 99.0% at 1800. d_ff is 2·d_model, not the paper's
         // 4·d_model: the task needs attention more than width, and this saves a third of
         // the time. Eq. (3) at scale 0.2 peaks at 1.8e-3.
         o->d_model = 64, o->n_heads = 4, o->d_ff = 128, o->n_layers = 2;
@@ -63,7 +64,8 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->task_min_len = 1, o->task_max_len = 12, o->alphabet = 10;
         o->max_len = 0;  // from the task: task_max_len + 1
         o->train_examples = 50000;
-        o->steps = 2400, o->warmup = 200, o->lr_scale = 0.2f;
+        o->steps = 2000, o->warmup = 200, o->lr_scale = 0.2f;
+        o->average_last = 300;
         o->batch_tokens = 1024, o->batch_sentences = 256;
         o->eval_every = 300, o->eval_sentences = 500;
         o->checkpoint_every = 600;
