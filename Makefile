@@ -19,10 +19,16 @@ WARN    := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
 # it the pragmas vanish (make OPENMP=).
 OPT     ?= -O3 -march=native -ffp-contract=fast -fno-math-errno
 OPENMP  ?= -fopenmp
-CFLAGS  := $(WARN) $(OPT) $(OPENMP) -g -Isrc
+ifeq ($(strip $(OPENMP)),)
+# Without OpenMP the `omp simd` hints still vectorise and the threading pragmas vanish.
+OPENMP_FLAGS := -fopenmp-simd -Wno-unknown-pragmas
+else
+OPENMP_FLAGS := $(OPENMP)
+endif
+CFLAGS  := $(WARN) $(OPT) $(OPENMP_FLAGS) -g -Isrc
 LDLIBS  := -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-SANFLAGS := $(WARN) -O1 -g $(OPENMP) $(SAN) -Isrc -Itests
+SANFLAGS := $(WARN) -O1 -g $(OPENMP_FLAGS) $(SAN) -Isrc -Itests
 
 BUILD   := build
 CORE_SRC  := $(sort $(wildcard src/*.c))

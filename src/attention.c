@@ -34,8 +34,8 @@ void attention_forward(float *out, float *weights, const float *q, const float *
     // Dividing by √d_k keeps the dot products' variance near 1 whatever d_k is, so the
     // softmax does not saturate into vanishing gradients (§3.2.1, footnote 4).
     const float scale = 1.0f / sqrtf((float)d_k);
-    const long work = (long)B * h * Tq * Tk * d_k;
-    #pragma omp parallel for if (B * h > 1 && work > ATTENTION_PARALLEL_MIN_WORK) schedule(static)
+    #pragma omp parallel for schedule(static) \
+        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > ATTENTION_PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const int b = bh / h;
         const float *q_s = q + (long)bh * Tq * d_k;
@@ -69,8 +69,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch
                         const float *dout, const float *weights, const float *q,
                         const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k) {
     const float scale = 1.0f / sqrtf((float)d_k);
-    const long work = (long)B * h * Tq * Tk * d_k;
-    #pragma omp parallel for if (B * h > 1 && work > ATTENTION_PARALLEL_MIN_WORK) schedule(static)
+    #pragma omp parallel for schedule(static) \
+        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > ATTENTION_PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const float *dout_s = dout + (long)bh * Tq * d_k;
         const float *p_s = weights + (long)bh * Tq * Tk;
