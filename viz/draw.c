@@ -249,6 +249,17 @@ static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Al
     return draw_text(p, font, color, x, y, align, buf);
 }
 
+// Draws s like draw_text (left aligned) but at most max_w pixels wide: what does not fit
+// is cut off, so a long line cannot run into the text beside it.
+static void draw_text_clipped(Painter *p, FontId font, SDL_Color color, int x, int y, int max_w,
+                              const char *s) {
+    const TextEntry *e = text_get(p, font, color, s, false);
+    if (!e || max_w <= 0) return;
+    int w = SDL_min(e->w, max_w);
+    SDL_Rect src = {0, 0, w, e->h}, dst = {x, y, w, e->h};
+    SDL_RenderCopy(p->renderer, e->texture, &src, &dst);
+}
+
 // Draws s turned a quarter left (reading upwards), centred on column cx, its end at
 // `bottom`: column labels above a heatmap, axis titles beside it.
 static void draw_text_up(Painter *p, FontId font, SDL_Color color, int cx, int bottom,
@@ -590,9 +601,10 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
     draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "beam hypotheses   score (log p / length penalty)");
     y += line_height(p, FONT_SMALL);
     for (int i = 0; i < s->n_hyps; i++) {
-        draw_textf(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, ALIGN_LEFT, "%d. %s", i + 1,
-                   s->hyps[i][0] ? s->hyps[i] : "(empty)");
-        draw_textf(p, FONT_NORMAL, DIM, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
+        int score_w = draw_textf(p, FONT_NORMAL, DIM, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
+        char line[VIZ_TEXT_CHARS];
+        snprintf(line, sizeof line, "%d. %s", i + 1, s->hyps[i][0] ? s->hyps[i] : "(empty)");
+        draw_text_clipped(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, w - score_w - m, line);
         y += lh;
     }
     y += m / 2;
