@@ -59,7 +59,7 @@ define require
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config $(2) >/dev/null) \
 	      || { echo "error: apt-get install $(2) failed"; exit 1; }; \
 	  else \
-	    echo "error: $(1) is missing; install it with: sudo apt-get install pkg-config $(2)"; exit 1; \
+	    echo "error: pkg-config cannot find $(1); install with: sudo apt-get install pkg-config $(2)"; exit 1; \
 	  fi; }
 endef
 

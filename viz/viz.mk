@@ -26,8 +26,7 @@ VIZ_DRAW_SOBJ := $(BUILD)/viz-san/draw.o $(BUILD)/viz-san/png.o $(BUILD)/viz-san
 # SDL2, SDL2_ttf and the DejaVu font: installed when make runs as root, otherwise the
 # command to run is printed.
 $(BUILD)/.dep-sdl2:
-	$(call require,sdl2,libsdl2-dev)
-	$(call require,SDL2_ttf,libsdl2-ttf-dev)
+	$(call require,sdl2 SDL2_ttf,libsdl2-dev libsdl2-ttf-dev)
 	@test -f $(VIZ_FONT) || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing fonts-dejavu-core (the viewer's font) with apt-get ..."; \
