@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "dropout.h"
+#include "encoder.h"
 #include "layernorm.h"
 #include "tensor.h"
 
@@ -79,29 +80,22 @@ void decoder_layer_forward(DecoderLayerCache *c, const float *y, const float *me
                            const int *src_lengths, float p, bool training, Rng *rng,
                            int B, int T, int S, int d_model, int h, int d_ff) {
     int rows = B * T;
-    long n = (long)rows * d_model;
     c->dropout_on = dropout_active(p, training);
     // Sub-layer 1: masked self-attention; position i sees target positions 0..i only,
     // so training on a whole sentence at once cannot peek at the words it must predict.
     mha_forward(c->sub1, &c->self_attn, y, y, &w->self_attn, tgt_lengths, true,
                 B, T, T, d_model, h);
-    dropout_forward(c->sub1, c->mask1, c->sub1, p, n, training, rng);
-    vec_add(c->sub1, y, n);
-    layernorm_forward(c->y1, c->ln1_mean, c->ln1_rstd, c->sub1, w->ln1_gain, w->ln1_bias,
-                      rows, d_model);
+    sublayer_connection_forward(c->y1, c->ln1_mean, c->ln1_rstd, c->sub1, c->mask1, y,
+                                w->ln1_gain, w->ln1_bias, p, training, rng, rows, d_model);
     // Sub-layer 2: cross-attention; queries from the decoder, keys/values from memory.
     mha_forward(c->sub2, &c->cross_attn, c->y1, memory, &w->cross_attn, src_lengths, false,
                 B, T, S, d_model, h);
-    dropout_forward(c->sub2, c->mask2, c->sub2, p, n, training, rng);
-    vec_add(c->sub2, c->y1, n);
-    layernorm_forward(c->y2, c->ln2_mean, c->ln2_rstd, c->sub2, w->ln2_gain, w->ln2_bias,
-                      rows, d_model);
+    sublayer_connection_forward(c->y2, c->ln2_mean, c->ln2_rstd, c->sub2, c->mask2, c->y1,
+                                w->ln2_gain, w->ln2_bias, p, training, rng, rows, d_model);
     // Sub-layer 3: the feed-forward network.
     feedforward_forward(c->sub3, c->hidden, c->y2, &w->ffn, rows, d_model, d_ff);
-    dropout_forward(c->sub3, c->mask3, c->sub3, p, n, training, rng);
-    vec_add(c->sub3, c->y2, n);
-    layernorm_forward(c->out, c->ln3_mean, c->ln3_rstd, c->sub3, w->ln3_gain, w->ln3_bias,
-                      rows, d_model);
+    sublayer_connection_forward(c->out, c->ln3_mean, c->ln3_rstd, c->sub3, c->mask3, c->y2,
+                                w->ln3_gain, w->ln3_bias, p, training, rng, rows, d_model);
 }
 
 // Backward of decoder_layer_forward, from the last line up. In the forward pass:
@@ -122,28 +116,19 @@ void decoder_layer_backward(float *dy, float *dmemory, DecoderLayerWeights *dw,
     const float *mask3 = c->dropout_on ? c->mask3 : NULL;
 
     // Sub-layer 3: a = dL/dsub3, then dL/dy2.
-    vec_zero(a, n);
-    layernorm_backward(a, dw->ln3_gain, dw->ln3_bias, dout, c->sub3, c->ln3_mean,
-                       c->ln3_rstd, w->ln3_gain, rows, d_model);
-    vec_zero(b, n);
-    dropout_backward(b, a, mask3, n);
+    sublayer_connection_backward(a, b, dw->ln3_gain, dw->ln3_bias, dout, c->sub3, c->ln3_mean,
+                                 c->ln3_rstd, mask3, w->ln3_gain, rows, d_model);
     feedforward_backward(a, &dw->ffn, dhidden, b, c->hidden, c->y2, &w->ffn, rows,
                          d_model, d_ff);
     // Sub-layer 2: g = dL/dsub2, then dL/dy1 (residual + cross-attention queries).
-    vec_zero(g, n);
-    layernorm_backward(g, dw->ln2_gain, dw->ln2_bias, a, c->sub2, c->ln2_mean,
-                       c->ln2_rstd, w->ln2_gain, rows, d_model);
-    vec_zero(b, n);
-    dropout_backward(b, g, mask2, n);
+    sublayer_connection_backward(g, b, dw->ln2_gain, dw->ln2_bias, a, c->sub2, c->ln2_mean,
+                                 c->ln2_rstd, mask2, w->ln2_gain, rows, d_model);
     mha_backward(g, dmemory, &dw->cross_attn, mha_scratch, b, &c->cross_attn, c->y1, memory,
                  &w->cross_attn, B, T, S, d_model, h);
     // Sub-layer 1: a = dL/dsub1.
-    vec_zero(a, n);
-    layernorm_backward(a, dw->ln1_gain, dw->ln1_bias, g, c->sub1, c->ln1_mean,
-                       c->ln1_rstd, w->ln1_gain, rows, d_model);
+    sublayer_connection_backward(a, b, dw->ln1_gain, dw->ln1_bias, g, c->sub1, c->ln1_mean,
+                                 c->ln1_rstd, mask1, w->ln1_gain, rows, d_model);
     vec_add(dy, a, n);
-    vec_zero(b, n);
-    dropout_backward(b, a, mask1, n);
     mha_backward(dy, dy, &dw->self_attn, mha_scratch, b, &c->self_attn, y, y, &w->self_attn,
                  B, T, T, d_model, h);
 }

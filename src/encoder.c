@@ -56,6 +56,30 @@ long encoder_layer_scratch_floats(int B, int S, int d_model, int h, int d_ff) {
     return 3 * rows * d_model + rows * d_ff + mha_scratch_floats(B, S, S, d_model, h);
 }
 
+// out = LayerNorm(x + Dropout(sub)), §3.1, §5.4; sub is overwritten with the sum.
+void sublayer_connection_forward(float *out, float *mean, float *rstd, float *sub, float *mask,
+                                 const float *x, const float *gain, const float *bias,
+                                 float p, bool training, Rng *rng, int rows, int d_model) {
+    long n = (long)rows * d_model;
+    dropout_forward(sub, mask, sub, p, n, training, rng);
+    vec_add(sub, x, n);  // the residual connection
+    layernorm_forward(out, mean, rstd, sub, gain, bias, rows, d_model);
+}
+
+// Backward of sublayer_connection_forward. In the forward pass:
+//   out = LayerNorm(sum)          -> dresidual = dLayerNorm(dout) = dL/dsum
+//   sum = x + Dropout(sub)        -> dL/dx gets dresidual; dsublayer = dresidual · mask
+void sublayer_connection_backward(float *dresidual, float *dsublayer, float *dgain,
+                                  float *dbias, const float *dout, const float *sum,
+                                  const float *mean, const float *rstd, const float *mask,
+                                  const float *gain, int rows, int d_model) {
+    long n = (long)rows * d_model;
+    vec_zero(dresidual, n);
+    layernorm_backward(dresidual, dgain, dbias, dout, sum, mean, rstd, gain, rows, d_model);
+    vec_zero(dsublayer, n);
+    dropout_backward(dsublayer, dresidual, mask, n);
+}
+
 // x1 = LayerNorm(x + Dropout(MultiHead(x,x,x))); out = LayerNorm(x1 + Dropout(FFN(x1)))
 // §3.1, §3.2.2, §3.3 Eq. (2), §5.4. x, c->out (B,S,d_model).
 void encoder_layer_forward(EncoderLayerCache *c, const float *x,
@@ -63,20 +87,15 @@ void encoder_layer_forward(EncoderLayerCache *c, const float *x,
                            float p, bool training, Rng *rng,
                            int B, int S, int d_model, int h, int d_ff) {
     int rows = B * S;
-    long n = (long)rows * d_model;
     c->dropout_on = dropout_active(p, training);
     // Sub-layer 1: self-attention; every position may look at every real source token.
     mha_forward(c->sub1, &c->attn, x, x, &w->self_attn, src_lengths, false, B, S, S, d_model, h);
-    dropout_forward(c->sub1, c->mask1, c->sub1, p, n, training, rng);
-    vec_add(c->sub1, x, n);  // the residual connection
-    layernorm_forward(c->x1, c->ln1_mean, c->ln1_rstd, c->sub1, w->ln1_gain, w->ln1_bias,
-                      rows, d_model);
+    sublayer_connection_forward(c->x1, c->ln1_mean, c->ln1_rstd, c->sub1, c->mask1, x,
+                                w->ln1_gain, w->ln1_bias, p, training, rng, rows, d_model);
     // Sub-layer 2: the position-wise feed-forward network.
     feedforward_forward(c->sub2, c->hidden, c->x1, &w->ffn, rows, d_model, d_ff);
-    dropout_forward(c->sub2, c->mask2, c->sub2, p, n, training, rng);
-    vec_add(c->sub2, c->x1, n);
-    layernorm_forward(c->out, c->ln2_mean, c->ln2_rstd, c->sub2, w->ln2_gain, w->ln2_bias,
-                      rows, d_model);
+    sublayer_connection_forward(c->out, c->ln2_mean, c->ln2_rstd, c->sub2, c->mask2, c->x1,
+                                w->ln2_gain, w->ln2_bias, p, training, rng, rows, d_model);
 }
 
 // Backward of encoder_layer_forward, from the last line up. In the forward pass:
@@ -95,20 +114,16 @@ void encoder_layer_backward(float *dx, EncoderLayerWeights *dw, float *scratch,
     const float *mask1 = c->dropout_on ? c->mask1 : NULL;
     const float *mask2 = c->dropout_on ? c->mask2 : NULL;
 
-    vec_zero(a, n);  // a = dL/dsub2, and then dL/dx1 (the residual path carries it)
-    layernorm_backward(a, dw->ln2_gain, dw->ln2_bias, dout, c->sub2, c->ln2_mean,
-                       c->ln2_rstd, w->ln2_gain, rows, d_model);
-    vec_zero(b, n);  // b = dL/dFFN(x1)
-    dropout_backward(b, a, mask2, n);
+    // a = dL/dsub2, then dL/dx1 (the residual path carries it); b = dL/dFFN(x1)
+    sublayer_connection_backward(a, b, dw->ln2_gain, dw->ln2_bias, dout, c->sub2, c->ln2_mean,
+                                 c->ln2_rstd, mask2, w->ln2_gain, rows, d_model);
     feedforward_backward(a, &dw->ffn, dhidden, b, c->hidden, c->x1, &w->ffn, rows,
                          d_model, d_ff);
 
-    vec_zero(g1, n);  // g1 = dL/dsub1
-    layernorm_backward(g1, dw->ln1_gain, dw->ln1_bias, a, c->sub1, c->ln1_mean,
-                       c->ln1_rstd, w->ln1_gain, rows, d_model);
+    // g1 = dL/dsub1; b = dL/dMHA(x)
+    sublayer_connection_backward(g1, b, dw->ln1_gain, dw->ln1_bias, a, c->sub1, c->ln1_mean,
+                                 c->ln1_rstd, mask1, w->ln1_gain, rows, d_model);
     vec_add(dx, g1, n);  // the residual path
-    vec_zero(b, n);      // b = dL/dMHA(x)
-    dropout_backward(b, g1, mask1, n);
     mha_backward(dx, dx, &dw->self_attn, mha_scratch, b, &c->attn, x, x, &w->self_attn,
                  B, S, S, d_model, h);
 }

@@ -61,6 +61,26 @@ void encoder_layer_cache_point(EncoderLayerCache *c, float *base, int B, int S,
 // Floats of scratch encoder_layer_backward needs.
 long encoder_layer_scratch_floats(int B, int S, int d_model, int h, int d_ff);
 
+// The connection around every sub-layer of the encoder and the decoder, §3.1 and §5.4:
+//     out = LayerNorm(x + Dropout(sub))
+// where sub = Sublayer(x) (B·T rows of d_model) has just been computed into `sub`. In
+// place: on return `sub` holds x + Dropout(sub), the LayerNorm's input, which the
+// backward needs; mask gets the dropout mask, mean and rstd the LayerNorm statistics
+// (rows each). gain, bias (d_model). Dropout with probability p when training.
+void sublayer_connection_forward(float *out, float *mean, float *rstd, float *sub, float *mask,
+                                 const float *x, const float *gain, const float *bias,
+                                 float p, bool training, Rng *rng, int rows, int d_model);
+
+// Backward of sublayer_connection_forward for dout = dL/dout. OVERWRITES
+//   dresidual = dL/d(x + Dropout(sub)): the gradient the residual path carries to x,
+//   dsublayer = dL/dSublayer(x) = dresidual · mask (mask NULL: no dropout was used),
+// and accumulates into dgain, dbias. The caller adds dresidual into dL/dx and runs the
+// sub-layer's own backward on dsublayer. sum, mean, rstd: the forward's sub, mean, rstd.
+void sublayer_connection_backward(float *dresidual, float *dsublayer, float *dgain,
+                                  float *dbias, const float *dout, const float *sum,
+                                  const float *mean, const float *rstd, const float *mask,
+                                  const float *gain, int rows, int d_model);
+
 // One encoder layer, §3.1 (formulas at the top). x (B,S,d_model) -> c->out
 // (B,S,d_model). src_lengths (B): keys at positions >= src_lengths[b] are padding.
 // Dropout with probability p when training (masks drawn from rng: sub-layer 1, then 2).
