@@ -11,9 +11,6 @@
 
 #include "tensor.h"
 
-// Below this many multiply-adds in total, starting threads costs more than it saves.
-#define ATTENTION_PARALLEL_MIN_WORK (1L << 16)
-
 // Sets masked scores of one (Tq,Tk) slice to -INFINITY: keys j >= n_keys (padding)
 // and, if causal, keys j > i (the future, §3.2.3).
 static void mask_scores(float *scores, int n_keys, bool causal, int Tq, int Tk) {
@@ -35,7 +32,7 @@ void attention_forward(float *out, float *weights, const float *q, const float *
     // softmax does not saturate into vanishing gradients (§3.2.1, footnote 4).
     const float scale = 1.0f / sqrtf((float)d_k);
     #pragma omp parallel for schedule(static) \
-        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > ATTENTION_PARALLEL_MIN_WORK)
+        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const int b = bh / h;
         const float *q_s = q + (long)bh * Tq * d_k;
@@ -70,7 +67,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch
                         const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k) {
     const float scale = 1.0f / sqrtf((float)d_k);
     #pragma omp parallel for schedule(static) \
-        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > ATTENTION_PARALLEL_MIN_WORK)
+        if (B * h > 1 && (long)B * h * Tq * Tk * d_k > PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const float *dout_s = dout + (long)bh * Tq * d_k;
         const float *p_s = weights + (long)bh * Tq * Tk;

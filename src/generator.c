@@ -22,7 +22,7 @@ void generator_backward(float *dy, float *dembedding, const float *dlogits, cons
 
 // log-softmax of each row.                                                   §3.4
 void log_softmax_forward(float *out, const float *logits, int rows, int V) {
-    #pragma omp parallel for schedule(static) if ((long)rows * V > 65536)
+    #pragma omp parallel for schedule(static) if ((long)rows * V > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *x = logits + (long)r * V;
         float *o = out + (long)r * V;
@@ -40,7 +40,7 @@ void log_softmax_forward(float *out, const float *logits, int rows, int V) {
 // Backward of log_softmax_forward: out = x − logsumexp(x), so
 // dx += dout − softmax(x)·Σ dout, with softmax(x) = exp(out).
 void log_softmax_backward(float *dlogits, const float *dout, const float *out, int rows, int V) {
-    #pragma omp parallel for schedule(static) if ((long)rows * V > 65536)
+    #pragma omp parallel for schedule(static) if ((long)rows * V > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *g = dout + (long)r * V, *o = out + (long)r * V;
         float *dx = dlogits + (long)r * V;

@@ -1,13 +1,15 @@
 // layernorm.c: LayerNorm forward and backward (see layernorm.h for the formulas).
 #include "layernorm.h"
 
+#include "tensor.h"
+
 #include <math.h>
 
 // LayerNorm of each row: biased variance, ε = LAYERNORM_EPS.               §3.1
 // x, out (rows,d); gain, bias (d); mean, rstd (rows).
 void layernorm_forward(float *out, float *mean, float *rstd, const float *x,
                        const float *gain, const float *bias, int rows, int d) {
-    #pragma omp parallel for schedule(static) if ((long)rows * d > 32768)
+    #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (long)r * d;
         float *yr = out + (long)r * d;
@@ -36,7 +38,7 @@ void layernorm_backward(float *dx, float *dgain, float *dbias, const float *dout
                         const float *x, const float *mean, const float *rstd,
                         const float *gain, int rows, int d) {
     // dx: rows are independent, so they can run in parallel.
-    #pragma omp parallel for schedule(static) if ((long)rows * d > 32768)
+    #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (long)r * d, *dyr = dout + (long)r * d;
         float *dxr = dx + (long)r * d;

@@ -5,12 +5,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tensor.h"
+
 // Rows are processed in LOSS_CHUNKS fixed groups, each summed in order, and the group
 // sums are added in order: the same numbers for any thread count (an OpenMP reduction
 // would add in an order that depends on the threads).
 enum { LOSS_CHUNKS = 64 };
-// Below this many logits, starting threads costs more than it saves.
-#define PARALLEL_MIN 32768L
 
 // exp(x) for x <= 0, in plain float arithmetic so that a loop calling it vectorises (the
 // library expf is a function call per element, and was most of the loss's time).
@@ -87,7 +87,7 @@ void loss_forward(LossResult *result, float *probs, const float *logits, const i
     long rows = (long)B * T;
     double chunk_nll[LOSS_CHUNKS] = {0}, chunk_smooth[LOSS_CHUNKS] = {0};
     long chunk_tokens[LOSS_CHUNKS] = {0}, chunk_correct[LOSS_CHUNKS] = {0};
-#pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN)
+#pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN_WORK)
     for (int chunk = 0; chunk < LOSS_CHUNKS; chunk++) {
         long begin = rows * chunk / LOSS_CHUNKS, end = rows * (chunk + 1) / LOSS_CHUNKS;
         for (long r = begin; r < end; r++) {
@@ -139,7 +139,7 @@ void loss_backward(float *dlogits, const float *probs, long n_tokens, const int 
     float scale = 1.0f / (float)n_tokens;
     float uniform = smoothing / (float)V;       // ε/V, for every class
     float on_target = 1.0f - smoothing;         // the extra (1-ε) at the true class
-#pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN)
+#pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN_WORK)
     for (long r = 0; r < rows; r++) {
         int y = targets[r];
         if (y == ignore_index) continue;

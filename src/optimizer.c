@@ -51,11 +51,9 @@ float lrate_schedule(long step, int d_model, int warmup_steps) {
 // sqrt(Σ g²) over (n) values. Like the loss, summed in fixed chunks, then the chunk sums
 // in order, so the result does not depend on the number of threads.
 enum { NORM_CHUNKS = 64 };
-// Below this many parameters, starting threads costs more than it saves.
-#define PARALLEL_MIN 32768L
 float grad_global_norm(const float *grads, long n) {
     double chunk_sum[NORM_CHUNKS] = {0};
-#pragma omp parallel for schedule(static) if (n > PARALLEL_MIN)
+#pragma omp parallel for schedule(static) if (n > PARALLEL_MIN_WORK)
     for (int chunk = 0; chunk < NORM_CHUNKS; chunk++) {
         long begin = n * chunk / NORM_CHUNKS, end = n * (chunk + 1) / NORM_CHUNKS;
         double sum = 0.0;
@@ -81,7 +79,7 @@ void adam_update(Adam *opt, float *params, const float *grads, float lr) {
     float step_size = lr / correction1;
     float *m = opt->m, *v = opt->v;
     long n = opt->n;
-#pragma omp parallel for schedule(static) if (n > PARALLEL_MIN)
+#pragma omp parallel for schedule(static) if (n > PARALLEL_MIN_WORK)
     for (long i = 0; i < n; i++) {
         float g = grads[i];
         m[i] = beta1 * m[i] + (1.0f - beta1) * g;

@@ -18,9 +18,6 @@
 #include <omp.h>
 #endif
 
-// Below this many multiply-adds, starting threads costs more than it saves.
-#define PARALLEL_MIN_WORK (1L << 15)
-
 // The products are computed a block of C at a time: BLOCK_ROWS x BLOCK_COLS sums live in
 // a small local array the compiler keeps in vector registers while k runs, so each row
 // of B loaded is used BLOCK_ROWS times before it leaves the register. The k loop is cut

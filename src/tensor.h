@@ -9,6 +9,12 @@
 #ifndef TENSOR_H
 #define TENSOR_H
 
+// OpenMP threads start only for loops with more than this many multiply-adds (or
+// elements): below it, waking threads costs more than the work. Every parallel loop in
+// src/ uses this one threshold. Threading never changes a result: each number is
+// computed by one thread in a fixed order whatever the thread count.
+#define PARALLEL_MIN_WORK 32768L
+
 // C (M,N) += A (M,K) · B (K,N)
 void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N);
 
