@@ -217,13 +217,17 @@ lesson_tests() {
     done
 }
 
-# The hint for a test: the "// hint:" comment lines directly above its definition.
+# What a test checks and its hint: the comment block directly above its definition;
+# lines from "// hint:" on are the hint, the lines before it say what is checked.
+# Prints "checks<TAB>text" and "hint<TAB>text" lines (either may be missing).
 hint_for() {  # test source, test name
     awk -v t="$2" '
-        /^[ \t]*\/\/ hint:/ { h = h (h ? " " : "") substr($0, index($0, "hint:") + 6); next }
-        /^[ \t]*\/\// && h { h = h " " substr($0, index($0, "//") + 3); next }
-        $0 ~ "^static void " t "\\(" { if (h) print h; exit }
-        { h = "" }' "$1"
+        /^[ \t]*\/\// { c = $0; sub(/^[ \t]*\/\/ ?/, "", c)
+                        if (c ~ /^hint:/) { inhint = 1; sub(/^hint: */, "", c) }
+                        if (inhint) h = h (h ? " " : "") c; else d = d (d ? " " : "") c
+                        next }
+        $0 ~ "^static void " t "\\(" { if (d) print "checks\t" d; if (h) print "hint\t" h; exit }
+        { d = ""; h = ""; inhint = 0 }' "$1"
 }
 
 # Runs one test program and prints each check as passed or FAILED with its hint.
@@ -244,8 +248,9 @@ run_one() {  # test source, program
             # what cmocka said about it (the assertion and its values)
             awk -v t="$name" '$0 ~ "^\\[ RUN      \\] " t "$" { on = 1; next }
                                on && /^\[ *(OK|FAILED|RUN) *\]/ { exit } on { print "          " $0 }' "$log" | head -n 8
-            h=$(hint_for "$1" "$name")
-            [ -n "$h" ] && printf '          hint: %s\n' "$h"
+            hint_for "$1" "$name" | while IFS='	' read -r kind text; do
+                printf '          %-7s %s\n' "$kind:" "$text" | fold -s -w 96 | sed '2,$s/^/                  /'
+            done
         fi
     done < "$log.res"
     if [ "$status" -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
