@@ -243,6 +243,7 @@ void transpose(float *dst, const float *src, int rows, int cols) {
         }
 }
 
+// Row-wise softmax in place, max subtracted first; an all -INFINITY row becomes zeros.
 void softmax_rows(float *x, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
@@ -262,26 +263,33 @@ void softmax_rows(float *x, int rows, int cols) {
     }
 }
 
+// x (n) = 0.
 void vec_zero(float *x, long n) { memset(x, 0, sizeof(float) * (size_t)n); }
 
+// dst (n) = src (n).
 void vec_copy(float *dst, const float *src, long n) { memcpy(dst, src, sizeof(float) * (size_t)n); }
 
+// dst (n) += src (n).
 void vec_add(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i++) dst[i] += src[i];
 }
 
+// x (n) *= s.
 void vec_scale(float *x, float s, long n) {
     for (long i = 0; i < n; i++) x[i] *= s;
 }
 
+// x (rows,cols): bias (cols) added to every row.
 void vec_add_bias_rows(float *x, const float *bias, int rows, int cols) {
     for (int r = 0; r < rows; r++) vec_add(x + (long)r * cols, bias, cols);
 }
 
+// dbias (cols) += the sum of the rows of dx (rows,cols): the backward of vec_add_bias_rows.
 void vec_sum_rows(float *dbias, const float *dx, int rows, int cols) {
     for (int r = 0; r < rows; r++) vec_add(dbias, dx + (long)r * cols, cols);
 }
 
+// max_i |a[i] - b[i]| over n floats; INFINITY if any difference is NaN.
 float max_abs_diff(const float *a, const float *b, long n) {
     float worst = 0.0f;
     for (long i = 0; i < n; i++) {
