@@ -452,14 +452,14 @@ static size_t pair_tally_index(PairTally *t, int left, int right) {
 // lowest left id, then the lowest right id); -1 when no pair occurs at least twice
 // (nothing is worth merging). Both trainers pick with this one function.
 static long most_frequent_pair(const PairTally *t) {
-    long best = -1;
-    for (size_t p = 0; p < t->n_pairs; p++) {
-        if (t->counts[p] < 2) continue;
-        if (best < 0 || t->counts[p] > t->counts[best] ||
-            (t->counts[p] == t->counts[best] && t->keys[p] < t->keys[best]))
-            best = (long)p;
-    }
-    return best;
+    size_t best = 0;
+    int64_t best_count = 1;  // so only a pair that occurs at least twice can win
+    for (size_t p = 0; p < t->n_pairs; p++)
+        if (t->counts[p] > best_count || (t->counts[p] == best_count && t->keys[p] < t->keys[best])) {
+            best = p;
+            best_count = t->counts[p];
+        }
+    return best_count >= 2 ? (long)best : -1;
 }
 
 // ============================================================================

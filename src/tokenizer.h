@@ -88,10 +88,10 @@ int tokenizer_train(Tokenizer *tok, const char *text, size_t len, int n_merges);
 // check it). Read the plain one first: every merge counts all pairs of the corpus from
 // scratch, picks the most frequent, and rewrites every word. The fast one (the speed
 // notes in tokenizer.c) keeps the counts up to date instead, rewriting only the words
-// that contain the merged pair. On data/fr-en/train.tsv (1.7 MB, but few distinct words)
-// both are quick: all 1646 merges take 0.05 s fast and 0.1 s plain on a laptop-class
-// core. The plain trainer's time grows with (distinct words) x (merges), the fast one's
-// only with the words each merge touches.
+// that contain the merged pair. The plain trainer's time grows with (distinct words) x
+// (merges), the fast one's only with the words each merge touches: 1000 merges of a 6 MB
+// corpus of 60 000 distinct words took 31 s plain and 1 s fast; on data/fr-en/train.tsv
+// (1.7 MB, few distinct words) both take a tenth of a second or less.
 int tokenizer_train_plain(Tokenizer *tok, const char *text, size_t len, int n_merges);
 int tokenizer_train_fast(Tokenizer *tok, const char *text, size_t len, int n_merges);
 
