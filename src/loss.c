@@ -25,7 +25,10 @@ LossRow loss_row_plain(float *probs, const float *logits, int target, int V) {
     // term of Z = Σ_c exp(logit(c) - max) is exp(0) = 1, so log Z is never the log of 0.
     float max = logits[0];
     for (int c = 1; c < V; c++)
-        if (logits[c] > max) max = logits[c], row.argmax = c;
+        if (logits[c] > max) {
+            max = logits[c];
+            row.argmax = c;
+        }
     // log p(c) = (logit(c) - max) - log Z, so -log p(y) = log Z - (logit(y) - max) and
     // -(1/V) Σ_c log p(c) = log Z - (1/V) Σ_c (logit(c) - max).
     double target_shifted = (double)logits[target] - max, sum_shifted = 0.0;

@@ -4,6 +4,16 @@
 // BPE (Sennrich et al. 2016, the paper's reference [3]) starts from single bytes and
 // repeatedly glues the most frequent adjacent pair into a new token. Frequent words end
 // up as one token, rare words as a few pieces, and nothing is ever "unknown".
+//
+// The file, in reading order (each part under its banner):
+//   small helpers          growing arrays; PairMap, the one hash table (pair -> int)
+//   UTF-8, pre-splitting   which tokens read as text; the chunks merges never cross
+//   building a vocabulary  add_merge: one new token from two old ones
+//   training               the shared pieces, then tokenizer_train_plain: read this one
+//   speed notes            tokenizer_train_fast, the same merges incrementally: skip it
+//                          on a first reading
+//   encoding, decoding     encode_chunk applies the merges in the order learned
+//   saving and loading     the text format of tokenizer.h, with precise error messages
 #include "tokenizer.h"
 
 #include <errno.h>
@@ -849,7 +859,10 @@ static int next_content_line(LineReader *r, char *out, size_t out_size, ErrorMes
         const char *hash = memchr(line, '#', n);
         if (hash) n = (size_t)(hash - line);
         while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
-        while (n > 0 && (*line == ' ' || *line == '\t')) line++, n--;
+        while (n > 0 && (*line == ' ' || *line == '\t')) {
+            line++;
+            n--;
+        }
         if (n == 0) continue;
         if (n < out_size) {
             memcpy(out, line, n);

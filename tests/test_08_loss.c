@@ -237,7 +237,8 @@ static void test_plain_row_nonfinite(void **state) {
     assert_false(isfinite(loss_row_plain(probs, logits, 0, 3).nll));
     logits[1] = INFINITY;
     assert_false(isfinite(loss_row_plain(probs, logits, 0, 3).nll));
-    logits[0] = NAN, logits[1] = 0.0f;  // a NaN in the first place, where max starts
+    logits[0] = NAN;  // a NaN in the first place, where max starts
+    logits[1] = 0.0f;
     assert_false(isfinite(loss_row_plain(probs, logits, 2, 3).nll));
 }
 
