@@ -200,33 +200,19 @@ void matmul_nt_blocked(float *c, const float *a, const float *b, int M, int K, i
 // The products the layers call: blocked, or plain in a PLAIN_KERNELS build
 // ============================================================================
 
+// MATMUL(nn) is matmul_nn_blocked, or matmul_nn_plain in a PLAIN_KERNELS build.
 #ifdef PLAIN_KERNELS
-// C (M,N) += A (M,K) · B (K,N), the plain reference (PLAIN_KERNELS build).
-void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_nn_plain(c, a, b, M, K, N);
-}
-// C (M,N) += A (M,K) · B(N,K)ᵀ, the plain reference (PLAIN_KERNELS build).
-void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_nt_plain(c, a, b, M, K, N);
-}
-// C (M,N) += A(K,M)ᵀ · B (K,N), the plain reference (PLAIN_KERNELS build).
-void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_tn_plain(c, a, b, M, K, N);
-}
+#define MATMUL(transposes) matmul_##transposes##_plain
 #else
-// C (M,N) += A (M,K) · B (K,N), blocked (the default build).
-void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_nn_blocked(c, a, b, M, K, N);
-}
-// C (M,N) += A (M,K) · B(N,K)ᵀ, blocked (the default build).
-void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_nt_blocked(c, a, b, M, K, N);
-}
-// C (M,N) += A(K,M)ᵀ · B (K,N), blocked (the default build).
-void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N) {
-    matmul_tn_blocked(c, a, b, M, K, N);
-}
+#define MATMUL(transposes) matmul_##transposes##_blocked
 #endif
+
+// C (M,N) += A (M,K) · B (K,N)
+void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(nn)(c, a, b, M, K, N); }
+// C (M,N) += A (M,K) · B(N,K)ᵀ
+void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(nt)(c, a, b, M, K, N); }
+// C (M,N) += A(K,M)ᵀ · B (K,N)
+void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(tn)(c, a, b, M, K, N); }
 
 // ============================================================================
 // Transpose, softmax, elementwise helpers
