@@ -54,8 +54,9 @@ void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int
 // Speed notes: the blocked products (skip on a first reading)
 // ============================================================================
 //
-// The plain loops above spend most of their time waiting for memory: for every
-// multiply-add they load an element of B and load and store an element of C. The
+// The plain loops above move much more data than they compute with: for every
+// multiply-add, matmul_nn_plain loads an element of B and loads and stores one of C, and
+// matmul_nt_plain's dot product is one long chain of dependent additions. The
 // blocked kernel below computes C a block of BLOCK_ROWS x BLOCK_COLS = 8 x 16 entries at
 // a time. Those 128 sums live in a small local array that the compiler keeps in vector
 // registers (8 registers of 16 floats with AVX-512) while k runs, so each row of B that
@@ -74,7 +75,8 @@ void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int
 // Blocks of rows of C are shared out among OpenMP threads; every element of C is still
 // summed by one thread in one fixed order, so results do not depend on the thread count.
 // Without -fopenmp the pragmas are ignored and the code is plain serial C. The order of
-// the additions differs from the plain loops (k is summed chunk by chunk), so the two
+// the additions differs from the plain loops (each chunk of k is summed apart, then added
+// to C), so the two
 // agree to float rounding, not bit for bit. `make bench` measures the kernel (GFLOP/s)
 // inside a whole training step.
 #define BLOCK_ROWS 8

@@ -18,8 +18,8 @@
 // ---- the matrix products: read the plain versions first ---------------------------
 // Each product exists twice. The *_plain version is the definition, three loops a
 // student can check against the formula; read it first. The *_blocked version computes
-// the same sums, cut into register-sized blocks so that it runs several times faster
-// (see "Speed notes" in tensor.c); the tests check that the two agree on every shape
+// the same sums, cut into register-sized blocks so that it runs faster (see "Speed
+// notes" in tensor.c; `make bench` measures it); the tests check that the two agree on every shape
 // that reaches a block edge. matmul_nn / matmul_nt / matmul_tn, the names every layer
 // calls, are the blocked versions, or the plain ones in a build with PLAIN_KERNELS
 // defined (`make clean && make PLAIN_KERNELS=1`), the way clox keeps NaN boxing behind a
