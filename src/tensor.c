@@ -76,9 +76,8 @@ void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int
 // summed by one thread in one fixed order, so results do not depend on the thread count.
 // Without -fopenmp the pragmas are ignored and the code is plain serial C. The order of
 // the additions differs from the plain loops (each chunk of k is summed apart, then added
-// to C), so the two
-// agree to float rounding, not bit for bit. `make bench` measures the kernel (GFLOP/s)
-// inside a whole training step.
+// to C), so the two agree to float rounding, not bit for bit. `make bench` measures the
+// kernel (GFLOP/s) inside a whole training step.
 #define BLOCK_ROWS 8
 #define BLOCK_COLS 16
 #define BLOCK_K 256
