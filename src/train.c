@@ -278,14 +278,15 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     }
     LossResult r;
     // The softmax overwrites the logits in place (probs == logits): they are not needed again.
-    loss_forward(&r, m->logits, m->logits, b->tgt_out, t->options.smoothing, TOKEN_PAD, b->B, b->T, V);
+    LossSpec loss = {.B = b->B, .T = b->T, .V = V,
+                     .smoothing = t->options.smoothing, .ignore_index = TOKEN_PAD};
+    loss_forward(&r, m->logits, m->logits, b->tgt_out, loss);
     stats->loss = r.loss;
     stats->nll = r.nll;
     if (!isfinite(r.loss)) return false;
 
     vec_zero(t->dlogits, n_logits);
-    loss_backward(t->dlogits, m->logits, r.n_tokens, b->tgt_out, t->options.smoothing, TOKEN_PAD,
-                  b->B, b->T, V);
+    loss_backward(t->dlogits, m->logits, r.n_tokens, b->tgt_out, loss);
     model_backward(m, t->dlogits);
     if (!all_finite(m->grads, m->n_params)) return false;
 
@@ -337,7 +338,9 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
         // Loss by teacher forcing, as in training but without dropout.
         model_forward(m, b->src, b->src_lengths, b->tgt_in, b->tgt_lengths, b->B, b->S, b->T, false, NULL);
         LossResult r;
-        loss_forward(&r, m->logits, m->logits, b->tgt_out, smoothing, TOKEN_PAD, b->B, b->T, V);
+        LossSpec loss = {.B = b->B, .T = b->T, .V = V,
+                         .smoothing = smoothing, .ignore_index = TOKEN_PAD};
+        loss_forward(&r, m->logits, m->logits, b->tgt_out, loss);
         loss_sum += r.loss * (double)r.n_tokens;
         nll_sum += r.nll * (double)r.n_tokens;
         tokens += r.n_tokens;

@@ -79,9 +79,11 @@ static double train_step(Run *r) {
     model_zero_grad(m);
     model_forward(m, r->src, r->src_len, r->tgt_in, r->tgt_len, B, S, T, true, &r->rng);
     LossResult loss;
-    loss_forward(&loss, r->probs, m->logits, r->tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+    LossSpec spec = {.B = B, .T = T, .V = V,
+                     .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+    loss_forward(&loss, r->probs, m->logits, r->tgt_out, spec);
     memset(r->dlogits, 0, sizeof(float) * (size_t)(B * T * V));
-    loss_backward(r->dlogits, r->probs, loss.n_tokens, r->tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+    loss_backward(r->dlogits, r->probs, loss.n_tokens, r->tgt_out, spec);
     model_backward(m, r->dlogits);
     adam_step(&r->opt, m->params, m->grads);
     return loss.loss;

@@ -199,9 +199,11 @@ static void test_ten_model_steps_match_pytorch(void **state) {
         model_zero_grad(&m);
         model_forward(&m, src, src_len, tgt_in, tgt_len, B, S, T, false, NULL);
         LossResult loss;
-        loss_forward(&loss, probs, m.logits, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+        LossSpec spec = {.B = B, .T = T, .V = V,
+                         .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+        loss_forward(&loss, probs, m.logits, tgt_out, spec);
         memset(dlogits, 0, sizeof(float) * B * T * (size_t)V);
-        loss_backward(dlogits, probs, loss.n_tokens, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+        loss_backward(dlogits, probs, loss.n_tokens, tgt_out, spec);
         model_backward(&m, dlogits);
         for (long i = 0; i < m.n_params; i++) {
             float g = fabsf(m.grads[i]);

@@ -661,9 +661,11 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
         model_zero_grad(&m);
         model_forward(&m, src, src_len, tgt_in, tgt_len, B, S, T, true, &rng);
         LossResult r;
-        loss_forward(&r, m.logits, m.logits, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        LossSpec loss = {.B = B, .T = T, .V = c->vocab,
+                         .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+        loss_forward(&r, m.logits, m.logits, tgt_out, loss);
         vec_zero(dlogits, (long)B * T * c->vocab);
-        loss_backward(dlogits, m.logits, r.n_tokens, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        loss_backward(dlogits, m.logits, r.n_tokens, tgt_out, loss);
         model_backward(&m, dlogits);
         adam_step(&adam, m.params, m.grads);
         if (warm >= 0) {
