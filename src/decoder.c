@@ -83,6 +83,7 @@ static long decoder_layer_scratch_layout(DecoderLayerScratch *s, float *base, Di
     return l.used;
 }
 
+// The scratch decoder_layer_backward carves for dims: its layout, only counted.
 long decoder_layer_scratch_floats(Dims dims) {
     return decoder_layer_scratch_layout(NULL, NULL, dims);
 }

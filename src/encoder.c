@@ -66,6 +66,7 @@ static long encoder_layer_scratch_layout(EncoderLayerScratch *s, float *base, Di
     return l.used;
 }
 
+// The scratch encoder_layer_backward carves for dims: its layout, only counted.
 long encoder_layer_scratch_floats(Dims dims) {
     return encoder_layer_scratch_layout(NULL, NULL, dims);
 }

@@ -90,6 +90,7 @@ ModelParamCounts model_param_counts(const ModelConfig *cfg) {
     return c;
 }
 
+// The parameter buffer's size: its layout, only counted.
 long model_param_count(const ModelConfig *cfg) { return model_weights_layout(NULL, NULL, cfg); }
 
 // ---------------------------------------------------------------------------------
@@ -217,7 +218,9 @@ void model_zero_grad(Model *m) { vec_zero(m->params.grads, m->params.n); }
 static void check_lengths(const int *lengths, int B, int len) {
     for (int b = 0; b < B; b++)
         assert(lengths[b] >= 1 && lengths[b] <= len && "sequence length out of 1..max");
-    (void)lengths, (void)len;  // unused when assert() compiles away (NDEBUG)
+    // unused when assert() compiles away (NDEBUG)
+    (void)lengths;
+    (void)len;
 }
 
 // How dropout runs in this pass: the configured P_drop, on only when training.
@@ -230,6 +233,14 @@ static Dims pass_dims(const Model *m) {
     const ModelConfig *c = &m->config;
     return (Dims){.B = m->acts.B, .S = m->acts.S, .T = m->acts.T, .d_model = c->d_model,
                   .h = c->n_heads, .d_ff = c->d_ff};
+}
+
+// Copies a batch's token ids (B,len) and lengths (B) into the activations: the
+// embedding's backward needs the ids, cross-attention and decoding the lengths.
+static void keep_tokens(int *tokens_copy, int *lengths_copy, const int *tokens,
+                        const int *lengths, int B, int len) {
+    memcpy(tokens_copy, tokens, sizeof(int) * (size_t)B * len);
+    memcpy(lengths_copy, lengths, sizeof(int) * (size_t)B);
 }
 
 // x = Dropout(Emb[tokens]·√d_model + PE)                      §3.4, §3.5, §5.4
@@ -253,8 +264,7 @@ void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S
     a->S = S;
     a->T = 0;
     a->training = training;
-    memcpy(a->src_tokens, src, sizeof(int) * (size_t)B * S);
-    memcpy(a->src_lengths, src_lengths, sizeof(int) * (size_t)B);
+    keep_tokens(a->src_tokens, a->src_lengths, src, src_lengths, B, S);
     const Dropout drop = model_dropout(m, training, rng);
     const Dims dims = pass_dims(m);
     embed(m, a->enc_in, a->enc_in_mask, src, B, S, drop);
@@ -289,8 +299,7 @@ void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool 
     check_lengths(tgt_lengths, B, T);
     a->T = T;
     a->training = training;
-    memcpy(a->tgt_tokens, tgt, sizeof(int) * (size_t)B * T);
-    memcpy(a->tgt_lengths, tgt_lengths, sizeof(int) * (size_t)B);
+    keep_tokens(a->tgt_tokens, a->tgt_lengths, tgt, tgt_lengths, B, T);
     const Dropout drop = model_dropout(m, training, rng);
     const Dims dims = pass_dims(m);
     embed(m, a->dec_in, a->dec_in_mask, tgt, B, T, drop);

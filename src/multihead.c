@@ -88,6 +88,7 @@ static long mha_scratch_layout(MhaScratch *s, float *base, MhaDims dims) {
     return l.used;
 }
 
+// The scratch mha_backward carves for dims: its layout, only counted.
 long mha_scratch_floats(MhaDims dims) { return mha_scratch_layout(NULL, NULL, dims); }
 
 // (B,T,d_model) -> (B,h,T,d_k): dst[b,i,t,c] = src[b,t,i*d_k + c].

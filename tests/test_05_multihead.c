@@ -49,9 +49,10 @@ static Layer layer_new(int B, int Tq, int Tk, int d_model, int h, const int *len
     L.grads = xcalloc((size_t)mha_weights_layout(NULL, NULL, d_model), sizeof(float));
     mha_weights_layout(&L.w, L.params, d_model);
     mha_weights_layout(&L.dw, L.grads, d_model);
-    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h}));
-    mha_acts_layout(&L.acts, L.acts_mem, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h});
-    L.scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats((MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h}));
+    const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h};
+    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+    mha_acts_layout(&L.acts, L.acts_mem, dims);
+    L.scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
     long nq = (long)B * Tq * d_model, nk = (long)B * Tk * d_model;
     L.x_q = random_array(&rng, nq, 1.0f);
     L.x_kv = self ? L.x_q : random_array(&rng, nk, 1.0f);
@@ -68,12 +69,18 @@ static void layer_free(Layer *L) {
     free(L->x_q), free(L->dx_q), free(L->dout), free(L->out);
 }
 
+// The layer's sizes as multi-head attention takes them.
+static MhaDims layer_dims(const Layer *L) {
+    return (MhaDims){.B = L->B, .Tq = L->Tq, .Tk = L->Tk, .d_model = L->d_model, .h = L->h};
+}
+
 static void layer_forward(Layer *L) {
-    mha_forward(L->out, &L->acts, L->x_q, L->x_kv, &L->w, (AttnMask){L->lengths, L->causal}, (MhaDims){.B = L->B, .Tq = L->Tq, .Tk = L->Tk, .d_model = L->d_model, .h = L->h});
+    mha_forward(L->out, &L->acts, L->x_q, L->x_kv, &L->w, (AttnMask){L->lengths, L->causal},
+                layer_dims(L));
 }
 
 static void layer_backward(Layer *L) {
-    mha_backward(L->dx_q, L->dx_kv, &L->dw, L->scratch, L->dout, &L->acts, &L->w, (MhaDims){.B = L->B, .Tq = L->Tq, .Tk = L->Tk, .d_model = L->d_model, .h = L->h});
+    mha_backward(L->dx_q, L->dx_kv, &L->dw, L->scratch, L->dout, &L->acts, &L->w, layer_dims(L));
 }
 
 // L = Σ out ⊙ R, so dL/dout = R.
@@ -237,14 +244,18 @@ static void test_shared_input_gradient_buffer(void **state) {
     float *grads = xcalloc((size_t)mha_weights_layout(NULL, NULL, D), sizeof(float));
     MhaWeights dw;
     mha_weights_layout(&dw, grads, D);
-    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w, (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
+    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w,
+                 (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
     vec_add(dx_q, dx_kv, B * T * D);
     assert_arrays_close("shared dx == dx_q + dx_kv", L.dx_q, dx_q, B * T * D, 1e-6f);
-    assert_arrays_close("weight grads the same", L.grads, grads, mha_weights_layout(NULL, NULL, D), 0.0f);
+    assert_arrays_close("weight grads the same", L.grads, grads, mha_weights_layout(NULL, NULL, D),
+                        0.0f);
     // and the backward accumulates: a second call doubles every gradient
-    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w, (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
+    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w,
+                 (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
     vec_scale(L.grads, 2.0f, mha_weights_layout(NULL, NULL, D));
-    assert_arrays_close("second backward accumulates", grads, L.grads, mha_weights_layout(NULL, NULL, D), 1e-5f);
+    assert_arrays_close("second backward accumulates", grads, L.grads,
+                        mha_weights_layout(NULL, NULL, D), 1e-5f);
     free(dx_q), free(dx_kv), free(grads);
     layer_free(&L);
 }
@@ -261,9 +272,9 @@ static void test_matches_pytorch(void **state) {
     for (int ci = 0; ci < 4; ci++) {
         char name[64];
 #define GET(field, n) (snprintf(name, sizeof name, "%s_%s", cases[ci], field), fixture_get(fx, name, n))
-        float *dims = GET("dims", 7);
-        int B = (int)dims[0], Tq = (int)dims[1], Tk = (int)dims[2], D = (int)dims[3], H = (int)dims[4];
-        bool causal = dims[5] != 0, self = dims[6] != 0;
+        float *sizes = GET("dims", 7);
+        int B = (int)sizes[0], Tq = (int)sizes[1], Tk = (int)sizes[2], D = (int)sizes[3], H = (int)sizes[4];
+        bool causal = sizes[5] != 0, self = sizes[6] != 0;
         print_message("  case %s (B=%d Tq=%d Tk=%d d_model=%d h=%d causal=%d self=%d)\n", cases[ci],
                       B, Tq, Tk, D, H, causal, self);
         float *len_f = GET("lengths", B);
@@ -281,15 +292,16 @@ static void test_matches_pytorch(void **state) {
         vec_copy(w.w_v, GET("w_v", dd), dd), vec_copy(w.b_v, GET("b_v", D), D);
         vec_copy(w.w_o, GET("w_o", dd), dd), vec_copy(w.b_o, GET("b_o", D), D);
         float *x_q = GET("x_q", nq), *x_kv = self ? x_q : GET("x_kv", nk);
-        float *acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H}));
-        float *scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats((MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H}));
+        const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H};
+        float *acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+        float *scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
         MhaActs acts;
-        mha_acts_layout(&acts, acts_mem, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H});
+        mha_acts_layout(&acts, acts_mem, dims);
         float *out = xmalloc(sizeof(float) * (size_t)nq);
         float *dx_q = xcalloc((size_t)nq, sizeof(float));
         float *dx_kv = self ? dx_q : xcalloc((size_t)nk, sizeof(float));
-        mha_forward(out, &acts, x_q, x_kv, &w, (AttnMask){lengths, causal}, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H});
-        mha_backward(dx_q, dx_kv, &dw, scratch, GET("dout", nq), &acts, &w, (MhaDims){.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H});
+        mha_forward(out, &acts, x_q, x_kv, &w, (AttnMask){lengths, causal}, dims);
+        mha_backward(dx_q, dx_kv, &dw, scratch, GET("dout", nq), &acts, &w, dims);
         assert_arrays_close("out vs PyTorch", out, GET("out", nq), nq, 1e-5f);
         assert_arrays_close("per-head weights vs PyTorch", acts.weights, GET("weights", nw), nw, 1e-5f);
         if (self) {

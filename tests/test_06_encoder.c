@@ -6,6 +6,8 @@
 #include "test_06_helpers.h"
 
 enum { EB = 2, ES = 5, ED = 8, EH = 2, EF = 16 };
+// The layer's sizes (an encoder layer has no target length).
+static const Dims ENC_DIMS = {.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF};
 
 typedef struct {
     float *params;
@@ -24,8 +26,8 @@ static void enc_ctx_init(EncCtx *c, float p, uint64_t seed) {
     memset(c, 0, sizeof *c);
     c->params = xmalloc(sizeof(float) * encoder_layer_weights_layout(NULL, NULL, ED, EF));
     encoder_layer_weights_layout(&c->w, c->params, ED, EF);
-    c->acts_buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, (Dims){.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF}));
-    encoder_layer_acts_layout(&c->acts, c->acts_buf, (Dims){.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF});
+    c->acts_buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, ENC_DIMS));
+    encoder_layer_acts_layout(&c->acts, c->acts_buf, ENC_DIMS);
     Rng rng;
     rng_seed(&rng, seed, 0);
     encoder_layer_weights_init(&c->w, &rng, ED, EF);
@@ -57,7 +59,8 @@ static void enc_ctx_free(EncCtx *c) {
 static void enc_run(EncCtx *c) {
     Rng rng;
     rng_seed(&rng, c->seed, 1);
-    encoder_layer_forward(&c->acts, c->x, &c->w, c->src_lengths, (Dropout){c->p, c->p > 0, &rng}, (Dims){.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF});
+    encoder_layer_forward(&c->acts, c->x, &c->w, c->src_lengths, (Dropout){.p = c->p, .training = c->p > 0, .rng = &rng},
+                          ENC_DIMS);
 }
 
 // The loss counts only real (non-padding) positions, as the training loss does.
@@ -86,13 +89,13 @@ static void check_encoder_layer(float p, uint64_t seed) {
         for (int t = c.src_lengths[b]; t < ES; t++)
             memset(c.r + ((long)b * ES + t) * ED, 0, sizeof(float) * ED);
     float *grads = xcalloc(encoder_layer_weights_layout(NULL, NULL, ED, EF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats((Dims){.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF}));
+    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(ENC_DIMS));
     EncoderLayerWeights dw;
     encoder_layer_weights_layout(&dw, grads, ED, EF);
     float dx[EB * ES * ED] = {0};
     enc_run(&c);
     c.relu_ref = relu_fingerprint(0, c.acts.hidden, (long)EB * ES * EF);
-    encoder_layer_backward(dx, &dw, scratch, c.r, &c.acts, &c.w, (Dims){.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF});
+    encoder_layer_backward(dx, &dw, scratch, c.r, &c.acts, &c.w, ENC_DIMS);
 
     check_grad_sensitive_kinks("encoder layer dx", enc_loss, enc_kinked, &c, c.x, dx, EB * ES * ED, 80, 1e-2f, 2e-2f);
     ParamGroup groups[16];
@@ -144,6 +147,7 @@ static void test_encoder_layer_matches_pytorch(void **state) {
     Fixture *fx = fixture_load("tests/fixtures/encoder_layer.txt");
     float *cfg = fixture_get(fx, "config", 5);
     int B = (int)cfg[0], S = (int)cfg[1], D = (int)cfg[2], H = (int)cfg[3], F = (int)cfg[4];
+    const Dims dims = {.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F};
     long n = (long)B * S * D, np = encoder_layer_weights_layout(NULL, NULL, D, F);
     float *lens = fixture_get(fx, "src_lengths", B);
     int src_lengths[8];
@@ -154,14 +158,14 @@ static void test_encoder_layer_matches_pytorch(void **state) {
     encoder_layer_weights_layout(&w, params, D, F);
     float *grads = xcalloc((size_t)np, sizeof(float));
     encoder_layer_weights_layout(&dw, grads, D, F);
-    float *buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, (Dims){.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F}));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats((Dims){.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F}));
+    float *buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, dims));
+    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(dims));
     float *dx = xcalloc((size_t)n, sizeof(float));
     EncoderLayerActs acts;
-    encoder_layer_acts_layout(&acts, buf, (Dims){.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F});
-    encoder_layer_forward(&acts, x, &w, src_lengths, (Dropout){0.1f, false, NULL}, (Dims){.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F});
+    encoder_layer_acts_layout(&acts, buf, dims);
+    encoder_layer_forward(&acts, x, &w, src_lengths, DROPOUT_OFF, dims);
     float e_out = assert_parity("out", acts.out, fixture_get(fx, "out", n), n, 1e-5f, 0.0f);
-    encoder_layer_backward(dx, &dw, scratch, dout, &acts, &w, (Dims){.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F});
+    encoder_layer_backward(dx, &dw, scratch, dout, &acts, &w, dims);
     float e_dx = assert_parity("dx", dx, fixture_get(fx, "dx", n), n, 1e-4f, 1e-3f);
     float e_grads = assert_parity("grads", grads, fixture_get(fx, "grads", np), np, 1e-4f, 1e-3f);
     print_message("  vs PyTorch: out %.2e, dx %.2e, weight grads %.2e (max abs)\n",

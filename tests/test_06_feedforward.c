@@ -52,7 +52,8 @@ typedef struct {
 
 static double ffn_loss(void *p) {
     FfnCtx *c = p;
-    feedforward_forward(c->out, c->hidden, c->x, &c->w, (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
+    feedforward_forward(c->out, c->hidden, c->x, &c->w,
+                        (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
     return weighted_sum(c->out, c->r, FR * FD);
 }
 
@@ -76,7 +77,8 @@ static void test_feedforward_gradients(void **state) {
     int negative = 0;
     for (int i = 0; i < FR * FF; i++) negative += c.hidden[i] == 0.0f;
     assert_true(negative > 0 && negative < FR * FF);
-    feedforward_backward(dx, &dw, dhidden, c.r, c.hidden, c.x, &c.w, (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
+    feedforward_backward(dx, &dw, dhidden, c.r, c.hidden, c.x, &c.w,
+                         (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
     check_grad_sensitive("ffn dx", ffn_loss, &c, c.x, dx, FR * FD, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn dW1", ffn_loss, &c, c.w.w1, dw.w1, FD * FF, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn db1", ffn_loss, &c, c.w.b1, dw.b1, FF, 1000, 1e-3f, 1e-2f);

@@ -7,6 +7,8 @@
 #include "test_06_helpers.h"
 
 enum { DB = 2, DT = 4, DS = 6, DD = 8, DH = 2, DF = 16 };
+// The layer's sizes: B sentences, S source and T target positions.
+static const Dims DEC_DIMS = {.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF};
 
 typedef struct {
     float *params, *acts_buf;
@@ -24,8 +26,8 @@ static void dec_ctx_init(DecCtx *c, float p, uint64_t seed) {
     memset(c, 0, sizeof *c);
     c->params = xmalloc(sizeof(float) * decoder_layer_weights_layout(NULL, NULL, DD, DF));
     decoder_layer_weights_layout(&c->w, c->params, DD, DF);
-    c->acts_buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, (Dims){.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF}));
-    decoder_layer_acts_layout(&c->acts, c->acts_buf, (Dims){.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF});
+    c->acts_buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, DEC_DIMS));
+    decoder_layer_acts_layout(&c->acts, c->acts_buf, DEC_DIMS);
     Rng rng;
     rng_seed(&rng, seed, 0);
     decoder_layer_weights_init(&c->w, &rng, DD, DF);
@@ -62,7 +64,8 @@ static void dec_ctx_free(DecCtx *c) {
 static void dec_run(DecCtx *c) {
     Rng rng;
     rng_seed(&rng, c->seed, 1);
-    decoder_layer_forward(&c->acts, c->y, c->memory, &c->w, c->tgt_lengths, c->src_lengths, (Dropout){c->p, c->p > 0, &rng}, (Dims){.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF});
+    decoder_layer_forward(&c->acts, c->y, c->memory, &c->w, c->tgt_lengths, c->src_lengths,
+                          (Dropout){.p = c->p, .training = c->p > 0, .rng = &rng}, DEC_DIMS);
 }
 
 static bool dec_kinked(void *p) {
@@ -83,14 +86,14 @@ static void check_decoder_layer(float p, uint64_t seed) {
     static DecCtx c;
     dec_ctx_init(&c, p, seed);
     float *grads = xcalloc(decoder_layer_weights_layout(NULL, NULL, DD, DF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats((Dims){.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF}));
+    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(DEC_DIMS));
     DecoderLayerWeights dw;
     decoder_layer_weights_layout(&dw, grads, DD, DF);
     static float dy[DB * DT * DD], dmemory[DB * DS * DD];
     memset(dy, 0, sizeof dy), memset(dmemory, 0, sizeof dmemory);
     dec_run(&c);
     c.relu_ref = relu_fingerprint(0, c.acts.hidden, (long)DB * DT * DF);
-    decoder_layer_backward(dy, dmemory, &dw, scratch, c.r, &c.acts, &c.w, (Dims){.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF});
+    decoder_layer_backward(dy, dmemory, &dw, scratch, c.r, &c.acts, &c.w, DEC_DIMS);
     check_grad_sensitive_kinks("decoder layer dy", dec_loss, dec_kinked, &c, c.y, dy, DB * DT * DD, 64, 1e-2f, 2e-2f);
     check_grad_sensitive_kinks("decoder layer dmemory", dec_loss, dec_kinked, &c, c.memory, dmemory, DB * DS * DD,
                          96, 1e-2f, 2e-2f);
@@ -147,7 +150,9 @@ static void test_decoder_layer_matches_pytorch(void **state) {
     float *cfg = fixture_get(fx, "config", 6);
     int B = (int)cfg[0], T = (int)cfg[1], S = (int)cfg[2], D = (int)cfg[3], H = (int)cfg[4];
     int F = (int)cfg[5];
-    long nt = (long)B * T * D, ns = (long)B * S * D, np = decoder_layer_weights_layout(NULL, NULL, D, F);
+    const Dims dims = {.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F};
+    long nt = (long)B * T * D, ns = (long)B * S * D, np = decoder_layer_weights_layout(NULL, NULL,
+                                                                                       D, F);
     float *tl = fixture_get(fx, "tgt_lengths", B), *sl = fixture_get(fx, "src_lengths", B);
     int tgt_lengths[8], src_lengths[8];
     for (int b = 0; b < B; b++) tgt_lengths[b] = (int)tl[b], src_lengths[b] = (int)sl[b];
@@ -156,14 +161,15 @@ static void test_decoder_layer_matches_pytorch(void **state) {
     float *grads = xcalloc((size_t)np, sizeof(float));
     decoder_layer_weights_layout(&dw, grads, D, F);
     float *y = fixture_get(fx, "y", nt), *memory = fixture_get(fx, "memory", ns);
-    float *buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, (Dims){.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F}));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats((Dims){.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F}));
+    float *buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, dims));
+    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(dims));
     float *dy = xcalloc((size_t)nt, sizeof(float)), *dmemory = xcalloc((size_t)ns, sizeof(float));
     DecoderLayerActs acts;
-    decoder_layer_acts_layout(&acts, buf, (Dims){.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F});
-    decoder_layer_forward(&acts, y, memory, &w, tgt_lengths, src_lengths, (Dropout){0.1f, false, NULL}, (Dims){.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F});
+    decoder_layer_acts_layout(&acts, buf, dims);
+    decoder_layer_forward(&acts, y, memory, &w, tgt_lengths, src_lengths,
+                          DROPOUT_OFF, dims);
     float e_out = assert_parity("out", acts.out, fixture_get(fx, "out", nt), nt, 1e-5f, 0.0f);
-    decoder_layer_backward(dy, dmemory, &dw, scratch, fixture_get(fx, "dout", nt), &acts, &w, (Dims){.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F});
+    decoder_layer_backward(dy, dmemory, &dw, scratch, fixture_get(fx, "dout", nt), &acts, &w, dims);
     float e_dy = assert_parity("dy", dy, fixture_get(fx, "dy", nt), nt, 1e-4f, 1e-3f);
     float e_dm = assert_parity("dmemory", dmemory, fixture_get(fx, "dmemory", ns), ns, 1e-4f, 1e-3f);
     float e_g = assert_parity("grads", grads, fixture_get(fx, "grads", np), np, 1e-4f, 1e-3f);

@@ -268,6 +268,10 @@ static const int SRC[] = {5, 6, 7, 8, 9, 2, 10, 11, 12, 2, 0, 0};  // (2,6): len
 static const int SRC_LEN[] = {6, 4};
 static const int TGT[] = {1, 13, 14, 15, 16, 1, 17, 18, 0, 0};     // (2,5): lengths 5, 3
 static const int TGT_LEN[] = {5, 3};
+// The two sentence pairs above as one batch.
+static const ModelBatch PAIR = {.src = SRC, .src_lengths = SRC_LEN,
+                                .tgt = TGT, .tgt_lengths = TGT_LEN,
+                                .B = 2, .S = 6, .T = 5};
 
 // Training mode: the same seed gives the same logits, another seed different ones.
 // Evaluation mode with P_drop = 0.1 equals, bit for bit, a model with P_drop = 0.
@@ -281,32 +285,17 @@ static void test_model_dropout_modes(void **state) {
     float *a = xmalloc(sizeof(float) * nl), *b = xmalloc(sizeof(float) * nl);
     Rng r1, r2;
     rng_seed(&r1, 9, 0), rng_seed(&r2, 9, 0);
-    model_forward(&m, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                    .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                    .B = 2, .S = 6, .T = 5},
-                  true, &r1);
+    model_forward(&m, &PAIR, true, &r1);
     memcpy(a, m.acts.logits, sizeof(float) * nl);
-    model_forward(&m, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                    .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                    .B = 2, .S = 6, .T = 5},
-                  true, &r2);
+    model_forward(&m, &PAIR, true, &r2);
     assert_memory_equal(a, m.acts.logits, sizeof(float) * nl);
     rng_seed(&r2, 10, 0);
-    model_forward(&m, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                    .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                    .B = 2, .S = 6, .T = 5},
-                  true, &r2);
+    model_forward(&m, &PAIR, true, &r2);
     assert_true(max_abs_diff(a, m.acts.logits, nl) > 1e-3f);
     // Evaluation vs no dropout at all.
-    model_forward(&m, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                    .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                    .B = 2, .S = 6, .T = 5},
-                  false, NULL);
+    model_forward(&m, &PAIR, false, NULL);
     memcpy(b, m.acts.logits, sizeof(float) * nl);
-    model_forward(&m0, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                     .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                     .B = 2, .S = 6, .T = 5},
-                  true, &r1);
+    model_forward(&m0, &PAIR, true, &r1);
     assert_memory_equal(b, m0.acts.logits, sizeof(float) * nl);
     assert_true(max_abs_diff(a, b, nl) > 1e-3f);  // and dropout did change something
     free(a), free(b);
@@ -344,10 +333,7 @@ static void test_model_attention_maps(void **state) {
     (void)state;
     Model m;
     tiny_model(&m, 0.1f, 6);
-    model_forward(&m, &(ModelBatch){.src = SRC, .src_lengths = SRC_LEN,
-                                    .tgt = TGT, .tgt_lengths = TGT_LEN,
-                                    .B = 2, .S = 6, .T = 5},
-                  false, NULL);
+    model_forward(&m, &PAIR, false, NULL);
     int h = m.config.n_heads, rows, cols;
     AttentionKind kinds[] = {ATTN_ENCODER_SELF, ATTN_DECODER_SELF, ATTN_CROSS};
     int want_rows[] = {6, 5, 5}, want_cols[] = {6, 5, 6};

@@ -45,8 +45,9 @@ static Layer layer_new(int d_model, int h) {
     Layer L = {.d_model = d_model, .h = h};
     L.params = xcalloc((size_t)mha_weights_layout(NULL, NULL, d_model), sizeof(float));
     mha_weights_layout(&L.w, L.params, d_model);
-    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = d_model, .h = h}));
-    mha_acts_layout(&L.acts, L.acts_mem, (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = d_model, .h = h});
+    const MhaDims dims = {.B = 1, .Tq = T, .Tk = T, .d_model = d_model, .h = h};
+    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+    mha_acts_layout(&L.acts, L.acts_mem, dims);
     L.out = xmalloc(sizeof(float) * (size_t)T * d_model);
     return L;
 }
@@ -87,7 +88,8 @@ static void hand_set_heads(void) {
     // W^V and W^O: the identity, so each head passes its half of x through unchanged.
     for (int c = 0; c < D; c++) L.w.w_v[c * D + c] = L.w.w_o[c * D + c] = 1.0f;
 
-    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK, (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
+    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK,
+                (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
     printf("Part 1: two heads with hand-set projections (d_model = %d, h = %d, d_k = %d)\n", D, H, DK);
     printf("Input x[t] = [one-hot position | one-hot word]. Head 0 reads columns 0..7 of\n"
            "W^Q, W^K, W^V; head 1 reads columns 8..15. Same input, different questions:\n");
@@ -123,7 +125,8 @@ static void random_heads(uint64_t seed) {
     positional_encoding_table(pe, T, D);
     positional_add(x, pe, 1, T, D);
 
-    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK, (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
+    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK,
+                (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
     printf("\n\nPart 2: %d heads with random projections (d_model = %d, d_k = %d, seed %llu)\n",
            H, D, D / H, (unsigned long long)seed);
     printf("Input: random word vectors + sinusoidal positions (lesson 03). Nothing is\n"

@@ -124,16 +124,18 @@ int main(int argc, char **argv) {
     for (long i = 0; i < (long)V * D_MODEL; i++) table[i] = rng_normal(&rng) / sqrtf(D_MODEL);
     float *pe = xmalloc(sizeof(float) * MAX_TOKENS * D_MODEL);
     positional_encoding_table(pe, MAX_TOKENS, D_MODEL);
+    // One sentence of S tokens (an encoder layer has no target: T is unused).
+    const Dims dims = {.B = 1, .S = S, .T = 0, .d_model = D_MODEL, .h = HEADS, .d_ff = D_FF};
     long layer_floats = encoder_layer_weights_layout(NULL, NULL, D_MODEL, D_FF);
     float *params = xmalloc(sizeof(float) * (size_t)(layer_floats * layers));
-    long acts_floats = encoder_layer_acts_layout(NULL, NULL, (Dims){.B = 1, .S = S, .T = 0, .d_model = D_MODEL, .h = HEADS, .d_ff = D_FF});
+    long acts_floats = encoder_layer_acts_layout(NULL, NULL, dims);
     float *acts_mem = xmalloc(sizeof(float) * (size_t)(acts_floats * layers));
     EncoderLayerWeights w[6];
     EncoderLayerActs acts[6];
     for (int l = 0; l < layers; l++) {
         encoder_layer_weights_layout(&w[l], params + l * layer_floats, D_MODEL, D_FF);
         encoder_layer_weights_init(&w[l], &rng, D_MODEL, D_FF);
-        encoder_layer_acts_layout(&acts[l], acts_mem + l * acts_floats, (Dims){.B = 1, .S = S, .T = 0, .d_model = D_MODEL, .h = HEADS, .d_ff = D_FF});
+        encoder_layer_acts_layout(&acts[l], acts_mem + l * acts_floats, dims);
     }
     printf("Untrained encoder: N = %ld layers, d_model = %d, h = %d heads, d_ff = %d, seed %llu\n",
            layers, D_MODEL, HEADS, D_FF, seed);
@@ -148,7 +150,7 @@ int main(int argc, char **argv) {
     int lengths[1] = {S};
     float mean_w[MAX_TOKENS * MAX_TOKENS];
     for (int l = 0; l < layers; l++) {
-        encoder_layer_forward(&acts[l], in, &w[l], lengths, (Dropout){0.1f, false, NULL}, (Dims){.B = 1, .S = S, .T = 0, .d_model = D_MODEL, .h = HEADS, .d_ff = D_FF});
+        encoder_layer_forward(&acts[l], in, &w[l], lengths, DROPOUT_OFF, dims);
         const float *weights = acts[l].attn.weights;  // (1,h,S,S)
         if (head < 0) {
             mean_over_heads(mean_w, weights, HEADS, S);
