@@ -4,6 +4,7 @@
 #   make test     build and run every test under AddressSanitizer + UBSan
 #   make run      open the viewer, training a toy model live
 #   make lessons  build only the lesson programs
+#   make pages    check that every program output a page quotes is still what it prints
 #   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
 #   make clean    remove build/
 #
@@ -45,7 +46,7 @@ LESSON_BINS := $(addprefix $(BUILD)/,$(notdir $(LESSON_SRC:.c=)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lessons test run bench clean fixtures
+.PHONY: all lessons test run bench clean fixtures pages
 all: $(CORE_LIB) lessons
 
 lessons: $(LESSON_BINS)
@@ -103,6 +104,11 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(B
 test: $(TEST_BINS) all
 	@sh tests/check_layers.sh
 	@sh tests/run_tests.sh $(TEST_BINS)
+	@sh tests/check_pages.sh
+
+# The pages' quoted outputs (tests/README.md: the <!-- make test --> marker).
+pages: all
+	@sh tests/check_pages.sh
 
 # ---- PyTorch fixtures ---------------------------------------------------------------
 # Regenerates the committed fixtures the parity tests read. Needs PyTorch
