@@ -16,7 +16,7 @@
 # writes (checkpoints) land in the scratch directory, which is removed afterwards.
 #
 # usage: sh tests/check_pages.sh [--update] [PAGE.md ...]
-#   no pages: README.md, lessons/*/*.md, viz/README.md, data/*/README.md, data/README.md
+#   no pages: README.md, lessons/*.md, lessons/*/*.md, viz/README.md, data/README.md, data/*/README.md
 #   --update: rewrite each failing block that has no "..." line with the real output
 #             (the way to "paste the real new output"; review the diff before committing)
 # Exit status 0 when every marked block matches.
@@ -27,7 +27,7 @@ cd "$root" || exit 1
 update=0
 if [ "$1" = "--update" ]; then update=1; shift; fi
 if [ $# -eq 0 ]; then
-    set -- README.md lessons/*/*.md viz/README.md data/README.md data/*/README.md
+    set -- README.md lessons/*.md lessons/*/*.md viz/README.md data/README.md data/*/README.md
 fi
 
 work=$(mktemp -d)
