@@ -106,9 +106,10 @@ test: $(TEST_BINS) all
 	@sh tests/run_tests.sh $(TEST_BINS)
 	@sh tests/check_pages.sh
 
-# The pages' quoted outputs (tests/README.md: the <!-- make test --> marker).
+# The pages' quoted outputs (tests/README.md: the <!-- make test --> marker). SLOW=1 also
+# reruns the recorded whole training runs (minutes).
 pages: all
-	@sh tests/check_pages.sh
+	@sh tests/check_pages.sh $(if $(strip $(SLOW)),--slow)
 
 # ---- PyTorch fixtures ---------------------------------------------------------------
 # Regenerates the committed fixtures the parity tests read. Needs PyTorch

@@ -8,6 +8,10 @@
 #                                                   "$ command" is run, and the lines after
 #                                                   it, up to the next "$ ", are its output
 #
+#   <!-- make test slow: CMD -->  or  <!-- make test slow -->
+#                                                   the same, but only run with --slow (a
+#                                                   whole training run; `make pages SLOW=1`)
+#
 # A line "..." in a block stands for any number of lines (an excerpt). Timings are
 # masked on both sides before comparing (numbers before "s", "ms", "tok/s", "M:SS
 # elapsed", "ETA M:SS", "x=..." after ms/step, tok/s, GFLOP/s), as are trailing blanks
@@ -15,8 +19,9 @@
 # repository's top-level entries, so "build/x" and "data/y" work and files a command
 # writes (checkpoints) land in the scratch directory, which is removed afterwards.
 #
-# usage: sh tests/check_pages.sh [--update] [PAGE.md ...]
+# usage: sh tests/check_pages.sh [--slow] [--update] [PAGE.md ...]
 #   no pages: README.md, lessons/*.md, lessons/*/*.md, viz/README.md, data/README.md, data/*/README.md
+#   --slow:   also run the blocks marked "make test slow" (minutes)
 #   --update: rewrite each failing block that has no "..." line with the real output
 #             (the way to "paste the real new output"; review the diff before committing)
 # Exit status 0 when every marked block matches.
@@ -24,16 +29,23 @@
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 1
 
-update=0
-if [ "$1" = "--update" ]; then update=1; shift; fi
+update=0 slow=0
+while :; do
+    case "$1" in
+        --update) update=1; shift ;;
+        --slow) slow=1; shift ;;
+        *) break ;;
+    esac
+done
 if [ $# -eq 0 ]; then
     set -- README.md lessons/*.md lessons/*/*.md viz/README.md data/README.md data/*/README.md
 fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
-timeout_cmd=""
-command -v timeout >/dev/null 2>&1 && timeout_cmd="timeout 300"
+# A block's commands get 300 s (a slow block 3 hours: a whole run on a shared machine).
+have_timeout=0
+command -v timeout >/dev/null 2>&1 && have_timeout=1
 
 # Masks what changes from run to run (timings), strips trailing blanks and trailing
 # empty lines. Reads stdin, writes stdout.
@@ -98,10 +110,12 @@ matches() {
 extract() {
     awk -v dir="$work" -v page="$1" '
     function flush() { close(dir "/" n ".expected") }
-    state == 0 && /^<!-- make test(: .*)? -->[[:space:]]*$/ {
+    state == 0 && /^<!-- make test( slow)?(: .*)? -->[[:space:]]*$/ {
         cmd = $0
-        sub(/^<!-- make test(: )?/, "", cmd); sub(/ *-->[[:space:]]*$/, "", cmd)
+        slow = cmd ~ /^<!-- make test slow/
+        sub(/^<!-- make test( slow)?(: )?/, "", cmd); sub(/ *-->[[:space:]]*$/, "", cmd)
         n++; marker_line = NR; state = 1
+        if (slow) { print "slow" > (dir "/" n ".slow"); close(dir "/" n ".slow") }
         printf "%s", cmd > (dir "/" n ".cmd"); close(dir "/" n ".cmd")
         print marker_line > (dir "/" n ".line"); close(dir "/" n ".line")
         printf "" > (dir "/" n ".expected")
@@ -130,7 +144,11 @@ extract() {
 # Runs block N's command(s) in the scratch directory $2; writes $work/N.actual and
 # returns non-zero if a command failed.
 run_block() {
-    n=$1 scratch=$2 status=0
+    n=$1 scratch=$2 status=0 timeout_cmd=""
+    if [ "$have_timeout" -eq 1 ]; then
+        timeout_cmd="timeout 300"
+        [ -f "$work/$n.slow" ] && timeout_cmd="timeout 10800"
+    fi
     cmd=$(cat "$work/$n.cmd")
     : > "$work/$n.actual"
     if [ -n "$cmd" ]; then
@@ -161,18 +179,18 @@ rewrite_page() {
             next
         }
     }
-    /^<!-- make test(: .*)? -->[[:space:]]*$/ {
+    /^<!-- make test( slow)?(: .*)? -->[[:space:]]*$/ {
         f = dir "/line" FNR ".replace"
         if ((getline id < f) > 0) pending = id
         close(f)
     }' "$1" > "$work/page.new" && cat "$work/page.new" > "$1"
 }
 
-pages=0 blocks=0 failed=0
+pages=0 blocks=0 failed=0 skipped=0
 for page in "$@"; do
     [ -f "$page" ] || continue
     grep -q '^<!-- make test' "$page" || continue
-    rm -f "$work"/*.cmd "$work"/*.expected "$work"/*.line "$work"/*.actual "$work"/*.broken "$work"/*.replace
+    rm -f "$work"/*.cmd "$work"/*.expected "$work"/*.line "$work"/*.actual "$work"/*.broken "$work"/*.replace "$work"/*.slow
     count=$(extract "$page")
     [ "$count" -gt 0 ] || continue
     pages=$((pages + 1))
@@ -181,6 +199,9 @@ for page in "$@"; do
     for entry in "$root"/*; do ln -s "$entry" "$scratch/"; done
     i=1
     while [ "$i" -le "$count" ]; do
+        if [ -f "$work/$i.slow" ] && [ "$slow" -eq 0 ]; then
+            skipped=$((skipped + 1)); i=$((i + 1)); continue
+        fi
         blocks=$((blocks + 1))
         where="$page:$(cat "$work/$i.line")"
         if [ -f "$work/$i.broken" ]; then
@@ -215,8 +236,10 @@ for page in "$@"; do
     fi
 done
 
+note=""
+[ "$skipped" -gt 0 ] && note=" ($skipped slow ones not run: sh tests/check_pages.sh --slow)"
 if [ "$failed" -eq 0 ]; then
-    echo "check_pages: $blocks quoted outputs in $pages pages match their programs"
+    echo "check_pages: $blocks quoted outputs in $pages pages match their programs$note"
 else
     echo "check_pages: $failed of $blocks quoted outputs in $pages pages do not match (sh tests/check_pages.sh PAGE.md to rerun one page)"
 fi
