@@ -4,6 +4,7 @@
 #   make test     build and run every test under AddressSanitizer + UBSan
 #   make run      open the viewer, training a toy model live
 #   make lessons  build only the lesson programs
+#   make pages    check that every program output a page quotes is still what it prints
 #   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
 #   make clean    remove build/
 #   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
@@ -52,7 +53,7 @@ LESSON_BINS := $(addprefix $(BUILD)/,$(notdir $(LESSON_SRC:.c=)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lessons test run bench clean fixtures
+.PHONY: all lessons test run bench clean fixtures pages
 all: $(CORE_LIB) lessons
 
 lessons: $(LESSON_BINS)
@@ -111,6 +112,12 @@ test: $(TEST_BINS) all
 	@sh tests/check_layers.sh
 	@sh tests/run_tests.sh $(TEST_BINS)
 	@$(COURSE_ENV) sh tests/check_course.sh
+	@sh tests/check_pages.sh
+
+# The pages' quoted outputs (tests/README.md: the <!-- make test --> marker). SLOW=1 also
+# reruns the recorded whole training runs (minutes).
+pages: all
+	@sh tests/check_pages.sh $(if $(strip $(SLOW)),--slow)
 
 # ---- the course: exercises generated from src/ (lessons/course.sh) ------------------
 #   make exercise LESSON=NN   your skeletons in lessons/NN-*/exercises/ (git-ignored)
