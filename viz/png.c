@@ -1,4 +1,4 @@
-// png.c: PNG writer with stored (uncompressed) deflate blocks. See png.h.
+// png.c: PNG and animated PNG (APNG) writer, deflate with the fixed Huffman code. See png.h.
 #include "png.h"
 
 #include <stdlib.h>
@@ -164,10 +164,11 @@ static unsigned char *deflate_fixed(const unsigned char *data, size_t n, size_t 
     return w.out;
 }
 
-unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
-                              size_t *size) {
-    // The raw image data: each row starts with filter type 0 (none). Flat colours
-    // repeat within a row and from row to row, which LZ77 finds without a filter.
+// The zlib stream (RFC 1950) of an image's raw rows: each row starts with filter type 0
+// (none). Flat colours repeat within a row and from row to row, which LZ77 finds
+// without a filter. Header 0x78 0x01, the deflate data, Adler-32 of the raw rows.
+static unsigned char *zlib_image(const unsigned char *rgb, int width, int height, int stride,
+                                 size_t *z_n) {
     size_t row = (size_t)width * 3 + 1;
     size_t raw_n = row * (size_t)height;
     unsigned char *raw = xmalloc(raw_n);
@@ -175,19 +176,23 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
         raw[y * row] = 0;
         memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * 3);
     }
-    // zlib stream (RFC 1950): header 0x78 0x01, the deflate data, Adler-32 of raw.
     size_t d_n;
     unsigned char *d = deflate_fixed(raw, raw_n, &d_n);
-    size_t z_n = 2 + d_n + 4;
-    unsigned char *z = xmalloc(z_n);
+    *z_n = 2 + d_n + 4;
+    unsigned char *z = xmalloc(*z_n);
     z[0] = 0x78;
     z[1] = 0x01;  // (0x78*256 + 0x01) % 31 == 0, as RFC 1950 requires
     memcpy(z + 2, d, d_n);
     put_u32(z + 2 + d_n, png_adler32(1, raw, raw_n));
     free(d);
     free(raw);
+    return z;
+}
 
-    unsigned char ihdr[13];
+static const unsigned char SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+// IHDR for an 8-bit RGB image without interlacing.
+static void make_ihdr(unsigned char ihdr[13], int width, int height) {
     put_u32(ihdr, (uint32_t)width);
     put_u32(ihdr + 4, (uint32_t)height);
     ihdr[8] = 8;   // bits per channel
@@ -195,10 +200,17 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
     ihdr[10] = 0;  // compression: deflate
     ihdr[11] = 0;  // filter method 0
     ihdr[12] = 0;  // no interlace
+}
+
+unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
+                              size_t *size) {
+    size_t z_n;
+    unsigned char *z = zlib_image(rgb, width, height, stride, &z_n);
+    unsigned char ihdr[13];
+    make_ihdr(ihdr, width, height);
     size_t total = 8 + (12 + 13) + (12 + z_n) + 12;
     unsigned char *png = xmalloc(total), *p = png;
-    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    memcpy(p, signature, 8);
+    memcpy(p, SIGNATURE, 8);
     p += 8;
     p = put_chunk(p, "IHDR", ihdr, 13);
     p = put_chunk(p, "IDAT", z, z_n);
@@ -206,6 +218,79 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
     free(z);
     *size = (size_t)(p - png);
     return png;
+}
+
+// ---- APNG --------------------------------------------------------------------------------
+
+// Makes room for n more bytes at the end of the animation's buffer.
+static unsigned char *apng_reserve(ApngWriter *a, size_t n) {
+    if (a->n + n > a->cap) {
+        size_t cap = (a->n + n) * 2;
+        unsigned char *grown = xmalloc(cap);
+        if (a->n) memcpy(grown, a->data, a->n);
+        free(a->data);
+        a->data = grown;
+        a->cap = cap;
+    }
+    return a->data + a->n;
+}
+
+// Appends one chunk (length, type, data, CRC) to the animation.
+static void apng_chunk(ApngWriter *a, const char type[4], const unsigned char *data, size_t n) {
+    unsigned char *end = put_chunk(apng_reserve(a, n + 12), type, data, n);
+    a->n = (size_t)(end - a->data);
+}
+
+void apng_begin(ApngWriter *a, int width, int height, int n_frames) {
+    memset(a, 0, sizeof *a);
+    a->width = width;
+    a->height = height;
+    a->n_frames = n_frames;
+    memcpy(apng_reserve(a, 8), SIGNATURE, 8);
+    a->n = 8;
+    unsigned char ihdr[13], actl[8];
+    make_ihdr(ihdr, width, height);
+    apng_chunk(a, "IHDR", ihdr, 13);
+    put_u32(actl, (uint32_t)n_frames);
+    put_u32(actl + 4, 0);  // plays: 0 = loop forever
+    apng_chunk(a, "acTL", actl, 8);
+}
+
+void apng_add_frame(ApngWriter *a, const unsigned char *rgb, int stride, int delay_ms) {
+    // fcTL: sequence, size, offset (0, 0), delay as a fraction of a second, dispose and
+    // blend 0 (every frame covers the whole picture).
+    unsigned char fctl[26] = {0};
+    put_u32(fctl, a->sequence++);
+    put_u32(fctl + 4, (uint32_t)a->width);
+    put_u32(fctl + 8, (uint32_t)a->height);
+    fctl[20] = (unsigned char)(delay_ms >> 8);
+    fctl[21] = (unsigned char)delay_ms;
+    fctl[22] = 0x03, fctl[23] = 0xE8;  // denominator 1000: the delay is in milliseconds
+    apng_chunk(a, "fcTL", fctl, 26);
+    size_t z_n;
+    unsigned char *z = zlib_image(rgb, a->width, a->height, stride, &z_n);
+    if (a->frames_added == 0) {
+        apng_chunk(a, "IDAT", z, z_n);  // the first frame is also the still picture
+    } else {
+        // fdAT is IDAT with a sequence number in front.
+        unsigned char *fdat = xmalloc(z_n + 4);
+        put_u32(fdat, a->sequence++);
+        memcpy(fdat + 4, z, z_n);
+        apng_chunk(a, "fdAT", fdat, z_n + 4);
+        free(fdat);
+    }
+    free(z);
+    a->frames_added++;
+}
+
+bool apng_finish(ApngWriter *a, const char *path, ErrorMessage *err) {
+    apng_chunk(a, "IEND", NULL, 0);
+    bool ok = a->frames_added == a->n_frames
+                  ? write_file_atomic(path, a->data, a->n, err)
+                  : error_set(err, "%s: %d frames announced, %d drawn", path, a->n_frames, a->frames_added);
+    free(a->data);
+    memset(a, 0, sizeof *a);
+    return ok;
 }
 
 bool png_write_rgb(const char *path, const unsigned char *rgb, int width, int height,
