@@ -522,6 +522,40 @@ static void test_rows_say_fed_and_predicted(void **state) {
     assert_true(count_color(sc, left, text) > 5);
 }
 
+// The comparisons: the mean of a layer's heads is drawn with the mean weight; all
+// layers x heads make one box each; a pinned head stands beside the current one.
+static void test_comparisons(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = VIZ_HEAD_AVERAGE;
+    HeatmapBox boxes[VIZ_MAX_BOXES];
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes), 1);
+    // Cell (1, ONE_COL[1]): head 3 says 1, the other three heads 1/4 (uniform over 4 keys).
+    float mean = (1.0f + 3 * 0.25f) / 4;
+    assert_true(fabsf(viz_box_weight(sc->snap, VIZ_CROSS, &boxes[0], 1, ONE_COL[1]) - mean) < 1e-6f);
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Rect cell = cell_rect(&boxes[0], 1, ONE_COL[1]);
+    assert_color("mean of heads", pixel(sc, cell.x + cell.w / 2, cell.y + cell.h / 2), viz_colormap(mean));
+    st.head = -1;
+    st.all_layers = true;
+    int n = viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes);
+    assert_int_equal(n, 8);
+    assert_int_equal(boxes[5].layer, 1);
+    assert_int_equal(boxes[5].head, 1);
+    st.all_layers = false;
+    st.head = 0;
+    st.pinned_layer = 1;
+    st.pinned_head = 2;
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes), 2);
+    assert_int_equal(boxes[0].head, 2);
+    assert_int_equal(boxes[1].head, 0);
+    assert_true(boxes[1].grid.x > boxes[0].grid.x + boxes[0].grid.w);  // side by side
+    draw(sc, "pinned_pair");
+}
+
 // ---- PNG ---------------------------------------------------------------------------------
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -967,6 +1001,7 @@ int main(void) {
         cmocka_unit_test(test_quitting_a_live_run_asks),
         cmocka_unit_test(test_grid_keeps_its_shape),
         cmocka_unit_test(test_rows_say_fed_and_predicted),
+        cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),
         cmocka_unit_test(test_no_training_history_is_said),

@@ -479,6 +479,8 @@ static SDL_Rect attention_area(Painter *p, const ViewState *st) {
 }
 
 // Lays one heatmap of rows x cols into area, leaving room for labels if wanted.
+// A box alone gets axis titles and label room fitted to its tokens; a box of a grid
+// gets a fixed label room, so grids keep their place when the tokens change.
 static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Rect area,
                              int rows, int cols, bool labels, FontId font, bool titles) {
     HeatmapBox b;
@@ -499,6 +501,10 @@ static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Re
         }
         label_w = SDL_min(label_w + 6, area.w / 4);
         label_h = SDL_min(label_h + 6, area.h / 4);
+        if (!titles) {  // in a grid
+            label_w = SDL_min(area.w / 4, 8 * p->font_px[font]);
+            label_h = SDL_min(area.h / 4, 5 * p->font_px[font]);
+        }
     }
     int avail_w = area.w - label_w - title, avail_h = area.h - label_h - title;
     int cell = SDL_min(avail_w / SDL_max(cols, 1), avail_h / SDL_max(rows, 1));
@@ -530,8 +536,11 @@ static int layout_grid(Painter *p, const ViewState *st, const Snapshot *s, SDL_R
     for (int i = 0; i < n; i++) {
         SDL_Rect panel = {area.x + (i % gc) * pw, area.y + (i / gc) * ph + line_height(p, FONT_SMALL),
                           pw - margin(p) / 2, ph - line_height(p, FONT_SMALL) - margin(p) / 2};
-        boxes[i] = layout_one(p, s, st->kind, panel, a->rows, a->cols, labels, FONT_SMALL, false);
-        boxes[i].cell = SDL_min(boxes[i].cell, SDL_max(best_cell, 1));
+        // Laid out for the longest size, then shown at the current one: same cells, same place.
+        int fit_rows = SDL_max(a->rows, st->fit_rows), fit_cols = SDL_max(a->cols, st->fit_cols);
+        boxes[i] = layout_one(p, s, st->kind, panel, fit_rows, fit_cols, labels, FONT_SMALL, false);
+        boxes[i].rows = a->rows;
+        boxes[i].cols = a->cols;
         boxes[i].grid.w = boxes[i].cell * a->cols;
         boxes[i].grid.h = boxes[i].cell * a->rows;
         boxes[i].layer = layers[i];
