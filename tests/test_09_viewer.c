@@ -556,6 +556,27 @@ static void test_comparisons(void **state) {
     draw(sc, "pinned_pair");
 }
 
+// The positional view's §3.5 panels: the wavelength of the chosen pair is marked in the
+// accent colour on the log axis, and the rotation circle marks pos and pos + k.
+static void test_positional_wavelengths_and_rotation(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    st.view = VIEW_POSITIONAL;
+    st.pe_pair = 3;
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Rect right_third = {W * 2 / 3, H / 2, W / 3 - 10, H / 2 - 60};
+    SDL_Color accent = {255, 184, 64, 255}, first = {86, 180, 233, 255}, second = {230, 159, 0, 255};
+    assert_true(count_color(sc, right_third, accent) >= 40);  // the marked wavelength (9 x 9)
+    assert_true(count_color(sc, right_third, first) >= 60);   // pos, its label, the other wavelengths
+    assert_true(count_color(sc, right_third, second) >= 40);  // pos + k and its label
+    // Eq. (1) for a clicked row: the panel lists the row's weights (accent on the largest).
+    st.view = VIEW_ATTENTION;
+    st.head = 2;
+    st.formula_row = 1;
+    draw(sc, "formula");
+}
+
 // ---- PNG ---------------------------------------------------------------------------------
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -1002,6 +1023,7 @@ int main(void) {
         cmocka_unit_test(test_grid_keeps_its_shape),
         cmocka_unit_test(test_rows_say_fed_and_predicted),
         cmocka_unit_test(test_comparisons),
+        cmocka_unit_test(test_positional_wavelengths_and_rotation),
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),
         cmocka_unit_test(test_no_training_history_is_said),

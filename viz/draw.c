@@ -12,6 +12,8 @@
 #include "optimizer.h"
 #include "positional.h"
 
+static const double PI = 3.14159265358979323846;
+
 // ---- colours -------------------------------------------------------------------------
 
 static const SDL_Color BACKGROUND = {18, 18, 24, 255};
@@ -103,6 +105,7 @@ void view_state_init(ViewState *st, int width, int height) {
     st->height = height;
     st->pe_pair = 0;
     st->pe_positions = 64;
+    st->pe_shift = 4;
     st->captions = true;
     st->formula_row = -1;
     st->pinned_head = st->pinned_layer = -1;
@@ -731,6 +734,48 @@ static void draw_tooltip(Painter *p, const ViewState *st, int x, int y, const ch
     draw_text(p, FONT_NORMAL, TEXT, x + 6, y + 3, ALIGN_LEFT, s);
 }
 
+// Eq. (1) for one query row (a click on the row): softmax(q·k_j / √d_k) over the keys
+// j the mask leaves, and the weights that mix the values. The viewer keeps the weights,
+// not q and k, so the scores are shown as softmax recovers them: s_j − max_j s_j =
+// log(p_j / p_max), exact up to the one constant per row that softmax ignores.
+static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b, SDL_Rect box) {
+    int lhs = line_height(p, FONT_SMALL), r = st->formula_row;
+    if (box.h < 4 * lhs) return;
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    const VizAttention *a = &s->attn[st->kind];
+    char row[2 * VIZ_TOKEN_CHARS + 8];
+    viz_row_label(s, st->kind, r, row, (int)sizeof row);
+    int y = box.y + 4, x = box.x + 8;
+    draw_textf(p, FONT_NORMAL, ACCENT, x, y, ALIGN_LEFT, "Eq. (1) for row %s", row);
+    y += line_height(p, FONT_NORMAL);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16,
+                      "Attention(Q,K,V) = softmax(QK\xe1\xb5\x80 / \xe2\x88\x9a" "d_k) V   (§3.2.1)");
+    y += lhs;
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "key");
+    draw_text(p, FONT_SMALL, p->dim, x + box.w / 3, y, ALIGN_LEFT, "score \xe2\x88\x92 max");
+    draw_text(p, FONT_SMALL, p->dim, x + 2 * box.w / 3, y, ALIGN_LEFT, "softmax = weight");
+    y += lhs;
+    float pmax = 0;
+    for (int c = 0; c < b->cols; c++)
+        if (!viz_cell_masked(a, r, c)) pmax = fmaxf(pmax, viz_box_weight(s, st->kind, b, r, c));
+    double total = 0;
+    for (int c = 0; c < b->cols && y + 2 * lhs < box.y + box.h; c++, y += lhs) {
+        draw_text_clipped(p, FONT_SMALL, TEXT, x, y, box.w / 3 - 8, col_label(s, st->kind, c));
+        if (viz_cell_masked(a, r, c)) {
+            draw_text(p, FONT_SMALL, p->dim, x + box.w / 3, y, ALIGN_LEFT, "-inf (masked)");
+            draw_text(p, FONT_SMALL, p->dim, x + 2 * box.w / 3, y, ALIGN_LEFT, "0");
+            continue;
+        }
+        float w = viz_box_weight(s, st->kind, b, r, c);
+        total += w;
+        if (w > 0 && pmax > 0) draw_textf(p, FONT_SMALL, TEXT, x + box.w / 3, y, ALIGN_LEFT, "%+.2f", log(w / pmax));
+        else draw_text(p, FONT_SMALL, TEXT, x + box.w / 3, y, ALIGN_LEFT, "< -12");
+        draw_textf(p, FONT_SMALL, w == pmax ? ACCENT : TEXT, x + 2 * box.w / 3, y, ALIGN_LEFT, "%.4f", w);
+    }
+    draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "sum %.4f; output = \xce\xa3 weight \xc2\xb7 v_j, %.0f%% from the top key", total,
+               100.0 * pmax);
+}
+
 static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
     int m = margin(p), top = header_height(p) + m / 2;
     SDL_Rect area = attention_area(p, st);
@@ -819,6 +864,10 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
     }
     y += lh + 8 + m;
 
+    if (n == 1 && st->formula_row >= 0 && st->formula_row < boxes[0].rows) {
+        SDL_Rect panel = {x, y + 2 * line_height(p, FONT_NORMAL), w, area.y + area.h - y - 2 * line_height(p, FONT_NORMAL)};
+        draw_formula(p, st, s, &boxes[0], panel);
+    }
     // The exact weight under the mouse, in the column and as a tooltip.
     int bi, r, c;
     if (st->mouse_x >= 0 && viz_hit_cell(p, st, s, st->mouse_x, st->mouse_y, &bi, &r, &c)) {
@@ -1090,6 +1139,68 @@ static void ensure_pe(Painter *p, int d_model, int len) {
     free(pix);
 }
 
+// §3.5: "the wavelengths form a geometric progression from 2π to 10000·2π": λ_i against
+// the frequency index i on a log axis is a straight line. The chosen i is marked.
+static void draw_wavelengths(Painter *p, SDL_Rect box, int d_model, int chosen) {
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL), pairs = d_model / 2;
+    draw_text(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, "wavelength 2\xcf\x80\xc2\xb7" "10000^(2i/d_model), log axis");
+    int label_w = text_width(p, FONT_SMALL, "10000\xc2\xb7" "2\xcf\x80") + 10;
+    SDL_Rect plot = {box.x + label_w, box.y + lh + 10, box.w - label_w - 12, box.h - lh - 10 - lhs - 8};
+    if (plot.w < 10 || plot.h < 10 || pairs < 2) return;
+    outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
+    double lo = log(2 * PI), hi = log(10000.0 * 2 * PI);
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y + plot.h - lhs, ALIGN_RIGHT, "2\xcf\x80");
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y, ALIGN_RIGHT, "10000\xc2\xb7" "2\xcf\x80");
+    draw_text(p, FONT_SMALL, p->dim, plot.x, plot.y + plot.h + 2, ALIGN_LEFT, "i = 0");
+    draw_textf(p, FONT_SMALL, p->dim, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "i = %d", pairs - 1);
+    for (int i = 0; i < pairs; i++) {
+        double lambda = 2 * PI * pow(10000.0, 2.0 * i / d_model);
+        int x = plot.x + i * (plot.w - 1) / (pairs - 1);
+        int y = plot.y + plot.h - 1 - (int)lround((log(lambda) - lo) / (hi - lo) * (plot.h - 1));
+        bool here = i == chosen;
+        fill_rect(p->renderer, x - (here ? 4 : 1), y - (here ? 4 : 1), here ? 9 : 3, here ? 9 : 3, here ? ACCENT : SERIES[0]);
+    }
+}
+
+// §3.5: "for any fixed offset k, PE(pos+k) can be represented as a linear function of
+// PE(pos)": for the pair (2i, 2i+1) with ω = 10000^(-2i/d_model), the point
+// (sin ωpos, cos ωpos) turns on the unit circle by the angle ωk, whatever pos is:
+//   [sin ω(pos+k)]   [ cos ωk   sin ωk] [sin ωpos]
+//   [cos ω(pos+k)] = [-sin ωk   cos ωk] [cos ωpos]
+static void draw_rotation(Painter *p, SDL_Rect box, int d_model, int i, int k) {
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL);
+    double omega = pow(10000.0, -2.0 * i / d_model), a = omega * k;
+    draw_textf(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, "PE(pos+%d) = M \xc2\xb7 PE(pos), dims %d, %d", k,
+               2 * i, 2 * i + 1);
+    int r = SDL_min(box.w / 2 - 16, box.h - lh - 2 * lhs - 20) / 2;
+    if (r < 8) return;
+    int cx = box.x + 8 + r + 4, cy = box.y + lh + 10 + r;
+    set_color(p->renderer, GRID_LINE);
+    SDL_Point ring[65];
+    for (int t = 0; t <= 64; t++)
+        ring[t] = (SDL_Point){cx + (int)lround(r * sin(2 * PI * t / 64)), cy - (int)lround(r * cos(2 * PI * t / 64))};
+    SDL_RenderDrawLines(p->renderer, ring, 65);
+    // Positions 0, 1, 2, ... as small dots (x = sin, y = cos), pos = 3 and pos + k marked.
+    for (int pos = 0; pos < 64; pos++)
+        fill_rect(p->renderer, cx + (int)lround(r * sin(omega * pos)) - 1, cy - (int)lround(r * cos(omega * pos)) - 1, 3, 3,
+                  p->dim);
+    int pos = 3;
+    fill_rect(p->renderer, cx + (int)lround(r * sin(omega * pos)) - 4, cy - (int)lround(r * cos(omega * pos)) - 4, 9, 9,
+              SERIES[0]);
+    fill_rect(p->renderer, cx + (int)lround(r * sin(omega * (pos + k))) - 4,
+              cy - (int)lround(r * cos(omega * (pos + k))) - 4, 9, 9, SERIES[1]);
+    int tx = cx + r + 16, ty = box.y + lh + 10;
+    draw_text(p, FONT_SMALL, SERIES[0], tx, ty, ALIGN_LEFT, "pos = 3");
+    draw_textf(p, FONT_SMALL, SERIES[1], tx, ty + lhs, ALIGN_LEFT, "pos + k = %d", pos + k);
+    draw_textf(p, FONT_SMALL, TEXT, tx, ty + 3 * lhs, ALIGN_LEFT, "M = [ %6.3f  %6.3f ]", cos(a), sin(a));
+    draw_textf(p, FONT_SMALL, TEXT, tx, ty + 4 * lhs, ALIGN_LEFT, "      [ %6.3f  %6.3f ]", -sin(a), cos(a));
+    draw_textf(p, FONT_SMALL, p->dim, tx, ty + 6 * lhs, ALIGN_LEFT, "angle \xcf\x89k = %.3f rad", a);
+    draw_text(p, FONT_SMALL, p->dim, tx, ty + 7 * lhs, ALIGN_LEFT, "the same M for every pos");
+    draw_text(p, FONT_SMALL, p->dim, tx, ty + 8 * lhs, ALIGN_LEFT, "[ ] change k");
+}
+
 static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot *s) {
     int d_model = s->d_model > 0 ? s->d_model : 64;
     int len = clampi(st->pe_positions, 4, 512);
@@ -1146,9 +1257,15 @@ static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot
         }
     }
 
-    // The table as an image (rows = positions, columns = dims) and PE·PEᵀ.
-    int y0 = top + cbox.h + m, bh = bottom - y0;
-    SDL_Rect left = {m, y0, (w - m) / 2, bh}, right = {m + (w - m) / 2 + m, y0, (w - m) / 2, bh};
+    // The table as an image (rows = positions, columns = dims), PE·PEᵀ, and §3.5's two
+    // claims: the wavelengths form a geometric progression, and PE(pos+k) is a rotation
+    // of PE(pos).
+    int y0 = top + cbox.h + m, bh = bottom - y0, third = (w - 2 * m) / 3;
+    SDL_Rect left = {m, y0, third, bh}, right = {m + third + m, y0, third, bh};
+    SDL_Rect waves = {m + 2 * (third + m), y0, third, bh * 45 / 100};
+    SDL_Rect turn = {waves.x, y0 + waves.h + m / 2, third, bh - waves.h - m / 2};
+    draw_wavelengths(p, waves, d_model, i0);
+    draw_rotation(p, turn, d_model, i0, st->pe_shift);
     fill_rect(p->renderer, left.x, left.y, left.w, left.h, PANEL);
     fill_rect(p->renderer, right.x, right.y, right.w, right.h, PANEL);
     draw_textf(p, FONT_NORMAL, TEXT, left.x + 8, left.y + 4, ALIGN_LEFT,
@@ -1179,7 +1296,7 @@ static void draw_help(Painter *p, const ViewState *st) {
         {"v  g  b", "mean of the heads;  all layers x heads;  pin a head to compare with the next"},
         {", .  r", "replay: previous / next frame (or drag the slider);  recording / live"},
         {"c  p", "captions on / off;  presentation mode (large, high contrast)"},
-        {"+ / -", "positional view: twice / half as many positions"},
+        {"+ / -   [ ]", "positional view: twice / half as many positions;  the offset k of the rotation"},
         {"Enter", "type a sentence (or click the box); while typing no key is a shortcut"},
         {"mouse", "hover a cell for its exact weight"},
         {"s", "save the window as a PNG picture"},

@@ -38,6 +38,7 @@ typedef struct {
     int width, height;     // window size in pixels
     int pe_pair;           // positional view: frequency index i of the dims 2i, 2i+1 shown
     int pe_positions;      // positional view: positions 0..pe_positions-1
+    int pe_shift;          // positional view: the offset k of PE(pos+k) = M·PE(pos)
     char message[600];     // a transient line such as "saved /home/me/transformer-viz-001.png"
     float fps;             // frames drawn per second, measured by the loop (0: not shown)
     bool live_training;    // a live run is training: quitting asks first

@@ -157,6 +157,12 @@ static void key_shortcut(SDL_Keycode key, SDL_Keymod mod, ViewState *st, const S
     case SDLK_KP_MINUS:
         if (st->pe_positions > 8) st->pe_positions /= 2;
         break;
+    case SDLK_LEFTBRACKET:
+        if (st->pe_shift > 1) st->pe_shift--;
+        break;
+    case SDLK_RIGHTBRACKET:
+        if (st->pe_shift < 64) st->pe_shift++;
+        break;
     case SDLK_RETURN:
     case SDLK_KP_ENTER:
         st->editing = true;
