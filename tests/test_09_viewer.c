@@ -717,39 +717,69 @@ static unsigned char *png_decode(const unsigned char *png, size_t n, int *w, int
 }
 
 
+// Inflates one frame's zlib data (a region of rw x rh RGBA pixels) and blends it into
+// the RGB canvas (w pixels wide) at (rx, ry): alpha 255 replaces, alpha 0 keeps (the
+// writer uses no other alpha). Checks the Adler-32 and the row filters.
+static void paste_region(const unsigned char *z, size_t zn, int rw, int rh, int rx, int ry, int w, unsigned char *canvas) {
+    size_t row = (size_t)rw * 4 + 1, raw_n = row * (size_t)rh;
+    unsigned char *raw = malloc(raw_n + 1);
+    assert_int_equal(inflate_all(z + 2, zn - 6, raw, raw_n + 1), raw_n);
+    assert_int_equal(get_u32(z + zn - 4), png_adler32(1, raw, raw_n));
+    for (int y = 0; y < rh; y++) {
+        assert_int_equal(raw[y * row], 0);
+        for (int x = 0; x < rw; x++) {
+            const unsigned char *px = raw + y * row + 1 + 4 * x;
+            assert_true(px[3] == 0 || px[3] == 255);
+            if (px[3] == 255) memcpy(canvas + ((size_t)(ry + y) * w + rx + x) * 3, px, 3);
+        }
+    }
+    free(raw);
+}
+
 // Reads an APNG written by apng_*: checks every CRC, the acTL frame count against the
-// fcTL chunks, the sequence numbers (0, 1, 2 ... over fcTL and fdAT together) and each
-// frame's size, and inflates frame `want` into RGB. Returns the frame count.
+// fcTL chunks, the sequence numbers (0, 1, 2 ... over fcTL and fdAT together), that the
+// first frame covers the picture and every region lies inside it, and composes the
+// frames (each replaces its region, the rest stays) up to frame `want` into *rgb.
+// Returns the frame count.
 static int apng_decode(const unsigned char *png, size_t n, int want, int *w, int *h, unsigned char **rgb) {
     size_t at = 8;
-    int announced = -1, frames = 0;
+    int announced = -1, frames = 0, region[4] = {0, 0, 0, 0};
     uint32_t next_seq = 0;
     unsigned char *z = malloc(n);
     size_t zn = 0;
+    *rgb = NULL;
     for (bool end = false; !end;) {
         assert_true(at + 12 <= n);
         uint32_t len = get_u32(png + at);
         assert_true(at + 12 + len <= n);
         assert_int_equal(png_crc32(0, png + at + 4, len + 4), get_u32(png + at + 8 + len));
         const unsigned char *type = png + at + 4, *data = png + at + 8;
+        bool image = !memcmp(type, "IDAT", 4) || !memcmp(type, "fdAT", 4);
+        if (!image && zn > 0) {  // the frame's data ended: paste it
+            if (frames - 1 <= want) paste_region(z, zn, region[2], region[3], region[0], region[1], *w, *rgb);
+            zn = 0;
+        }
         if (!memcmp(type, "IHDR", 4)) {
             *w = (int)get_u32(data);
             *h = (int)get_u32(data + 4);
+            assert_int_equal(data[9], 6);  // RGBA
+            *rgb = calloc((size_t)*w * (size_t)*h * 3, 1);
         } else if (!memcmp(type, "acTL", 4)) {
             announced = (int)get_u32(data);
         } else if (!memcmp(type, "fcTL", 4)) {
             assert_int_equal(get_u32(data), next_seq++);
-            assert_int_equal(get_u32(data + 4), *w);
-            assert_int_equal(get_u32(data + 8), *h);
+            for (int k = 0; k < 4; k++) region[(k + 2) % 4] = (int)get_u32(data + 4 + 4 * k);  // w, h, x, y
+            assert_true(region[0] + region[2] <= *w && region[1] + region[3] <= *h);
+            if (frames == 0) assert_true(region[2] == *w && region[3] == *h && region[0] == 0 && region[1] == 0);
+            assert_int_equal(data[24], 0);  // dispose: keep
+            assert_int_equal(data[25], frames == 0 ? 0 : 1);  // blend: source, then over
             frames++;
-        } else if (!memcmp(type, "IDAT", 4) || !memcmp(type, "fdAT", 4)) {
+        } else if (image) {
             bool fdat = type[1] == 'd';
             if (fdat) assert_int_equal(get_u32(data), next_seq++);
             else assert_int_equal(frames, 1);  // IDAT: only the first frame
-            if (frames - 1 == want) {
-                memcpy(z + zn, data + (fdat ? 4 : 0), len - (fdat ? 4 : 0));
-                zn += len - (fdat ? 4 : 0);
-            }
+            memcpy(z + zn, data + (fdat ? 4 : 0), len - (fdat ? 4 : 0));
+            zn += len - (fdat ? 4 : 0);
         } else if (!memcmp(type, "IEND", 4)) {
             end = true;
         }
@@ -757,29 +787,25 @@ static int apng_decode(const unsigned char *png, size_t n, int want, int *w, int
     }
     assert_int_equal(at, n);
     assert_int_equal(announced, frames);
-    size_t row = (size_t)*w * 3 + 1, raw_n = row * (size_t)*h;
-    unsigned char *raw = malloc(raw_n + 1);
-    assert_int_equal(inflate_all(z + 2, zn - 6, raw, raw_n + 1), raw_n);
-    assert_int_equal(get_u32(z + zn - 4), png_adler32(1, raw, raw_n));
-    *rgb = malloc((size_t)*w * (size_t)*h * 3);
-    for (int y = 0; y < *h; y++) memcpy(*rgb + (size_t)y * *w * 3, raw + y * row + 1, (size_t)*w * 3);
-    free(raw);
     free(z);
     return frames;
 }
 
-// Three flat frames of different colours come back as three frames of the right size
-// and colour, read by the decoder above (not by the encoder's own code).
+// Three frames come back as three frames of the right size and pixels, read by the
+// decoder above (not by the encoder's own code): the second changes only a small
+// rectangle (stored alone), the third the whole picture.
 static void test_apng_reads_back(void **state) {
     (void)state;
     enum { AW = 37, AH = 23 };
-    unsigned char img[AW * AH * 3];
+    static unsigned char img[3][AW * AH * 3];
+    for (int i = 0; i < AW * AH; i++) img[0][3 * i] = 10, img[0][3 * i + 1] = 7, img[0][3 * i + 2] = (unsigned char)i;
+    memcpy(img[1], img[0], sizeof img[1]);
+    for (int y = 5; y < 9; y++)
+        for (int x = 20; x < 26; x++) img[1][(y * AW + x) * 3 + 1] = 200;
+    for (int i = 0; i < AW * AH * 3; i++) img[2][i] = (unsigned char)(img[0][i] + 90);
     ApngWriter a;
     apng_begin(&a, AW, AH, 3);
-    for (int f = 0; f < 3; f++) {
-        for (int i = 0; i < AW * AH; i++) img[3 * i] = (unsigned char)(80 * f), img[3 * i + 1] = 7, img[3 * i + 2] = (unsigned char)i;
-        apng_add_frame(&a, img, AW * 3, 100);
-    }
+    for (int f = 0; f < 3; f++) apng_add_frame(&a, img[f], AW * 3, 100);
     char path[] = "/tmp/test_09_apng_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -795,14 +821,23 @@ static void test_apng_reads_back(void **state) {
         assert_int_equal(apng_decode((unsigned char *)file, n, f, &w, &h, &rgb), 3);
         assert_int_equal(w, AW);
         assert_int_equal(h, AH);
-        assert_int_equal(rgb[0], 80 * f);
-        assert_int_equal(rgb[(AW * AH - 1) * 3 + 2], (AW * AH - 1) & 0xFF);
+        assert_memory_equal(rgb, img[f], sizeof img[f]);
         free(rgb);
     }
+    // The small change was stored as its rectangle: fcTL 2 (the second) is 6 x 4 at (20, 5).
+    const unsigned char *second = NULL;
+    int seen = 0;
+    for (size_t at = 8; at + 8 < n; at += 12 + get_u32((unsigned char *)file + at))
+        if (!memcmp(file + at + 4, "fcTL", 4) && ++seen == 2) second = (unsigned char *)file + at + 8;
+    assert_non_null(second);
+    assert_int_equal(get_u32(second + 4), 6);
+    assert_int_equal(get_u32(second + 8), 4);
+    assert_int_equal(get_u32(second + 12), 20);
+    assert_int_equal(get_u32(second + 16), 5);
     free(file);
     // Fewer frames than announced is an error, not a broken file.
     apng_begin(&a, AW, AH, 2);
-    apng_add_frame(&a, img, AW * 3, 100);
+    apng_add_frame(&a, img[0], AW * 3, 100);
     assert_false(apng_finish(&a, path, &err));
     remove(path);
 }

@@ -44,6 +44,7 @@ typedef struct {
     ViewState view;        // --view/--kind/--layer/--head preset it
     char replay[512];      // --replay FILE: a recorded .history
     char animate[512];     // --animate OUT.png: headless, the replay as an animated PNG
+    int animate_every;     // --every N: every N-th recorded frame (and the last)
     bool live;             // train (or explore) a model: not only a replay
     bool layer_given, head_given;  // checked against the model once it is known
 } Options;
@@ -85,6 +86,7 @@ static void usage(const char *program) {
            "                     with --task as well, live training runs beside it (r switches)\n"
            "  --animate OUT.png  no window: the --replay as an animated PNG, drawn with the view\n"
            "                     options (--kind, --layer, --head, --view, --size, --present)\n"
+           "  --every N          with --animate: every N-th recorded frame (and the last)\n"
            "  --present          presentation mode: large labels, high contrast, no key hints\n"
            "  --no-captions      no one-line explanation under each view\n"
            "  --fps              redraw continuously (at most 60 frames a second) and print\n"
@@ -158,6 +160,10 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
             viz_copy_text(o->animate, (int)sizeof o->animate, v);
         } else if (!strcmp(a, "--all-layers")) {
             o->view.all_layers = true;
+        } else if (!strcmp(a, "--every")) {
+            NEED_VALUE();
+            if (!parse_int(v, 1, 1000, &n)) BAD_VALUE("a frame step 1..1000");
+            o->animate_every = (int)n;
         } else if (!strcmp(a, "--present")) {
             o->view.present = true;
         } else if (!strcmp(a, "--no-captions")) {
@@ -491,21 +497,24 @@ static int run_animate(Options *o) {
     }
     if (status == 0) {
         unsigned char *rgb = xmalloc((size_t)o->width * (size_t)o->height * 3);
+        int every = o->animate_every > 0 ? o->animate_every : 1, last = r.history.n_frames - 1;
+        int n_frames = last / every + 1 + (last % every != 0);
         ApngWriter a;
-        apng_begin(&a, o->width, o->height, r.history.n_frames);
-        for (int f = 0; f < r.history.n_frames; f++) {
+        apng_begin(&a, o->width, o->height, n_frames);
+        for (int k = 0; k < n_frames; k++) {
+            int f = SDL_min(k * every, last);
             v->replay_frame = f;
             replay_fill_snapshot(s, &r, f);
             s->version = (uint64_t)f + 1;
             viz_draw(&c.painter, v, s);
             // The last frame stays up for two seconds before the loop starts again.
-            add_canvas_frame(&c, o, &a, rgb, f + 1 == r.history.n_frames ? 2000 : (int)(1e3 * REPLAY_FRAME_SECONDS));
+            add_canvas_frame(&c, o, &a, rgb, f == last ? 2000 : (int)(1e3 * REPLAY_FRAME_SECONDS * every));
         }
         free(rgb);
         char full[PATH_MAX];
         absolute_path(full, sizeof full, o->animate);
         if (apng_finish(&a, o->animate, &err)) {
-            printf("wrote %s (%d frames, %dx%d, steps %ld..%ld of %s)\n", full, r.history.n_frames, o->width,
+            printf("wrote %s (%d frames, %dx%d, steps %ld..%ld of %s)\n", full, n_frames, o->width,
                    o->height, r.history.frames[0].step, r.history.frames[r.history.n_frames - 1].step, o->replay);
         } else {
             fprintf(stderr, "transformer-viz: %s\n", err.text);

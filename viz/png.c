@@ -167,14 +167,14 @@ static unsigned char *deflate_fixed(const unsigned char *data, size_t n, size_t 
 // The zlib stream (RFC 1950) of an image's raw rows: each row starts with filter type 0
 // (none). Flat colours repeat within a row and from row to row, which LZ77 finds
 // without a filter. Header 0x78 0x01, the deflate data, Adler-32 of the raw rows.
-static unsigned char *zlib_image(const unsigned char *rgb, int width, int height, int stride,
+static unsigned char *zlib_image(const unsigned char *rgb, int width, int height, int stride, int bpp,
                                  size_t *z_n) {
-    size_t row = (size_t)width * 3 + 1;
+    size_t row = (size_t)width * (size_t)bpp + 1;
     size_t raw_n = row * (size_t)height;
     unsigned char *raw = xmalloc(raw_n);
     for (int y = 0; y < height; y++) {
         raw[y * row] = 0;
-        memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * 3);
+        memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * (size_t)bpp);
     }
     size_t d_n;
     unsigned char *d = deflate_fixed(raw, raw_n, &d_n);
@@ -191,12 +191,12 @@ static unsigned char *zlib_image(const unsigned char *rgb, int width, int height
 
 static const unsigned char SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
-// IHDR for an 8-bit RGB image without interlacing.
-static void make_ihdr(unsigned char ihdr[13], int width, int height) {
+// IHDR for an 8-bit image without interlacing: colour type 2 (RGB) or 6 (RGBA).
+static void make_ihdr(unsigned char ihdr[13], int width, int height, int colour_type) {
     put_u32(ihdr, (uint32_t)width);
     put_u32(ihdr + 4, (uint32_t)height);
     ihdr[8] = 8;   // bits per channel
-    ihdr[9] = 2;   // colour type: truecolour RGB
+    ihdr[9] = (unsigned char)colour_type;
     ihdr[10] = 0;  // compression: deflate
     ihdr[11] = 0;  // filter method 0
     ihdr[12] = 0;  // no interlace
@@ -205,9 +205,9 @@ static void make_ihdr(unsigned char ihdr[13], int width, int height) {
 unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
                               size_t *size) {
     size_t z_n;
-    unsigned char *z = zlib_image(rgb, width, height, stride, &z_n);
+    unsigned char *z = zlib_image(rgb, width, height, stride, 3, &z_n);
     unsigned char ihdr[13];
-    make_ihdr(ihdr, width, height);
+    make_ihdr(ihdr, width, height, 2);
     size_t total = 8 + (12 + 13) + (12 + z_n) + 12;
     unsigned char *png = xmalloc(total), *p = png;
     memcpy(p, SIGNATURE, 8);
@@ -249,26 +249,73 @@ void apng_begin(ApngWriter *a, int width, int height, int n_frames) {
     memcpy(apng_reserve(a, 8), SIGNATURE, 8);
     a->n = 8;
     unsigned char ihdr[13], actl[8];
-    make_ihdr(ihdr, width, height);
+    make_ihdr(ihdr, width, height, 6);  // RGBA: later frames are transparent where unchanged
     apng_chunk(a, "IHDR", ihdr, 13);
     put_u32(actl, (uint32_t)n_frames);
     put_u32(actl + 4, 0);  // plays: 0 = loop forever
     apng_chunk(a, "acTL", actl, 8);
 }
 
+// The smallest rectangle holding every pixel that differs between two RGB pictures
+// (rows `stride` bytes apart, the previous one packed); 1 x 1 at (0, 0) if none does.
+static void changed_box(const unsigned char *prev, const unsigned char *rgb, int stride, int w, int h,
+                        int box[4]) {
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 0; y < h; y++) {
+        const unsigned char *a = prev + (size_t)y * (size_t)w * 3, *b = rgb + (size_t)y * (size_t)stride;
+        if (!memcmp(a, b, (size_t)w * 3)) continue;
+        int l = 0, r = w - 1;
+        while (!memcmp(a + 3 * l, b + 3 * l, 3)) l++;
+        while (!memcmp(a + 3 * r, b + 3 * r, 3)) r--;
+        x0 = l < x0 ? l : x0;
+        x1 = r > x1 ? r : x1;
+        y0 = y < y0 ? y : y0;
+        y1 = y;
+    }
+    if (x1 < 0) x0 = y0 = x1 = y1 = 0;
+    box[0] = x0, box[1] = y0, box[2] = x1 - x0 + 1, box[3] = y1 - y0 + 1;
+}
+
+// The region box of rgb as RGBA: opaque where the pixel differs from the previous frame
+// (or in the first frame), transparent (0, 0, 0, 0) where it is the same, so that long
+// runs of zeros compress to almost nothing and blending "over" keeps the old pixel.
+static unsigned char *frame_rgba(const ApngWriter *a, const unsigned char *rgb, int stride, const int box[4]) {
+    unsigned char *out = xmalloc((size_t)box[2] * (size_t)box[3] * 4), *o = out;
+    for (int y = box[1]; y < box[1] + box[3]; y++)
+        for (int x = box[0]; x < box[0] + box[2]; x++, o += 4) {
+            const unsigned char *px = rgb + (size_t)y * (size_t)stride + (size_t)x * 3;
+            const unsigned char *old = a->previous + ((size_t)y * (size_t)a->width + (size_t)x) * 3;
+            bool same = a->frames_added > 0 && !memcmp(px, old, 3);
+            o[0] = same ? 0 : px[0], o[1] = same ? 0 : px[1], o[2] = same ? 0 : px[2], o[3] = same ? 0 : 255;
+        }
+    return out;
+}
+
 void apng_add_frame(ApngWriter *a, const unsigned char *rgb, int stride, int delay_ms) {
-    // fcTL: sequence, size, offset (0, 0), delay as a fraction of a second, dispose and
-    // blend 0 (every frame covers the whole picture).
+    // After the first frame only the rectangle that changed is stored, transparent where
+    // a pixel did not change; dispose 0 (keep) and blend 1 (over) leave the rest of the
+    // previous picture on screen.
+    int box[4] = {0, 0, a->width, a->height};
+    size_t row = (size_t)a->width * 3;
+    if (a->frames_added > 0) changed_box(a->previous, rgb, stride, a->width, a->height, box);
+    else a->previous = xmalloc(row * (size_t)a->height);
+    // fcTL: sequence, size, offset, delay as a fraction of a second (ms / 1000),
+    // dispose and blend 0.
     unsigned char fctl[26] = {0};
     put_u32(fctl, a->sequence++);
-    put_u32(fctl + 4, (uint32_t)a->width);
-    put_u32(fctl + 8, (uint32_t)a->height);
+    put_u32(fctl + 4, (uint32_t)box[2]);
+    put_u32(fctl + 8, (uint32_t)box[3]);
+    put_u32(fctl + 12, (uint32_t)box[0]);
+    put_u32(fctl + 16, (uint32_t)box[1]);
     fctl[20] = (unsigned char)(delay_ms >> 8);
     fctl[21] = (unsigned char)delay_ms;
-    fctl[22] = 0x03, fctl[23] = 0xE8;  // denominator 1000: the delay is in milliseconds
+    fctl[22] = 0x03, fctl[23] = 0xE8;  // denominator 1000
+    fctl[25] = a->frames_added > 0;    // blend over (the first frame has nothing under it)
     apng_chunk(a, "fcTL", fctl, 26);
     size_t z_n;
-    unsigned char *z = zlib_image(rgb, a->width, a->height, stride, &z_n);
+    unsigned char *rgba = frame_rgba(a, rgb, stride, box);
+    unsigned char *z = zlib_image(rgba, box[2], box[3], box[2] * 4, 4, &z_n);
+    free(rgba);
     if (a->frames_added == 0) {
         apng_chunk(a, "IDAT", z, z_n);  // the first frame is also the still picture
     } else {
@@ -280,6 +327,7 @@ void apng_add_frame(ApngWriter *a, const unsigned char *rgb, int stride, int del
         free(fdat);
     }
     free(z);
+    for (int y = 0; y < a->height; y++) memcpy(a->previous + (size_t)y * row, rgb + (size_t)y * (size_t)stride, row);
     a->frames_added++;
 }
 
@@ -289,6 +337,7 @@ bool apng_finish(ApngWriter *a, const char *path, ErrorMessage *err) {
                   ? write_file_atomic(path, a->data, a->n, err)
                   : error_set(err, "%s: %d frames announced, %d drawn", path, a->n_frames, a->frames_added);
     free(a->data);
+    free(a->previous);
     memset(a, 0, sizeof *a);
     return ok;
 }
