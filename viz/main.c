@@ -351,6 +351,18 @@ static void choose_checkpoint_path(Options *o) {
     viz_copy_text(o->view.checkpoint_path, (int)sizeof o->view.checkpoint_path, path);
 }
 
+// The fonts for renderer r at the sizes of o (larger with --present). Prints why and
+// returns false if the font cannot be opened.
+static bool open_painter(Painter *p, SDL_Renderer *r, const Options *o) {
+    ErrorMessage err;
+    int font_height = o->view.present ? o->height * 8 / 5 : o->height;
+    if (!painter_init(p, r, o->font[0] ? o->font : NULL, font_height, &err)) {
+        fprintf(stderr, "transformer-viz: %s\n", err.text);
+        return false;
+    }
+    return true;
+}
+
 // ---- headless -----------------------------------------------------------------------
 
 // A software surface to draw into, and the painter for it.
@@ -370,7 +382,6 @@ static void canvas_close(Canvas *c) {
 
 // The font and renderer first: a bad --font should not wait for training.
 static bool canvas_open(Canvas *c, const Options *o) {
-    ErrorMessage err;
     memset(c, 0, sizeof *c);
     c->surface = SDL_CreateRGBSurfaceWithFormat(0, o->width, o->height, 32, SDL_PIXELFORMAT_ARGB8888);
     c->renderer = c->surface ? SDL_CreateSoftwareRenderer(c->surface) : NULL;
@@ -378,12 +389,7 @@ static bool canvas_open(Canvas *c, const Options *o) {
         fprintf(stderr, "transformer-viz: cannot make a software renderer: %s\n", SDL_GetError());
         return false;
     }
-    int font_height = o->view.present ? o->height * 8 / 5 : o->height;
-    if (!painter_init(&c->painter, c->renderer, o->font[0] ? o->font : NULL, font_height, &err)) {
-        fprintf(stderr, "transformer-viz: %s\n", err.text);
-        return false;
-    }
-    return true;
+    return open_painter(&c->painter, c->renderer, o);
 }
 
 // Draws each --snapshot picture from s into its file.
@@ -601,13 +607,7 @@ static bool app_open_window(App *app, const Options *o) {
     SDL_RendererInfo info;
     if (o->fps && SDL_GetRendererInfo(app->renderer, &info) == 0)
         fprintf(stderr, "transformer-viz: video driver %s, renderer %s\n", SDL_GetCurrentVideoDriver(), info.name);
-    ErrorMessage err;
-    int font_height = o->view.present ? o->height * 8 / 5 : o->height;
-    if (!painter_init(&app->painter, app->renderer, o->font[0] ? o->font : NULL, font_height, &err)) {
-        fprintf(stderr, "transformer-viz: %s\n", err.text);
-        return false;
-    }
-    return true;
+    return open_painter(&app->painter, app->renderer, o);
 }
 
 // Loads the --replay file; the window then opens on it, playing.
