@@ -349,7 +349,11 @@ static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
     }
     char right[256];
     header_status(right, sizeof right, st, s);
-    draw_text(p, FONT_NORMAL, s->replay ? ACCENT : TEXT, st->width - m, y, ALIGN_RIGHT, right);
+    // The status in what room the view tabs leave: smaller text first, then cut on the left.
+    int room = st->width - m - x;
+    FontId font = text_width(p, FONT_NORMAL, right) <= room ? FONT_NORMAL : FONT_SMALL;
+    int fy = (hh - line_height(p, font)) / 2;
+    draw_text_right_clipped(p, font, s->replay ? ACCENT : TEXT, st->width - m, fy, room, right);
 }
 
 static void draw_footer(Painter *p, const ViewState *st, const Snapshot *s) {

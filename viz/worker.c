@@ -181,6 +181,33 @@ static void token_label(const Tokenizer *tok, int id, char *out) {
 
 static int mini(int a, int b) { return a < b ? a : b; }
 
+// The length of the valid UTF-8 character at s (1..4), or 0 if the bytes there are not one.
+static int utf8_char_length(const unsigned char *s) {
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 2 && s[0] < 0xC2) return 0;  // an overlong form
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+// Decoded text for the screen: a byte that is not part of a valid UTF-8 character shows
+// as <0xNN>, the way the heatmap labels show it (tokenizer_token_string), not as "?".
+static void show_bytes_as_labels(char *text, int cap) {
+    char out[VIZ_TEXT_CHARS];
+    int o = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && o < (int)sizeof out - 8;) {
+        int n = utf8_char_length(p);
+        if (n > 0) {
+            memcpy(out + o, p, (size_t)n);
+            o += n, p += n;
+        } else {
+            o += snprintf(out + o, sizeof out - (size_t)o, "<0x%02X>", *p++);
+        }
+    }
+    out[o] = '\0';
+    viz_copy_text(text, cap, out);
+}
+
 // Copies the (1,h,rows,cols) attention of every layer of one kind into the snapshot,
 // keeping at most VIZ_MAX_TOKENS rows and columns (and VIZ_MAX_LAYERS / _HEADS).
 static void copy_attention(Snapshot *s, const Model *m, AttentionKind kind, VizKind vk, bool causal) {
@@ -253,6 +280,7 @@ static void fill_probe(Worker *w, Snapshot *s) {
     s->n_hyps = nh;
     for (int i = 0; i < nh; i++) {
         tokenizer_decode(tok, hyps[i].tokens, hyps[i].length, s->hyps[i], VIZ_TEXT_CHARS);
+        show_bytes_as_labels(s->hyps[i], VIZ_TEXT_CHARS);
         if (!hyps[i].finished) {
             size_t len = strlen(s->hyps[i]);
             if (len + 4 < VIZ_TEXT_CHARS) memcpy(s->hyps[i] + len, " ...", 5);
