@@ -577,6 +577,29 @@ static void test_positional_wavelengths_and_rotation(void **state) {
     draw(sc, "formula");
 }
 
+// Presentation mode: no key hints in the footer, secondary text near-white, and the
+// fonts the caller opens for 1.6 times the height are larger.
+static void test_presentation_mode(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    int lhs = sc->painter.font_px[FONT_SMALL] * 5 / 4 + 2;
+    SDL_Rect hints = {10, H - lhs - 4, W / 2, lhs};
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Color panel = {30, 30, 40, 255};
+    int plain = hints.w * hints.h - count_color(sc, hints, panel);
+    assert_true(plain > 100);  // the key hints are there
+    st.present = true;
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    assert_int_equal(hints.w * hints.h - count_color(sc, hints, panel), 0);  // and gone
+    int small = sc->painter.font_px[FONT_NORMAL];
+    ErrorMessage err;
+    assert_true(painter_resize(&sc->painter, H * 8 / 5, &err));
+    assert_true(sc->painter.font_px[FONT_NORMAL] >= small * 3 / 2);
+    assert_true(painter_resize(&sc->painter, H, &err));
+}
+
 // ---- PNG ---------------------------------------------------------------------------------
 
 static uint32_t get_u32(const unsigned char *p) {
@@ -1058,6 +1081,7 @@ int main(void) {
         cmocka_unit_test(test_grid_keeps_its_shape),
         cmocka_unit_test(test_rows_say_fed_and_predicted),
         cmocka_unit_test(test_comparisons),
+        cmocka_unit_test(test_presentation_mode),
         cmocka_unit_test(test_positional_wavelengths_and_rotation),
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),
