@@ -433,7 +433,8 @@ static int snapshot_of_replay(Canvas *c, Options *o) {
         v->has_replay = v->replay = true;
         v->replay_frames = r.history.n_frames;
         v->replay_frame = r.history.n_frames - 1;
-        v->fit_rows = v->fit_cols = replay_longest(&r);
+        v->fit_rows = v->fit_cols = replay_longest(&r, v->replay_frame);
+        if (!o->layer_given) v->layer = replay_sharpest_layer(&r);
     }
     int status = save_pictures(c, o, s);
     free(s);
@@ -496,7 +497,7 @@ static int run_animate(Options *o) {
     v->has_replay = v->replay = true;
     v->replay_frames = r.history.n_frames;
     v->playing = true;
-    v->fit_rows = v->fit_cols = replay_longest(&r);  // cells stay put over the animation
+    if (!o->layer_given) v->layer = replay_sharpest_layer(&r);
     if (status == 0) {
         replay_fill_snapshot(s, &r, r.history.n_frames - 1);
         if (!view_fits_model(o, v, s)) status = 2;
@@ -510,6 +511,7 @@ static int run_animate(Options *o) {
         for (int k = 0; k < n_frames; k++) {
             int f = SDL_min(k * every, last);
             v->replay_frame = f;
+            v->fit_rows = v->fit_cols = replay_longest(&r, f);  // cells stay put for seconds
             replay_fill_snapshot(s, &r, f);
             s->version = (uint64_t)f + 1;
             viz_draw(&c.painter, v, s);
@@ -560,6 +562,7 @@ typedef struct {
     uint64_t fit_version;
     char fit_probe[VIZ_TEXT_CHARS];
     bool fit_replay;
+    int fit_age, fit_recent;  // snapshots since the size was last allowed to shrink; the most since
 } App;
 
 static int no_display(const char *why) {
@@ -623,6 +626,7 @@ static bool app_load_replay(App *app, Options *o) {
     ViewState *st = &o->view;
     st->has_replay = st->replay = st->playing = true;
     st->replay_frames = app->replay.history.n_frames;
+    if (!o->layer_given) st->layer = replay_sharpest_layer(&app->replay);
     return true;
 }
 
@@ -756,19 +760,29 @@ static bool app_first_look(const Options *o, ViewState *st, const Snapshot *s, b
     return true;
 }
 
-// The all-heads cells are sized for the longest the sentence on screen has been: they
-// grow when a translation needs it and stay put otherwise; a new sentence starts over.
-// A replay is sized for its longest frame from the start.
+// The all-heads cells are sized for the longest the sentence on screen has been lately:
+// they grow at once when a translation needs it and shrink back at most once every
+// FIT_WINDOW snapshots (~10 s live), so they never jump with every snapshot; a new
+// sentence starts over. A replay is sized from the frames around the current one.
+#define FIT_WINDOW 40
 static void fit_sentence(App *app, ViewState *st, const Snapshot *s) {
     if (s->version == app->fit_version) return;
     app->fit_version = s->version;
-    bool same = strcmp(app->fit_probe, s->probe) == 0 && app->fit_replay == s->replay;
-    if (!same) {
-        viz_copy_text(app->fit_probe, (int)sizeof app->fit_probe, s->probe);
-        app->fit_replay = s->replay;
-        st->fit_rows = st->fit_cols = s->replay ? replay_longest(&app->replay) : 0;
+    if (s->replay) {
+        st->fit_rows = st->fit_cols = replay_longest(&app->replay, st->replay_frame);
+        app->fit_replay = true;
+        return;
     }
     int longest = SDL_max(s->src_len, s->tgt_len);
+    bool same = strcmp(app->fit_probe, s->probe) == 0 && !app->fit_replay;
+    if (!same || ++app->fit_age >= FIT_WINDOW) {
+        viz_copy_text(app->fit_probe, (int)sizeof app->fit_probe, s->probe);
+        app->fit_replay = false;
+        st->fit_rows = st->fit_cols = same ? app->fit_recent : longest;
+        app->fit_recent = 0;
+        app->fit_age = 0;
+    }
+    app->fit_recent = SDL_max(app->fit_recent, longest);
     st->fit_rows = SDL_max(st->fit_rows, longest);
     st->fit_cols = SDL_max(st->fit_cols, longest);
 }

@@ -66,14 +66,23 @@ void replay_free(Replay *r) {
     r->points = NULL;
 }
 
-int replay_longest(const Replay *r) {
+int replay_longest(const Replay *r, int frame) {
     int n = 0;
-    for (int f = 0; f < r->history.n_frames; f++) {
+    for (int f = frame - REPLAY_FIT_FRAMES; f <= frame + REPLAY_FIT_FRAMES; f++) {
+        if (f < 0 || f >= r->history.n_frames) continue;
         const HistoryFrame *fr = &r->history.frames[f];
         n = n > fr->src_len ? n : fr->src_len;
         n = n > fr->tgt_len ? n : fr->tgt_len;
     }
     return mini(n, VIZ_MAX_TOKENS);
+}
+
+int replay_sharpest_layer(const Replay *r) {
+    const VizHistoryPoint *last = &r->points[r->history.n_frames - 1];
+    int best = 0;
+    for (int l = 1; l < mini(r->history.header.n_layers, VIZ_MAX_LAYERS); l++)
+        if (last->entropy[VIZ_CROSS][l] < last->entropy[VIZ_CROSS][best]) best = l;
+    return best;
 }
 
 void replay_fill_snapshot(Snapshot *s, const Replay *r, int frame) {

@@ -17,9 +17,14 @@ typedef struct {
 bool replay_load(Replay *r, const char *path, ErrorMessage *err);
 void replay_free(Replay *r);
 
-// The most tokens any frame has on either side (what the heatmap cells are sized for,
-// so they keep their place during the replay).
-int replay_longest(const Replay *r);
+// The most tokens on either side over the frames within REPLAY_FIT_FRAMES of `frame`:
+// what the heatmap cells are sized for, so they keep their place while the replay plays
+// (the long outputs of the untrained model early on do not shrink them for the whole run).
+enum { REPLAY_FIT_FRAMES = 20 };
+int replay_longest(const Replay *r, int frame);
+
+// The layer whose cross-attention is sharpest (lowest mean entropy) in the last frame.
+int replay_sharpest_layer(const Replay *r);
 
 // Fills s with frame `frame` of r (its tokens and attention, weights = byte / 255) and
 // the curves with frames 0..frame (loss, Eq. (3) learning rate, attention entropy).
