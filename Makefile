@@ -6,12 +6,19 @@
 #   make lessons  build only the lesson programs
 #   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
 #   make clean    remove build/
+#   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
+#                 kernels in place of the fast ones: three-loop matrix products, the loss
+#                 row with expf/logf, the simple BPE trainer (src/tensor.h explains).
+#                 Slower; the results agree with the fast build to float rounding.
 #
 # Missing libraries are found with pkg-config; when one is missing, make installs its
 # Debian package if it runs as root, and otherwise prints the one command to run.
 
 CC      ?= cc
 WARN    := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+ifneq ($(strip $(PLAIN_KERNELS)),)
+WARN    += -DPLAIN_KERNELS
+endif
 # -O3 includes -O2 and vectorises the matmul inner loops; -march=native lets it use
 # the widest SIMD this machine has; -ffp-contract=fast lets a*b+c become one fused
 # multiply-add (ISO C mode forbids that by default); -fno-math-errno lets sqrtf and

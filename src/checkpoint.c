@@ -174,9 +174,9 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return error_set(err, "%s: path too long", path);
-    if (opt && opt->memory && opt->n != m->n_params)
+    if (opt && opt->memory && opt->n != m->params.n)
         return error_set(err, "%s: the optimiser has %ld moments but the model %ld parameters",
-                         path, opt->n, m->n_params);
+                         path, opt->n, m->params.n);
     char *vocab = NULL;
     size_t vocab_len = 0;
     if (tok) vocab = tokenizer_to_string(tok, &vocab_len);
@@ -198,11 +198,11 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     }
     if (state) write_training_state(&w, state);
     if (opt && opt->memory) write_adam(&w, opt);
-    write_section_header(&w, "PARM", 8 + 4 * (uint64_t)m->n_params);
+    write_section_header(&w, "PARM", 8 + 4 * (uint64_t)m->params.n);
     unsigned char count[8];
-    put_u64(count, (uint64_t)m->n_params);
+    put_u64(count, (uint64_t)m->params.n);
     write_bytes(&w, count, 8);
-    write_floats(&w, m->params, m->n_params);
+    write_floats(&w, m->params.values, m->params.n);
     write_section_header(&w, "END ", 0);
     unsigned char checksum[CHECKSUM_BYTES];
     put_u64(checksum, w.hash);
@@ -438,7 +438,7 @@ bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
     Rng init_rng;
     rng_seed(&init_rng, 0, 0);
     model_init(m, &p.config, &init_rng);
-    get_floats(m->params, p.parm + 8, m->n_params);
+    get_floats(m->params.values, p.parm + 8, m->params.n);
 
     if (state) {
         memset(state, 0, sizeof *state);
@@ -464,7 +464,7 @@ bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
             c.warmup_steps = get_i32(p.adam + 16);
             c.lr_scale = get_f32(p.adam + 20);
             c.clip_norm = get_f32(p.adam + 24);
-            adam_init(opt, &c, m->n_params);
+            adam_init(opt, &c, m->params.n);
             opt->step = (long)get_i64(p.adam + 40);
             get_floats(opt->m, p.adam + ADAM_FIXED_BYTES, opt->n);
             get_floats(opt->v, p.adam + ADAM_FIXED_BYTES + 4 * (size_t)opt->n, opt->n);

@@ -165,10 +165,10 @@ static void next_log_probs(void *ctx, const int *prefixes, int k, int t, float *
     Worker *w = ctx;
     Model *m = w->m;
     int V = m->config.vocab_size;
-    if (m->B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
+    if (m->acts.B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
     for (int r = 0; r < k; r++) w->beam_rows[r] = t;
     model_decode(m, prefixes, w->beam_rows, t, false, NULL);
-    for (int r = 0; r < k; r++) log_softmax(log_probs + (long)r * V, m->logits + ((long)r * t + t - 1) * V, V);
+    for (int r = 0; r < k; r++) log_softmax(log_probs + (long)r * V, m->acts.logits + ((long)r * t + t - 1) * V, V);
 }
 
 // ---- filling a snapshot ------------------------------------------------------------------
