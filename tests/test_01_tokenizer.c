@@ -82,6 +82,8 @@ static const char *write_temp(const char *text, size_t len) {
 // ---- the vocabulary with no merges ------------------------------------------------
 
 // Ids 0,1,2 are the specials, then byte b is 3+b; decode skips specials.
+// hint: with no merges learned, encode gives one token per byte, TOKEN_BYTE0 + b
+// (bytes as unsigned char: 0xC3 is 195, not -61), and returns how many it wrote.
 static void test_bytes_vocabulary(void **state) {
     (void)state;
     Tokenizer tok;
@@ -105,6 +107,9 @@ static void test_bytes_vocabulary(void **state) {
 
 // Labels for heatmap axes: specials by name, a space as ▁, control bytes as <0xNN>,
 // complete UTF-8 characters as themselves, bytes of a broken character as <0xNN>.
+// hint: only the last check encodes: " é" must come out as ONE token, 260, by applying
+// merge 259 (the two bytes of é) and then 260 (space + é). Keep merging until no learned
+// pair is left, not just once.
 static void test_token_strings(void **state) {
     (void)state;
     Tokenizer tok;
@@ -148,6 +153,11 @@ static void test_token_strings(void **state) {
 // 3. (▁,hug)=3                 -> 261 "▁hug". Left: (▁,p) 2, (u,n) 2, the rest 1.
 // 4. tie (▁,p)=2 vs (u,n)=2: the lower left id wins, ▁=35 < u=120 -> 262 "▁p".
 // 5. (u,n)=2 ("▁p u n", "▁ b u n") -> 263 "un". Every pair left occurs once: stop.
+// hint: follow the comment above by hand. Merges wrong from step 1: most-frequent-pair
+// (largest count; ties to the smaller key; -1 below a count of 2). Step 1 right but the
+// same pair learned again, or 10 merges instead of 5: merge-in-word did not replace the
+// pair in the words. Merges right but the encoding wrong: encode-chunk must apply the
+// EARLIEST learned merge first (smallest merged id), not the first pair in the text.
 static void test_merges_by_hand(void **state) {
     (void)state;
     const char *corpus = "hug hug hug pug pun bun hugs";
@@ -186,6 +196,10 @@ static void test_merges_by_hand(void **state) {
 // recounts every pair before each merge and encodes by applying merges in order). On
 // its corpus of French words, broken UTF-8 and NULs, the C trainer must learn exactly
 // its merges, and the C encoder must give exactly its ids for a probe text.
+// hint: "learned" differs or a merge differs: look at merge-in-word (overlaps: "a a a"
+// with the pair (a, a) becomes "aa a") and at the tie rule of most-frequent-pair. Merges
+// equal but ids differ: encode-chunk's order of merges (smallest merged id first,
+// leftmost on a tie).
 static void test_matches_python_reference(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/tokenizer_reference.txt");
@@ -229,6 +243,9 @@ static void test_matches_python_reference(void **state) {
 // 10,000 seeded random strings of 0..120 bytes: half uniformly random bytes (all 256
 // values, NUL included), half pieces of French words, spaces and random bytes mixed,
 // so that merges, chunk boundaries and broken UTF-8 are all exercised.
+// hint: decode(encode(x)) must give x back: encode-chunk must return every token of the
+// chunk (one per byte to start with) and never lose or repeat a byte while merging.
+// "total_tokens < total_bytes" failing: your encoder applies no merges.
 static void test_round_trip_random_bytes(void **state) {
     (void)state;
     Tokenizer tok;
@@ -263,6 +280,8 @@ static void test_round_trip_random_bytes(void **state) {
 }
 
 // Accented French round-trips exactly, and the words of the corpus become few tokens.
+// hint: round trip fine but too many tokens: the merges are not applied (encode-chunk)
+// or not learned (most-frequent-pair, merge-in-word).
 static void test_round_trip_french(void **state) {
     (void)state;
     Tokenizer tok;
@@ -281,6 +300,8 @@ static void test_round_trip_french(void **state) {
 
 // Empty input is 0 tokens; NUL is an ordinary byte; a very long run of one letter
 // (longer than a chunk) round-trips too.
+// hint: empty input is 0 tokens; a NUL byte is the token TOKEN_BYTE0 + 0 like any other;
+// a 64-byte chunk must not read or write past sym[n-1].
 static void test_empty_nul_and_long_input(void **state) {
     (void)state;
     Tokenizer tok;
@@ -308,6 +329,8 @@ static void test_empty_nul_and_long_input(void **state) {
 
 // A buffer too small gets the first max_ids ids and the full count (like snprintf);
 // decode truncates the same way.
+// hint: this needs a trained vocabulary and the merges applied: start from the first
+// failure above.
 static void test_small_buffers(void **state) {
     (void)state;
     Tokenizer tok;
@@ -334,6 +357,8 @@ static void test_small_buffers(void **state) {
 // first byte (or in a run of spaces), and no token mixes letters with punctuation or
 // line breaks. And no token holds a broken UTF-8 character, except a token that is
 // itself the first bytes of one character.
+// hint: "n_merges > 100" failing: training stopped early (most-frequent-pair returns -1
+// only when no count reaches 2). "é" not one token: encode-chunk does not apply merges.
 static void test_learned_tokens_respect_boundaries(void **state) {
     (void)state;
     Tokenizer tok;
@@ -367,6 +392,9 @@ static void test_learned_tokens_respect_boundaries(void **state) {
 }
 
 // The same text and merge count give the same vocabulary, byte for byte.
+// hint: the same input must give the same merges: no uninitialised variable in
+// most-frequent-pair, and ties always broken by the smaller key. 150 merges asked, fewer
+// learned: check the count >= 2 rule.
 static void test_training_is_deterministic(void **state) {
     (void)state;
     Tokenizer a, b, c;
@@ -409,6 +437,8 @@ static int assert_trainers_agree(const char *what, const char *text, size_t len,
 // Ties worked by hand. "cd\ncd\nab\nab" has the chunks "cd", "\n", "cd", "\n", "ab", ...:
 // the pairs (c,d) and (a,b) both occur twice, so the tie-break (lowest left id first)
 // learns a+b before c+d, and then no pair is left. Both trainers must say so.
+// hint: a+b must come before c+d: on equal counts the smaller key (lower left id, then
+// lower right id) wins. Both trainers use your most-frequent-pair and merge-in-word.
 static void test_trainers_break_ties_the_same_way(void **state) {
     (void)state;
     const char *text = "cd\ncd\nab\nab";
@@ -439,6 +469,9 @@ static void test_trainers_break_ties_the_same_way(void **state) {
 // The same merges on the shipped corpus (its first 100 kB), on this file's sentences, on
 // random bytes (over 4 letters, so pairs repeat; and over all 256 values, so the UTF-8
 // rule and control bytes take part), and on a corpus made of many-way ties.
+// hint: both trainers call your merge-in-word and most-frequent-pair; if this fails and
+// test_merges_by_hand passes, look at overlapping pairs ("a a a a" with (a, a) gives
+// "aa aa") and at counts that have dropped to 0.
 static void test_plain_and_fast_trainers_agree(void **state) {
     (void)state;
     ErrorMessage err = {0};
@@ -492,6 +525,8 @@ static void assert_same_encodings(const Tokenizer *a, const Tokenizer *b) {
 }
 
 // save -> load, write -> read (embedded in a bigger file), to_string -> from_string.
+// hint: a vocabulary must not learn the same pair twice (loading rejects a repeat):
+// merge-in-word must remove the pair from every word it merges.
 static void test_save_and_load(void **state) {
     (void)state;
     Tokenizer tok, loaded;
@@ -604,6 +639,8 @@ static void test_bad_vocabulary_files(void **state) {
 
 // A vocabulary file cut short at ANY byte fails to load (the "end" line guarantees it),
 // and randomly corrupted files load or fail cleanly, never crash (ASan watches).
+// hint: this trains 40 merges first: if the vocabulary holds a repeated merge (the pair
+// was not replaced by merge-in-word), nothing loads.
 static void test_truncated_and_corrupted_files(void **state) {
     (void)state;
     Tokenizer tok, loaded;
