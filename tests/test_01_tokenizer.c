@@ -141,6 +141,39 @@ static void test_token_strings(void **state) {
 
 // ---- merges worked out by hand ------------------------------------------------------
 
+// Encoding applies merges in the order they were learned, not in the order of the text.
+// With "b c" learned first (259) and "a b" second (260), "abc" is a + bc = [100, 259]:
+// taking the leftmost learned pair (a, b) first would give ab + c = [260, 102]. With the
+// one merge "a a" (259), "aaa" is aa + a = [259, 100]: overlaps go to the leftmost pair.
+// hint: among the learned pairs present, merge the one whose merged id is SMALLEST
+// first (the earliest merge), wherever it is in the chunk; on equal ids (the same pair
+// twice, overlapping) the leftmost. Then look again: the merge may have made a new pair.
+static void test_encode_applies_merges_in_learned_order(void **state) {
+    (void)state;
+    Tokenizer tok;
+    ErrorMessage err = {{0}};
+    const char *vocab = "bpe-vocab 1\nmerges 2\nmerge 101 102\nmerge 100 101\nend\n";
+    assert_true(tokenizer_from_string(&tok, vocab, strlen(vocab), "inline", &err));
+    int ids[8];
+    assert_int_equal(tokenizer_encode(&tok, "abc", 3, ids, 8), 2);
+    assert_int_equal(ids[0], 3 + 'a');
+    assert_int_equal(ids[1], 259);
+    assert_int_equal(tokenizer_encode(&tok, "abab", 4, ids, 8), 2);  // no (b,c) present: ab ab
+    assert_int_equal(ids[0], 260);
+    assert_int_equal(ids[1], 260);
+    tokenizer_free(&tok);
+
+    const char *pairs = "bpe-vocab 1\nmerges 1\nmerge 100 100\nend\n";
+    assert_true(tokenizer_from_string(&tok, pairs, strlen(pairs), "inline", &err));
+    assert_int_equal(tokenizer_encode(&tok, "aaa", 3, ids, 8), 2);
+    assert_int_equal(ids[0], 259);
+    assert_int_equal(ids[1], 3 + 'a');
+    assert_int_equal(tokenizer_encode(&tok, "aaaa", 4, ids, 8), 2);
+    assert_int_equal(ids[0], 259);
+    assert_int_equal(ids[1], 259);
+    tokenizer_free(&tok);
+}
+
 // Corpus "hug hug hug pug pun bun hugs". Pre-splitting glues each space to the word
 // after it, so the words and their counts are:
 //   "hug" 1, "▁hug" 2, "▁pug" 1, "▁pun" 1, "▁bun" 1, "▁hugs" 1.
@@ -188,6 +221,28 @@ static void test_merges_by_hand(void **state) {
     assert_int_equal(learned, 2);
     assert_memory_equal(tok.merges, expected, 2 * sizeof expected[0]);
     tokenizer_free(&tok);
+}
+
+// Overlapping pairs merge from the left, in training too. "aaa\naaa\naaa" is the word
+// "aaa" three times (and "\n" twice): (a,a) occurs twice in each, 6 in all -> 259 "aa".
+// Merged left to right each word is "aa a", so the next pair is (aa, a) -> 260 "aaa";
+// merged from the right it would be "a aa" and (a, aa). Both trainers.
+// hint: merge-in-word scans left to right and, after replacing s[j], s[j+1], goes on
+// at s[j+2]: "a a a" with the pair (a, a) becomes "aa a".
+static void test_training_merges_overlaps_from_the_left(void **state) {
+    (void)state;
+    const char *text = "aaa\naaa\naaa";
+    const int a = TOKEN_BYTE0 + 'a';
+    int (*train[2])(Tokenizer *, const char *, size_t, int) = {tokenizer_train_plain, tokenizer_train_fast};
+    for (int t = 0; t < 2; t++) {
+        Tokenizer tok;
+        assert_int_equal(train[t](&tok, text, strlen(text), 10), 2);
+        assert_int_equal(tok.merges[0][0], a);
+        assert_int_equal(tok.merges[0][1], a);
+        assert_int_equal(tok.merges[1][0], 259);
+        assert_int_equal(tok.merges[1][1], a);
+        tokenizer_free(&tok);
+    }
 }
 
 // ---- against an independent reference --------------------------------------------
@@ -683,7 +738,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_vocabulary),
         cmocka_unit_test(test_token_strings),
+        cmocka_unit_test(test_encode_applies_merges_in_learned_order),
         cmocka_unit_test(test_merges_by_hand),
+        cmocka_unit_test(test_training_merges_overlaps_from_the_left),
         cmocka_unit_test(test_matches_python_reference),
         cmocka_unit_test(test_round_trip_random_bytes),
         cmocka_unit_test(test_round_trip_french),
