@@ -52,6 +52,25 @@ char *read_whole_file(const char *path, size_t *length, ErrorMessage *err);
 // renamed over path, so an interrupted write never destroys the previous file.
 bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMessage *err);
 
+// ---------------------------------------------------------------------------
+// UTF-8 text in a terminal (labels of tokens, heatmap axes).
+// ---------------------------------------------------------------------------
+
+// Terminal columns of the NUL-terminated UTF-8 string s: one per character, i.e. per
+// byte that is not a continuation byte (10xxxxxx). Wide (CJK) characters count as one.
+int utf8_width(const char *s);
+
+// Byte length of the UTF-8 character starting at s (1..4, from its lead byte; 1 for a
+// stray continuation or invalid byte), never past a NUL that cuts the character short.
+int utf8_char_len(const char *s);
+
+// Copies n bytes of untrusted text (a token from a file, a section tag) into out (size
+// bytes, always NUL-terminated, cut short if it does not fit) so that printing it cannot
+// move the cursor or recolour the terminal: printable ASCII and well-formed UTF-8
+// characters are kept, a backslash becomes "\\", and any other byte (control characters
+// such as ESC, C1 controls, invalid UTF-8) becomes "\xNN". Returns out.
+char *escape_bytes(char *out, size_t size, const char *bytes, size_t n);
+
 // Seconds since an arbitrary fixed point, for progress lines and benchmarks.
 double wall_seconds(void);
 

@@ -12,6 +12,7 @@ static void *grow(void *p, size_t size) {
     return bigger;
 }
 
+// A NUL-terminated copy of the len bytes at s (caller frees).
 static char *copy_string(const char *s, size_t len) {
     char *copy = xmalloc(len + 1);
     memcpy(copy, s, len);
@@ -94,6 +95,8 @@ static int encode_text(const Tokenizer *tok, const char *text, size_t len, int *
     return tokenizer_encode(tok, text, len, *ids, (int)len);
 }
 
+// Tokenizes the src_bytes and tgt_bytes of the two texts and adds them as a pair with
+// copies of the texts; false if the pair was dropped (empty or too long).
 static bool add_text(Dataset *ds, const Tokenizer *tok, const char *src, size_t src_bytes,
                      const char *tgt, size_t tgt_bytes) {
     int *src_ids, *tgt_ids;

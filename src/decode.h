@@ -77,6 +77,18 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
 
 // ---- with the model ------------------------------------------------------------------
 
+// The model as a Scorer: model_decode over the k prefixes against the memory of the last
+// model_encode (repeated to k rows with model_repeat_memory when k changes), then the
+// log-softmax (generator.h) of each row's last logits. ctx holds the per-row lengths and
+// must outlive the returned Scorer; max_rows = min(m->config.max_batch, BEAM_MAX).
+// decode_greedy / decode_beam use it; a caller with its own length limit (the viewer)
+// calls model_encode, then greedy_search / beam_search with it.
+typedef struct {
+    Model *m;
+    int lengths[BEAM_MAX];  // (k) every prefix row has t tokens
+} ModelScorer;
+Scorer model_scorer(ModelScorer *ctx, Model *m);
+
 // The output length limit of §6.1 for a source of src_len tokens: src_len + 50 tokens
 // (</s> included), capped so that the longest decoder input, <s> + all but the last
 // token, fits the model's max_len (and below DECODE_MAX_TOKENS).

@@ -23,6 +23,7 @@ enum { STREAM_DROPOUT = 1, STREAM_BATCHES = 2, STREAM_TRAIN_DATA = 3, STREAM_VAL
 #define EVAL_BATCH 64  // pairs per evaluation batch
 
 bool task_is_translation(const char *task) { return strcmp(task, "fr-en") == 0; }
+// True for the corpus task (the shorter name used inside this file).
 static bool is_fr_en(const char *task) { return task_is_translation(task); }
 
 // ---- options ----------------------------------------------------------------------
@@ -92,6 +93,7 @@ static bool add_task_pairs(Dataset *ds, const Tokenizer *tok, const TrainOptions
     return true;
 }
 
+// The synthetic-task options (lengths, alphabet) of o are usable (tasks.h).
 static bool check_task_options(const TrainOptions *o, ErrorMessage *err) {
     return task_check_params(o->task_min_len, o->task_max_len, o->alphabet, err);
 }
@@ -113,6 +115,9 @@ bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int
     return add_task_pairs(ds, tok, o, kind, SPLIT_TEST, TEST_SET_SIZE, &rng, err);
 }
 
+// The training and validation sets of t: read from the fr-en files (a BPE vocabulary
+// trained on the training text first, unless have_vocab: a resume brings its own) or
+// generated from the seed for a synthetic task.
 static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
     if (is_fr_en(o->task)) {
@@ -427,6 +432,7 @@ static void say(FILE *log, const char *line) {
     }
 }
 
+// Saves a resumable checkpoint to --out (if any) and says so on log.
 static bool save_periodic(Trainer *t, FILE *log, ErrorMessage *err) {
     if (!t->options.out_path[0]) return true;
     if (!trainer_save(t, t->options.out_path, true, err)) return false;
@@ -436,6 +442,8 @@ static bool save_periodic(Trainer *t, FILE *log, ErrorMessage *err) {
     return true;
 }
 
+// A validation pass over the first eval_sentences pairs (greedy), its line on log and
+// the on_eval hook.
 static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
     int n = t->options.eval_sentences > 0 ? t->options.eval_sentences : 200;
     trainer_evaluate(t, &t->valid, n, 1, &t->last_eval);

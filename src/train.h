@@ -108,7 +108,7 @@ typedef struct {
     Batch batch;             // the current batch
     TrainingState state;     // step, epoch, batch_in_epoch, rng, data_rng (epoch start)
     Rng data_rng_now;        // data_rng after this epoch's plan was drawn
-    float *probs, *dlogits;  // (max_batch, max_len, V) loss cache and gradient
+    float *dlogits;          // (max_batch, max_len, V) dLoss/dlogits of the current batch
     long tokens_seen;        // real target tokens trained on (this session)
     double train_seconds;    // wall time spent in steps (this session)
     long first_step;         // state.step when this session began (for tokens/s, ETA)

@@ -19,6 +19,7 @@
 #include <omp.h>
 #endif
 
+#include "attention.h"
 #include "checkpoint.h"
 #include "common.h"
 #include "dataset.h"
@@ -48,6 +49,7 @@ typedef struct {
 
 static const char *program = "transformer";
 
+// The options table as --help lines: name, value kind, help text and the default.
 static void print_options(const Option *opts, int n) {
     for (int i = 0; i < n; i++) {
         const Option *o = &opts[i];
@@ -147,6 +149,7 @@ static bool parse_options(int argc, char **argv, int first, const Option *opts, 
     return true;
 }
 
+// True if --help or -h comes before any "--" in argv[first..argc).
 static bool wants_help(int argc, char **argv, int first) {
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) return false;
@@ -162,6 +165,7 @@ static const char *find_option(int argc, char **argv, int first, const char *nam
     return NULL;
 }
 
+// Sets the OpenMP thread count (threads > 0; a build without OpenMP ignores it).
 static void set_threads(int threads) {
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads(threads);
@@ -178,11 +182,14 @@ static void set_threads(int threads) {
 // reads it through TrainHooks.stop and saves a checkpoint before exiting.
 static atomic_int interrupted;
 
+// SIGINT handler: only sets the flag the training loop polls between steps.
 static void on_sigint(int sig) {
     (void)sig;
     atomic_store(&interrupted, 1);
 }
 
+// `transformer train`: parses the options, builds the Trainer (or resumes one) and
+// runs the loop; the exit status says how it ended.
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool help = wants_help(argc, argv, 2);
@@ -293,68 +300,6 @@ static int cmd_train(int argc, char **argv) {
 // translate
 // ===================================================================================
 
-// Number of code points in a UTF-8 string (its width in a terminal, for our labels).
-static int utf8_width(const char *s) {
-    int n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
-// Prints s, then spaces up to `width` columns.
-static void print_padded(const char *s, int width) {
-    printf("%s", s);
-    for (int w = utf8_width(s); w < width; w++) putchar(' ');
-}
-
-// Byte length of the UTF-8 character at s.
-static int utf8_char_len(const char *s) {
-    unsigned char c = (unsigned char)*s;
-    int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    for (int i = 1; i < n; i++)
-        if (!s[i]) return i;
-    return n;
-}
-
-// A terminal heatmap of one attention matrix (rows, cols): row labels down the left,
-// column labels written vertically across the top, one two-character cell per weight
-// shaded by its value, and a legend.
-static void print_heatmap(const float *w, int rows, int cols, char labels_r[][TOKEN_STRING_MAX],
-                          char labels_c[][TOKEN_STRING_MAX], const char *title) {
-    static const char *shade[] = {"  ", "░░", "▒▒", "▓▓", "██"};
-    int lw = 0, lh = 0;
-    for (int r = 0; r < rows; r++) lw = utf8_width(labels_r[r]) > lw ? utf8_width(labels_r[r]) : lw;
-    for (int c = 0; c < cols; c++) lh = utf8_width(labels_c[c]) > lh ? utf8_width(labels_c[c]) : lh;
-    if (lh > 10) lh = 10;
-    printf("%s\n", title);
-    // Column labels, one character per line, top-aligned.
-    const char *pos[256];
-    for (int c = 0; c < cols && c < 256; c++) pos[c] = labels_c[c];
-    for (int line = 0; line < lh; line++) {
-        print_padded("", lw + 1);
-        for (int c = 0; c < cols && c < 256; c++) {
-            if (*pos[c]) {
-                int n = utf8_char_len(pos[c]);
-                printf("%.*s ", n, pos[c]);
-                pos[c] += n;
-            } else {
-                printf("  ");
-            }
-        }
-        putchar('\n');
-    }
-    for (int r = 0; r < rows; r++) {
-        print_padded(labels_r[r], lw + 1);
-        for (int c = 0; c < cols; c++) {
-            float v = w[(long)r * cols + c];
-            int level = v < 0.05f ? 0 : v < 0.25f ? 1 : v < 0.5f ? 2 : v < 0.75f ? 3 : 4;
-            printf("%s", shade[level]);
-        }
-        putchar('\n');
-    }
-    printf("legend: '  ' < 0.05  ░ < 0.25  ▒ < 0.5  ▓ < 0.75  █ >= 0.75   (rows: target tokens, columns: source tokens)\n");
-}
-
 typedef struct {
     Model model;
     Tokenizer tok;
@@ -364,6 +309,52 @@ typedef struct {
     int layer, head;  // which cross-attention to draw; head -1 = average of heads
     bool show_hyps;
 } Translator;
+
+// Prints the cross-attention of the model producing hyp from src (n tokens) as a
+// heatmap (attention.h attention_print_rows): the chosen layer, one head or the mean of
+// all heads; a (T,S) matrix with T = the decoder steps of hyp and S = n.
+static void print_cross_attention(Translator *tr, const int *src, int n, const Hypothesis *hyp) {
+    Model *m = &tr->model;
+    int T = decode_rerun_attention(m, src, n, hyp);
+    int rows, cols;
+    int layer = tr->layer < 0 ? m->config.n_layers - 1 : tr->layer;
+    const float *w = model_attention(m, ATTN_CROSS, layer, &rows, &cols);
+    int h = m->config.n_heads;
+    float *avg = xcalloc((size_t)rows * cols, sizeof(float));
+    for (int k = 0; k < h; k++) {
+        if (tr->head >= 0 && k != tr->head) continue;
+        for (long i = 0; i < (long)rows * cols; i++) avg[i] += w[(long)k * rows * cols + i];
+    }
+    if (tr->head < 0) vec_scale(avg, 1.0f / (float)h, (long)rows * cols);
+    // Row r is the query at decoder input r (<s> y1 ...), which predicts output r:
+    // label rows with the token produced there.
+    char(*lr)[TOKEN_STRING_MAX] = xcalloc((size_t)rows, sizeof(*lr));
+    char(*lc)[TOKEN_STRING_MAX] = xcalloc((size_t)cols, sizeof(*lc));
+    const char **row_labels = xmalloc(sizeof(char *) * (size_t)rows);
+    const char **col_labels = xmalloc(sizeof(char *) * (size_t)cols);
+    for (int r = 0; r < rows; r++) {
+        int produced = r < hyp->length ? hyp->tokens[r] : TOKEN_EOS;
+        if (r < T) tokenizer_token_string(&tr->tok, produced, lr[r], TOKEN_STRING_MAX);
+        row_labels[r] = lr[r];
+    }
+    for (int c = 0; c < cols; c++) {
+        tokenizer_token_string(&tr->tok, src[c], lc[c], TOKEN_STRING_MAX);
+        col_labels[c] = lc[c];
+    }
+    if (tr->head < 0)
+        printf("cross-attention, layer %d of %d, average of %d heads (keys: source tokens):\n", layer + 1,
+               m->config.n_layers, h);
+    else
+        printf("cross-attention, layer %d of %d, head %d (keys: source tokens):\n", layer + 1, m->config.n_layers,
+               tr->head + 1);
+    attention_print_rows(stdout, avg, rows, cols, row_labels, col_labels, "rows: the token each step predicts");
+    printf("\n");
+    free(col_labels);
+    free(row_labels);
+    free(lc);
+    free(lr);
+    free(avg);
+}
 
 // Translates one line and prints it; with --attention also its cross-attention.
 static void translate_line(Translator *tr, const char *line, int line_no) {
@@ -402,45 +393,14 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
                    (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? "" : " (cut at the length limit)", text);
         }
     }
-    if (tr->attention) {
-        int T = decode_rerun_attention(m, src, n, &hyps[0]);
-        int rows, cols;
-        int layer = tr->layer < 0 ? m->config.n_layers - 1 : tr->layer;
-        const float *w = model_attention(m, ATTN_CROSS, layer, &rows, &cols);
-        int h = m->config.n_heads;
-        float *avg = xcalloc((size_t)rows * cols, sizeof(float));
-        for (int k = 0; k < h; k++) {
-            if (tr->head >= 0 && k != tr->head) continue;
-            for (long i = 0; i < (long)rows * cols; i++) avg[i] += w[(long)k * rows * cols + i];
-        }
-        if (tr->head < 0) vec_scale(avg, 1.0f / (float)h, (long)rows * cols);
-        // Row r is the query at decoder input r (<s> y1 ...), which predicts output r:
-        // label rows with the token produced there.
-        char(*lr)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lr) * (size_t)rows);
-        char(*lc)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lc) * (size_t)cols);
-        for (int r = 0; r < rows && r < T; r++) {
-            int produced = r < hyps[0].length ? hyps[0].tokens[r] : TOKEN_EOS;
-            tokenizer_token_string(&tr->tok, produced, lr[r], TOKEN_STRING_MAX);
-        }
-        for (int c = 0; c < cols; c++) tokenizer_token_string(&tr->tok, src[c], lc[c], TOKEN_STRING_MAX);
-        char title[160];
-        if (tr->head < 0)
-            snprintf(title, sizeof title, "cross-attention, layer %d of %d, average of %d heads:", layer + 1,
-                     m->config.n_layers, h);
-        else
-            snprintf(title, sizeof title, "cross-attention, layer %d of %d, head %d:", layer + 1, m->config.n_layers,
-                     tr->head + 1);
-        print_heatmap(avg, rows, cols, lr, lc, title);
-        printf("\n");
-        free(lc);
-        free(lr);
-        free(avg);
-    }
+    if (tr->attention) print_cross_attention(tr, src, n, &hyps[0]);
     fflush(stdout);
     free(text);
     free(src);
 }
 
+// `transformer translate`: loads a checkpoint and translates each argument (or each
+// line of standard input), with --attention heatmaps and --hypotheses on request.
 static int cmd_translate(int argc, char **argv) {
     char model_path[512] = "";
     // One thread by default: decoding works on a few rows at a time, too little to share.
@@ -707,6 +667,8 @@ static double torch_best(const char *results, const char *name, int *threads) {
     return best;
 }
 
+// `transformer bench`: training throughput of the bench_configs, optionally next to
+// PyTorch's from the reference script's output.
 static int cmd_bench(int argc, char **argv) {
     int threads = 2;
     float seconds = 8.0f;
