@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char MAGIC[8] = {'T', 'R', 'F', 'C', 'K', 'P', 'T', '\n'};
@@ -327,6 +328,20 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     return commit_file(&w, tmp, path, err);
 }
 
+bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage *err) {
+    char tmp[4096];
+    *stale_removed = false;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return error_set(err, "%s: path too long", path);
+    struct stat st;
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0) *stale_removed = true;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    fclose(f);
+    remove(tmp);
+    return true;
+}
+
 // ---- reading ---------------------------------------------------------------------------
 
 // Where the sections of a verified file are (pointers into the file's bytes).
@@ -499,6 +514,63 @@ static bool check_adam_size(const char *path, const Parsed *p, long expected, Er
     return true;
 }
 
+// TRST, if present: counts that cannot be negative, and PCG increments that are odd (an
+// even one, such as 0, makes rng_below loop forever).
+static bool check_training_state(const char *path, const Parsed *p, ErrorMessage *err) {
+    if (!p->trst) return true;
+    TrainingState st;
+    decode_fields(&st, p->trst, TRST_FIELDS, COUNT(TRST_FIELDS));
+    const struct { const char *name; long value; } counts[] = {
+        {"step", st.step}, {"epoch", st.epoch}, {"batch_in_epoch", st.batch_in_epoch}};
+    for (int i = 0; i < COUNT(counts); i++)
+        if (counts[i].value < 0)
+            return error_set(err, "%s: corrupted training state: %s = %ld is negative", path, counts[i].name,
+                             counts[i].value);
+    if (st.rng.increment % 2 == 0 || st.data_rng.increment % 2 == 0)
+        return error_set(err, "%s: corrupted training state: an RNG increment is even (rng.increment %llu, "
+                         "data_rng.increment %llu; PCG needs odd ones)", path,
+                         (unsigned long long)st.rng.increment, (unsigned long long)st.data_rng.increment);
+    return true;
+}
+
+// True if every one of the n little-endian floats at p is finite (and >= 0 if nonnegative).
+static bool floats_finite(const unsigned char *p, long n, bool nonnegative) {
+    for (long i = 0; i < n; i++) {
+        float v = get_f32(p + 4 * (size_t)i);
+        if (!isfinite(v) || (nonnegative && v < 0.0f)) return false;
+    }
+    return true;
+}
+
+// ADAM, if present: β's in [0, 1), ε > 0, a positive finite lr scale, warmup >= 1, a
+// non-negative step equal to TRST's, finite moments m and v >= 0.
+static bool check_adam_state(const char *path, const Parsed *p, long n, ErrorMessage *err) {
+    if (!p->adam) return true;
+    Adam a;
+    decode_fields(&a, p->adam, ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    const AdamConfig *c = &a.config;
+    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f && c->beta2 >= 0.0f && c->beta2 < 1.0f))
+        return error_set(err, "%s: corrupted optimiser state: beta1 %g, beta2 %g (expected 0 <= beta < 1)",
+                         path, (double)c->beta1, (double)c->beta2);
+    if (!(c->eps > 0.0f && isfinite(c->eps) && c->lr_scale > 0.0f && isfinite(c->lr_scale) &&
+          c->clip_norm >= 0.0f && isfinite(c->clip_norm)))
+        return error_set(err, "%s: corrupted optimiser state: eps %g, lr_scale %g, clip_norm %g (expected "
+                         "eps > 0, lr_scale > 0, clip_norm >= 0, all finite)", path, (double)c->eps,
+                         (double)c->lr_scale, (double)c->clip_norm);
+    if (c->warmup_steps < 1 || c->d_model < 1 || a.step < 0)
+        return error_set(err, "%s: corrupted optimiser state: warmup_steps %d, d_model %d, step %ld", path,
+                         c->warmup_steps, c->d_model, a.step);
+    long trst_step = p->trst ? (long)get_i64(p->trst + field_offset(TRST_FIELDS, COUNT(TRST_FIELDS), "step"))
+                             : a.step;
+    if (a.step != trst_step)
+        return error_set(err, "%s: corrupted checkpoint: the optimiser is at step %ld, the training state at "
+                         "step %ld", path, a.step, trst_step);
+    const unsigned char *moments = p->adam + fields_bytes(ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    if (!floats_finite(moments, n, false) || !floats_finite(moments + 4 * (size_t)n, n, true))
+        return error_set(err, "%s: corrupted optimiser state: a moment is not finite (or v < 0)", path);
+    return true;
+}
+
 // The bytes are what was written; now check that they make sense: a configuration
 // (max_batch > 0 replacing the stored one) and the parameter and moment counts it implies.
 static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMessage *err) {
@@ -511,7 +583,8 @@ static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMe
     long expected = model_param_count(c);
     if (expected <= 0 || expected > LIMIT_PARAMS)
         return error_set(err, "%s: model configuration gives %ld parameters", path, expected);
-    return check_parameters(path, out, expected, err) && check_adam_size(path, out, expected, err);
+    return check_parameters(path, out, expected, err) && check_adam_size(path, out, expected, err) &&
+           check_training_state(path, out, err) && check_adam_state(path, out, expected, err);
 }
 
 // Verifies the file bytes (see the order in checkpoint.h) and finds the sections.
@@ -523,9 +596,24 @@ static bool parse(const char *path, const unsigned char *data, size_t size, int 
            check_checksum(path, data, size, end, err) && check_contents(path, max_batch, out, err);
 }
 
+// The first bytes of path are the magic (or the whole file is a prefix of it, which
+// parse calls truncated): a file that is not a checkpoint (or /dev/zero) is refused
+// before it is read into memory.
+static bool starts_with_magic(const char *path, ErrorMessage *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char head[sizeof MAGIC];
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (memcmp(head, MAGIC, got) != 0)
+        return error_set(err, "%s: not a checkpoint (it does not start with the checkpoint magic)", path);
+    return true;
+}
+
 // Reads the file into memory and parses it; *data must be freed by the caller on success.
 static bool read_and_parse(const char *path, int max_batch, unsigned char **data, Parsed *parsed,
                            ErrorMessage *err) {
+    if (!starts_with_magic(path, err)) return false;
     size_t size = 0;
     char *bytes = read_whole_file(path, &size, err);
     if (!bytes) return false;

@@ -37,8 +37,11 @@
 // is known (else "written by a newer version"); every section fits in the file and END
 // is there (else "truncated"); the checksum matches (else "corrupted"); the configuration
 // is sane (sizes in range, d_model divisible by h, ...), PARM holds exactly
-// model_param_count(config) floats and every one is finite, all before anything is
-// allocated.
+// model_param_count(config) floats and every one is finite; a training state has no
+// negative count and odd RNG increments; an optimiser state has β's in [0, 1), ε > 0,
+// a positive finite lr scale, the same step as the training state, and finite moments
+// (v >= 0); all before anything is allocated. Bytes from the file that an error message
+// quotes (a section tag) are escaped (common.h escape_bytes).
 //
 // Saving writes "PATH.tmp", flushes and fsyncs it, then renames it over PATH, so an
 // interrupted save never destroys the previous checkpoint.
@@ -87,6 +90,12 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
 // Returns false with "PATH: reason" in err, allocating nothing, if any check fails.
 bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
                      TrainingState *state, Adam *opt, ErrorMessage *err);
+
+// Before a run that will save at path: removes a stale "PATH.tmp" (a regular file left
+// behind when a save was killed; *stale_removed tells), then proves that PATH.tmp can be
+// created (and removes it again), so a missing or read-only directory is reported now
+// rather than at the first save. False with "PATH.tmp: cannot create: reason" in err.
+bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage *err);
 
 // Only the verified configuration (no allocation of a model), e.g. to print it.
 bool checkpoint_read_config(const char *path, ModelConfig *config, ErrorMessage *err);

@@ -71,39 +71,53 @@ void fclose_check(FILE *f, const char *file, int line) {
     if (fclose(f) != 0) fail_at(file, line, "close failed", "(is the disk full?)");
 }
 
-char *read_whole_file(const char *path, size_t *length, ErrorMessage *err) {
+// Reads f to its end into *buf (capacity *cap, grown by doubling), at most max_bytes.
+// Returns the byte count, or (size_t)-1 with err set (out of memory, too large, error).
+static size_t read_all(FILE *f, const char *path, size_t max_bytes, char **buf, size_t *cap, ErrorMessage *err) {
+    size_t len = 0, got;
+    while ((got = fread(*buf + len, 1, *cap - len, f)) > 0) {
+        len += got;
+        if (len > max_bytes) {
+            error_set(err, "%s: larger than %zu MB, refused (is it the right file?)", path, max_bytes >> 20);
+            return (size_t)-1;
+        }
+        if (len < *cap) continue;
+        char *bigger = realloc(*buf, 2 * *cap + 1);
+        if (!bigger) {
+            error_set(err, "%s: out of memory while reading", path);
+            return (size_t)-1;
+        }
+        *buf = bigger;
+        *cap *= 2;
+    }
+    if (ferror(f)) {
+        error_set(err, "%s: read error", path);
+        return (size_t)-1;
+    }
+    return len;
+}
+
+char *read_whole_file_max(const char *path, size_t max_bytes, size_t *length, ErrorMessage *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         error_set(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
+    size_t cap = 1 << 16;
     char *buf = xmalloc(cap + 1);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            cap *= 2;
-            char *bigger = realloc(buf, cap + 1);
-            if (!bigger) {
-                free(buf);
-                fclose(f);
-                error_set(err, "%s: out of memory while reading", path);
-                return NULL;
-            }
-            buf = bigger;
-        }
-    }
-    bool failed = ferror(f);
+    size_t len = read_all(f, path, max_bytes, &buf, &cap, err);
     fclose(f);
-    if (failed) {
+    if (len == (size_t)-1) {
         free(buf);
-        error_set(err, "%s: read error", path);
         return NULL;
     }
     buf[len] = '\0';
     if (length) *length = len;
     return buf;
+}
+
+char *read_whole_file(const char *path, size_t *length, ErrorMessage *err) {
+    return read_whole_file_max(path, READ_WHOLE_FILE_MAX, length, err);
 }
 
 bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMessage *err) {

@@ -45,7 +45,11 @@ void fclose_check(FILE *f, const char *file, int line);
 #define xfclose(f) fclose_check((f), __FILE__, __LINE__)
 
 // Reads a whole file into a NUL-terminated buffer the caller frees. Returns NULL and
-// fills err if the file cannot be opened or read; *length gets the byte count.
+// fills err if the file cannot be opened or read, or holds more than max_bytes (so a
+// device such as /dev/zero is refused instead of filling memory); *length gets the byte
+// count. read_whole_file uses READ_WHOLE_FILE_MAX.
+#define READ_WHOLE_FILE_MAX ((size_t)1 << 30)
+char *read_whole_file_max(const char *path, size_t max_bytes, size_t *length, ErrorMessage *err);
 char *read_whole_file(const char *path, size_t *length, ErrorMessage *err);
 
 // Writes `size` bytes to path atomically: to "path.tmp", flushed and synced, then

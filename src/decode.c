@@ -27,9 +27,14 @@ void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float 
     prefix[0] = TOKEN_BOS;
     for (int t = 1; t <= max_tokens; t++) {
         scorer->next_log_probs(scorer->ctx, prefix, 1, t, log_probs);
-        int best = -1;  // argmax; the lowest id wins a tie
+        int best = -1;  // argmax over the usable ones (not NaN); the lowest id wins a tie
         for (int y = 0; y < V; y++)
-            if (token_allowed(y) && (best < 0 || log_probs[y] > log_probs[best])) best = y;
+            if (token_allowed(y) && !isnan(log_probs[y]) && (best < 0 || log_probs[y] > log_probs[best]))
+                best = y;
+        if (best < 0 || log_probs[best] == -INFINITY) {  // nothing the model can say: stop
+            out->log_prob = -INFINITY;
+            break;
+        }
         out->log_prob += log_probs[best];
         if (best == TOKEN_EOS) {
             out->finished = true;
@@ -77,7 +82,7 @@ static void sort_by_score(Hypothesis *h, int n) {
 
 int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, float alpha,
                 int max_tokens) {
-    assert(beam >= 1 && beam <= BEAM_MAX && beam <= scorer->max_rows);
+    assert(max_out >= 1 && beam >= 1 && beam <= BEAM_MAX && beam <= scorer->max_rows);
     assert(max_tokens >= 1 && max_tokens < DECODE_MAX_TOKENS);
     const int V = scorer->vocab_size;
     const int stride = DECODE_MAX_TOKENS;  // one prefix row: <s> + up to max_tokens-1 tokens
@@ -149,6 +154,13 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
         }
     }
 
+    // Every candidate NaN or -inf from the first step on leaves nothing to return; the
+    // caller still gets one hypothesis (empty, unfinished, score -inf) to print.
+    if (n_done == 0) {
+        memset(&done[0], 0, sizeof done[0]);
+        done[0].log_prob = done[0].score = -INFINITY;
+        n_done = 1;
+    }
     sort_by_score(done, n_done);
     int n_out = n_done < max_out ? n_done : max_out;
     memcpy(out, done, sizeof(Hypothesis) * (size_t)n_out);

@@ -59,6 +59,8 @@ float length_penalty(int length, float alpha);
 // Greedy search: from <s>, append argmax_y log p(y | prefix) until </s> or max_tokens
 // tokens (</s> included) have been generated. Fills *out (score = log_prob / lp with
 // alpha, so it is comparable to a beam hypothesis). max_tokens in 1..DECODE_MAX_TOKENS-1.
+// NaN log-probabilities are never chosen; when no token is left (all NaN or -inf) the
+// search stops there, unfinished, with log_prob = -inf.
 void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float alpha);
 
 // Beam search with `beam` live hypotheses (1..BEAM_MAX, and <= scorer->max_rows):
@@ -71,7 +73,9 @@ void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float 
 //   4. stop when `beam` hypotheses have finished, none is live, or max_tokens tokens have
 //      been generated (live ones are then returned unfinished, scored the same way).
 // The beam shrinks as hypotheses finish, so beam = 1 is exactly greedy search.
-// Writes up to max_out hypotheses to out, best score first; returns how many.
+// Writes up to max_out (>= 1) hypotheses to out, best score first; returns how many,
+// at least 1: when every candidate is NaN or -inf from the first step on, one empty,
+// unfinished hypothesis with log_prob = score = -inf.
 int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, float alpha,
                 int max_tokens);
 

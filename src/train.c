@@ -217,7 +217,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     t->data_rng_now = t->state.data_rng;
     if (!batch_plan_make(&t->plan, &t->train, o->batch_tokens, o->batch_sentences, &t->data_rng_now, err))
         return false;
-    if (t->state.batch_in_epoch > t->plan.n_batches)
+    if (t->state.batch_in_epoch < 0 || t->state.batch_in_epoch > t->plan.n_batches)
         return error_set(err, "%s: batch %ld of an epoch of %d batches: not the same data or options",
                          resume_path ? resume_path : "resume", t->state.batch_in_epoch, t->plan.n_batches);
 
@@ -225,6 +225,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     batch_init(&t->batch, c->max_batch, c->max_len);
     t->dlogits = xmalloc(sizeof(float) * (size_t)c->max_batch * c->max_len * c->vocab_size);
     t->first_step = t->state.step;
+    t->saved_step = resume_path && strcmp(resume_path, o->out_path) == 0 ? t->state.step : -1;
     return true;
 }
 
@@ -249,6 +250,16 @@ static bool all_finite(const float *x, long n) {
     float sum = 0.0f;
     for (long i = 0; i < n; i++) sum += x[i] * 0.0f;  // 0·finite = 0, 0·NaN/Inf = NaN
     return sum == 0.0f;
+}
+
+// True if every one of the n parameters is finite and at most PARAM_LIMIT in size. A
+// trained Transformer's weights are of order 1; one update that throws a weight past
+// 10^4 (a learning rate far too large) has already ruined the model.
+#define PARAM_LIMIT 1e4f
+static bool params_sane(const float *x, long n) {
+    float peak = 0.0f;
+    for (long i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));  // fmaxf drops a NaN ...
+    return all_finite(x, n) && peak <= PARAM_LIMIT;                 // ... all_finite does not
 }
 
 bool trainer_step(Trainer *t, TrainStepStats *stats) {
@@ -295,6 +306,11 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     if (!all_finite(m->grads, m->n_params)) return false;
 
     stats->lr = adam_step(&t->adam, m->params, m->grads);
+    if (!params_sane(m->params, m->n_params)) {  // the update overflowed: nothing to keep
+        stats->loss = stats->nll = INFINITY;
+        stats->params_damaged = true;
+        return false;
+    }
     t->state.step = t->adam.step;
     t->state.batch_in_epoch++;
     stats->step = t->state.step;
@@ -436,6 +452,7 @@ static void say(FILE *log, const char *line) {
 static bool save_periodic(Trainer *t, FILE *log, ErrorMessage *err) {
     if (!t->options.out_path[0]) return true;
     if (!trainer_save(t, t->options.out_path, true, err)) return false;
+    t->saved_step = t->state.step;
     char line[600];
     snprintf(line, sizeof line, "saved %s (step %ld)", t->options.out_path, t->state.step);
     say(log, line);
@@ -453,11 +470,49 @@ static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
     if (hooks && hooks->on_eval) hooks->on_eval(hooks->ctx, t, &t->last_eval);
 }
 
+// What is on disk after a failure, for the error line: "the last checkpoint PATH (step
+// N) is kept", or that none was written.
+static void describe_kept(char *buf, size_t size, const Trainer *t) {
+    if (t->saved_step >= 0)
+        snprintf(buf, size, "the last checkpoint %s (step %ld) is kept", t->options.out_path, t->saved_step);
+    else if (t->options.out_path[0])
+        snprintf(buf, size, "no checkpoint was written to %s", t->options.out_path);
+    else
+        snprintf(buf, size, "no checkpoint was written (no --out)");
+}
+
+// The line for a step that failed (trainer_step returned false): NaN/Inf in the loss or
+// gradients (parameters not updated) or in the updated parameters (overflow).
+static void describe_nonfinite(char *buf, size_t size, const Trainer *t, const TrainStepStats *s) {
+    char kept[400];
+    describe_kept(kept, sizeof kept, t);
+    bool params_ok = !s->params_damaged;
+    snprintf(buf, size,
+             "error: step %ld: %s (loss %g); stopping. %s; %s. Try a smaller --lr-scale or a longer --warmup.",
+             s->step, params_ok ? "the loss or a gradient is NaN/Inf"
+                                : "the Adam update made a parameter NaN, infinite or larger than 1e4 (diverged)",
+             s->loss, params_ok ? "Parameters not updated" : "The parameters are damaged and not saved", kept);
+}
+
+// Counts steps whose loss is above DIVERGED_LOSS_FACTOR·ln V; true (with the line for
+// log in buf) once DIVERGED_STEPS have come in a row.
+static bool diverged(Trainer *t, const TrainStepStats *s, char *buf, size_t size) {
+    double limit = DIVERGED_LOSS_FACTOR * log((double)t->model.config.vocab_size);
+    t->steps_diverging = s->loss > limit ? t->steps_diverging + 1 : 0;
+    if (t->steps_diverging < DIVERGED_STEPS) return false;
+    char kept[400];
+    describe_kept(kept, sizeof kept, t);
+    snprintf(buf, size,
+             "error: step %ld: training diverged: the loss (now %g) has been above %.3g (%.0f x ln V, worse "
+             "than guessing) for %d steps; stopping, nothing saved; %s. Try a smaller --lr-scale or a longer "
+             "--warmup.", s->step, s->loss, limit, DIVERGED_LOSS_FACTOR, DIVERGED_STEPS, kept);
+    return true;
+}
+
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
-    long last_saved = t->state.step;
     long last_eval = -1;
-    char line[512];
+    char line[1024];
     while (t->state.step < o->steps) {
         if (hooks && hooks->stop && atomic_load(hooks->stop)) {
             snprintf(line, sizeof line, "interrupted at step %ld", t->state.step);
@@ -467,11 +522,11 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         }
         TrainStepStats s;
         if (!trainer_step(t, &s)) {
-            snprintf(line, sizeof line,
-                     "error: step %ld: the loss or a gradient is NaN/Inf (loss %g); stopping. "
-                     "Parameters not updated; the last checkpoint%s%s (step %ld) is kept. "
-                     "Try a smaller --lr-scale or a longer --warmup.",
-                     s.step, s.loss, o->out_path[0] ? " " : "", o->out_path, last_saved);
+            describe_nonfinite(line, sizeof line, t, &s);
+            say(log, line);
+            return TRAIN_NONFINITE;
+        }
+        if (diverged(t, &s, line, sizeof line)) {
             say(log, line);
             return TRAIN_NONFINITE;
         }
@@ -492,7 +547,6 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         }
         if (o->checkpoint_every > 0 && s.step % o->checkpoint_every == 0 && s.step < o->steps) {
             if (!save_periodic(t, log, err)) return TRAIN_FAILED;
-            last_saved = s.step;
         }
     }
     if (t->n_averaged > 1) {
@@ -509,6 +563,7 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         if (!save_periodic(t, log, err)) return TRAIN_FAILED;
     } else if (o->out_path[0]) {
         if (!trainer_save(t, o->out_path, false, err)) return TRAIN_FAILED;
+        t->saved_step = t->state.step;
         snprintf(line, sizeof line, "saved %s (step %ld, parameters and vocabulary only)", o->out_path,
                  t->state.step);
         say(log, line);

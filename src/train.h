@@ -80,6 +80,7 @@ typedef struct {
     long tokens;             // real target tokens in the batch
     int B, S, T;             // batch shape
     double seconds;          // wall time of this step
+    bool params_damaged;     // the step failed in the update itself (see trainer_step)
 } TrainStepStats;
 
 // A validation pass.
@@ -94,7 +95,8 @@ typedef struct {
 typedef enum {
     TRAIN_DONE,              // reached options.steps
     TRAIN_STOPPED,           // the stop flag was set (Ctrl-C); a checkpoint was saved
-    TRAIN_NONFINITE,         // NaN/Inf in the loss or gradients; parameters left as before
+    TRAIN_NONFINITE,         // NaN/Inf in the loss, gradients or updated parameters, or a
+                             // loss that grew without bound (diverged); nothing saved
     TRAIN_FAILED,            // a checkpoint could not be written (message in err)
 } TrainExit;
 
@@ -116,7 +118,16 @@ typedef struct {
     EvalStats last_eval;     // the last validation (n = 0 before the first)
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
     long n_averaged;         // steps summed into param_sum (this session)
+    long saved_step;         // the step of the checkpoint known to be at options.out_path
+                             // (saved by this Trainer, or resumed from that path); -1: none
+    int steps_diverging;     // consecutive steps with a loss above DIVERGED_LOSS_FACTOR·ln V
 } Trainer;
+
+// Divergence: a loss above this many times ln V (the loss of a uniform guess, where
+// training starts) for DIVERGED_STEPS steps in a row means training has gone wrong
+// (e.g. --lr-scale far too large), even when every number is still finite.
+#define DIVERGED_LOSS_FACTOR 3.0
+#define DIVERGED_STEPS 20
 
 // Builds the data (synthetic examples from the seed, or the fr-en files with a BPE
 // vocabulary trained on the training text), the model (max_batch and max_len from the
@@ -129,7 +140,10 @@ void trainer_free(Trainer *t);
 
 // One training step on the next batch. Returns false if the loss or a gradient is NaN or
 // Inf: the update is then skipped, so the parameters are still those of the last good
-// step (the caller stops; the last checkpoint stays good).
+// step (the caller stops; the last checkpoint stays good). Also false if the update
+// itself overflowed (a parameter became NaN, Inf or larger than 1e4, e.g. from a huge
+// learning rate): the
+// parameters are then damaged and must not be saved.
 bool trainer_step(Trainer *t, TrainStepStats *stats);
 
 // Validation over up to max_pairs pairs of ds (no dropout): loss by teacher forcing, and
@@ -174,8 +188,9 @@ typedef struct {
 
 // The loop: steps until options.steps (or the stop flag), a progress line to log every
 // log_every steps, validation every eval_every steps, an atomic checkpoint (with state)
-// every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf it stops at
-// once, says so on log and does not overwrite the last checkpoint. With average_last,
+// every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf, or when the
+// loss diverges (above), it stops at once, says so on log (naming the checkpoint that is
+// kept, or that none was written) and does not overwrite the last checkpoint. With average_last,
 // the parameters of the last average_last steps are summed and, when the run reaches
 // options.steps, replaced by their mean before the final validation and save (the
 // periodic checkpoints hold the raw parameters; after a resume inside the window the

@@ -8,6 +8,8 @@
 //
 // Every subcommand has --help. All the work is done by src/ (train.h, decode.h,
 // checkpoint.h ...); this file parses options and prints.
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -45,9 +48,27 @@ typedef struct {
     void *target;       // int*, long*, float*, uint64_t*, char[size], bool*
     size_t size;        // for OPT_STRING: the buffer size
     const char *help;
+    double min, max;    // a number must lie in [min, max] (when min < max) ...
+    bool above_min;     // ... or in (min, max] with this set
+    bool given;         // set by parse_options when the option was on the command line
 } Option;
 
+// Ranges for the tables below (the limits are those a checkpoint accepts, checkpoint.c).
+// (Each also ends the entry: `given` starts false.)
+#define ANY 0, 0, false, false
+#define RANGE(lo, hi) (lo), (hi), false, false
+#define RANGE_ABOVE(lo, hi) (lo), (hi), true, false
+#define THREADS_MAX 256
+
 static const char *program = "transformer";
+
+// The allowed range of o as text: "1..256" for integers, "[0, 1)"-style for numbers.
+static void range_text(const Option *o, char *buf, size_t size) {
+    if (o->type == OPT_FLOAT)
+        snprintf(buf, size, "%s%g, %g]", o->above_min ? "(" : "[", o->min, o->max);
+    else
+        snprintf(buf, size, "%.0f..%.0f", o->min, o->max);
+}
 
 // The options table as --help lines: name, value kind, help text and the default.
 static void print_options(const Option *opts, int n) {
@@ -66,52 +87,73 @@ static void print_options(const Option *opts, int n) {
         char left[64];
         snprintf(left, sizeof left, "%s%s", o->name, arg);
         printf("  %-22s %s", left, o->help);
+        if (o->min < o->max) {
+            char range[80];
+            range_text(o, range, sizeof range);
+            printf(" (%s)", range);
+        }
         if (o->type != OPT_FLAG && def[0]) printf(" [%s]", def);
         printf("\n");
     }
 }
 
-// Parses one value into o->target; false with a message naming the option if malformed.
-static bool parse_value(const Option *o, const char *text, const char *command) {
+// True if v lies in o's range (any v when the option has none).
+static bool in_range(const Option *o, double v) {
+    if (!(o->min < o->max)) return true;
+    return (o->above_min ? v > o->min : v >= o->min) && v <= o->max;
+}
+
+// Parses one number into o->target; false if malformed, out of the type's range
+// (overflow) or out of o's range. *bad_range tells the last from the others.
+static bool parse_number(const Option *o, const char *text, bool *bad_range) {
     char *end = NULL;
-    switch (o->type) {
-    case OPT_INT:
-    case OPT_LONG: {
+    errno = 0;
+    *bad_range = false;
+    if (o->type == OPT_FLOAT) {
+        float v = strtof(text, &end);
+        if (!*text || *end || errno == ERANGE || !isfinite(v)) return false;
+        if (!in_range(o, v)) return !(*bad_range = true);
+        *(float *)o->target = v;
+    } else if (o->type == OPT_U64) {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (!*text || *end || text[0] == '-' || errno == ERANGE) return false;
+        *(uint64_t *)o->target = v;
+    } else {
         long v = strtol(text, &end, 10);
-        if (!*text || *end || (o->type == OPT_INT && (v < -2147483647L || v > 2147483647L))) break;
+        if (!*text || *end || errno == ERANGE || (o->type == OPT_INT && (v < INT_MIN || v > INT_MAX))) return false;
+        if (!in_range(o, (double)v)) return !(*bad_range = true);
         if (o->type == OPT_INT) *(int *)o->target = (int)v;
         else *(long *)o->target = v;
-        return true;
     }
-    case OPT_FLOAT: {
-        float v = strtof(text, &end);
-        if (!*text || *end || !isfinite(v)) break;
-        *(float *)o->target = v;
-        return true;
-    }
-    case OPT_U64: {
-        unsigned long long v = strtoull(text, &end, 10);
-        if (!*text || *end || text[0] == '-') break;
-        *(uint64_t *)o->target = v;
-        return true;
-    }
-    case OPT_STRING:
+    return true;
+}
+
+// Parses one value into o->target; false with a message naming the option if malformed
+// or out of range.
+static bool parse_value(const Option *o, const char *text, const char *command) {
+    if (o->type == OPT_FLAG) return true;
+    if (o->type == OPT_STRING) {
         if (strlen(text) >= o->size) {
             fprintf(stderr, "%s %s: %s is too long (at most %zu bytes)\n", program, command, o->name, o->size - 1);
             return false;
         }
         snprintf((char *)o->target, o->size, "%s", text);
         return true;
-    case OPT_FLAG: return true;
     }
+    bool bad_range;
+    if (parse_number(o, text, &bad_range)) return true;
+    char shown[200], range[80] = "";
+    escape_bytes(shown, sizeof shown, text, strlen(text));
+    if (o->min < o->max) range_text(o, range, sizeof range);
     const char *what = o->type == OPT_FLOAT ? "a number" : o->type == OPT_U64 ? "a non-negative integer" : "an integer";
-    fprintf(stderr, "%s %s: %s expects %s, got '%s'\n", program, command, o->name, what, text);
+    fprintf(stderr, "%s %s: %s expects %s%s%s, got '%s'%s\n", program, command, o->name, what, range[0] ? " in " : "",
+            range, shown, bad_range ? "" : " (not a number, or too large)");
     return false;
 }
 
 // Parses argv[first..argc): options from the table, anything else goes to positional[]
 // (if allowed). "--" ends the options. Returns false after printing an error.
-static bool parse_options(int argc, char **argv, int first, const Option *opts, int n,
+static bool parse_options(int argc, char **argv, int first, Option *opts, int n,
                           const char *command, char **positional, int *n_positional) {
     bool options_done = false;
     if (n_positional) *n_positional = 0;
@@ -122,13 +164,14 @@ static bool parse_options(int argc, char **argv, int first, const Option *opts, 
             continue;
         }
         if (!options_done && a[0] == '-' && a[1] == '-') {
-            const Option *o = NULL;
+            Option *o = NULL;
             for (int j = 0; j < n; j++)
                 if (strcmp(opts[j].name, a) == 0) o = &opts[j];
             if (!o) {
                 fprintf(stderr, "%s %s: unknown option %s (see %s %s --help)\n", program, command, a, program, command);
                 return false;
             }
+            o->given = true;
             if (o->type == OPT_FLAG) {
                 *(bool *)o->target = true;
                 continue;
@@ -190,6 +233,64 @@ static void on_sigint(int sig) {
 
 // `transformer train`: parses the options, builds the Trainer (or resumes one) and
 // runs the loop; the exit status says how it ended.
+// The option called name in opts (it must be there).
+static const Option *option_named(const Option *opts, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(opts[i].name, name) == 0) return &opts[i];
+    die("no option %s", name);
+}
+
+// --out before training: an existing file is overwritten only with --force (or when it
+// is the checkpoint being resumed); a stale PATH.tmp is removed; the directory must be
+// writable now, not at the first save. False after printing the error.
+static bool check_out_path(const char *out, const char *resume, bool force) {
+    if (!out[0]) return true;
+    bool continuing = resume[0] && strcmp(resume, out) == 0;
+    if (!continuing && !force && access(out, F_OK) == 0) {
+        fprintf(stderr, "%s train: --out %s already exists; pass --force to overwrite it, or --resume %s "
+                "to continue it\n", program, out, out);
+        return false;
+    }
+    bool stale;
+    ErrorMessage err;
+    if (!checkpoint_prepare_path(out, &stale, &err)) {
+        fprintf(stderr, "%s train: --out %s: %s\n", program, out, err.text);
+        return false;
+    }
+    if (stale) fprintf(stderr, "%s train: removed %s.tmp, left behind by an interrupted save\n", program, out);
+    return true;
+}
+
+// With --resume, options given on the command line must agree with the checkpoint (the
+// model and the optimiser come from it), and --steps must lie beyond the steps done.
+// False after printing the first conflict, naming the option.
+static bool check_resume_conflicts(const Option *opts, int n, const Trainer *t, const char *resume) {
+    const ModelConfig *c = &t->model.config;
+    const AdamConfig *a = &t->adam.config;
+    const struct { const char *name; double saved; } fixed[] = {
+        {"--d-model", c->d_model}, {"--heads", c->n_heads}, {"--d-ff", c->d_ff}, {"--layers", c->n_layers},
+        {"--dropout", c->dropout}, {"--max-len", c->max_len}, {"--warmup", a->warmup_steps},
+        {"--lr-scale", a->lr_scale},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        const Option *o = option_named(opts, n, fixed[i].name);
+        if (!o->given) continue;
+        double v = o->type == OPT_FLOAT ? *(const float *)o->target : *(const int *)o->target;
+        if (o->type == OPT_FLOAT ? (float)v != (float)fixed[i].saved : v != fixed[i].saved) {
+            fprintf(stderr, "%s train: %s %g conflicts with %s, which was trained with %g; a resumed run keeps "
+                    "the checkpoint's value (leave %s out)\n", program, fixed[i].name, v, resume, fixed[i].saved,
+                    fixed[i].name);
+            return false;
+        }
+    }
+    if (t->options.steps < t->state.step) {
+        fprintf(stderr, "%s train: --steps %ld is below the %ld steps already done in %s: nothing to train (give "
+                "a larger --steps)\n", program, t->options.steps, t->state.step, resume);
+        return false;
+    }
+    return true;
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool help = wants_help(argc, argv, 2);
@@ -201,38 +302,39 @@ static int cmd_train(int argc, char **argv) {
     }
     char task_buf[16], resume[256] = "";
     snprintf(task_buf, sizeof task_buf, "%s", o.task);
-    bool dummy_help = false;
+    bool dummy_help = false, force = false;
     Option opts[] = {
-        {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en"},
-        {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total"},
-        {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)"},
-        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads"},
-        {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)"},
-        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)"},
-        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)"},
-        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)"},
-        {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)"},
-        {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers"},
-        {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)"},
-        {"--smoothing", OPT_FLOAT, &o.smoothing, 0, "label smoothing ε_ls (§5.4)"},
-        {"--batch-tokens", OPT_LONG, &o.batch_tokens, 0, "padded tokens per batch (§5.1)"},
-        {"--batch-sentences", OPT_INT, &o.batch_sentences, 0, "at most this many sentences per batch"},
-        {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)"},
-        {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate"},
-        {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)"},
-        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)"},
-        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv"},
-        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
-        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
-        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
-        {"--train-examples", OPT_INT, &o.train_examples, 0, "synthetic: training pairs generated"},
-        {"--log-every", OPT_INT, &o.log_every, 0, "progress line every N steps"},
-        {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)"},
-        {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded"},
-        {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)"},
-        {"--average-last", OPT_LONG, &o.average_last, 0, "average the parameters of the last N steps (§6.1; 0 = off)"},
-        {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)"},
-        {"--help", OPT_FLAG, &dummy_help, 0, "this help"},
+        {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en", ANY},
+        {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total", RANGE(1, 1e9)},
+        {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)", ANY},
+        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)", ANY},
+        {"--force", OPT_FLAG, &force, 0, "overwrite an existing --out file (else refused)", ANY},
+        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)", ANY},
+        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)", RANGE(1, 65536)},
+        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)", RANGE(1, 1024)},
+        {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)", RANGE(1, 262144)},
+        {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers", RANGE(1, 128)},
+        {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)", RANGE(0, 0.99)},
+        {"--smoothing", OPT_FLOAT, &o.smoothing, 0, "label smoothing ε_ls (§5.4)", RANGE(0, 0.99)},
+        {"--batch-tokens", OPT_LONG, &o.batch_tokens, 0, "padded tokens per batch (§5.1; 0 = no limit)", RANGE(0, 1 << 22)},
+        {"--batch-sentences", OPT_INT, &o.batch_sentences, 0, "at most this many sentences per batch (0 = no limit)", RANGE(0, 65536)},
+        {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)", RANGE(1, 1e9)},
+        {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate", RANGE_ABOVE(0, 1e30)},
+        {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
+        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
+        {"--train-examples", OPT_INT, &o.train_examples, 0, "synthetic: training pairs generated", RANGE(1, 1e8)},
+        {"--log-every", OPT_INT, &o.log_every, 0, "progress line every N steps", RANGE(1, 1e9)},
+        {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)", RANGE(0, 1e9)},
+        {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded", RANGE(1, 1e7)},
+        {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)", RANGE(0, 1e9)},
+        {"--average-last", OPT_LONG, &o.average_last, 0, "average the parameters of the last N steps (§6.1; 0 = off)", RANGE(0, 1e9)},
+        {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)", ANY},
+        {"--help", OPT_FLAG, &dummy_help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (help) {
@@ -252,11 +354,16 @@ static int cmd_train(int argc, char **argv) {
         return 1;
     }
     set_threads(o.threads);
+    if (!check_out_path(o.out_path, resume, force)) return 1;
 
     double t0 = wall_seconds();
     Trainer t;
     if (!trainer_init(&t, &o, resume[0] ? resume : NULL, &err)) {
         fprintf(stderr, "%s train: %s\n", program, err.text);
+        trainer_free(&t);
+        return 1;
+    }
+    if (resume[0] && !check_resume_conflicts(opts, n_opts, &t, resume)) {
         trainer_free(&t);
         return 1;
     }
@@ -288,7 +395,10 @@ static int cmd_train(int argc, char **argv) {
     int status = 0;
     switch (result) {
     case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t.state.step, t.train_seconds); break;
-    case TRAIN_STOPPED: printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path); break;
+    case TRAIN_STOPPED:  // 128 + SIGINT, what a shell reports for a program Ctrl-C ended
+        printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path);
+        status = 130;
+        break;
     case TRAIN_NONFINITE: status = 2; break;
     case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); status = 1; break;
     }
@@ -408,15 +518,15 @@ static int cmd_translate(int argc, char **argv) {
     float alpha = LENGTH_PENALTY_DEFAULT;
     bool attention = false, hyps = false, help = false;
     Option opts[] = {
-        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)"},
-        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
-        {"--alpha", OPT_FLOAT, &alpha, 0, "length penalty α (§6.1, Wu et al. 2016)"},
-        {"--attention", OPT_FLAG, &attention, 0, "print each sentence's cross-attention as a heatmap"},
-        {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)"},
-        {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)"},
-        {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores"},
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)", ANY},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
+        {"--alpha", OPT_FLOAT, &alpha, 0, "length penalty α (§6.1, Wu et al. 2016)", RANGE(0, 100)},
+        {"--attention", OPT_FLAG, &attention, 0, "print each sentence's cross-attention as a heatmap", ANY},
+        {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)", RANGE(0, 128)},
+        {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)", RANGE(0, 1024)},
+        {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores", ANY},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
@@ -488,16 +598,16 @@ static int cmd_eval(int argc, char **argv) {
     ErrorMessage err;
     train_options_default(&o, "reverse", &err);
     Option opts[] = {
-        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)"},
-        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)"},
-        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
-        {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)"},
-        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv"},
-        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
-        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
-        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)", ANY},
+        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)", ANY},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
+        {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)", RANGE(0, INT_MAX)},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv", ANY},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
@@ -675,12 +785,12 @@ static int cmd_bench(int argc, char **argv) {
     char configs[64] = "toy,small,base", torch_path[512] = "";
     bool help = false;
     Option opts[] = {
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration"},
-        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base"},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration", RANGE_ABOVE(0, 3600)},
+        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base", ANY},
         {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
-         "output of torch_reference.py to compare with (make bench writes it)"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+         "output of torch_reference.py to compare with (make bench writes it)", ANY},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
