@@ -36,8 +36,11 @@
 // Everything a run is configured by. train_options_default fills task-specific defaults
 // that learn the task within the project's time targets.
 typedef struct {
-    char task[16];           // "copy", "reverse", "sort" (tasks.h) or "fr-en"
+    char task[16];           // "copy", "reverse", "sort" (tasks.h), "fr-en", or "corpus"
+                             // (a user's own tab-separated files, the three paths below)
     char data_dir[256];      // directory holding fr-en/{train,valid,test}.tsv ("data")
+    char train_path[256], valid_path[256], test_path[256];  // corpus: source<TAB>target
+                             // files (test optional); loaded leniently, with a report
     int merges;              // BPE merges learned on the fr-en training text (§5.1)
     // model (§3, Table 3 names: d_model, h, d_ff, N, P_drop)
     int d_model, n_heads, d_ff, n_layers;
@@ -116,6 +119,7 @@ typedef struct {
     long first_step;         // state.step when this session began (for tokens/s, ETA)
     TrainStepStats last;     // the last step
     EvalStats last_eval;     // the last validation (n = 0 before the first)
+    LoadReport train_report, valid_report;  // corpus: what loading cut or dropped
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
     long n_averaged;         // steps summed into param_sum (this session)
     long saved_step;         // the step of the checkpoint known to be at options.out_path
@@ -156,11 +160,12 @@ void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, Ev
 void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
                     bool translation, int max_pairs, int beam, float smoothing);
 
-// True for the translation task ("fr-en"), false for the synthetic ones.
+// True for the translation tasks ("fr-en", "corpus"), false for the synthetic ones.
 bool task_is_translation(const char *task);
 
-// A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, or
-// the 1,000 held-out synthetic sequences, which are the same for every training seed.
+// A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, a
+// corpus's test_path (leniently), or the 1,000 held-out synthetic sequences, which are the
+// same for every training seed.
 bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
                    ErrorMessage *err);
 

@@ -177,6 +177,35 @@ static void test_model_not_a_checkpoint(void **state) {
     expect_refused("eval --model /dev/zero --task reverse", "not a checkpoint");
 }
 
+// translate warns (standard error) about what the model cannot know: an empty input,
+// letters no training text had. It used to answer "your ks" and "he finds ks" silently.
+static void test_translate_warns(void **state) {
+    (void)state;
+    char line[1024];
+    assert_int_equal(run("translate --model data/fr-en.ckpt '     '", line, sizeof line), 0);
+    assert_non_null(strstr(line, "input 1 is empty"));
+    assert_int_equal(run("translate --model data/fr-en.ckpt 'JE SUIS'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "letters never seen in training: J, E, S, U, I"));
+    assert_int_equal(run("translate --model data/fr-en.ckpt \"$(printf '\\033[31m')\"", line, sizeof line), 0);
+    assert_non_null(strstr(line, "\\x1B"));  // the escape byte is shown escaped, not sent to the terminal
+}
+
+// Your own corpus: --train needs --valid; eval --test on an empty file is an error (it
+// used to print "BLEU: 0.00" and exit 0).
+static void test_corpus_options(void **state) {
+    (void)state;
+    expect_refused("train --train data/fr-en/valid.tsv", "--valid");
+    expect_refused("train --task reverse --train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv", "--task");
+    char path[] = "/tmp/test_08_cli_empty_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char args[256];
+    snprintf(args, sizeof args, "eval --model data/fr-en.ckpt --test %s", path);
+    expect_refused(args, "no usable pairs");
+    remove(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_options_checked),
@@ -184,6 +213,8 @@ int main(void) {
         cmocka_unit_test(test_resume_conflicts_refused),
         cmocka_unit_test(test_ctrl_c_exits_130),
         cmocka_unit_test(test_model_not_a_checkpoint),
+        cmocka_unit_test(test_translate_warns),
+        cmocka_unit_test(test_corpus_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -293,6 +293,12 @@ static bool check_resume_conflicts(const Option *opts, int n, const Trainer *t, 
 
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
+    bool corpus = find_option(argc, argv, 2, "--train") != NULL;
+    if (corpus && task && strcmp(task, "corpus") != 0) {
+        fprintf(stderr, "%s train: --train FILE trains on your own corpus; leave out --task %s\n", program, task);
+        return 1;
+    }
+    if (corpus) task = "corpus";
     bool help = wants_help(argc, argv, 2);
     TrainOptions o;
     ErrorMessage err;
@@ -324,6 +330,9 @@ static int cmd_train(int argc, char **argv) {
         {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
         {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
+        {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
+        {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
+        {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "with --train: test pairs (optional)", ANY},
         {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
@@ -338,19 +347,32 @@ static int cmd_train(int argc, char **argv) {
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (help) {
-        printf("usage: %s train --task copy|reverse|sort|fr-en [options]\n\n"
+        printf("usage: %s train --task copy|reverse|sort|fr-en [options]\n"
+               "       %s train --train FILE --valid FILE [--test FILE] [options]\n\n"
                "Trains an encoder-decoder Transformer (§5): label-smoothed cross-entropy, Adam with\n"
                "the warmup schedule of Eq. (3), dropout. Prints a progress line every --log-every\n"
                "steps and a validation line every --eval-every steps; writes --out atomically every\n"
                "--checkpoint-every steps and at the end. Ctrl-C saves a checkpoint and stops; run\n"
                "the same command with --resume FILE to continue exactly where it stopped.\n\n"
-               "options (defaults shown are for --task %s):\n", program, o.task);
+               "Your own corpus: --train/--valid/--test name tab-separated files, one pair per line,\n"
+               "source<TAB>target, any languages and scripts (UTF-8; case and punctuation kept). A BPE\n"
+               "vocabulary of 256 bytes + 3 specials + --merges is learned on the training text (§5.1).\n"
+               "Lines that are malformed, have an empty side or are longer than --max-len tokens are\n"
+               "dropped and reported (counts and first line numbers). Defaults are those of fr-en.\n"
+               "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
+               "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C (checkpoint saved).\n\n"
+               "options (defaults shown are for --task %s):\n", program, program, o.task);
         print_options(opts, n_opts);
         return 0;
     }
     if (!parse_options(argc, argv, 2, opts, n_opts, "train", NULL, NULL)) return 1;
     if (!task) {
-        fprintf(stderr, "%s train: --task is required (copy, reverse, sort or fr-en)\n", program);
+        fprintf(stderr, "%s train: --task (copy, reverse, sort or fr-en) or --train FILE --valid FILE is required\n",
+                program);
+        return 1;
+    }
+    if (corpus && !o.valid_path[0]) {
+        fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
     }
     set_threads(o.threads);
@@ -371,6 +393,13 @@ static int cmd_train(int argc, char **argv) {
     printf("task %s: %d training pairs, %d validation, %d test", o.task, t.train.n_pairs, t.valid.n_pairs,
            t.test.n_pairs);
     if (t.train.n_too_long) printf(" (%d too long for max_len %d, dropped)", t.train.n_too_long, c->max_len);
+    if (corpus) {
+        char line[600];
+        load_report_format(line, sizeof line, o.train_path, &t.train_report, c->max_len);
+        printf("\n%s", line);
+        load_report_format(line, sizeof line, o.valid_path, &t.valid_report, c->max_len);
+        printf("\n%s", line);
+    }
     printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
            c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.n_params,
            (double)c->dropout, (double)o.smoothing);
@@ -418,7 +447,50 @@ typedef struct {
     bool attention;
     int layer, head;  // which cross-attention to draw; head -1 = average of heads
     bool show_hyps;
+    bool seen_byte[256];  // bytes inside some merged token: letters the training text had
 } Translator;
+
+// Marks the bytes that occur in a merged token (two bytes or more): BPE learns merges from
+// the training text only (§5.1), so a byte in none of them was never seen in training.
+static void find_seen_bytes(Translator *tr) {
+    for (int id = 0; id < tokenizer_vocab_size(&tr->tok); id++) {
+        int len;
+        const unsigned char *b = tokenizer_token_bytes(&tr->tok, id, &len);
+        for (int i = 0; b && len >= 2 && i < len; i++) tr->seen_byte[b[i]] = true;
+    }
+}
+
+// Appends s (n bytes, escaped) to the list in buf unless it is already there or full.
+static void add_to_list(char *buf, size_t size, const char *s, size_t n) {
+    char item[96];
+    escape_bytes(item, sizeof item, s, n);
+    if (strstr(buf, item) || strlen(buf) + strlen(item) + 8 > size) return;
+    if (buf[0]) strcat(buf, ", ");
+    strcat(buf, item);
+}
+
+// Warns on stderr when input line_no (len bytes) is empty or has letters no training
+// text had (naming them): the model then still answers, confidently and wrongly.
+// (Words never seen cannot be told apart: BPE splits many training words into pieces
+// too, and the checkpoint does not hold the training word list.)
+static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, int line_no) {
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == len) {
+        fprintf(stderr, "%s translate: warning: input %d is empty\n", program, line_no);
+        return;
+    }
+    char letters[256] = "";
+    for (size_t c = 0; c < len; c += (size_t)utf8_char_len(line + c)) {
+        int n = utf8_char_len(line + c);
+        for (int k = 0; k < n; k++)
+            if (line[c] != ' ' && !tr->seen_byte[(unsigned char)line[c + k]])
+                add_to_list(letters, sizeof letters, line + c, (size_t)n);
+    }
+    if (letters[0])
+        fprintf(stderr, "%s translate: warning: input %d has letters never seen in training: %s\n", program,
+                line_no, letters);
+}
 
 // Prints the cross-attention of the model producing hyp from src (n tokens) as a
 // heatmap (attention.h attention_print_rows): the chosen layer, one head or the mean of
@@ -471,6 +543,7 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
     Model *m = &tr->model;
     const int max_len = m->config.max_len;
     size_t len = strlen(line);
+    warn_unfamiliar(tr, line, len, line_no);
     if (len == 0) {  // an empty line translates to an empty line, keeping lines aligned
         printf("\n");
         return;
@@ -534,7 +607,11 @@ static int cmd_translate(int argc, char **argv) {
                "Translates each SENTENCE, or each line of standard input when none is given, and\n"
                "prints one translation per line (an empty line gives an empty line). Beam search\n"
                "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
-               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n\n"
+               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
+               "A model knows only what it was trained on: the shipped data/fr-en.ckpt knows the toy\n"
+               "grammar of data/fr-en (about 630 lower-case French words, no punctuation) and turns\n"
+               "anything else into confident nonsense. So translate warns, on standard error, when a\n"
+               "sentence is empty, contains a NUL byte, or has letters no training text had (named).\n\n"
                "options:\n", program);
         print_options(opts, n_opts);
         return 0;
@@ -563,6 +640,7 @@ static int cmd_translate(int argc, char **argv) {
     } else {
         set_threads(threads);
         tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
+        find_seen_bytes(&tr);
         tr.layer = layer - 1, tr.head = head - 1;
         if (n_sentences > 0) {
             for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
@@ -574,6 +652,9 @@ static int cmd_translate(int argc, char **argv) {
             while ((got = getline(&line, &cap, stdin)) >= 0) {
                 line_no++;
                 while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+                if (strlen(line) < (size_t)got)
+                    fprintf(stderr, "%s translate: warning: input %d contains a NUL byte; the rest of the line "
+                            "is ignored\n", program, line_no);
                 translate_line(&tr, line, line_no);
             }
             free(line);
@@ -603,6 +684,7 @@ static int cmd_eval(int argc, char **argv) {
         {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
         {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)", RANGE(0, INT_MAX)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv", ANY},
+        {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "your own test pairs, source<TAB>target (BLEU)", ANY},
         {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
@@ -611,20 +693,22 @@ static int cmd_eval(int argc, char **argv) {
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
-        printf("usage: %s eval --model FILE --task copy|reverse|sort|fr-en [options]\n\n"
+        printf("usage: %s eval --model FILE --task copy|reverse|sort|fr-en [options]\n"
+               "       %s eval --model FILE --test FILE [options]   (your own source<TAB>target pairs)\n\n"
                "Scores a trained model on the task's test set: exact-sequence accuracy on 1,000\n"
                "held-out sequences for the synthetic tasks (the same for every training seed), or\n"
                "corpus BLEU on data/fr-en/test.tsv. The last line is 'accuracy: X' or 'BLEU: X'.\n\n"
-               "options:\n", program);
+               "options:\n", program, program);
         print_options(opts, n_opts);
         return 0;
     }
     if (!parse_options(argc, argv, 2, opts, n_opts, "eval", NULL, NULL)) return 1;
+    if (o.test_path[0] && !task[0]) snprintf(task, sizeof task, "corpus");
     if (!model_path[0] || !task[0]) {
         fprintf(stderr, "%s eval: --model FILE and --task T are required\n", program);
         return 1;
     }
-    if (strcmp(task, "fr-en") != 0) {
+    if (!task_is_translation(task)) {
         TaskKind kind;
         if (!task_from_name(task, &kind)) {
             fprintf(stderr, "%s eval: unknown task '%s' (expected copy, reverse, sort or fr-en)\n", program, task);
@@ -651,6 +735,14 @@ static int cmd_eval(int argc, char **argv) {
     } else {
         EvalStats e;
         int n = limit > 0 && limit < test.n_pairs ? limit : test.n_pairs;
+        if (n == 0) {
+            fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
+                    o.test_path[0] ? o.test_path : task);
+            dataset_free(&test);
+            model_free(&m);
+            tokenizer_free(&tok);
+            return 1;
+        }
         evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
