@@ -6,12 +6,19 @@
 #   make lessons  build only the lesson programs
 #   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
 #   make clean    remove build/
+#   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
+#                 kernels in place of the fast ones: three-loop matrix products, the loss
+#                 row with expf/logf, the simple BPE trainer (src/tensor.h explains).
+#                 Slower; the results agree with the fast build to float rounding.
 #
 # Missing libraries are found with pkg-config; when one is missing, make installs its
 # Debian package if it runs as root, and otherwise prints the one command to run.
 
 CC      ?= cc
 WARN    := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L
+ifneq ($(strip $(PLAIN_KERNELS)),)
+WARN    += -DPLAIN_KERNELS
+endif
 # -O3 includes -O2 and vectorises the matmul inner loops; -march=native lets it use
 # the widest SIMD this machine has; -ffp-contract=fast lets a*b+c become one fused
 # multiply-add (ISO C mode forbids that by default); -fno-math-errno lets sqrtf and
@@ -103,6 +110,41 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(B
 test: $(TEST_BINS) all
 	@sh tests/check_layers.sh
 	@sh tests/run_tests.sh $(TEST_BINS)
+	@$(COURSE_ENV) sh tests/check_course.sh
+
+# ---- the course: exercises generated from src/ (lessons/course.sh) ------------------
+#   make exercise LESSON=NN   your skeletons in lessons/NN-*/exercises/ (git-ignored)
+#   make check LESSON=NN      build with your functions, run the lesson's tests with hints
+#   make watch LESSON=NN      check again every time you save
+#   make solution LESSON=NN [EXERCISE=name]   the reference bodies (for teachers)
+#   make reset LESSON=NN EXERCISE=name        one exercise back to its skeleton
+#   make progress             every lesson: done / started / not started
+#   make exercises            the list of every exercise
+#   make student              build/student/transformer and build/student/transformer-viz,
+#                             built with your components of every lesson you have done
+COURSE_ENV = CC="$(CC)" SANFLAGS="$(SANFLAGS)" CMOCKA_CFLAGS="$(CMOCKA_CFLAGS)" \
+          CMOCKA_LIBS="$(CMOCKA_LIBS)" LDLIBS="$(LDLIBS)" BUILD="$(BUILD)"
+COURSE = $(COURSE_ENV) sh lessons/course.sh
+.PHONY: exercise check watch solution reset progress exercises student
+exercise:
+	@$(COURSE) exercise "$(LESSON)"
+check watch: $(CORE_SLIB) $(BUILD)/.dep-cmocka
+	@$(COURSE) $@ "$(LESSON)"
+solution:
+	@$(COURSE) solution "$(LESSON)" "$(EXERCISE)"
+reset:
+	@$(COURSE) reset "$(LESSON)" "$(EXERCISE)"
+progress:
+	@$(COURSE) progress
+exercises:
+	@$(COURSE) exercises
+# The student library is rebuilt every time (your files change without make knowing).
+student: $(CORE_LIB) $(VIZ_OBJ) | $(BUILD)/.dep-sdl2
+	@CFLAGS="$(CFLAGS)" $(COURSE) student
+	$(CC) $(CFLAGS) lessons/08-training/transformer.c $(BUILD)/student/libtransformer.a $(LDLIBS) -o $(BUILD)/student/transformer
+	$(CC) $(CFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(VIZ_MAIN) $(VIZ_OBJ) $(BUILD)/student/libtransformer.a $(SDL_LIBS) $(LDLIBS) -o $(BUILD)/student/transformer-viz
+	@echo "built $(BUILD)/student/transformer and $(BUILD)/student/transformer-viz with your components; try:"
+	@echo "  $(BUILD)/student/transformer-viz --task reverse"
 
 # ---- PyTorch fixtures ---------------------------------------------------------------
 # Regenerates the committed fixtures the parity tests read. Needs PyTorch

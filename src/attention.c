@@ -26,9 +26,10 @@ static void mask_scores(float *scores, int n_keys, bool causal, int Tq, int Tk) 
 // §3.2.1 Eq. (1): out = softmax(q kᵀ / √d_k + masks) v, per (batch, head).
 // q is (B,h,Tq,d_k), k and v are (B,h,Tk,d_k), out is (B,h,Tq,d_k),
 // weights is (B,h,Tq,Tk).
-void attention_forward(float *out, float *weights, const float *q, const float *k,
-                       const float *v, const int *key_lengths, bool causal,
-                       int B, int h, int Tq, int Tk, int d_k) {
+void attention_forward(float *out, float *weights, AttnInputs in, AttnMask mask,
+                       AttnDims dims) {
+    const int B = dims.B, h = dims.h, Tq = dims.Tq, Tk = dims.Tk, d_k = dims.d_k;
+    const int *key_lengths = mask.key_lengths;
     // Dividing by √d_k keeps the dot products' variance near 1 whatever d_k is, so the
     // softmax does not saturate into vanishing gradients (§3.2.1, footnote 4).
     const float scale = 1.0f / sqrtf((float)d_k);
@@ -36,9 +37,9 @@ void attention_forward(float *out, float *weights, const float *q, const float *
         if (B * h > 1 && (long)B * h * Tq * Tk * d_k > PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const int b = bh / h;
-        const float *q_s = q + (long)bh * Tq * d_k;
-        const float *k_s = k + (long)bh * Tk * d_k;
-        const float *v_s = v + (long)bh * Tk * d_k;
+        const float *q_s = in.q + (long)bh * Tq * d_k;
+        const float *k_s = in.k + (long)bh * Tk * d_k;
+        const float *v_s = in.v + (long)bh * Tk * d_k;
         float *w_s = weights + (long)bh * Tq * Tk;
         float *out_s = out + (long)bh * Tq * d_k;
 
@@ -47,7 +48,7 @@ void attention_forward(float *out, float *weights, const float *q, const float *
         matmul_nt(w_s, q_s, k_s, Tq, d_k, Tk);
         vec_scale(w_s, scale, (long)Tq * Tk);
         // masks, then the softmax over keys turns each row into weights summing to 1
-        mask_scores(w_s, key_lengths ? key_lengths[b] : Tk, causal, Tq, Tk);
+        mask_scores(w_s, key_lengths ? key_lengths[b] : Tk, mask.causal, Tq, Tk);
         softmax_rows(w_s, Tq, Tk);
         // out (Tq,d_k) = weights (Tq,Tk) · v (Tk,d_k)
         vec_zero(out_s, (long)Tq * d_k);
@@ -63,22 +64,22 @@ void attention_forward(float *out, float *weights, const float *q, const float *
 //     P = softmax(S)     ->  dS[i,j] = P[i,j] (dP[i,j] - Σ_l P[i,l] dP[i,l])
 //     S = q kᵀ · scale   ->  dq += dS k · scale,  dk += dSᵀ q · scale
 // dout, q are (B,h,Tq,d_k); k, v are (B,h,Tk,d_k); weights is (B,h,Tq,Tk).
-void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch,
-                        const float *dout, const float *weights, const float *q,
-                        const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k) {
+void attention_backward(AttnInputGrads grads, float *dweights_scratch, const float *dout,
+                        const float *weights, AttnInputs in, AttnDims dims) {
+    const int B = dims.B, h = dims.h, Tq = dims.Tq, Tk = dims.Tk, d_k = dims.d_k;
     const float scale = 1.0f / sqrtf((float)d_k);
     #pragma omp parallel for schedule(static) \
         if (B * h > 1 && (long)B * h * Tq * Tk * d_k > PARALLEL_MIN_WORK)
     for (int bh = 0; bh < B * h; bh++) {
         const float *dout_s = dout + (long)bh * Tq * d_k;
         const float *p_s = weights + (long)bh * Tq * Tk;
-        const float *q_s = q + (long)bh * Tq * d_k;
-        const float *k_s = k + (long)bh * Tk * d_k;
-        const float *v_s = v + (long)bh * Tk * d_k;
+        const float *q_s = in.q + (long)bh * Tq * d_k;
+        const float *k_s = in.k + (long)bh * Tk * d_k;
+        const float *v_s = in.v + (long)bh * Tk * d_k;
         float *ds_s = dweights_scratch + (long)bh * Tq * Tk;
 
         // out = P v: dv (Tk,d_k) += Pᵀ (Tk,Tq) · dout (Tq,d_k); dP (Tq,Tk) = dout · vᵀ
-        matmul_tn(dv + (long)bh * Tk * d_k, p_s, dout_s, Tk, Tq, d_k);
+        matmul_tn(grads.dv + (long)bh * Tk * d_k, p_s, dout_s, Tk, Tq, d_k);
         vec_zero(ds_s, (long)Tq * Tk);
         matmul_nt(ds_s, dout_s, v_s, Tq, d_k, Tk);
 
@@ -94,8 +95,8 @@ void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch
         }
 
         // S = q kᵀ: dq (Tq,d_k) += dS (Tq,Tk) · k (Tk,d_k); dk (Tk,d_k) += dSᵀ · q
-        matmul_nn(dq + (long)bh * Tq * d_k, ds_s, k_s, Tq, Tk, d_k);
-        matmul_tn(dk + (long)bh * Tk * d_k, ds_s, q_s, Tk, Tq, d_k);
+        matmul_nn(grads.dq + (long)bh * Tq * d_k, ds_s, k_s, Tq, Tk, d_k);
+        matmul_tn(grads.dk + (long)bh * Tk * d_k, ds_s, q_s, Tk, Tq, d_k);
     }
 }
 

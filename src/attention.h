@@ -20,23 +20,42 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-// Computes out = softmax(q kᵀ/√d_k + masks) v for every (batch, head) slice and keeps
+#include "dims.h"
+
+// The three inputs of Eq. (1), one (batch, head) slice after another:
+// q (B,h,Tq,d_k), k (B,h,Tk,d_k), v (B,h,Tk,d_k).
+typedef struct {
+    const float *q, *k, *v;
+} AttnInputs;
+
+// Their gradients, same shapes: where attention_backward ACCUMULATES dL/dq, dL/dk, dL/dv.
+typedef struct {
+    float *dq, *dk, *dv;
+} AttnInputGrads;
+
+// Which keys each query may see (both masks may be on at once):
+typedef struct {
+    const int *key_lengths;  // (B): keys j >= key_lengths[b] are padding; NULL: no padding
+    bool causal;             // query i may not see keys j > i (§3.2.3)
+} AttnMask;
+
+// No mask at all: every query sees every key.
+#define ATTN_NO_MASK ((AttnMask){.key_lengths = NULL, .causal = false})
+
+// Computes out = softmax(q kᵀ/√d_k + mask) v for every (batch, head) slice and keeps
 // the softmax output in `weights`: the backward pass needs it, and the viewer draws it.
-// key_lengths: B ints (NULL means no padding). causal: hide keys j > i from query i.
-// A query whose every key is masked (key_lengths[b] == 0) gets all-zero weights and a
-// zero output, never NaN. Overwrites out and weights; they must not alias the inputs.
-void attention_forward(float *out, float *weights, const float *q, const float *k,
-                       const float *v, const int *key_lengths, bool causal,
-                       int B, int h, int Tq, int Tk, int d_k);
+// out (B,h,Tq,d_k), weights (B,h,Tq,Tk). A query whose every key is masked
+// (key_lengths[b] == 0) gets all-zero weights and a zero output, never NaN. Overwrites
+// out and weights; they must not alias the inputs.
+void attention_forward(float *out, float *weights, AttnInputs in, AttnMask mask,
+                       AttnDims dims);
 
 // Gradients of attention_forward. Given dout (B,h,Tq,d_k) = dL/dout, ACCUMULATES
-// dL/dq into dq (B,h,Tq,d_k), dL/dk into dk and dL/dv into dv (B,h,Tk,d_k).
-// dweights_scratch: B*h*Tq*Tk floats the function may overwrite.
-// The masks need no arguments here: a masked score has weight exactly 0, and the
-// softmax Jacobian multiplies by the weight, so no gradient flows through it.
-void attention_backward(float *dq, float *dk, float *dv, float *dweights_scratch,
-                        const float *dout, const float *weights, const float *q,
-                        const float *k, const float *v, int B, int h, int Tq, int Tk, int d_k);
+// dL/dq, dL/dk, dL/dv into grads. dweights_scratch: B*h*Tq*Tk floats the function may
+// overwrite. The masks need no arguments here: a masked score has weight exactly 0,
+// and the softmax Jacobian multiplies by the weight, so no gradient flows through it.
+void attention_backward(AttnInputGrads grads, float *dweights_scratch, const float *dout,
+                        const float *weights, AttnInputs in, AttnDims dims);
 
 // Prints one (Tq,Tk) matrix of attention weights to f as a terminal heatmap: rows are
 // queries (labelled on the left), columns are keys (labelled on top); each cell shows a

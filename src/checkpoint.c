@@ -283,11 +283,11 @@ static void write_file(Writer *w, const Model *m, const char *vocab, size_t voca
     }
     if (state) write_fields_section(w, "TRST", state, TRST_FIELDS, COUNT(TRST_FIELDS), 0);
     if (opt && opt->memory) write_adam(w, opt);
-    write_section_header(w, "PARM", 8 + 4 * (uint64_t)m->n_params);
+    write_section_header(w, "PARM", 8 + 4 * (uint64_t)m->params.n);
     unsigned char count[8];
-    put_u64(count, (uint64_t)m->n_params);
+    put_u64(count, (uint64_t)m->params.n);
     write_bytes(w, count, 8);
-    write_floats(w, m->params, m->n_params);
+    write_floats(w, m->params.values, m->params.n);
     write_section_header(w, "END ", 0);
     unsigned char checksum[CHECKSUM_BYTES];
     put_u64(checksum, w->hash);  // the hash of every byte before it
@@ -316,9 +316,9 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return error_set(err, "%s: path too long", path);
-    if (opt && opt->memory && opt->n != m->n_params)
+    if (opt && opt->memory && opt->n != m->params.n)
         return error_set(err, "%s: the optimiser has %ld moments but the model %ld parameters",
-                         path, opt->n, m->n_params);
+                         path, opt->n, m->params.n);
     Writer w = {fopen(tmp, "wb"), CHECKPOINT_FNV_OFFSET, true};
     if (!w.f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
     size_t vocab_len = 0;
@@ -684,9 +684,9 @@ bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
     Rng init_rng;
     rng_seed(&init_rng, 0, 0);
     model_init(m, &p.config, &init_rng);
-    get_floats(m->params, p.parm + 8, m->n_params);
+    get_floats(m->params.values, p.parm + 8, m->params.n);
     if (state) read_training_state(&p, state);
-    if (opt) read_adam(&p, m->n_params, opt);
+    if (opt) read_adam(&p, m->params.n, opt);
     free(data);
     return true;
 }

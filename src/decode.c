@@ -180,11 +180,11 @@ static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, f
     ModelScorer *s = ctx;
     Model *m = s->m;
     const int V = m->config.vocab_size;
-    if (m->B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
+    if (m->acts.B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
     for (int r = 0; r < k; r++) s->lengths[r] = t;
     model_decode(m, prefixes, s->lengths, t, false, NULL);
     for (int r = 0; r < k; r++)
-        log_softmax_forward(log_probs + (long)r * V, m->logits + ((long)r * t + (t - 1)) * V, 1, V);
+        log_softmax_forward(log_probs + (long)r * V, m->acts.logits + ((long)r * t + (t - 1)) * V, 1, V);
 }
 
 Scorer model_scorer(ModelScorer *ctx, Model *m) {
@@ -228,7 +228,10 @@ int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothes
     // The decoder input that produced the hypothesis: <s> y1 .. yn. Row i then predicts
     // y(i+1), and the last row the final </s>; </s> itself is never an input.
     for (int i = 0; i < hyp->length && T < m->config.max_len; i++) tgt[T++] = hyp->tokens[i];
-    model_forward(m, src, &src_len, tgt, &T, 1, src_len, T, false, NULL);
+    model_forward(m, &(ModelBatch){.src = src, .src_lengths = &src_len,
+                                   .tgt = tgt, .tgt_lengths = &T,
+                                   .B = 1, .S = src_len, .T = T},
+                  false, NULL);
     return T;
 }
 
@@ -255,7 +258,7 @@ void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
         }
         model_decode(m, tgt, lengths, t, false, NULL);
         for (int b = 0; b < B; b++) {
-            const float *logits = m->logits + ((long)b * t + (t - 1)) * V;
+            const float *logits = m->acts.logits + ((long)b * t + (t - 1)) * V;
             int best = -1;
             for (int y = 0; y < V; y++)
                 if (token_allowed(y) && (best < 0 || logits[y] > logits[best])) best = y;

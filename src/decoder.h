@@ -16,70 +16,64 @@
 #ifndef DECODER_H
 #define DECODER_H
 
-#include <stdbool.h>
-
+#include "dims.h"
+#include "dropout.h"
 #include "feedforward.h"
+#include "layernorm.h"
 #include "multihead.h"
+#include "residual.h"
 #include "rng.h"
 
 // One decoder layer's parameters, or their gradients (same layout).
 typedef struct DecoderLayerWeights {
-    MhaWeights self_attn;          // masked self-attention
-    float *ln1_gain, *ln1_bias;    // (d_model) each
-    MhaWeights cross_attn;         // encoder-decoder attention
-    float *ln2_gain, *ln2_bias;
+    MhaWeights self_attn;   // masked self-attention
+    LayerNormWeights ln1;   // (d_model) gain, (d_model) bias
+    MhaWeights cross_attn;  // encoder-decoder attention
+    LayerNormWeights ln2;
     FfnWeights ffn;
-    float *ln3_gain, *ln3_bias;
+    LayerNormWeights ln3;
 } DecoderLayerWeights;
 
-#define DECODER_LAYER_FLOATS(d_model, d_ff) \
-    (2 * MHA_WEIGHT_FLOATS(d_model) + FFN_WEIGHT_FLOATS(d_model, d_ff) + 6L * (d_model))
-
-// Points w into base (DECODER_LAYER_FLOATS floats): self_attn, ln1, cross_attn, ln2,
-// ffn, ln3.
-void decoder_layer_weights_point(DecoderLayerWeights *w, float *base, int d_model, int d_ff);
+// Lays w out in base in the order self_attn, ln1, cross_attn, ln2, ffn, ln3 and
+// returns the number of floats (dims.h: base NULL only counts, w may then be NULL).
+long decoder_layer_weights_layout(DecoderLayerWeights *w, float *base, int d_model, int d_ff);
 
 // Xavier uniform matrices, zero biases, LayerNorm gain 1, bias 0 (rng draws: self
 // attention, cross attention, feed-forward).
 void decoder_layer_weights_init(const DecoderLayerWeights *w, Rng *rng, int d_model, int d_ff);
 
 // What one layer's forward keeps; sized for (max B, max T, max S); "rows" = B·T.
-typedef struct DecoderLayerCache {
-    MhaCache self_attn;       // self_attn.weights is (B,h,T,T)
-    float *sub1, *mask1;      // (rows,d_model) y + Dropout(self-attention), its mask
-    float *ln1_mean, *ln1_rstd;  // (rows)
+typedef struct DecoderLayerActs {
+    MhaActs self_attn;        // self_attn.weights is (B,h,T,T)
+    ResidualActs res1;        // res1.sum = y + Dropout(self-attention)
     float *y1;                // (rows,d_model)
-    MhaCache cross_attn;      // cross_attn.weights is (B,h,T,S)
-    float *sub2, *mask2;      // (rows,d_model) y1 + Dropout(cross-attention)
-    float *ln2_mean, *ln2_rstd;
+    MhaActs cross_attn;       // cross_attn.weights is (B,h,T,S)
+    ResidualActs res2;        // res2.sum = y1 + Dropout(cross-attention)
     float *y2;                // (rows,d_model)
     float *hidden;            // (rows,d_ff)
-    float *sub3, *mask3;      // (rows,d_model) y2 + Dropout(FFN(y2))
-    float *ln3_mean, *ln3_rstd;
+    ResidualActs res3;        // res3.sum = y2 + Dropout(FFN(y2))
     float *out;               // (rows,d_model)
-    bool dropout_on;
-} DecoderLayerCache;
+} DecoderLayerActs;
 
-long decoder_layer_cache_floats(int B, int T, int S, int d_model, int h, int d_ff);
-void decoder_layer_cache_point(DecoderLayerCache *c, float *base, int B, int T, int S,
-                               int d_model, int h, int d_ff);
-long decoder_layer_scratch_floats(int B, int T, int S, int d_model, int h, int d_ff);
+// Lays a out in base for dims (B, T, S, d_model, h, d_ff) and returns the number of
+// floats (base NULL: only count).
+long decoder_layer_acts_layout(DecoderLayerActs *a, float *base, Dims dims);
+
+// Floats of scratch decoder_layer_backward needs for dims.
+long decoder_layer_scratch_floats(Dims dims);
 
 // One decoder layer (formulas at the top). y (B,T,d_model), memory (B,S,d_model) ->
-// c->out (B,T,d_model). tgt_lengths (B) pads the self-attention keys, src_lengths (B)
-// the cross-attention keys. Dropout p when training (masks in sub-layer order).
-void decoder_layer_forward(DecoderLayerCache *c, const float *y, const float *memory,
+// acts->out (B,T,d_model). tgt_lengths (B) pads the self-attention keys, src_lengths
+// (B) the cross-attention keys. Dropout as drop says (masks in sub-layer order).
+void decoder_layer_forward(DecoderLayerActs *acts, const float *y, const float *memory,
                            const DecoderLayerWeights *w, const int *tgt_lengths,
-                           const int *src_lengths, float p, bool training, Rng *rng,
-                           int B, int T, int S, int d_model, int h, int d_ff);
+                           const int *src_lengths, Dropout drop, Dims dims);
 
 // Backward of decoder_layer_forward for dout (B,T,d_model). ACCUMULATES into dy
 // (B,T,d_model), dmemory (B,S,d_model) and every field of dw. scratch:
-// decoder_layer_scratch_floats(...) floats. dy must not alias dout.
+// decoder_layer_scratch_floats(dims) floats. dy must not alias dout.
 void decoder_layer_backward(float *dy, float *dmemory, DecoderLayerWeights *dw,
-                            float *scratch, const float *dout, const DecoderLayerCache *c,
-                            const float *y, const float *memory,
-                            const DecoderLayerWeights *w,
-                            int B, int T, int S, int d_model, int h, int d_ff);
+                            float *scratch, const float *dout, const DecoderLayerActs *acts,
+                            const DecoderLayerWeights *w, Dims dims);
 
 #endif

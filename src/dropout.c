@@ -4,15 +4,18 @@
 #include <assert.h>
 #include <string.h>
 
-bool dropout_active(float p, bool training) { return training && p > 0.0f; }
+// Whether this pass drops anything: only in training, and only with p > 0.   §5.4
+bool dropout_active(Dropout drop) { return drop.training && drop.p > 0.0f; }
 
 // out = x·mask with mask ∈ {0, 1/(1−p)}                                    §5.4
-void dropout_forward(float *out, float *mask, const float *x, float p, long n,
-                     bool training, Rng *rng) {
-    if (!dropout_active(p, training)) {
+// out, mask, x (n).
+void dropout_forward(float *out, float *mask, const float *x, long n, Dropout drop) {
+    if (!dropout_active(drop)) {
         if (out != x) memcpy(out, x, sizeof(float) * (size_t)n);
         return;
     }
+    const float p = drop.p;
+    Rng *rng = drop.rng;
     assert(p < 1.0f && rng != NULL);
     float keep_scale = 1.0f / (1.0f - p);
     // One uniform per element, in order: the mask depends only on the Rng state, never
@@ -23,7 +26,8 @@ void dropout_forward(float *out, float *mask, const float *x, float p, long n,
     }
 }
 
-// Backward of dropout_forward: out = x·mask, so dx += dout·mask.
+// Backward of dropout_forward: out = x·mask, so dx += dout·mask (mask NULL: dx += dout).
+// dx, dout, mask (n).
 void dropout_backward(float *dx, const float *dout, const float *mask, long n) {
     if (mask == NULL) {
         for (long i = 0; i < n; i++) dx[i] += dout[i];

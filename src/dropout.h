@@ -14,16 +14,24 @@
 
 #include "rng.h"
 
+// How dropout runs in one forward pass, handed down from the model to every layer.
+typedef struct {
+    float p;        // P_drop, in [0, 1)
+    bool training;  // false: dropout is the identity (evaluation, decoding)
+    Rng *rng;       // where the masks come from; may be NULL when not active
+} Dropout;
+
+// Evaluation: no dropout, no RNG.
+#define DROPOUT_OFF ((Dropout){.p = 0.0f, .training = false, .rng = NULL})
+
 // True when dropout_forward will actually drop (training and p > 0); otherwise it is
 // the identity and no mask is written.
-bool dropout_active(float p, bool training);
+bool dropout_active(Dropout drop);
 
 // out (n) = x·mask, mask[i] = 0 with probability p, else 1/(1−p); mask (n) is kept for
-// the backward. Draws n uniforms from rng in index order (same seed, same mask).
-// When !dropout_active(p, training): out = x exactly, mask and rng untouched (rng may be
-// NULL). out may alias x. p in [0, 1).
-void dropout_forward(float *out, float *mask, const float *x, float p, long n,
-                     bool training, Rng *rng);
+// the backward. Draws n uniforms from drop.rng in index order (same seed, same mask).
+// When !dropout_active(drop): out = x exactly, mask and rng untouched. out may alias x.
+void dropout_forward(float *out, float *mask, const float *x, long n, Dropout drop);
 
 // Backward: in the forward pass out = x·mask, so dx += dout·mask; with mask == NULL
 // (dropout was inactive) dx += dout. ACCUMULATES into dx (n).

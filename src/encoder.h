@@ -15,25 +15,25 @@
 #ifndef ENCODER_H
 #define ENCODER_H
 
-#include <stdbool.h>
-
+#include "dims.h"
+#include "dropout.h"
 #include "feedforward.h"
+#include "layernorm.h"
 #include "multihead.h"
+#include "residual.h"
 #include "rng.h"
 
 // One encoder layer's parameters, or their gradients (same layout).
 typedef struct EncoderLayerWeights {
-    MhaWeights self_attn;          // §3.2.2
-    float *ln1_gain, *ln1_bias;    // (d_model) each
-    FfnWeights ffn;                // §3.3
-    float *ln2_gain, *ln2_bias;    // (d_model) each
+    MhaWeights self_attn;   // §3.2.2
+    LayerNormWeights ln1;   // (d_model) gain, (d_model) bias
+    FfnWeights ffn;         // §3.3
+    LayerNormWeights ln2;
 } EncoderLayerWeights;
 
-#define ENCODER_LAYER_FLOATS(d_model, d_ff) \
-    (MHA_WEIGHT_FLOATS(d_model) + FFN_WEIGHT_FLOATS(d_model, d_ff) + 4L * (d_model))
-
-// Points w into base (ENCODER_LAYER_FLOATS floats): self_attn, ln1, ffn, ln2.
-void encoder_layer_weights_point(EncoderLayerWeights *w, float *base, int d_model, int d_ff);
+// Lays w out in base in the order self_attn, ln1, ffn, ln2 and returns the number of
+// floats (dims.h: base NULL only counts, w may then be NULL).
+long encoder_layer_weights_layout(EncoderLayerWeights *w, float *base, int d_model, int d_ff);
 
 // Xavier uniform matrices, zero biases, LayerNorm gain 1 and bias 0 (rng draws:
 // attention first, then the feed-forward network).
@@ -41,60 +41,34 @@ void encoder_layer_weights_init(const EncoderLayerWeights *w, Rng *rng, int d_mo
 
 // What one layer's forward pass keeps for its backward (and the viewer). Sized for
 // (max B)·(max S) rows = "rows" below; a pass with smaller B, S uses the front of each.
-typedef struct EncoderLayerCache {
-    MhaCache attn;            // self-attention internals; attn.weights is (B,h,S,S)
-    float *sub1;              // (rows,d_model) x + Dropout(attention): LayerNorm1's input
-    float *mask1;             // (rows,d_model) its dropout mask
-    float *ln1_mean, *ln1_rstd;  // (rows)
+typedef struct EncoderLayerActs {
+    MhaActs attn;             // self-attention internals; attn.weights is (B,h,S,S)
+    ResidualActs res1;        // res1.sum = x + Dropout(attention): LayerNorm1's input
     float *x1;                // (rows,d_model) LayerNorm1 output: the FFN's input
     float *hidden;            // (rows,d_ff) ReLU(x1·W1 + b1)
-    float *sub2;              // (rows,d_model) x1 + Dropout(FFN(x1)): LayerNorm2's input
-    float *mask2;             // (rows,d_model)
-    float *ln2_mean, *ln2_rstd;  // (rows)
+    ResidualActs res2;        // res2.sum = x1 + Dropout(FFN(x1)): LayerNorm2's input
     float *out;               // (rows,d_model) the layer's output
-    bool dropout_on;          // whether the last forward used the masks
-} EncoderLayerCache;
+} EncoderLayerActs;
 
-long encoder_layer_cache_floats(int B, int S, int d_model, int h, int d_ff);
-void encoder_layer_cache_point(EncoderLayerCache *c, float *base, int B, int S,
-                               int d_model, int h, int d_ff);
-// Floats of scratch encoder_layer_backward needs.
-long encoder_layer_scratch_floats(int B, int S, int d_model, int h, int d_ff);
+// Lays a out in base for dims (B, S, d_model, h, d_ff; T unused) and returns the
+// number of floats (base NULL: only count).
+long encoder_layer_acts_layout(EncoderLayerActs *a, float *base, Dims dims);
 
-// The connection around every sub-layer of the encoder and the decoder, §3.1 and §5.4:
-//     out = LayerNorm(x + Dropout(sub))
-// where sub = Sublayer(x) (B·T rows of d_model) has just been computed into `sub`. In
-// place: on return `sub` holds x + Dropout(sub), the LayerNorm's input, which the
-// backward needs; mask gets the dropout mask, mean and rstd the LayerNorm statistics
-// (rows each). gain, bias (d_model). Dropout with probability p when training.
-void sublayer_connection_forward(float *out, float *mean, float *rstd, float *sub, float *mask,
-                                 const float *x, const float *gain, const float *bias,
-                                 float p, bool training, Rng *rng, int rows, int d_model);
+// Floats of scratch encoder_layer_backward needs for dims.
+long encoder_layer_scratch_floats(Dims dims);
 
-// Backward of sublayer_connection_forward for dout = dL/dout. OVERWRITES
-//   dresidual = dL/d(x + Dropout(sub)): the gradient the residual path carries to x,
-//   dsublayer = dL/dSublayer(x) = dresidual · mask (mask NULL: no dropout was used),
-// and accumulates into dgain, dbias. The caller adds dresidual into dL/dx and runs the
-// sub-layer's own backward on dsublayer. sum, mean, rstd: the forward's sub, mean, rstd.
-void sublayer_connection_backward(float *dresidual, float *dsublayer, float *dgain,
-                                  float *dbias, const float *dout, const float *sum,
-                                  const float *mean, const float *rstd, const float *mask,
-                                  const float *gain, int rows, int d_model);
-
-// One encoder layer, §3.1 (formulas at the top). x (B,S,d_model) -> c->out
+// One encoder layer, §3.1 (formulas at the top). x (B,S,d_model) -> acts->out
 // (B,S,d_model). src_lengths (B): keys at positions >= src_lengths[b] are padding.
-// Dropout with probability p when training (masks drawn from rng: sub-layer 1, then 2).
-void encoder_layer_forward(EncoderLayerCache *c, const float *x,
+// Dropout as drop says (masks drawn from its rng: sub-layer 1, then 2).
+void encoder_layer_forward(EncoderLayerActs *acts, const float *x,
                            const EncoderLayerWeights *w, const int *src_lengths,
-                           float p, bool training, Rng *rng,
-                           int B, int S, int d_model, int h, int d_ff);
+                           Dropout drop, Dims dims);
 
-// Backward of encoder_layer_forward for dout = dL/d(c->out) (B,S,d_model).
+// Backward of encoder_layer_forward for dout = dL/d(acts->out) (B,S,d_model).
 // ACCUMULATES into dx (B,S,d_model) and every field of dw. scratch:
-// encoder_layer_scratch_floats(...) floats. dx must not alias dout.
+// encoder_layer_scratch_floats(dims) floats. dx must not alias dout.
 void encoder_layer_backward(float *dx, EncoderLayerWeights *dw, float *scratch,
-                            const float *dout, const EncoderLayerCache *c, const float *x,
-                            const EncoderLayerWeights *w,
-                            int B, int S, int d_model, int h, int d_ff);
+                            const float *dout, const EncoderLayerActs *acts,
+                            const EncoderLayerWeights *w, Dims dims);
 
 #endif

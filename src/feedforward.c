@@ -5,11 +5,16 @@
 
 #include "tensor.h"
 
-void ffn_weights_point(FfnWeights *w, float *base, int d_model, int d_ff) {
-    w->w1 = base;
-    w->b1 = w->w1 + (long)d_model * d_ff;
-    w->w2 = w->b1 + d_ff;
-    w->b2 = w->w2 + (long)d_ff * d_model;
+// W1 (d_model,d_ff), b1 (d_ff), W2 (d_ff,d_model), b2 (d_model), in that order.
+long ffn_weights_layout(FfnWeights *w, float *base, int d_model, int d_ff) {
+    Layout l = {base, 0};
+    FfnWeights p = {0};
+    p.w1 = layout_take(&l, (long)d_model * d_ff);
+    p.b1 = layout_take(&l, d_ff);
+    p.w2 = layout_take(&l, (long)d_ff * d_model);
+    p.b2 = layout_take(&l, d_model);
+    if (base) *w = p;
+    return l.used;
 }
 
 // Fills a (fan_in,fan_out) matrix with U(-a, a), a = √(6/(fan_in+fan_out)) (Glorot &
@@ -19,6 +24,7 @@ static void xavier_uniform(float *w, Rng *rng, int fan_in, int fan_out) {
     for (long i = 0; i < (long)fan_in * fan_out; i++) w[i] = a * (2.0f * rng_uniform(rng) - 1.0f);
 }
 
+// Xavier uniform W1 then W2 (in that order from rng), zero biases.
 void ffn_weights_init(const FfnWeights *w, Rng *rng, int d_model, int d_ff) {
     xavier_uniform(w->w1, rng, d_model, d_ff);
     vec_zero(w->b1, d_ff);
@@ -29,7 +35,8 @@ void ffn_weights_init(const FfnWeights *w, Rng *rng, int d_model, int d_ff) {
 // FFN(x) = max(0, x·W1 + b1)·W2 + b2                                    §3.3 Eq. (2)
 // x (rows,d_model) -> hidden (rows,d_ff) -> out (rows,d_model).
 void feedforward_forward(float *out, float *hidden, const float *x, const FfnWeights *w,
-                         int rows, int d_model, int d_ff) {
+                         FfnDims dims) {
+    const int rows = dims.rows, d_model = dims.d_model, d_ff = dims.d_ff;
     long nh = (long)rows * d_ff;
     // The matmuls accumulate, so start each output from its bias.
     vec_zero(hidden, nh);
@@ -47,7 +54,8 @@ void feedforward_forward(float *out, float *hidden, const float *x, const FfnWei
 //   pre = x·W1 + b1          ->  dW1 += xᵀ·dpre, db1 += Σ dpre, dx += dpre·W1ᵀ
 void feedforward_backward(float *dx, FfnWeights *dw, float *dhidden, const float *dout,
                           const float *hidden, const float *x, const FfnWeights *w,
-                          int rows, int d_model, int d_ff) {
+                          FfnDims dims) {
+    const int rows = dims.rows, d_model = dims.d_model, d_ff = dims.d_ff;
     long nh = (long)rows * d_ff;
     matmul_tn(dw->w2, hidden, dout, d_ff, rows, d_model);
     vec_sum_rows(dw->b2, dout, rows, d_model);

@@ -6,6 +6,7 @@
 #include "tensor.h"
 
 // logits = y·Eᵀ, one matmul over all B·T rows.                               §3.4
+// y (rows,d_model), embedding E (V,d_model), logits (rows,V).
 void generator_forward(float *logits, const float *y, const float *embedding,
                        int rows, int d_model, int V) {
     vec_zero(logits, (long)rows * V);
@@ -13,14 +14,16 @@ void generator_forward(float *logits, const float *y, const float *embedding,
 }
 
 // Backward of generator_forward. In the forward pass this was logits = y·Eᵀ, so
-// dy += dlogits·E and dE += dlogitsᵀ·y.
+// dy += dlogits·E and dE += dlogitsᵀ·y. dlogits (rows,V); dy, y (rows,d_model);
+// dembedding, embedding (V,d_model).
 void generator_backward(float *dy, float *dembedding, const float *dlogits, const float *y,
                         const float *embedding, int rows, int d_model, int V) {
     matmul_nn(dy, dlogits, embedding, rows, V, d_model);
     matmul_tn(dembedding, dlogits, y, V, rows, d_model);
 }
 
-// log-softmax of each row.                                                   §3.4
+// log-softmax of each row: out = x − log Σ exp(x), stably.                  §3.4
+// logits, out (rows,V).
 void log_softmax_forward(float *out, const float *logits, int rows, int V) {
     #pragma omp parallel for schedule(static) if ((long)rows * V > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
@@ -38,7 +41,7 @@ void log_softmax_forward(float *out, const float *logits, int rows, int V) {
 }
 
 // Backward of log_softmax_forward: out = x − logsumexp(x), so
-// dx += dout − softmax(x)·Σ dout, with softmax(x) = exp(out).
+// dx += dout − softmax(x)·Σ dout, with softmax(x) = exp(out). All (rows,V).
 void log_softmax_backward(float *dlogits, const float *dout, const float *out, int rows, int V) {
     #pragma omp parallel for schedule(static) if ((long)rows * V > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {

@@ -1,14 +1,35 @@
 // layernorm.c: LayerNorm forward and backward (see layernorm.h for the formulas).
 #include "layernorm.h"
 
+#include <math.h>
+
+#include "dims.h"
 #include "tensor.h"
 
-#include <math.h>
+// gain (d), then bias (d).
+long layernorm_weights_layout(LayerNormWeights *ln, float *base, int d) {
+    Layout l = {base, 0};
+    LayerNormWeights p = {0};
+    p.gain = layout_take(&l, d);
+    p.bias = layout_take(&l, d);
+    if (base) *ln = p;
+    return l.used;
+}
+
+// gain 1, bias 0 (no randomness: the norm starts as the identity after normalizing).
+void layernorm_weights_init(const LayerNormWeights *ln, int d) {
+    for (int j = 0; j < d; j++) {
+        ln->gain[j] = 1.0f;
+        ln->bias[j] = 0.0f;
+    }
+}
 
 // LayerNorm of each row: biased variance, ε = LAYERNORM_EPS.               §3.1
 // x, out (rows,d); gain, bias (d); mean, rstd (rows).
-void layernorm_forward(float *out, float *mean, float *rstd, const float *x,
-                       const float *gain, const float *bias, int rows, int d) {
+void layernorm_forward(float *out, LayerNormStats stats, const float *x,
+                       const LayerNormWeights *ln, int rows, int d) {
+    const float *gain = ln->gain, *bias = ln->bias;
+    float *mean = stats.mean, *rstd = stats.rstd;
     #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (long)r * d;
@@ -34,9 +55,11 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *x,
 // Backward of layernorm_forward. In the forward pass this was
 //     out = gain·x̂ + bias,  x̂ = (x − mean)·rstd.
 // dout, x, dx (rows,d); gain, dgain, dbias (d); mean, rstd (rows).
-void layernorm_backward(float *dx, float *dgain, float *dbias, const float *dout,
-                        const float *x, const float *mean, const float *rstd,
-                        const float *gain, int rows, int d) {
+void layernorm_backward(float *dx, const LayerNormWeights *dln, const float *dout,
+                        const float *x, LayerNormStats stats, const LayerNormWeights *ln,
+                        int rows, int d) {
+    const float *gain = ln->gain, *mean = stats.mean, *rstd = stats.rstd;
+    float *dgain = dln->gain, *dbias = dln->bias;
     // dx: rows are independent, so they can run in parallel.
     #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {

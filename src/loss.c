@@ -12,8 +12,52 @@
 // would add in an order that depends on the threads).
 enum { LOSS_CHUNKS = 64 };
 
-// exp(x) for x <= 0, in plain float arithmetic so that a loop calling it vectorises (the
-// library expf is a function call per element, and was most of the loss's time).
+// ============================================================================
+// One row, plain: read this one first
+// ============================================================================
+
+// §5.4 for one position: p = softmax(logits) into probs and the two loss terms, with the
+// library's expf and log. Shapes and in-place use as in loss.h (probs may be logits, so
+// everything needed from the logits is read before probs is written).
+LossRow loss_row_plain(float *probs, const float *logits, int target, int V) {
+    LossRow row = {0};
+    // The largest logit, subtracted before exp so that nothing overflows: the largest
+    // term of Z = Σ_c exp(logit(c) - max) is exp(0) = 1, so log Z is never the log of 0.
+    float max = logits[0];
+    for (int c = 1; c < V; c++)
+        if (logits[c] > max) {
+            max = logits[c];
+            row.argmax = c;
+        }
+    // log p(c) = (logit(c) - max) - log Z, so -log p(y) = log Z - (logit(y) - max) and
+    // -(1/V) Σ_c log p(c) = log Z - (1/V) Σ_c (logit(c) - max).
+    double target_shifted = (double)logits[target] - max, sum_shifted = 0.0;
+    for (int c = 0; c < V; c++) sum_shifted += logits[c] - max;
+    double z = 0.0;  // double: V terms, and the loss wants digits
+    for (int c = 0; c < V; c++) {
+        probs[c] = expf(logits[c] - max);  // may overwrite logits[c]: read above
+        z += probs[c];
+    }
+    for (int c = 0; c < V; c++) probs[c] = (float)(probs[c] / z);
+    double log_z = log(z);
+    row.nll = log_z - target_shifted;
+    row.smooth = log_z - sum_shifted / V;
+    return row;
+}
+
+// ============================================================================
+// Speed notes: the same row, vectorised (skip on a first reading)
+// ============================================================================
+//
+// The loss reads B·T·V logits, the largest activation of the model (V is the whole
+// vocabulary), and the plain row calls the library's expf once per logit. expf is a
+// function call the compiler cannot vectorise (it must also set errno and handle every
+// special case), and it was most of the loss's time. So the fast row computes exp with
+// a few float multiply-adds that the compiler can put in SIMD registers, 8 or 16 logits
+// at a time, and finds the maximum and the sums with `omp simd` reductions. It also
+// checks the row for NaN/infinity first, because its exp needs finite input.
+
+// exp(x) for x <= 0, in plain float arithmetic so that a loop calling it vectorises.
 // exp(x) = 2^k · exp(r) with k = round(x / ln 2) and r = x - k·ln 2 in [-ln2/2, ln2/2];
 // exp(r) by its Taylor series to r^7 (error < 2e-8 relative, about float rounding);
 // 2^k by writing k + 127 into the float's exponent bits. Below -87, exp(x) < 1.7e-38
@@ -34,13 +78,11 @@ static inline float exp_nonpositive(float x) {
     return p * two_k;
 }
 
-// Forward of one position (row): writes p = softmax(logits) into probs and returns
-// -log p(y) and -(1/V) Σ_c log p(c) in *nll and *smooth. logits and probs are (V);
-// they may be the same array. `omp simd` asks the compiler to vectorise each loop,
-// keeping partial sums in a vector register: an order fixed at compile time, so the
-// results are still the same on every run and for any number of threads.
-static void row_forward(float *probs, const float *logits, int target, int V,
-                        double *nll, double *smooth, int *argmax) {
+// The same row as loss_row_plain, vectorised: every loop over the V classes is an
+// `omp simd` loop that keeps partial sums in a vector register, an order fixed at compile
+// time, so the results are still the same on every run and for any number of threads.
+LossRow loss_row_fast(float *probs, const float *logits, int target, int V) {
+    LossRow row = {0};
     // A diverged model can produce NaN or infinite logits. x·0 is 0 for finite x and NaN
     // otherwise, so one vectorised pass tells; such a row gets a NaN loss (the training
     // loop stops on it) and never reaches exp_nonpositive, which needs finite input.
@@ -49,19 +91,16 @@ static void row_forward(float *probs, const float *logits, int target, int V,
     for (int c = 0; c < V; c++) nonfinite += logits[c] * 0.0f;
     if (nonfinite != 0.0f) {
         for (int c = 0; c < V; c++) probs[c] = NAN;
-        *nll = *smooth = NAN;
-        *argmax = 0;
-        return;
+        row.nll = row.smooth = NAN;
+        return row;
     }
     float max = logits[0];
 #pragma omp simd reduction(max : max)
     for (int c = 1; c < V; c++) max = logits[c] > max ? logits[c] : max;
-    int best = 0;
-    while (logits[best] != max) best++;  // the first class with the largest logit
+    while (logits[row.argmax] != max) row.argmax++;  // the first class with the largest logit
     float target_logit = logits[target];
-    // log p(c) = logits(c) - max - log Σ exp(logits - max): nothing overflows, and the
-    // largest term of the sum is exp(0) = 1, so the log is never of 0. Also
-    // Σ_c log p(c) = Σ_c (logits(c) - max) - V·log Z, so only Σ (logits - max) is needed.
+    // As in the plain row: -log p(c) = log Z - (logit(c) - max), so only Z and
+    // Σ (logits - max) are needed, taken in one pass.
     double sum_exp = 0.0, sum_shifted = 0.0;  // double: V terms, and the loss wants digits
 #pragma omp simd reduction(+ : sum_exp, sum_shifted)
     for (int c = 0; c < V; c++) {
@@ -75,16 +114,31 @@ static void row_forward(float *probs, const float *logits, int target, int V,
 #pragma omp simd
     for (int c = 0; c < V; c++) probs[c] *= inv;
     double log_z = log(sum_exp);
-    *nll = log_z - ((double)target_logit - max);                // -log p(y)
-    *smooth = log_z - sum_shifted / V;                          // -(1/V) Σ_c log p(c)
-    *argmax = best;
+    row.nll = log_z - ((double)target_logit - max);  // -log p(y)
+    row.smooth = log_z - sum_shifted / V;            // -(1/V) Σ_c log p(c)
+    return row;
+}
+
+// ============================================================================
+// The loss over a batch, forward and backward
+// ============================================================================
+
+// One row for loss_forward (shapes as loss_row_plain): the fast row, or the plain one in
+// a PLAIN_KERNELS build.
+static LossRow loss_row(float *probs, const float *logits, int target, int V) {
+#ifdef PLAIN_KERNELS
+    return loss_row_plain(probs, logits, target, V);
+#else
+    return loss_row_fast(probs, logits, target, V);
+#endif
 }
 
 // §5.4: loss = mean over non-pad positions of (1-ε)(-log p(y)) + ε (1/V) Σ_c (-log p(c)).
 // logits, probs (B,T,V); targets (B,T).
 void loss_forward(LossResult *result, float *probs, const float *logits, const int *targets,
-                  float smoothing, int ignore_index, int B, int T, int V) {
-    long rows = (long)B * T;
+                  LossSpec spec) {
+    const int V = spec.V;
+    long rows = (long)spec.B * spec.T;
     double chunk_nll[LOSS_CHUNKS] = {0}, chunk_smooth[LOSS_CHUNKS] = {0};
     long chunk_tokens[LOSS_CHUNKS] = {0}, chunk_correct[LOSS_CHUNKS] = {0};
 #pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN_WORK)
@@ -94,21 +148,17 @@ void loss_forward(LossResult *result, float *probs, const float *logits, const i
             int y = targets[r];
             float *p = probs + r * V;
             const float *z = logits + r * V;
-            if (y == ignore_index) {
+            if (y == spec.ignore_index) {
                 // Padding: no loss, no gradient. Still leave a valid distribution in
                 // probs (decoding reads it), computed against class 0.
-                double unused_nll, unused_smooth;
-                int unused_argmax;
-                row_forward(p, z, 0, V, &unused_nll, &unused_smooth, &unused_argmax);
+                (void)loss_row(p, z, 0, V);
                 continue;
             }
-            double nll, smooth;
-            int argmax;
-            row_forward(p, z, y, V, &nll, &smooth, &argmax);
-            chunk_nll[chunk] += nll;
-            chunk_smooth[chunk] += smooth;
+            LossRow row = loss_row(p, z, y, V);
+            chunk_nll[chunk] += row.nll;
+            chunk_smooth[chunk] += row.smooth;
             chunk_tokens[chunk]++;
-            chunk_correct[chunk] += argmax == y;
+            chunk_correct[chunk] += row.argmax == y;
         }
     }
     double nll = 0, smooth = 0;
@@ -126,23 +176,24 @@ void loss_forward(LossResult *result, float *probs, const float *logits, const i
         return;
     }
     result->nll = nll / tokens;
-    result->loss = ((1.0 - smoothing) * nll + smoothing * smooth) / tokens;
+    result->loss = ((1.0 - spec.smoothing) * nll + spec.smoothing * smooth) / tokens;
 }
 
 // Backward of loss_forward. In the forward pass this was, per non-pad row,
 // loss_r = -Σ_c q(c) log p(c) with q = (1-ε)·onehot(y) + ε/V, averaged over n_tokens rows;
 // since Σ_c q(c) = 1, ∂loss_r/∂logit(c) = p(c) - q(c). dlogits, probs (B,T,V); targets (B,T).
 void loss_backward(float *dlogits, const float *probs, long n_tokens, const int *targets,
-                   float smoothing, int ignore_index, int B, int T, int V) {
+                   LossSpec spec) {
     if (n_tokens <= 0) return;
-    long rows = (long)B * T;
+    const int V = spec.V;
+    long rows = (long)spec.B * spec.T;
     float scale = 1.0f / (float)n_tokens;
-    float uniform = smoothing / (float)V;       // ε/V, for every class
-    float on_target = 1.0f - smoothing;         // the extra (1-ε) at the true class
+    float uniform = spec.smoothing / (float)V;  // ε/V, for every class
+    float on_target = 1.0f - spec.smoothing;    // the extra (1-ε) at the true class
 #pragma omp parallel for schedule(static) if (rows * V > PARALLEL_MIN_WORK)
     for (long r = 0; r < rows; r++) {
         int y = targets[r];
-        if (y == ignore_index) continue;
+        if (y == spec.ignore_index) continue;
         float *d = dlogits + r * V;
         const float *p = probs + r * V;
         for (int c = 0; c < V; c++) d[c] += (p[c] - uniform) * scale;

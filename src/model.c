@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "decoder.h"
+#include "dims.h"
 #include "dropout.h"
 #include "embedding.h"
 #include "encoder.h"
@@ -19,6 +20,7 @@
 // Sizes
 // ---------------------------------------------------------------------------------
 
+// Every check a configuration must pass before anything is allocated (model.h).
 bool model_config_valid(const ModelConfig *cfg, ErrorMessage *err) {
     if (cfg->vocab_size < 4)
         return error_set(err, "model: vocab_size %d must be >= 4 (PAD, BOS, EOS and a token)",
@@ -43,89 +45,99 @@ bool model_config_valid(const ModelConfig *cfg, ErrorMessage *err) {
     return true;
 }
 
+// Lays the parameter tensors out in one buffer: the embedding, the N encoder layers,
+// the N decoder layers (model.h). Returns the number of floats; with base == NULL it
+// only counts and w may be NULL (dims.h), otherwise w->enc and w->dec must hold N
+// entries each.
+static long model_weights_layout(ModelWeights *w, float *base, const ModelConfig *c) {
+    const int d = c->d_model, N = c->n_layers;
+    Layout l = {base, 0};
+    float *embedding = layout_take(&l, (long)c->vocab_size * d);
+    if (base) w->embedding = embedding;
+    for (int i = 0; i < N; i++) {
+        EncoderLayerWeights layer = {0};
+        layout_skip(&l, encoder_layer_weights_layout(&layer, layout_next(&l), d, c->d_ff));
+        if (base) w->enc[i] = layer;
+    }
+    for (int i = 0; i < N; i++) {
+        DecoderLayerWeights layer = {0};
+        layout_skip(&l, decoder_layer_weights_layout(&layer, layout_next(&l), d, c->d_ff));
+        if (base) w->dec[i] = layer;
+    }
+    return l.used;
+}
+
+// Per component, each count from the component's own layout routine.
 ModelParamCounts model_param_counts(const ModelConfig *cfg) {
-    long d = cfg->d_model, N = cfg->n_layers;
+    const long d = cfg->d_model, N = cfg->n_layers;
+    const long mha = mha_weights_layout(NULL, NULL, cfg->d_model);
+    const long ffn = ffn_weights_layout(NULL, NULL, cfg->d_model, cfg->d_ff);
+    const long norm = layernorm_weights_layout(NULL, NULL, cfg->d_model);
     ModelParamCounts c = {0};
     c.embedding = (long)cfg->vocab_size * d;
-    c.encoder_self_attention = N * MHA_WEIGHT_FLOATS(d);
-    c.encoder_feed_forward = N * FFN_WEIGHT_FLOATS(d, cfg->d_ff);
-    c.encoder_layer_norm = N * 2 * 2 * d;
-    c.decoder_self_attention = N * MHA_WEIGHT_FLOATS(d);
-    c.decoder_cross_attention = N * MHA_WEIGHT_FLOATS(d);
-    c.decoder_feed_forward = N * FFN_WEIGHT_FLOATS(d, cfg->d_ff);
-    c.decoder_layer_norm = N * 3 * 2 * d;
+    c.encoder_self_attention = N * mha;
+    c.encoder_feed_forward = N * ffn;
+    c.encoder_layer_norm = N * 2 * norm;
+    c.decoder_self_attention = N * mha;
+    c.decoder_cross_attention = N * mha;
+    c.decoder_feed_forward = N * ffn;
+    c.decoder_layer_norm = N * 3 * norm;
     c.total = c.embedding + c.encoder_self_attention + c.encoder_feed_forward +
               c.encoder_layer_norm + c.decoder_self_attention + c.decoder_cross_attention +
               c.decoder_feed_forward + c.decoder_layer_norm;
     // The same total, the way the buffer is laid out.
-    assert(c.total == c.embedding + N * (ENCODER_LAYER_FLOATS(d, cfg->d_ff) +
-                                         DECODER_LAYER_FLOATS(d, cfg->d_ff)));
+    assert(c.total == model_weights_layout(NULL, NULL, cfg));
     return c;
 }
 
-long model_param_count(const ModelConfig *cfg) { return model_param_counts(cfg).total; }
+// The parameter buffer's size: its layout, only counted.
+long model_param_count(const ModelConfig *cfg) { return model_weights_layout(NULL, NULL, cfg); }
 
 // ---------------------------------------------------------------------------------
 // Init and free
 // ---------------------------------------------------------------------------------
 
-// Points m->embedding, m->enc[], m->dec[] into params and the d-versions into grads.
-static void point_parameters(Model *m) {
-    const ModelConfig *c = &m->config;
-    int d = c->d_model, N = c->n_layers;
-    float *p = m->params, *g = m->grads;
-    m->embedding = p, m->dembedding = g;
-    long step = (long)c->vocab_size * d;
-    p += step, g += step;
-    for (int l = 0; l < N; l++) {
-        encoder_layer_weights_point(&m->enc[l], p, d, c->d_ff);
-        encoder_layer_weights_point(&m->denc[l], g, d, c->d_ff);
-        step = ENCODER_LAYER_FLOATS(d, c->d_ff);
-        p += step, g += step;
-    }
-    for (int l = 0; l < N; l++) {
-        decoder_layer_weights_point(&m->dec[l], p, d, c->d_ff);
-        decoder_layer_weights_point(&m->ddec[l], g, d, c->d_ff);
-        step = DECODER_LAYER_FLOATS(d, c->d_ff);
-        p += step, g += step;
-    }
-    assert(p == m->params + m->n_params);
+// The sizes every activation buffer is allocated for: max_batch sequences of max_len
+// tokens on both sides.
+static Dims max_dims(const ModelConfig *c) {
+    return (Dims){.B = c->max_batch, .S = c->max_len, .T = c->max_len, .d_model = c->d_model,
+                  .h = c->n_heads, .d_ff = c->d_ff};
 }
 
-// Lays out every activation buffer for max_batch × max_len in one allocation.
-static void allocate_activations(Model *m) {
-    const ModelConfig *c = &m->config;
-    int Bm = c->max_batch, L = c->max_len, d = c->d_model, h = c->n_heads, ff = c->d_ff;
-    int N = c->n_layers;
-    long n = (long)Bm * L * d;
-    long enc_cache = encoder_layer_cache_floats(Bm, L, d, h, ff);
-    long dec_cache = decoder_layer_cache_floats(Bm, L, L, d, h, ff);
-    long enc_scratch = encoder_layer_scratch_floats(Bm, L, d, h, ff);
-    long dec_scratch = decoder_layer_scratch_floats(Bm, L, L, d, h, ff);
-    long scratch = enc_scratch > dec_scratch ? enc_scratch : dec_scratch;
-    long logits = (long)Bm * L * c->vocab_size;
-    m->n_acts = 4 * n + N * (enc_cache + dec_cache) + scratch + 3 * n + logits;
-    m->acts = xmalloc(sizeof(float) * (size_t)m->n_acts);
-    float *a = m->acts;
-    m->enc_in = a, a += n;
-    m->enc_in_mask = a, a += n;
-    m->dec_in = a, a += n;
-    m->dec_in_mask = a, a += n;
-    for (int l = 0; l < N; l++) {
-        encoder_layer_cache_point(&m->enc_cache[l], a, Bm, L, d, h, ff);
-        a += enc_cache;
+// Lays every activation buffer out in one buffer (the float pointers of ModelActs; the
+// int token buffers are allocated on their own). Returns the number of floats; with
+// base == NULL it only counts and a may be NULL, otherwise a->enc and a->dec must hold
+// N entries each.
+static long model_acts_layout(ModelActs *a, float *base, const ModelConfig *c) {
+    const Dims dims = max_dims(c);
+    const int N = c->n_layers;
+    const long n = (long)dims.B * c->max_len * c->d_model;
+    const long enc_scratch = encoder_layer_scratch_floats(dims);
+    const long dec_scratch = decoder_layer_scratch_floats(dims);
+    ModelActs counting = {0};
+    if (!base) a = &counting;  // only counting: the pointers go to a throwaway
+    Layout l = {base, 0};
+    a->enc_in = layout_take(&l, n);
+    a->enc_in_mask = layout_take(&l, n);
+    a->dec_in = layout_take(&l, n);
+    a->dec_in_mask = layout_take(&l, n);
+    for (int i = 0; i < N; i++) {
+        EncoderLayerActs layer = {0};
+        layout_skip(&l, encoder_layer_acts_layout(&layer, layout_next(&l), dims));
+        if (base) a->enc[i] = layer;
     }
-    for (int l = 0; l < N; l++) {
-        decoder_layer_cache_point(&m->dec_cache[l], a, Bm, L, L, d, h, ff);
-        a += dec_cache;
+    for (int i = 0; i < N; i++) {
+        DecoderLayerActs layer = {0};
+        layout_skip(&l, decoder_layer_acts_layout(&layer, layout_next(&l), dims));
+        if (base) a->dec[i] = layer;
     }
-    m->scratch = a, a += scratch;
-    m->dmemory = a, a += n;
-    m->dx = a, a += n;
-    m->dy = a, a += n;
-    m->logits = a, a += logits;
-    assert(a == m->acts + m->n_acts);
-    m->memory = m->enc_cache[N - 1].out;
+    a->scratch = layout_take(&l, enc_scratch > dec_scratch ? enc_scratch : dec_scratch);
+    a->dmemory = layout_take(&l, n);
+    a->din = layout_take(&l, n);
+    a->dout = layout_take(&l, n);
+    a->logits = layout_take(&l, (long)dims.B * c->max_len * c->vocab_size);
+    a->memory = base ? a->enc[N - 1].out : NULL;  // the last encoder layer's output
+    return l.used;
 }
 
 // Initialisation (the paper does not give one; this is PyTorch nn.Transformer's):
@@ -142,51 +154,60 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng) {
     if (!model_config_valid(cfg, &err)) die("%s", err.text);
     memset(m, 0, sizeof *m);
     m->config = *cfg;
-    int N = cfg->n_layers, d = cfg->d_model, L = cfg->max_len, Bm = cfg->max_batch;
-    m->n_params = model_param_count(cfg);
-    m->params = xmalloc(sizeof(float) * (size_t)m->n_params);
-    m->grads = xcalloc((size_t)m->n_params, sizeof(float));
-    m->enc = xcalloc((size_t)N, sizeof *m->enc);
-    m->denc = xcalloc((size_t)N, sizeof *m->denc);
-    m->dec = xcalloc((size_t)N, sizeof *m->dec);
-    m->ddec = xcalloc((size_t)N, sizeof *m->ddec);
-    m->enc_cache = xcalloc((size_t)N, sizeof *m->enc_cache);
-    m->dec_cache = xcalloc((size_t)N, sizeof *m->dec_cache);
-    point_parameters(m);
+    const int N = cfg->n_layers, d = cfg->d_model, L = cfg->max_len, Bm = cfg->max_batch;
+
+    ModelParams *p = &m->params;
+    p->n = model_weights_layout(NULL, NULL, cfg);
+    p->values = xmalloc(sizeof(float) * (size_t)p->n);
+    p->grads = xcalloc((size_t)p->n, sizeof(float));
+    p->w.enc = xcalloc((size_t)N, sizeof *p->w.enc);
+    p->w.dec = xcalloc((size_t)N, sizeof *p->w.dec);
+    p->dw.enc = xcalloc((size_t)N, sizeof *p->dw.enc);
+    p->dw.dec = xcalloc((size_t)N, sizeof *p->dw.dec);
+    model_weights_layout(&p->w, p->values, cfg);
+    model_weights_layout(&p->dw, p->grads, cfg);
 
     float sigma = 1.0f / sqrtf((float)d);
-    for (long i = 0; i < (long)cfg->vocab_size * d; i++) m->embedding[i] = sigma * rng_normal(rng);
-    for (int l = 0; l < N; l++) encoder_layer_weights_init(&m->enc[l], rng, d, cfg->d_ff);
-    for (int l = 0; l < N; l++) decoder_layer_weights_init(&m->dec[l], rng, d, cfg->d_ff);
+    for (long i = 0; i < (long)cfg->vocab_size * d; i++) p->w.embedding[i] = sigma * rng_normal(rng);
+    for (int l = 0; l < N; l++) encoder_layer_weights_init(&p->w.enc[l], rng, d, cfg->d_ff);
+    for (int l = 0; l < N; l++) decoder_layer_weights_init(&p->w.dec[l], rng, d, cfg->d_ff);
 
     m->pe = xmalloc(sizeof(float) * (size_t)L * d);
     positional_encoding_table(m->pe, L, d);
-    m->src_tokens = xcalloc((size_t)Bm * L, sizeof(int));
-    m->tgt_tokens = xcalloc((size_t)Bm * L, sizeof(int));
-    m->src_lengths = xcalloc((size_t)Bm, sizeof(int));
-    m->tgt_lengths = xcalloc((size_t)Bm, sizeof(int));
-    allocate_activations(m);
+
+    ModelActs *a = &m->acts;
+    a->src_tokens = xcalloc((size_t)Bm * L, sizeof(int));
+    a->tgt_tokens = xcalloc((size_t)Bm * L, sizeof(int));
+    a->src_lengths = xcalloc((size_t)Bm, sizeof(int));
+    a->tgt_lengths = xcalloc((size_t)Bm, sizeof(int));
+    a->enc = xcalloc((size_t)N, sizeof *a->enc);
+    a->dec = xcalloc((size_t)N, sizeof *a->dec);
+    a->n = model_acts_layout(NULL, NULL, cfg);
+    a->buffer = xmalloc(sizeof(float) * (size_t)a->n);
+    model_acts_layout(a, a->buffer, cfg);
 }
 
+// Frees the parameters, the constants and the activations; zeroes the struct.
 void model_free(Model *m) {
-    free(m->params);
-    free(m->grads);
-    free(m->enc);
-    free(m->denc);
-    free(m->dec);
-    free(m->ddec);
-    free(m->enc_cache);
-    free(m->dec_cache);
+    free(m->params.values);
+    free(m->params.grads);
+    free(m->params.w.enc);
+    free(m->params.w.dec);
+    free(m->params.dw.enc);
+    free(m->params.dw.dec);
     free(m->pe);
-    free(m->src_tokens);
-    free(m->tgt_tokens);
-    free(m->src_lengths);
-    free(m->tgt_lengths);
-    free(m->acts);
+    free(m->acts.src_tokens);
+    free(m->acts.tgt_tokens);
+    free(m->acts.src_lengths);
+    free(m->acts.tgt_lengths);
+    free(m->acts.enc);
+    free(m->acts.dec);
+    free(m->acts.buffer);
     memset(m, 0, sizeof *m);
 }
 
-void model_zero_grad(Model *m) { vec_zero(m->grads, m->n_params); }
+// grads = 0 over the whole gradient buffer.
+void model_zero_grad(Model *m) { vec_zero(m->params.grads, m->params.n); }
 
 // ---------------------------------------------------------------------------------
 // Forward
@@ -197,82 +218,117 @@ void model_zero_grad(Model *m) { vec_zero(m->grads, m->n_params); }
 static void check_lengths(const int *lengths, int B, int len) {
     for (int b = 0; b < B; b++)
         assert(lengths[b] >= 1 && lengths[b] <= len && "sequence length out of 1..max");
-    (void)lengths, (void)len;  // unused when assert() compiles away (NDEBUG)
+    // unused when assert() compiles away (NDEBUG)
+    (void)lengths;
+    (void)len;
+}
+
+// How dropout runs in this pass: the configured P_drop, on only when training.
+static Dropout model_dropout(const Model *m, bool training, Rng *rng) {
+    return (Dropout){.p = m->config.dropout, .training = training, .rng = rng};
+}
+
+// The layer sizes of the pass the activations hold now (B, S, T of the last forward).
+static Dims pass_dims(const Model *m) {
+    const ModelConfig *c = &m->config;
+    return (Dims){.B = m->acts.B, .S = m->acts.S, .T = m->acts.T, .d_model = c->d_model,
+                  .h = c->n_heads, .d_ff = c->d_ff};
+}
+
+// Copies a batch's token ids (B,len) and lengths (B) into the activations: the
+// embedding's backward needs the ids, cross-attention and decoding the lengths.
+static void keep_tokens(int *tokens_copy, int *lengths_copy, const int *tokens,
+                        const int *lengths, int B, int len) {
+    memcpy(tokens_copy, tokens, sizeof(int) * (size_t)B * len);
+    memcpy(lengths_copy, lengths, sizeof(int) * (size_t)B);
 }
 
 // x = Dropout(Emb[tokens]·√d_model + PE)                      §3.4, §3.5, §5.4
 // x, mask (B,T,d_model); tokens (B,T).
 static void embed(Model *m, float *x, float *mask, const int *tokens, int B, int T,
-                  bool training, Rng *rng) {
+                  Dropout drop) {
     const ModelConfig *c = &m->config;
-    embedding_forward(x, tokens, m->embedding, B * T, c->vocab_size, c->d_model);
+    embedding_forward(x, tokens, m->params.w.embedding, B * T, c->vocab_size, c->d_model);
     positional_add(x, m->pe, B, T, c->d_model);
-    dropout_forward(x, mask, x, c->dropout, (long)B * T * c->d_model, training, rng);
+    dropout_forward(x, mask, x, (long)B * T * c->d_model, drop);
 }
 
-// Encoder stack, §3.1: embeddings in, N layers, m->memory out (B,S,d_model).
+// Encoder stack, §3.1: embeddings in, N layers, m->acts.memory out (B,S,d_model).
 void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S,
                   bool training, Rng *rng) {
     const ModelConfig *c = &m->config;
+    ModelActs *a = &m->acts;
     assert(B >= 1 && B <= c->max_batch && S >= 1 && S <= c->max_len);
     check_lengths(src_lengths, B, S);
-    m->B = B, m->S = S, m->T = 0;
-    m->training = training;
-    memcpy(m->src_tokens, src, sizeof(int) * (size_t)B * S);
-    memcpy(m->src_lengths, src_lengths, sizeof(int) * (size_t)B);
-    embed(m, m->enc_in, m->enc_in_mask, src, B, S, training, rng);
-    const float *x = m->enc_in;
+    a->B = B;
+    a->S = S;
+    a->T = 0;
+    a->training = training;
+    keep_tokens(a->src_tokens, a->src_lengths, src, src_lengths, B, S);
+    const Dropout drop = model_dropout(m, training, rng);
+    const Dims dims = pass_dims(m);
+    embed(m, a->enc_in, a->enc_in_mask, src, B, S, drop);
+    const float *x = a->enc_in;
     for (int l = 0; l < c->n_layers; l++) {
-        encoder_layer_forward(&m->enc_cache[l], x, &m->enc[l], m->src_lengths, c->dropout,
-                              training, rng, B, S, c->d_model, c->n_heads, c->d_ff);
-        x = m->enc_cache[l].out;
+        encoder_layer_forward(&a->enc[l], x, &m->params.w.enc[l], a->src_lengths, drop, dims);
+        x = a->enc[l].out;
     }
 }
 
 // Copies memory row 0 (and its source length) into rows 1..k-1 for beam search.
 void model_repeat_memory(Model *m, int k) {
-    assert(k >= 1 && k <= m->config.max_batch && m->B >= 1);
-    long row = (long)m->S * m->config.d_model;
+    ModelActs *a = &m->acts;
+    assert(k >= 1 && k <= m->config.max_batch && a->B >= 1);
+    long row = (long)a->S * m->config.d_model;
     for (int b = 1; b < k; b++) {
-        memcpy(m->memory + b * row, m->memory, sizeof(float) * (size_t)row);
-        m->src_lengths[b] = m->src_lengths[0];
-        memcpy(m->src_tokens + (long)b * m->S, m->src_tokens, sizeof(int) * (size_t)m->S);
+        memcpy(a->memory + b * row, a->memory, sizeof(float) * (size_t)row);
+        a->src_lengths[b] = a->src_lengths[0];
+        memcpy(a->src_tokens + (long)b * a->S, a->src_tokens, sizeof(int) * (size_t)a->S);
     }
-    m->B = k;
+    a->B = k;
 }
 
-// Decoder stack, §3.1, then the tied generator, §3.4: m->logits (B,T,V).
+// Decoder stack, §3.1, then the tied generator, §3.4: m->acts.logits (B,T,V).
 void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
                   Rng *rng) {
     const ModelConfig *c = &m->config;
-    int B = m->B;
-    assert(B >= 1 && m->S >= 1 && "model_decode needs a model_encode first");
+    ModelActs *a = &m->acts;
+    const int B = a->B;
+    assert(B >= 1 && a->S >= 1 && "model_decode needs a model_encode first");
     assert(T >= 1 && T <= c->max_len);
     check_lengths(tgt_lengths, B, T);
-    m->T = T;
-    m->training = training;
-    memcpy(m->tgt_tokens, tgt, sizeof(int) * (size_t)B * T);
-    memcpy(m->tgt_lengths, tgt_lengths, sizeof(int) * (size_t)B);
-    embed(m, m->dec_in, m->dec_in_mask, tgt, B, T, training, rng);
-    const float *y = m->dec_in;
+    a->T = T;
+    a->training = training;
+    keep_tokens(a->tgt_tokens, a->tgt_lengths, tgt, tgt_lengths, B, T);
+    const Dropout drop = model_dropout(m, training, rng);
+    const Dims dims = pass_dims(m);
+    embed(m, a->dec_in, a->dec_in_mask, tgt, B, T, drop);
+    const float *y = a->dec_in;
     for (int l = 0; l < c->n_layers; l++) {
-        decoder_layer_forward(&m->dec_cache[l], y, m->memory, &m->dec[l], m->tgt_lengths,
-                              m->src_lengths, c->dropout, training, rng, B, T, m->S,
-                              c->d_model, c->n_heads, c->d_ff);
-        y = m->dec_cache[l].out;
+        decoder_layer_forward(&a->dec[l], y, a->memory, &m->params.w.dec[l], a->tgt_lengths,
+                              a->src_lengths, drop, dims);
+        y = a->dec[l].out;
     }
-    generator_forward(m->logits, y, m->embedding, B * T, c->d_model, c->vocab_size);
+    generator_forward(a->logits, y, m->params.w.embedding, B * T, c->d_model, c->vocab_size);
 }
 
-void model_forward(Model *m, const int *src, const int *src_lengths, const int *tgt,
-                   const int *tgt_lengths, int B, int S, int T, bool training, Rng *rng) {
-    model_encode(m, src, src_lengths, B, S, training, rng);
-    model_decode(m, tgt, tgt_lengths, T, training, rng);
+// The encoder over batch->src, then the decoder over batch->tgt.
+void model_forward(Model *m, const ModelBatch *batch, bool training, Rng *rng) {
+    model_encode(m, batch->src, batch->src_lengths, batch->B, batch->S, training, rng);
+    model_decode(m, batch->tgt, batch->tgt_lengths, batch->T, training, rng);
 }
 
 // ---------------------------------------------------------------------------------
 // Backward
 // ---------------------------------------------------------------------------------
+
+// Exchanges the two gradient buffers of model_backward: the gradient of one layer's
+// input is the gradient of the next layer down's output.
+static void swap_buffers(float **a, float **b) {
+    float *t = *a;
+    *a = *b;
+    *b = t;
+}
 
 // Backward through everything model_forward computed, in reverse:
 //   logits = y_N·Eᵀ                       -> dy_N, dE
@@ -283,62 +339,66 @@ void model_forward(Model *m, const int *src, const int *src_lengths, const int *
 // The embedding gets gradient from three places: output projection, target and source.
 void model_backward(Model *m, const float *dlogits) {
     const ModelConfig *c = &m->config;
-    int B = m->B, S = m->S, T = m->T, d = c->d_model, h = c->n_heads, ff = c->d_ff;
-    int N = c->n_layers, V = c->vocab_size;
+    ModelActs *a = &m->acts;
+    const ModelWeights *w = &m->params.w, *dw = &m->params.dw;
+    const int B = a->B, S = a->S, T = a->T, d = c->d_model;
+    const int N = c->n_layers, V = c->vocab_size;
     assert(T >= 1 && "model_backward needs a model_forward first");
-    long nt = (long)B * T * d, ns = (long)B * S * d;
-    float *dout = m->dy, *din = m->dx;
+    const Dims dims = pass_dims(m);
+    const long nt = (long)B * T * d, ns = (long)B * S * d;
+    float *dout = a->dout, *din = a->din;  // dL/d(a layer's output), dL/d(its input)
 
     vec_zero(dout, nt);
-    generator_backward(dout, m->dembedding, dlogits, m->dec_cache[N - 1].out, m->embedding,
-                       B * T, d, V);
-    vec_zero(m->dmemory, ns);
+    generator_backward(dout, dw->embedding, dlogits, a->dec[N - 1].out, w->embedding, B * T,
+                       d, V);
+    vec_zero(a->dmemory, ns);
     for (int l = N - 1; l >= 0; l--) {
-        const float *y = l == 0 ? m->dec_in : m->dec_cache[l - 1].out;
         vec_zero(din, nt);
-        decoder_layer_backward(din, m->dmemory, &m->ddec[l], m->scratch, dout, &m->dec_cache[l],
-                               y, m->memory, &m->dec[l], B, T, S, d, h, ff);
-        float *t = dout;
-        dout = din, din = t;
+        decoder_layer_backward(din, a->dmemory, &dw->dec[l], a->scratch, dout, &a->dec[l],
+                               &w->dec[l], dims);
+        swap_buffers(&dout, &din);
     }
     // dout = dL/d(decoder input); through the dropout, then into the embedding rows.
-    bool drop = dropout_active(c->dropout, m->training);
+    const bool dropped = dropout_active(model_dropout(m, a->training, NULL));
     vec_zero(din, nt);
-    dropout_backward(din, dout, drop ? m->dec_in_mask : NULL, nt);
-    embedding_backward(m->dembedding, din, m->tgt_tokens, B * T, V, d);
+    dropout_backward(din, dout, dropped ? a->dec_in_mask : NULL, nt);
+    embedding_backward(dw->embedding, din, a->tgt_tokens, B * T, V, d);
 
     // The encoder, starting from the memory's gradient.
-    vec_copy(dout, m->dmemory, ns);
+    vec_copy(dout, a->dmemory, ns);
     for (int l = N - 1; l >= 0; l--) {
-        const float *x = l == 0 ? m->enc_in : m->enc_cache[l - 1].out;
         vec_zero(din, ns);
-        encoder_layer_backward(din, &m->denc[l], m->scratch, dout, &m->enc_cache[l], x,
-                               &m->enc[l], B, S, d, h, ff);
-        float *t = dout;
-        dout = din, din = t;
+        encoder_layer_backward(din, &dw->enc[l], a->scratch, dout, &a->enc[l], &w->enc[l],
+                               dims);
+        swap_buffers(&dout, &din);
     }
     vec_zero(din, ns);
-    dropout_backward(din, dout, drop ? m->enc_in_mask : NULL, ns);
-    embedding_backward(m->dembedding, din, m->src_tokens, B * S, V, d);
+    dropout_backward(din, dout, dropped ? a->enc_in_mask : NULL, ns);
+    embedding_backward(dw->embedding, din, a->src_tokens, B * S, V, d);
 }
 
 // ---------------------------------------------------------------------------------
 // For the viewer and the lessons
 // ---------------------------------------------------------------------------------
 
+// Points into the activations of the last forward: the weights of one attention.
 const float *model_attention(const Model *m, AttentionKind kind, int layer, int *rows,
                              int *cols) {
+    const ModelActs *a = &m->acts;
     if (layer < 0 || layer >= m->config.n_layers) return NULL;
     switch (kind) {
     case ATTN_ENCODER_SELF:
-        *rows = m->S, *cols = m->S;
-        return m->enc_cache[layer].attn.weights;
+        *rows = a->S;
+        *cols = a->S;
+        return a->enc[layer].attn.weights;
     case ATTN_DECODER_SELF:
-        *rows = m->T, *cols = m->T;
-        return m->dec_cache[layer].self_attn.weights;
+        *rows = a->T;
+        *cols = a->T;
+        return a->dec[layer].self_attn.weights;
     case ATTN_CROSS:
-        *rows = m->T, *cols = m->S;
-        return m->dec_cache[layer].cross_attn.weights;
+        *rows = a->T;
+        *cols = a->S;
+        return a->dec[layer].cross_attn.weights;
     }
     return NULL;
 }

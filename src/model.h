@@ -1,22 +1,26 @@
 // model.h: the whole Transformer of "Attention Is All You Need" (Figure 1): shared
 // embeddings ×√d_model plus sinusoidal positions (§3.4, §3.5), an encoder stack and a
 // decoder stack of N post-LN layers each (§3.1), and the generator whose logits reuse
-// the embedding matrix (§3.4). One struct owns every float the model touches:
+// the embedding matrix (§3.4). The Model owns every float it touches, in three kinds
+// of memory with three names:
 //
-//   params  one contiguous buffer of n_params floats (one fwrite for a checkpoint,
-//           one loop for Adam); grads has the same length and the same layout.
-//   layout  [embedding (V,d_model)] [encoder layer 0] ... [encoder layer N-1]
-//           [decoder layer 0] ... [decoder layer N-1]   (each layer: see encoder.h /
-//           decoder.h; no final stack LayerNorm: with post-LN every layer already ends
-//           in one, as in the paper's Figure 1)
-//   acts    activations for max_batch sequences of max_len tokens, kept from the last
-//           forward pass for the backward pass and for the viewer.
+//   params  the parameters: one contiguous buffer of params.n floats (one fwrite for a
+//           checkpoint, one loop for Adam), and their gradients in a second buffer of
+//           the same layout:
+//             [embedding (V,d_model)] [encoder layer 0] ... [encoder layer N-1]
+//             [decoder layer 0] ... [decoder layer N-1]
+//           (each layer: see encoder.h / decoder.h; no final stack LayerNorm: with
+//           post-LN every layer already ends in one, as in the paper's Figure 1)
+//   acts    the activations: everything the last forward pass computed, sized for
+//           max_batch sequences of max_len tokens and kept for the backward pass and
+//           the viewer, and the backward's scratch;
+//   decode  the decoding state (the KV cache of incremental decoding, still to come).
 //
 // Typical training step:
 //   model_zero_grad(m);
-//   model_forward(m, src, src_len, tgt_in, tgt_len, B, S, T, true, rng);
-//   ... loss from m->logits (B,T,V) gives dlogits ...
-//   model_backward(m, dlogits);           // m->grads now holds dLoss/dparams
+//   model_forward(m, &batch, true, rng);
+//   ... loss from m->acts.logits (B,T,V) gives dlogits ...
+//   model_backward(m, dlogits);       // m->params.grads now holds dLoss/dparams
 //
 // Decoding (greedy or beam): model_encode once, then model_decode on a growing target
 // prefix (each call recomputes the decoder over the whole prefix: simple, and cheap
@@ -45,26 +49,29 @@ typedef struct {
 // Defined in encoder.h / decoder.h (the model only holds pointers to them here, so a
 // file using the model does not need those headers).
 struct EncoderLayerWeights;
-struct EncoderLayerCache;
+struct EncoderLayerActs;
 struct DecoderLayerWeights;
-struct DecoderLayerCache;
+struct DecoderLayerActs;
 
+// Where each parameter tensor sits inside one flat buffer (or each gradient inside the
+// gradient buffer: the same layout).
 typedef struct {
-    ModelConfig config;
+    float *embedding;                  // (V,d_model): source, target and output (§3.4)
+    struct EncoderLayerWeights *enc;   // N encoder layers
+    struct DecoderLayerWeights *dec;   // N decoder layers
+} ModelWeights;
 
-    // ---- parameters (one buffer) and their gradients (same layout) ----
-    long n_params;
-    float *params;
-    float *grads;
-    float *embedding;       // (V,d_model) inside params: source, target and output (§3.4)
-    float *dembedding;      // (V,d_model) inside grads
-    struct EncoderLayerWeights *enc, *denc;  // N each: pointers into params / grads
-    struct DecoderLayerWeights *dec, *ddec;
+// The parameters and their gradients.
+typedef struct {
+    long n;           // floats in values (and in grads)
+    float *values;    // every parameter, one buffer in the layout at the top
+    float *grads;     // dLoss/dvalues, same layout; the backward accumulates into it
+    ModelWeights w;   // pointers into values
+    ModelWeights dw;  // the same pointers into grads
+} ModelParams;
 
-    // ---- constants ----
-    float *pe;              // (max_len,d_model) sinusoidal positional encodings (§3.5)
-
-    // ---- the last forward pass ----
+// The activations: what the last forward pass ran with and computed.
+typedef struct {
     int B, S, T;            // batch size, source length, target length it ran with
     bool training;          // whether it ran with dropout
     int *src_tokens;        // (B,S) and (B,T) copies of the last inputs (the embedding's
@@ -74,16 +81,41 @@ typedef struct {
     float *memory;          // (B,S,d_model) encoder output: the keys/values of cross-attention
     float *logits;          // (B,T,V) = decoder output · embeddingᵀ (§3.4)
 
-    // ---- activation storage (internal) ----
-    long n_acts;
-    float *acts;            // one buffer; the pointers below and in the caches point into it
-    float *enc_in, *enc_in_mask;    // (B,S,d_model) embeddings+PE after dropout, its mask
-    float *dec_in, *dec_in_mask;    // (B,T,d_model) the same for the target
-    struct EncoderLayerCache *enc_cache;  // N
-    struct DecoderLayerCache *dec_cache;  // N
-    float *scratch;         // backward work space
-    float *dmemory, *dx, *dy;  // backward: gradients of memory and of a layer's in/out
+    // ---- storage: one buffer of n floats; every float pointer here points into it ----
+    long n;
+    float *buffer;
+    float *enc_in, *enc_in_mask;      // (B,S,d_model) embeddings+PE after dropout, its mask
+    float *dec_in, *dec_in_mask;      // (B,T,d_model) the same for the target
+    struct EncoderLayerActs *enc;     // N
+    struct DecoderLayerActs *dec;     // N
+    float *scratch;         // backward work space of one layer
+    float *dmemory;         // (B,S,d_model) backward: dL/dmemory, summed over the N decoder layers
+    float *dout, *din;      // (B,max(S,T),d_model) backward: dL/d(a layer's output) and
+                            //   dL/d(its input), swapped from one layer to the next
+} ModelActs;
+
+// The decoding state: empty for now. The KV cache of incremental decoding (issue 13:
+// each decoder layer's keys and values of the prefix decoded so far, so a new token
+// costs one row instead of the whole prefix) goes here.
+typedef struct {
+    char placeholder;  // C11 has no empty structs
+} DecodeState;
+
+typedef struct {
+    ModelConfig config;
+    ModelParams params;
+    float *pe;              // (max_len,d_model) sinusoidal positional encodings (§3.5): a
+                            // constant table, neither parameter nor activation
+    ModelActs acts;
+    DecodeState decode;
 } Model;
+
+// A batch of sentence pairs for model_forward, padded on the right (see the top).
+typedef struct {
+    const int *src, *src_lengths;  // (B,S) token ids, (B) real tokens per row (1..S)
+    const int *tgt, *tgt_lengths;  // (B,T) decoder input starting with BOS, (B) (1..T)
+    int B, S, T;
+} ModelBatch;
 
 // Allocates and initialises the model (documented in model.c):
 //   matrices  Xavier/Glorot uniform U(-a, a), a = √(6/(d_in+d_out)), as PyTorch's
@@ -99,11 +131,11 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng);
 // Frees everything and zeroes the struct: calling it again is safe.
 void model_free(Model *m);
 
-// Sets every gradient to zero (the backward only accumulates).
+// Sets every gradient (m->params.grads) to zero (the backward only accumulates).
 void model_zero_grad(Model *m);
 
 // §3.1 encoder: x = Dropout(Emb[src]·√d_model + PE) (§3.4, §3.5, §5.4), then N encoder
-// layers; the output is m->memory (B,S,d_model). src is (B,S) token ids, row b has
+// layers; the output is m->acts.memory (B,S,d_model). src is (B,S) token ids, row b has
 // src_lengths[b] real tokens (1..S). B <= max_batch, S <= max_len. training turns
 // dropout on (masks drawn in order from rng; rng may be NULL when !training).
 void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S,
@@ -117,17 +149,17 @@ void model_repeat_memory(Model *m, int k);
 // §3.1 decoder over tgt (B,T) token ids (starting with BOS), with the same B as the
 // last model_encode (or model_repeat_memory): y = Dropout(Emb[tgt]·√d_model + PE), N
 // decoder layers (causal self-attention over tgt_lengths, cross-attention over the
-// memory with the source lengths), then m->logits (B,T,V) = y·Embᵀ. tgt_lengths[b] in
+// memory with the source lengths), then m->acts.logits (B,T,V) = y·Embᵀ. tgt_lengths[b] in
 // 1..T. T <= max_len.
 void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
                   Rng *rng);
 
-// model_encode then model_decode (dropout masks: encoder first, then decoder).
-void model_forward(Model *m, const int *src, const int *src_lengths, const int *tgt,
-                   const int *tgt_lengths, int B, int S, int T, bool training, Rng *rng);
+// model_encode then model_decode on one batch (dropout masks: encoder first, then
+// decoder).
+void model_forward(Model *m, const ModelBatch *batch, bool training, Rng *rng);
 
 // Backward through the last model_forward: dlogits is (B,T,V) = dLoss/dlogits (rows of
-// padding positions should be 0). Accumulates into m->grads.
+// padding positions should be 0). Accumulates into m->params.grads.
 void model_backward(Model *m, const float *dlogits);
 
 typedef enum { ATTN_ENCODER_SELF, ATTN_DECODER_SELF, ATTN_CROSS } AttentionKind;
@@ -149,9 +181,10 @@ typedef struct {
     long decoder_cross_attention;
     long decoder_feed_forward;
     long decoder_layer_norm;     // N·3 norms·2·d_model
-    long total;                  // the sum; equals Model.n_params
+    long total;                  // the sum; equals Model.params.n
 } ModelParamCounts;
 ModelParamCounts model_param_counts(const ModelConfig *cfg);
+// The total alone: the size of the parameter buffer.
 long model_param_count(const ModelConfig *cfg);
 
 // Checks a configuration without allocating; false with a message in err if unusable.

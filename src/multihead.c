@@ -16,14 +16,24 @@ static void check_heads(int d_model, int h) {
     }
 }
 
-void mha_weights_point(MhaWeights *w, float *base, int d_model) {
+// Lays the four projections out, each matrix followed by its bias.
+long mha_weights_layout(MhaWeights *w, float *base, int d_model) {
     const long dd = (long)d_model * d_model;
-    w->w_q = base;  base += dd;  w->b_q = base;  base += d_model;
-    w->w_k = base;  base += dd;  w->b_k = base;  base += d_model;
-    w->w_v = base;  base += dd;  w->b_v = base;  base += d_model;
-    w->w_o = base;  base += dd;  w->b_o = base;
+    Layout l = {base, 0};
+    MhaWeights p = {0};
+    p.w_q = layout_take(&l, dd);
+    p.b_q = layout_take(&l, d_model);
+    p.w_k = layout_take(&l, dd);
+    p.b_k = layout_take(&l, d_model);
+    p.w_v = layout_take(&l, dd);
+    p.b_v = layout_take(&l, d_model);
+    p.w_o = layout_take(&l, dd);
+    p.b_o = layout_take(&l, d_model);
+    if (base) *w = p;
+    return l.used;
 }
 
+// Xavier uniform for W^Q, W^K, W^V, W^O (in that order from rng), zero biases.
 void mha_weights_init(const MhaWeights *w, Rng *rng, int d_model) {
     const long dd = (long)d_model * d_model;
     const float limit = sqrtf(6.0f / (float)(d_model + d_model));
@@ -35,35 +45,51 @@ void mha_weights_init(const MhaWeights *w, Rng *rng, int d_model) {
     }
 }
 
-long mha_cache_floats(int B, int Tq, int Tk, int d_model, int h) {
+// Lays out q, k, v, weights, heads_out, concat, proj (shapes in multihead.h).
+long mha_acts_layout(MhaActs *a, float *base, MhaDims dims) {
+    const long B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d = dims.d_model;
     const long Tmax = Tq > Tk ? Tq : Tk;
-    return (long)B * Tq * d_model            // q
-           + 2L * B * Tk * d_model           // k, v
-           + (long)B * h * Tq * Tk           // weights
-           + 2L * B * Tq * d_model           // heads_out, concat
-           + (long)B * Tmax * d_model;       // proj
+    Layout l = {base, 0};
+    MhaActs p = {0};
+    p.q = layout_take(&l, B * Tq * d);
+    p.k = layout_take(&l, B * Tk * d);
+    p.v = layout_take(&l, B * Tk * d);
+    p.weights = layout_take(&l, B * dims.h * Tq * Tk);
+    p.heads_out = layout_take(&l, B * Tq * d);
+    p.concat = layout_take(&l, B * Tq * d);
+    p.proj = layout_take(&l, B * Tmax * d);
+    if (base) *a = p;
+    return l.used;
 }
 
-void mha_cache_point(MhaCache *c, float *base, int B, int Tq, int Tk, int d_model, int h) {
-    c->q = base;          base += (long)B * Tq * d_model;
-    c->k = base;          base += (long)B * Tk * d_model;
-    c->v = base;          base += (long)B * Tk * d_model;
-    c->weights = base;    base += (long)B * h * Tq * Tk;
-    c->heads_out = base;  base += (long)B * Tq * d_model;
-    c->concat = base;     base += (long)B * Tq * d_model;
-    c->proj = base;
+// mha_backward's scratch: the gradients of the forward's intermediate tensors.
+typedef struct {
+    float *dproj;    // (B,max(Tq,Tk),d_model) a gradient in the unsplit layout: first
+                     // dL/dconcat, then dL/d(x W) of each projection in turn
+    float *dheads;   // (B,h,Tq,d_k) dL/dheads_out
+    float *dq;       // (B,h,Tq,d_k)
+    float *dk, *dv;  // (B,h,Tk,d_k)
+    float *dscores;  // (B,h,Tq,Tk) attention_backward's scratch
+} MhaScratch;
+
+// Lays s out in base for dims and returns the number of floats (base NULL: only count).
+static long mha_scratch_layout(MhaScratch *s, float *base, MhaDims dims) {
+    const long B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d = dims.d_model;
+    const long Tmax = Tq > Tk ? Tq : Tk;
+    Layout l = {base, 0};
+    MhaScratch p = {0};
+    p.dproj = layout_take(&l, B * Tmax * d);
+    p.dheads = layout_take(&l, B * Tq * d);
+    p.dq = layout_take(&l, B * Tq * d);
+    p.dk = layout_take(&l, B * Tk * d);
+    p.dv = layout_take(&l, B * Tk * d);
+    p.dscores = layout_take(&l, B * dims.h * Tq * Tk);
+    if (base) *s = p;
+    return l.used;
 }
 
-// Scratch for mha_backward, in this order:
-//   dproj   (B,max(Tq,Tk),d_model)  a gradient in the unsplit layout (also dconcat)
-//   dheads  (B,h,Tq,d_k)            dL/dheads_out
-//   dq      (B,h,Tq,d_k), dk, dv (B,h,Tk,d_k)
-//   dscores (B,h,Tq,Tk)             attention_backward's scratch
-long mha_scratch_floats(int B, int Tq, int Tk, int d_model, int h) {
-    const long Tmax = Tq > Tk ? Tq : Tk;
-    return (long)B * Tmax * d_model + 2L * B * Tq * d_model + 2L * B * Tk * d_model +
-           (long)B * h * Tq * Tk;
-}
+// The scratch mha_backward carves for dims: its layout, only counted.
+long mha_scratch_floats(MhaDims dims) { return mha_scratch_layout(NULL, NULL, dims); }
 
 // (B,T,d_model) -> (B,h,T,d_k): dst[b,i,t,c] = src[b,t,i*d_k + c].
 void mha_split_heads(float *dst, const float *src, int B, int T, int d_model, int h) {
@@ -100,60 +126,63 @@ static void linear_backward(float *dx, float *dw, float *dbias, const float *dy,
     vec_sum_rows(dbias, dy, rows, d_model);
 }
 
+// The per-head sizes of a multi-head call: h heads of d_k = d_model / h.
+static AttnDims per_head(MhaDims dims) {
+    check_heads(dims.d_model, dims.h);
+    return (AttnDims){.B = dims.B, .h = dims.h, .Tq = dims.Tq, .Tk = dims.Tk,
+                      .d_k = dims.d_model / dims.h};
+}
+
 // §3.2.2: head_i = Attention(x_q W_i^Q, x_kv W_i^K, x_kv W_i^V) (Eq. 1, masks as in
 // attention_forward), out = Concat(head_1..head_h) W^O + b_o.
 // x_q is (B,Tq,d_model), x_kv is (B,Tk,d_model), out is (B,Tq,d_model).
-void mha_forward(float *out, MhaCache *cache, const float *x_q, const float *x_kv,
-                 const MhaWeights *w, const int *key_lengths, bool causal,
-                 int B, int Tq, int Tk, int d_model, int h) {
-    check_heads(d_model, h);
-    const int d_k = d_model / h;
+void mha_forward(float *out, MhaActs *acts, const float *x_q, const float *x_kv,
+                 const MhaWeights *w, AttnMask mask, MhaDims dims) {
+    const AttnDims heads = per_head(dims);
+    const int B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d_model = dims.d_model, h = dims.h;
+    acts->x_q = x_q;
+    acts->x_kv = x_kv;
     // Q = x_q W^Q + b_q for all heads in one matmul, then split into (B,h,Tq,d_k).
-    linear_forward(cache->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
-    mha_split_heads(cache->q, cache->proj, B, Tq, d_model, h);
-    linear_forward(cache->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
-    mha_split_heads(cache->k, cache->proj, B, Tk, d_model, h);
-    linear_forward(cache->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
-    mha_split_heads(cache->v, cache->proj, B, Tk, d_model, h);
+    linear_forward(acts->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
+    mha_split_heads(acts->q, acts->proj, B, Tq, d_model, h);
+    linear_forward(acts->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
+    mha_split_heads(acts->k, acts->proj, B, Tk, d_model, h);
+    linear_forward(acts->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
+    mha_split_heads(acts->v, acts->proj, B, Tk, d_model, h);
     // Every head attends on its own, in parallel.
-    attention_forward(cache->heads_out, cache->weights, cache->q, cache->k, cache->v,
-                      key_lengths, causal, B, h, Tq, Tk, d_k);
+    attention_forward(acts->heads_out, acts->weights,
+                      (AttnInputs){.q = acts->q, .k = acts->k, .v = acts->v}, mask, heads);
     // Concat the heads and project back: out = concat W^O + b_o.
-    mha_merge_heads(cache->concat, cache->heads_out, B, Tq, d_model, h);
-    linear_forward(out, cache->concat, w->w_o, w->b_o, B * Tq, d_model);
+    mha_merge_heads(acts->concat, acts->heads_out, B, Tq, d_model, h);
+    linear_forward(out, acts->concat, w->w_o, w->b_o, B * Tq, d_model);
 }
 
 // Backward of mha_forward, its lines in reverse order. dout is (B,Tq,d_model).
 void mha_backward(float *dx_q, float *dx_kv, MhaWeights *dw, float *scratch,
-                  const float *dout, const MhaCache *cache, const float *x_q,
-                  const float *x_kv, const MhaWeights *w,
-                  int B, int Tq, int Tk, int d_model, int h) {
-    check_heads(d_model, h);
-    const int d_k = d_model / h;
-    const long Tmax = Tq > Tk ? Tq : Tk;
-    float *dproj = scratch;
-    float *dheads = dproj + (long)B * Tmax * d_model;
-    float *dq = dheads + (long)B * Tq * d_model;
-    float *dk = dq + (long)B * Tq * d_model;
-    float *dv = dk + (long)B * Tk * d_model;
-    float *dscores = dv + (long)B * Tk * d_model;
+                  const float *dout, const MhaActs *acts, const MhaWeights *w, MhaDims dims) {
+    const AttnDims heads = per_head(dims);
+    const int B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d_model = dims.d_model, h = dims.h;
+    MhaScratch s = {0};
+    mha_scratch_layout(&s, scratch, dims);
 
     // out = concat W^O + b_o  ->  dconcat (kept in dproj), dW^O, db_o
-    vec_zero(dproj, (long)B * Tq * d_model);
-    linear_backward(dproj, dw->w_o, dw->b_o, dout, cache->concat, w->w_o, B * Tq, d_model);
+    vec_zero(s.dproj, (long)B * Tq * d_model);
+    linear_backward(s.dproj, dw->w_o, dw->b_o, dout, acts->concat, w->w_o, B * Tq, d_model);
     // concat = merge(heads_out)  ->  dheads = split(dconcat)
-    mha_split_heads(dheads, dproj, B, Tq, d_model, h);
+    mha_split_heads(s.dheads, s.dproj, B, Tq, d_model, h);
     // heads_out = Attention(q, k, v)  ->  dq, dk, dv in the per-head layout
-    vec_zero(dq, (long)B * Tq * d_model);
-    vec_zero(dk, 2L * B * Tk * d_model);  // dk and dv are adjacent
-    attention_backward(dq, dk, dv, dscores, dheads, cache->weights, cache->q, cache->k,
-                       cache->v, B, h, Tq, Tk, d_k);
+    vec_zero(s.dq, (long)B * Tq * d_model);
+    vec_zero(s.dk, (long)B * Tk * d_model);
+    vec_zero(s.dv, (long)B * Tk * d_model);
+    attention_backward((AttnInputGrads){.dq = s.dq, .dk = s.dk, .dv = s.dv}, s.dscores,
+                       s.dheads, acts->weights,
+                       (AttnInputs){.q = acts->q, .k = acts->k, .v = acts->v}, heads);
     // q = split(x_q W^Q + b_q)  ->  merge dq back, then through the Linear layer.
     // dx_q and dx_kv may be one buffer: each step only adds to it, never reads it.
-    mha_merge_heads(dproj, dq, B, Tq, d_model, h);
-    linear_backward(dx_q, dw->w_q, dw->b_q, dproj, x_q, w->w_q, B * Tq, d_model);
-    mha_merge_heads(dproj, dk, B, Tk, d_model, h);
-    linear_backward(dx_kv, dw->w_k, dw->b_k, dproj, x_kv, w->w_k, B * Tk, d_model);
-    mha_merge_heads(dproj, dv, B, Tk, d_model, h);
-    linear_backward(dx_kv, dw->w_v, dw->b_v, dproj, x_kv, w->w_v, B * Tk, d_model);
+    mha_merge_heads(s.dproj, s.dq, B, Tq, d_model, h);
+    linear_backward(dx_q, dw->w_q, dw->b_q, s.dproj, acts->x_q, w->w_q, B * Tq, d_model);
+    mha_merge_heads(s.dproj, s.dk, B, Tk, d_model, h);
+    linear_backward(dx_kv, dw->w_k, dw->b_k, s.dproj, acts->x_kv, w->w_k, B * Tk, d_model);
+    mha_merge_heads(s.dproj, s.dv, B, Tk, d_model, h);
+    linear_backward(dx_kv, dw->w_v, dw->b_v, s.dproj, acts->x_kv, w->w_v, B * Tk, d_model);
 }

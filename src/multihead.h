@@ -22,6 +22,8 @@
 
 #include <stdbool.h>
 
+#include "attention.h"
+#include "dims.h"
 #include "rng.h"
 
 // One attention sub-layer's parameters, or their gradients (same layout). Weights use
@@ -33,55 +35,53 @@ typedef struct {
     float *w_o, *b_o;  // (d_model, d_model), (d_model): rows i*d_k .. read head i
 } MhaWeights;
 
-// Floats one MhaWeights needs in a contiguous buffer.
-#define MHA_WEIGHT_FLOATS(d_model) (4L * (d_model) * (d_model) + 4L * (d_model))
-
-// Points w's fields into base (MHA_WEIGHT_FLOATS(d_model) floats) in the order
-// w_q b_q w_k b_k w_v b_v w_o b_o. Does not touch the values.
-void mha_weights_point(MhaWeights *w, float *base, int d_model);
+// Lays w out in base in the order w_q b_q w_k b_k w_v b_v w_o b_o and returns the
+// number of floats (dims.h: base NULL only counts, w may then be NULL too). Does not
+// touch the values.
+long mha_weights_layout(MhaWeights *w, float *base, int d_model);
 
 // Xavier/Glorot uniform init, U(-a, a) with a = √(6 / (d_model + d_model)), for the
 // four matrices; zero biases (as PyTorch's nn.MultiheadAttention does for its biases).
 // The paper does not say how it initialised weights.
 void mha_weights_init(const MhaWeights *w, Rng *rng, int d_model);
 
-// Activations the backward needs, owned by the caller (one buffer, see
-// mha_cache_point). Shapes for d_k = d_model / h:
+// Activations of the last forward pass that the backward needs, in a buffer owned by
+// the caller (see mha_acts_layout). Shapes for d_k = d_model / h:
 typedef struct {
+    const float *x_q, *x_kv;  // the inputs (B,Tq,d_model), (B,Tk,d_model): pointers, not
+                              // copies; the caller keeps them unchanged until the backward
     float *q, *k, *v;   // (B,h,Tq,d_k), (B,h,Tk,d_k), (B,h,Tk,d_k): projected, split by head
     float *weights;     // (B,h,Tq,Tk) attention weights (the viewer reads these)
     float *heads_out;   // (B,h,Tq,d_k) each head's attention output
     float *concat;      // (B,Tq,d_model) heads concatenated: the input to W^O
     float *proj;        // (B,max(Tq,Tk),d_model) forward scratch: a projection before
                         // it is split by head (the backward does not read it)
-} MhaCache;
+} MhaActs;
 
-long mha_cache_floats(int B, int Tq, int Tk, int d_model, int h);
-void mha_cache_point(MhaCache *c, float *base, int B, int Tq, int Tk, int d_model, int h);
+// Lays a out in base for dims and returns the number of floats (base NULL: only count).
+long mha_acts_layout(MhaActs *a, float *base, MhaDims dims);
 
 // Floats of scratch mha_backward needs.
-long mha_scratch_floats(int B, int Tq, int Tk, int d_model, int h);
+long mha_scratch_floats(MhaDims dims);
 
 // The split and concat copies described at the top, exposed for lessons and tests.
 // src (B,T,d_model) -> dst (B,h,T,d_k), and back. dst is overwritten.
 void mha_split_heads(float *dst, const float *src, int B, int T, int d_model, int h);
 void mha_merge_heads(float *dst, const float *src, int B, int T, int d_model, int h);
 
-// out (B,Tq,d_model) = MultiHead(x_q, x_kv, x_kv), §3.2.2, filling cache.
+// out (B,Tq,d_model) = MultiHead(x_q, x_kv, x_kv), §3.2.2, filling acts.
 // x_q (B,Tq,d_model); x_kv (B,Tk,d_model), the same pointer for self-attention.
-// key_lengths (B ints, NULL = no padding) and causal: as in attention_forward.
-// out must not alias x_q or x_kv. d_model must be a multiple of h.
-void mha_forward(float *out, MhaCache *cache, const float *x_q, const float *x_kv,
-                 const MhaWeights *w, const int *key_lengths, bool causal,
-                 int B, int Tq, int Tk, int d_model, int h);
+// mask: as in attention_forward. out must not alias x_q or x_kv. d_model must be a
+// multiple of h.
+void mha_forward(float *out, MhaActs *acts, const float *x_q, const float *x_kv,
+                 const MhaWeights *w, AttnMask mask, MhaDims dims);
 
 // Gradients of mha_forward for dout = dL/dout (B,Tq,d_model). ACCUMULATES into
 // dx_q (B,Tq,d_model), dx_kv (B,Tk,d_model) and every field of dw. For
 // self-attention dx_q and dx_kv may be the SAME buffer (both contributions add up).
-// scratch: mha_scratch_floats(...) floats, overwritten.
+// The forward's inputs come from acts. scratch: mha_scratch_floats(dims) floats,
+// overwritten.
 void mha_backward(float *dx_q, float *dx_kv, MhaWeights *dw, float *scratch,
-                  const float *dout, const MhaCache *cache, const float *x_q,
-                  const float *x_kv, const MhaWeights *w,
-                  int B, int Tq, int Tk, int d_model, int h);
+                  const float *dout, const MhaActs *acts, const MhaWeights *w, MhaDims dims);
 
 #endif

@@ -9,6 +9,12 @@
 // pe is (max_len, d_model).
 void positional_encoding_table(float *pe, int max_len, int d_model) {
     assert(d_model > 0 && d_model % 2 == 0 && "positional_encoding_table: d_model must be even");
+    // EXERCISE 03 sinusoid-table: fill the (max_len, d_model) table of §3.5
+    // TODO: for every position pos < max_len and every i < d_model/2, with the angle
+    // TODO:     pos / 10000^(2i/d_model)   (compute it in double: pow, sin, cos),
+    // TODO: write row pos = pe + pos*d_model as  row[2i] = sin(angle), row[2i+1] = cos(angle).
+    // STUB: for (long n = 0; n < (long)max_len * d_model; n++) pe[n] = 0.0f;
+    // SOLUTION
     for (int pos = 0; pos < max_len; pos++) {
         float *row = pe + (long)pos * d_model;
         for (int i = 0; i < d_model / 2; i++) {
@@ -19,6 +25,7 @@ void positional_encoding_table(float *pe, int max_len, int d_model) {
             row[2 * i + 1] = (float)cos(angle);
         }
     }
+    // END EXERCISE
 }
 
 // x[b,t,:] += pe[t,:]                                                       §3.5

@@ -1,11 +1,8 @@
 // tensor.c: matrix products, softmax and elementwise helpers (see tensor.h).
 //
-// Speed notes, for the curious. All three products share one blocked kernel whose
-// innermost loop walks contiguous memory, which lets the compiler turn it into SIMD
-// instructions. Blocks of rows of C are shared out among OpenMP threads; every element
-// of C is still summed by one thread in one fixed order, so results do not depend on the
-// thread count. Without -fopenmp the pragmas are ignored and the code is plain serial C.
-// `make bench` measures them (GFLOP/s) inside a whole training step.
+// Read the plain products first: they are the definitions. The blocked ones further
+// down (under "Speed notes") compute the same sums faster and can be skipped on a first
+// reading.
 #include "tensor.h"
 
 #include <math.h>
@@ -18,13 +15,69 @@
 #include <omp.h>
 #endif
 
-// The products are computed a block of C at a time: BLOCK_ROWS x BLOCK_COLS sums live in
-// a small local array the compiler keeps in vector registers while k runs, so each row
-// of B loaded is used BLOCK_ROWS times before it leaves the register. The k loop is cut
-// into chunks of BLOCK_K so the slice of B being reused stays in the L1/L2 cache.
-// 8 x 16 was the fastest of the shapes tried on a 2-core AVX-512 machine (8 vector
-// accumulators of 16 floats; the Makefile's -ffp-contract=fast lets each multiply-add be
-// one fused instruction): about twice the speed of 4 x 32 without fused multiply-adds.
+// ============================================================================
+// The matrix products, plain: three loops each, straight from the formula
+// ============================================================================
+
+// C (M,N) += A (M,K) · B (K,N). The loop order i, k, j (rather than i, j, k) walks B and
+// C along their rows, which is what memory likes; the sums are the same.
+void matmul_nn_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) {
+            float a_ik = a[(long)i * K + k];
+            for (int j = 0; j < N; j++) c[(long)i * N + j] += a_ik * b[(long)k * N + j];
+        }
+}
+
+// C (M,N) += A (M,K) · B(N,K)ᵀ: entry (i,j) is the dot product of row i of A and row j
+// of B, both contiguous.
+void matmul_nt_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float sum = 0.0f;
+            for (int k = 0; k < K; k++) sum += a[(long)i * K + k] * b[(long)j * K + k];
+            c[(long)i * N + j] += sum;
+        }
+}
+
+// C (M,N) += A(K,M)ᵀ · B (K,N): row k of A and row k of B together add the outer
+// product A[k][:] ⊗ B[k][:] into C.
+void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < M; i++) {
+            float a_ki = a[(long)k * M + i];
+            for (int j = 0; j < N; j++) c[(long)i * N + j] += a_ki * b[(long)k * N + j];
+        }
+}
+
+// ============================================================================
+// Speed notes: the blocked products (skip on a first reading)
+// ============================================================================
+//
+// The plain loops above move much more data than they compute with: for every
+// multiply-add, matmul_nn_plain loads an element of B and loads and stores one of C, and
+// matmul_nt_plain's dot product is one long chain of dependent additions. The
+// blocked kernel below computes C a block of BLOCK_ROWS x BLOCK_COLS = 8 x 16 entries at
+// a time. Those 128 sums live in a small local array that the compiler keeps in vector
+// registers (8 registers of 16 floats with AVX-512) while k runs, so each row of B that
+// is loaded is used 8 times, by 8 rows of A, before it leaves the register, and C is
+// read and written once per block instead of once per k. The innermost loop walks 16
+// contiguous floats, which the compiler turns into one SIMD fused multiply-add (the
+// Makefile's -ffp-contract=fast allows the fusion). 8 x 16 was the fastest of the shapes
+// tried on a 2-core AVX-512 machine: about twice the speed of 4 x 32 without fused
+// multiply-adds.
+//
+// The k loop is cut into chunks of BLOCK_K = 256: a chunk of B (256 rows of the block's
+// 16 columns, 16 KB) stays in the L1/L2 cache while every row block of C that needs it
+// passes over it. Blocks at the right and bottom edges of C, where fewer than 8 rows or
+// 16 columns are left, take a slower general path (block_edge).
+//
+// Blocks of rows of C are shared out among OpenMP threads; every element of C is still
+// summed by one thread in one fixed order, so results do not depend on the thread count.
+// Without -fopenmp the pragmas are ignored and the code is plain serial C. The order of
+// the additions differs from the plain loops (each chunk of k is summed apart, then added
+// to C), so the two agree to float rounding, not bit for bit. `make bench` measures the
+// kernel (GFLOP/s) inside a whole training step.
 #define BLOCK_ROWS 8
 #define BLOCK_COLS 16
 #define BLOCK_K 256
@@ -36,40 +89,49 @@ typedef struct {
     long row_stride, col_stride;
 } LeftOperand;
 
-// c[i0..i0+8, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · b[k,j], a full block.
-static void block_full(float *c, LeftOperand a, const float *b, int k0, int k1, int N, int i0,
-                       int j0) {
+// One block of C and one chunk of k: rows [i0, i0+rows) and columns [j0, j0+cols) of C
+// (N columns in all) get Σ_{k0 <= k < k1} A[i][k] · B[k][j] added.
+typedef struct {
+    int i0, rows;  // first row of the block and how many (at most BLOCK_ROWS)
+    int j0, cols;  // first column and how many (at most BLOCK_COLS)
+    int k0, k1;    // the chunk of the sum over k
+    int N;         // columns of B and C (their row stride)
+} Block;
+
+// c[i0..i0+8, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · b[k,j], a full 8 x 16 block: the loop
+// bounds are constants, so the compiler unrolls them into vector registers. a (M,K)
+// through its strides, b (K,N), c (M,N).
+static void block_full(float *c, LeftOperand a, const float *b, Block blk) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
-    for (int k = k0; k < k1; k++) {
-        const float *b_row = b + (long)k * N + j0;
+    for (int k = blk.k0; k < blk.k1; k++) {
+        const float *b_row = b + (long)k * blk.N + blk.j0;
         for (int r = 0; r < BLOCK_ROWS; r++) {
-            const float a_rk = a.data[(i0 + r) * a.row_stride + k * a.col_stride];
+            const float a_rk = a.data[(blk.i0 + r) * a.row_stride + k * a.col_stride];
             #pragma omp simd
             for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] += a_rk * b_row[j];
         }
     }
     for (int r = 0; r < BLOCK_ROWS; r++) {
-        float *c_row = c + (long)(i0 + r) * N + j0;
+        float *c_row = c + (long)(blk.i0 + r) * blk.N + blk.j0;
         #pragma omp simd
         for (int j = 0; j < BLOCK_COLS; j++) c_row[j] += sum[r][j];
     }
 }
 
-// The same for a block cut short by the edge of C (rows < 8 or cols < 16).
-static void block_edge(float *c, LeftOperand a, const float *b, int k0, int k1, int N, int i0,
-                       int rows, int j0, int cols) {
+// The same for a block cut short by the edge of C (blk.rows < 8 or blk.cols < 16).
+static void block_edge(float *c, LeftOperand a, const float *b, Block blk) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
-    for (int k = k0; k < k1; k++) {
-        const float *b_row = b + (long)k * N + j0;
-        for (int r = 0; r < rows; r++) {
-            const float a_rk = a.data[(i0 + r) * a.row_stride + k * a.col_stride];
+    for (int k = blk.k0; k < blk.k1; k++) {
+        const float *b_row = b + (long)k * blk.N + blk.j0;
+        for (int r = 0; r < blk.rows; r++) {
+            const float a_rk = a.data[(blk.i0 + r) * a.row_stride + k * a.col_stride];
             #pragma omp simd
-            for (int j = 0; j < cols; j++) sum[r][j] += a_rk * b_row[j];
+            for (int j = 0; j < blk.cols; j++) sum[r][j] += a_rk * b_row[j];
         }
     }
-    for (int r = 0; r < rows; r++) {
-        float *c_row = c + (long)(i0 + r) * N + j0;
-        for (int j = 0; j < cols; j++) c_row[j] += sum[r][j];
+    for (int r = 0; r < blk.rows; r++) {
+        float *c_row = c + (long)(blk.i0 + r) * blk.N + blk.j0;
+        for (int j = 0; j < blk.cols; j++) c_row[j] += sum[r][j];
     }
 }
 
@@ -83,18 +145,20 @@ static void multiply_row_blocks(float *c, LeftOperand a, const float *b, int M, 
             int cols = N - j0 < BLOCK_COLS ? N - j0 : BLOCK_COLS;
             for (int ib = first; ib < last; ib++) {
                 int i0 = ib * BLOCK_ROWS, rows = M - i0 < BLOCK_ROWS ? M - i0 : BLOCK_ROWS;
-                if (rows == BLOCK_ROWS && cols == BLOCK_COLS) block_full(c, a, b, k0, k1, N, i0, j0);
-                else block_edge(c, a, b, k0, k1, N, i0, rows, j0, cols);
+                Block blk = {.i0 = i0, .rows = rows, .j0 = j0, .cols = cols, .k0 = k0, .k1 = k1, .N = N};
+                if (rows == BLOCK_ROWS && cols == BLOCK_COLS) block_full(c, a, b, blk);
+                else block_edge(c, a, b, blk);
             }
         }
     }
 }
 
-// C (M,N) += A·B. Big products are split among the OpenMP threads by contiguous ranges
-// of row blocks, so no two threads ever add into the same element of C and each element
-// is summed in the same order whatever the thread count. Small products (the per-head
-// slices of attention) and products called from inside an already parallel loop run on
-// the calling thread: entering a parallel region costs about a microsecond.
+// C (M,N) += A·B, A (M,K) through its strides, B (K,N). Big products are split among the
+// OpenMP threads by contiguous ranges of row blocks, so no two threads ever add into the
+// same element of C and each element is summed in the same order whatever the thread
+// count. Small products (the per-head slices of attention) and products called from
+// inside an already parallel loop run on the calling thread: entering a parallel region
+// costs about a microsecond.
 static void matmul_blocked(float *c, LeftOperand a, const float *b, int M, int K, int N) {
     int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
 #ifdef _OPENMP
@@ -110,19 +174,22 @@ static void matmul_blocked(float *c, LeftOperand a, const float *b, int M, int K
     multiply_row_blocks(c, a, b, M, K, N, 0, row_blocks);
 }
 
-void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) {
+// C (M,N) += A (M,K) · B (K,N), blocked.
+void matmul_nn_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
     LeftOperand left = {a, K, 1};
     matmul_blocked(c, left, b, M, K, N);
 }
 
-void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N) {
+// C (M,N) += A(K,M)ᵀ · B (K,N), blocked: the kernel reads A through transposed strides.
+void matmul_tn_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
     LeftOperand left = {a, 1, M};  // A is stored (K,M): element (i,k) is a[k*M + i]
     matmul_blocked(c, left, b, M, K, N);
 }
 
-void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) {
-    // Bᵀ's rows are B's columns, which are not contiguous: copy Bᵀ out once (N·K floats,
-    // cheap next to the M·N·K multiply-adds) so the fast kernel can stream its rows.
+// C (M,N) += A (M,K) · B(N,K)ᵀ, blocked. Bᵀ's rows are B's columns, which are not
+// contiguous: copy Bᵀ out once (N·K floats, cheap next to the M·N·K multiply-adds) so the
+// kernel can stream its rows.
+void matmul_nt_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
     float *b_transposed = xmalloc(sizeof(float) * (size_t)K * (size_t)N);
     transpose(b_transposed, b, N, K);
     LeftOperand left = {a, K, 1};
@@ -130,8 +197,31 @@ void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) {
     free(b_transposed);
 }
 
+// ============================================================================
+// The products the layers call: blocked, or plain in a PLAIN_KERNELS build
+// ============================================================================
+
+// MATMUL(nn) is matmul_nn_blocked, or matmul_nn_plain in a PLAIN_KERNELS build.
+#ifdef PLAIN_KERNELS
+#define MATMUL(transposes) matmul_##transposes##_plain
+#else
+#define MATMUL(transposes) matmul_##transposes##_blocked
+#endif
+
+// C (M,N) += A (M,K) · B (K,N)
+void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(nn)(c, a, b, M, K, N); }
+// C (M,N) += A (M,K) · B(N,K)ᵀ
+void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(nt)(c, a, b, M, K, N); }
+// C (M,N) += A(K,M)ᵀ · B (K,N)
+void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N) { MATMUL(tn)(c, a, b, M, K, N); }
+
+// ============================================================================
+// Transpose, softmax, elementwise helpers
+// ============================================================================
+
+// dst (cols,rows) = src (rows,cols)ᵀ, in 32x32 tiles so that the rows read and the rows
+// written both stay in cache.
 void transpose(float *dst, const float *src, int rows, int cols) {
-    // 32x32 tiles: the rows read and the rows written both stay in cache.
     for (int r0 = 0; r0 < rows; r0 += 32)
         for (int c0 = 0; c0 < cols; c0 += 32) {
             int r1 = r0 + 32 < rows ? r0 + 32 : rows, c1 = c0 + 32 < cols ? c0 + 32 : cols;
@@ -140,6 +230,7 @@ void transpose(float *dst, const float *src, int rows, int cols) {
         }
 }
 
+// Row-wise softmax in place, max subtracted first; an all -INFINITY row becomes zeros.
 void softmax_rows(float *x, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
@@ -159,26 +250,33 @@ void softmax_rows(float *x, int rows, int cols) {
     }
 }
 
+// x (n) = 0.
 void vec_zero(float *x, long n) { memset(x, 0, sizeof(float) * (size_t)n); }
 
+// dst (n) = src (n).
 void vec_copy(float *dst, const float *src, long n) { memcpy(dst, src, sizeof(float) * (size_t)n); }
 
+// dst (n) += src (n).
 void vec_add(float *dst, const float *src, long n) {
     for (long i = 0; i < n; i++) dst[i] += src[i];
 }
 
+// x (n) *= s.
 void vec_scale(float *x, float s, long n) {
     for (long i = 0; i < n; i++) x[i] *= s;
 }
 
+// x (rows,cols): bias (cols) added to every row.
 void vec_add_bias_rows(float *x, const float *bias, int rows, int cols) {
     for (int r = 0; r < rows; r++) vec_add(x + (long)r * cols, bias, cols);
 }
 
+// dbias (cols) += the sum of the rows of dx (rows,cols): the backward of vec_add_bias_rows.
 void vec_sum_rows(float *dbias, const float *dx, int rows, int cols) {
     for (int r = 0; r < rows; r++) vec_add(dbias, dx + (long)r * cols, cols);
 }
 
+// max_i |a[i] - b[i]| over n floats; INFINITY if any difference is NaN.
 float max_abs_diff(const float *a, const float *b, long n) {
     float worst = 0.0f;
     for (long i = 0; i < n; i++) {

@@ -15,13 +15,39 @@
 // computed by one thread in a fixed order whatever the thread count.
 #define PARALLEL_MIN_WORK 32768L
 
-// C (M,N) += A (M,K) · B (K,N)
+// ---- the matrix products: read the plain versions first ---------------------------
+// Each product exists twice. The *_plain version is the definition, three loops a
+// student can check against the formula; read it first. The *_blocked version computes
+// the same sums, cut into register-sized blocks so that it runs faster (see "Speed
+// notes" in tensor.c; `make bench` measures it); the tests check that the two agree on every shape
+// that reaches a block edge. matmul_nn / matmul_nt / matmul_tn, the names every layer
+// calls, are the blocked versions, or the plain ones in a build with PLAIN_KERNELS
+// defined (`make clean && make PLAIN_KERNELS=1`), the way clox keeps NaN boxing behind a
+// switch. That build is slower and gives the same results to float rounding, not bit for
+// bit (the blocked kernels add each sum in another order).
+// Shapes: A, B, C row-major, M, K, N >= 0; C must not overlap A or B. No errors.
+
+// C (M,N) += A (M,K) · B (K,N):  C[i][j] += Σ_k A[i][k] · B[k][j]. Plain reference.
+void matmul_nn_plain(float *c, const float *a, const float *b, int M, int K, int N);
+
+// C (M,N) += A (M,K) · B(N,K)ᵀ:  C[i][j] += Σ_k A[i][k] · B[j][k]   (B is stored with N
+// rows of K, e.g. keys in q·kᵀ). Plain reference.
+void matmul_nt_plain(float *c, const float *a, const float *b, int M, int K, int N);
+
+// C (M,N) += A(K,M)ᵀ · B (K,N):  C[i][j] += Σ_k A[k][i] · B[k][j]   (A is stored with K
+// rows of M, e.g. xᵀ·dy for a weight gradient). Plain reference.
+void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int N);
+
+// The same three products, register-blocked and (for big products) shared among OpenMP
+// threads; each element of C is still summed in one fixed order, so the result does not
+// depend on the thread count. Same arguments and shapes as the plain versions.
+void matmul_nn_blocked(float *c, const float *a, const float *b, int M, int K, int N);
+void matmul_nt_blocked(float *c, const float *a, const float *b, int M, int K, int N);
+void matmul_tn_blocked(float *c, const float *a, const float *b, int M, int K, int N);
+
+// What the layers call: the blocked products, or the plain ones with PLAIN_KERNELS.
 void matmul_nn(float *c, const float *a, const float *b, int M, int K, int N);
-
-// C (M,N) += A (M,K) · B(N,K)ᵀ          (B is stored with N rows of K)
 void matmul_nt(float *c, const float *a, const float *b, int M, int K, int N);
-
-// C (M,N) += A(K,M)ᵀ · B (K,N)          (A is stored with K rows of M)
 void matmul_tn(float *c, const float *a, const float *b, int M, int K, int N);
 
 // dst (cols,rows) = src (rows,cols)ᵀ. dst and src must not overlap.

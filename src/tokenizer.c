@@ -4,6 +4,16 @@
 // BPE (Sennrich et al. 2016, the paper's reference [3]) starts from single bytes and
 // repeatedly glues the most frequent adjacent pair into a new token. Frequent words end
 // up as one token, rare words as a few pieces, and nothing is ever "unknown".
+//
+// The file, in reading order (each part under its banner):
+//   small helpers          growing arrays; PairMap, the one hash table (pair -> int)
+//   UTF-8, pre-splitting   which tokens read as text; the chunks merges never cross
+//   building a vocabulary  add_merge: one new token from two old ones
+//   training               the shared pieces, then tokenizer_train_plain: read this one
+//   speed notes            tokenizer_train_fast, the same merges incrementally: skip it
+//                          on a first reading
+//   encoding, decoding     encode_chunk applies the merges in the order learned
+//   saving and loading     the text format of tokenizer.h, with precise error messages
 #include "tokenizer.h"
 
 #include <errno.h>
@@ -12,19 +22,32 @@
 #include <string.h>
 
 // ============================================================================
-// Small helpers: growing arrays, the pair hash table
+// Small helpers: growing arrays, the pair table
 // ============================================================================
 
-// Makes room for `need` elements of `elem` bytes in *array (capacity *cap, doubling).
-static void grow(void *array, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return;
-    size_t new_cap = *cap ? *cap : 16;
+// The capacity to allocate for `need` elements when `cap` are allocated: cap itself if
+// that is enough, else cap doubled (starting from 16) until it is.
+static size_t capacity_for(size_t cap, size_t need) {
+    size_t new_cap = cap ? cap : 16;
     while (new_cap < need) new_cap *= 2;
-    void **p = array;
-    void *bigger = realloc(*p, new_cap * elem);
-    if (!bigger) die("tokenizer: out of memory (%zu elements of %zu bytes)", new_cap, elem);
-    *p = bigger;
-    *cap = new_cap;
+    return new_cap;
+}
+
+// array (any element type) reallocated to n elements of elem bytes; exits with a message
+// when memory runs out. The caller assigns the result back: `x = resize_array(x, ...)`
+// converts void * to the array's own pointer type, which ISO C allows for any object
+// type (writing through a void ** cast of &x, as this file once did, it does not).
+static void *resize_array(void *array, size_t n, size_t elem) {
+    void *bigger = realloc(array, n * elem);
+    if (!bigger) die("tokenizer: out of memory (%zu elements of %zu bytes)", n, elem);
+    return bigger;
+}
+
+// Makes room for `need` elements in array (capacity *cap, doubling) and returns it.
+static void *grow(void *array, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return array;
+    *cap = capacity_for(*cap, need);
+    return resize_array(array, *cap, elem);
 }
 
 // A pair of token ids as one 64-bit key. Stored +1 so that 0 marks an empty slot.
@@ -33,19 +56,65 @@ static uint64_t pair_key(int left, int right) {
     return (((uint64_t)(uint32_t)left << 32) | (uint32_t)right) + 1;
 }
 
-// The slot of `key` in an open-addressing table of `cap` (a power of two) slots, or the
-// empty slot where it would go. Linear probing; tables are kept at most half full.
-static size_t pair_slot(const uint64_t *keys, size_t cap, uint64_t key) {
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;  // Fibonacci hashing mixes the bits
-    size_t i = (size_t)(h ^ (h >> 29)) & (cap - 1);
-    while (keys[i] != 0 && keys[i] != key) i = (i + 1) & (cap - 1);
+// The pair (left, right) a key stands for: the inverse of pair_key.
+static void pair_of_key(uint64_t key, int *left, int *right) {
+    *left = (int)((key - 1) >> 32);
+    *right = (int)(uint32_t)(key - 1);
+}
+
+// The one hash table of this file, a PairMap (tokenizer.h): pair key -> int, open
+// addressing with linear probing, kept at most half full. It maps a learned pair to its
+// merged token (Tokenizer.merged) and, in training, a pair to its place in the counts.
+static void pair_map_init(PairMap *map, size_t capacity) {
+    map->capacity = capacity;
+    map->count = 0;
+    map->keys = xcalloc(capacity, sizeof *map->keys);
+    map->values = xcalloc(capacity, sizeof *map->values);
+}
+
+// Frees the table's arrays and zeroes it.
+static void pair_map_free(PairMap *map) {
+    free(map->keys);
+    free(map->values);
+    memset(map, 0, sizeof *map);
+}
+
+// The slot of key, or the empty slot where it would go. Fibonacci hashing mixes the
+// bits of the key; capacity is a power of two.
+static size_t pair_map_slot(const PairMap *map, uint64_t key) {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    size_t mask = map->capacity - 1, i = (size_t)(h ^ (h >> 29)) & mask;
+    while (map->keys[i] != 0 && map->keys[i] != key) i = (i + 1) & mask;
     return i;
+}
+
+// The value stored for key, or -1 if there is none.
+static int pair_map_get(const PairMap *map, uint64_t key) {
+    size_t i = pair_map_slot(map, key);
+    return map->keys[i] == key ? map->values[i] : -1;
+}
+
+// Stores key -> value (key must be new), first doubling the table if it would be more
+// than half full.
+static void pair_map_put(PairMap *map, uint64_t key, int value) {
+    if (2 * (map->count + 1) > map->capacity) {
+        PairMap old = *map;
+        pair_map_init(map, 2 * old.capacity);
+        for (size_t i = 0; i < old.capacity; i++)
+            if (old.keys[i]) pair_map_put(map, old.keys[i], old.values[i]);
+        pair_map_free(&old);
+    }
+    size_t i = pair_map_slot(map, key);
+    map->keys[i] = key;
+    map->values[i] = value;
+    map->count++;
 }
 
 // ============================================================================
 // UTF-8: which tokens read as text
 // ============================================================================
 
+// True for a UTF-8 continuation byte (10xxxxxx), which never starts a character.
 static bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 
 // How many bytes a character starting with lead byte b has (1 for ASCII), 0 if b
@@ -123,12 +192,7 @@ static size_t chunk_end(const unsigned char *s, size_t len, size_t i) {
 // Building the vocabulary one merge at a time (used by train and load)
 // ============================================================================
 
-static void pair_table_init(Tokenizer *tok, size_t cap) {
-    tok->pair_capacity = cap;
-    tok->pair_keys = xcalloc(cap, sizeof *tok->pair_keys);
-    tok->pair_values = xcalloc(cap, sizeof *tok->pair_values);
-}
-
+// The 259-token vocabulary of specials and bytes, no merges (tokenizer.h).
 void tokenizer_init_bytes(Tokenizer *tok) {
     memset(tok, 0, sizeof *tok);
     tok->vocab_size = TOKEN_FIRST_MERGE;
@@ -138,39 +202,37 @@ void tokenizer_init_bytes(Tokenizer *tok) {
     for (int id = 0; id <= TOKEN_FIRST_MERGE; id++)  // specials: empty; bytes: one each
         tok->token_start[id] = id < TOKEN_BYTE0 ? 0 : id - TOKEN_BYTE0;
     for (int b = 0; b < 256; b++) tok->token_bytes[b] = (unsigned char)b;
-    pair_table_init(tok, 1024);
+    pair_map_init(&tok->merged, 1024);
 }
 
+// Frees everything tok holds and zeroes it, so a second call is harmless.
 void tokenizer_free(Tokenizer *tok) {
     free(tok->merges);
     free(tok->token_start);
     free(tok->token_bytes);
-    free(tok->pair_keys);
-    free(tok->pair_values);
+    pair_map_free(&tok->merged);
     memset(tok, 0, sizeof *tok);
 }
 
+// How many bytes token id (an existing id; specials have 0) stands for.
 static int token_length(const Tokenizer *tok, int id) {
     return tok->token_start[id + 1] - tok->token_start[id];
 }
 
 // The merged token for (left, right), or -1 if that pair was never merged.
 static int merged_token(const Tokenizer *tok, int left, int right) {
-    uint64_t key = pair_key(left, right);
-    size_t i = pair_slot(tok->pair_keys, tok->pair_capacity, key);
-    return tok->pair_keys[i] == key ? tok->pair_values[i] : -1;
+    return pair_map_get(&tok->merged, pair_key(left, right));
 }
 
 // Appends the merge left + right as token vocab_size. The caller has checked that both
 // ids exist, are not specials, and that the pair is new.
 static void add_merge(Tokenizer *tok, int left, int right) {
     int m = tok->n_merges, id = tok->vocab_size;
-    if ((size_t)m + 1 > tok->merges_capacity) {  // double the per-merge arrays
-        size_t cap = tok->merges_capacity;
-        grow(&tok->merges, &cap, (size_t)m + 1, sizeof *tok->merges);
-        size_t starts = TOKEN_FIRST_MERGE + 1 + tok->merges_capacity;
-        grow(&tok->token_start, &starts, TOKEN_FIRST_MERGE + 1 + cap, sizeof *tok->token_start);
-        tok->merges_capacity = cap;
+    if ((size_t)m + 1 > tok->merges_capacity) {  // double the per-merge arrays together
+        tok->merges_capacity = capacity_for(tok->merges_capacity, (size_t)m + 1);
+        tok->merges = resize_array(tok->merges, tok->merges_capacity, sizeof *tok->merges);
+        tok->token_start = resize_array(tok->token_start, TOKEN_FIRST_MERGE + 1 + tok->merges_capacity,
+                                        sizeof *tok->token_start);
     }
     tok->merges[m][0] = left;
     tok->merges[m][1] = right;
@@ -178,37 +240,20 @@ static void add_merge(Tokenizer *tok, int left, int right) {
     // The new token's bytes are its parts' bytes, one after the other.
     int left_len = token_length(tok, left), right_len = token_length(tok, right);
     size_t used = (size_t)tok->token_start[id];
-    grow(&tok->token_bytes, &tok->bytes_capacity, used + (size_t)left_len + (size_t)right_len, 1);
+    tok->token_bytes = grow(tok->token_bytes, &tok->bytes_capacity,
+                            used + (size_t)left_len + (size_t)right_len, 1);
     memcpy(tok->token_bytes + used, tok->token_bytes + tok->token_start[left], (size_t)left_len);
     memcpy(tok->token_bytes + used + left_len, tok->token_bytes + tok->token_start[right],
            (size_t)right_len);
     tok->token_start[id + 1] = (int)used + left_len + right_len;
 
-    // Keep the pair table at most half full, then record (left, right) -> id.
-    if (2 * ((size_t)m + 1) > tok->pair_capacity) {
-        size_t old_cap = tok->pair_capacity;
-        uint64_t *old_keys = tok->pair_keys;
-        int *old_values = tok->pair_values;
-        pair_table_init(tok, 2 * old_cap);
-        for (size_t i = 0; i < old_cap; i++)
-            if (old_keys[i]) {
-                size_t j = pair_slot(tok->pair_keys, tok->pair_capacity, old_keys[i]);
-                tok->pair_keys[j] = old_keys[i];
-                tok->pair_values[j] = old_values[i];
-            }
-        free(old_keys);
-        free(old_values);
-    }
-    uint64_t key = pair_key(left, right);
-    size_t slot = pair_slot(tok->pair_keys, tok->pair_capacity, key);
-    tok->pair_keys[slot] = key;
-    tok->pair_values[slot] = id;
+    pair_map_put(&tok->merged, pair_key(left, right), id);
     tok->n_merges = m + 1;
     tok->vocab_size = id + 1;
 }
 
 // ============================================================================
-// Training
+// Training, the pieces both trainers use: the UTF-8 rule, the words, one merge
 // ============================================================================
 
 // What training needs to know about each token to apply the UTF-8 rule: may it merge
@@ -220,6 +265,7 @@ typedef struct {
     bool tail;        // continuation bytes only (1 to 3)
 } TokenShape;
 
+// The shape of a token whose bytes are s (n >= 1 bytes).
 static TokenShape token_shape(const unsigned char *s, int n) {
     TokenShape shape = {is_whole_text(s, n), 0, true};
     for (int i = 0; i < n; i++) shape.tail = shape.tail && is_continuation(s[i]);
@@ -232,13 +278,41 @@ static TokenShape token_shape(const unsigned char *s, int n) {
     return shape;
 }
 
+// The shape of every token of tok so far, grown as merges add tokens.
+typedef struct {
+    TokenShape *of;   // (capacity) of[id] for every id < tok->vocab_size
+    size_t capacity;
+} Shapes;
+
+// The shapes of the 259 starting tokens: specials (shape all false: they never merge)
+// and the 256 single bytes.
+static Shapes byte_shapes(void) {
+    Shapes shapes = {0};
+    shapes.of = grow(NULL, &shapes.capacity, TOKEN_FIRST_MERGE, sizeof *shapes.of);
+    for (int id = 0; id < TOKEN_FIRST_MERGE; id++) {
+        unsigned char b = (unsigned char)(id - TOKEN_BYTE0);
+        shapes.of[id] = id < TOKEN_BYTE0 ? (TokenShape){0} : token_shape(&b, 1);
+    }
+    return shapes;
+}
+
 // A pair may merge if both sides are whole characters, or if together they are still
 // part of one character (the first bytes of "é" or "€"). So "t" + 0xC3 never merges,
 // but 0xC3 + 0xA9 -> "é" and then "t" + "é" can.
-static bool may_merge(const TokenShape *shapes, const Tokenizer *tok, int left, int right) {
-    if (shapes[left].whole && shapes[right].whole) return true;
-    return shapes[left].lead_len && shapes[right].tail &&
-           token_length(tok, left) + token_length(tok, right) <= shapes[left].lead_len;
+static bool may_merge(const Shapes *shapes, const Tokenizer *tok, int left, int right) {
+    const TokenShape *s = shapes->of;
+    if (s[left].whole && s[right].whole) return true;
+    return s[left].lead_len && s[right].tail &&
+           token_length(tok, left) + token_length(tok, right) <= s[left].lead_len;
+}
+
+// Learns the merge left + right as the next token id (returned), and its shape.
+static int learn_merge(Tokenizer *tok, Shapes *shapes, int left, int right) {
+    int id = tok->vocab_size;
+    add_merge(tok, left, right);
+    shapes->of = grow(shapes->of, &shapes->capacity, (size_t)id + 1, sizeof *shapes->of);
+    shapes->of[id] = token_shape(tok->token_bytes + tok->token_start[id], token_length(tok, id));
+    return id;
 }
 
 // The corpus as unique chunks ("words") with their counts, each word as its current
@@ -251,25 +325,38 @@ typedef struct {
     int *sym;         // all words' tokens
 } WordList;
 
+// FNV-1a hash of n bytes, for the table of distinct words.
 static uint64_t hash_bytes(const unsigned char *s, size_t n) {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a
+    uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
     return h;
 }
 
-// Splits text into chunks and counts each distinct chunk once.
+// A table of word index + 1 (0 = empty slot) of cap slots (a power of two), filled with
+// the words 0 .. n_words-1, word q being text[offset[q] ..] of w->length[q] bytes. Its
+// keys are byte strings, so it is not a PairMap; only collect_words uses it.
+static int *word_table(const unsigned char *text, const size_t *offset, const WordList *w, size_t cap) {
+    int *table = xcalloc(cap, sizeof *table);
+    for (int q = 0; q < w->n_words; q++) {
+        size_t s = (size_t)hash_bytes(text + offset[q], (size_t)w->length[q]) & (cap - 1);
+        while (table[s]) s = (s + 1) & (cap - 1);
+        table[s] = q + 1;
+    }
+    return table;
+}
+
+// Splits text (len bytes) into chunks (chunk_end) and counts each distinct chunk once:
+// the WordList, every word starting as its bytes' tokens.
 static WordList collect_words(const unsigned char *text, size_t len) {
     WordList w = {0};
     size_t words_cap = 0, sym_cap = 0, sym_used = 0;
     size_t *offset = NULL;  // where each word first occurs in text, to compare bytes
-    size_t offset_cap = 0;
     size_t table_cap = 1 << 12;
     int *table = xcalloc(table_cap, sizeof *table);  // word index + 1; 0 = empty
 
     for (size_t i = 0; i < len;) {
         size_t end = chunk_end(text, len, i), n = end - i;
-        uint64_t h = hash_bytes(text + i, n);
-        size_t slot = (size_t)h & (table_cap - 1);
+        size_t slot = (size_t)hash_bytes(text + i, n) & (table_cap - 1);
         while (table[slot]) {
             int k = table[slot] - 1;
             if ((size_t)w.length[k] == n && memcmp(text + offset[k], text + i, n) == 0) break;
@@ -277,16 +364,16 @@ static WordList collect_words(const unsigned char *text, size_t len) {
         }
         if (table[slot]) {
             w.count[table[slot] - 1]++;
-        } else {
+        } else {  // a new word: append it, as byte tokens
             int k = w.n_words++;
-            size_t need = (size_t)w.n_words;
-            size_t c1 = words_cap, c2 = words_cap, c3 = words_cap;
-            grow(&w.count, &c1, need, sizeof *w.count);
-            grow(&w.start, &c2, need, sizeof *w.start);
-            grow(&w.length, &c3, need, sizeof *w.length);
-            words_cap = c1;
-            grow(&offset, &offset_cap, need, sizeof *offset);
-            grow(&w.sym, &sym_cap, sym_used + n, sizeof *w.sym);
+            if ((size_t)w.n_words > words_cap) {  // the per-word arrays grow together
+                words_cap = capacity_for(words_cap, (size_t)w.n_words);
+                w.count = resize_array(w.count, words_cap, sizeof *w.count);
+                w.start = resize_array(w.start, words_cap, sizeof *w.start);
+                w.length = resize_array(w.length, words_cap, sizeof *w.length);
+                offset = resize_array(offset, words_cap, sizeof *offset);
+            }
+            w.sym = grow(w.sym, &sym_cap, sym_used + n, sizeof *w.sym);
             w.count[k] = 1;
             w.start[k] = sym_used;
             w.length[k] = (int)n;
@@ -294,15 +381,10 @@ static WordList collect_words(const unsigned char *text, size_t len) {
             for (size_t j = 0; j < n; j++) w.sym[sym_used + j] = TOKEN_BYTE0 + text[i + j];
             sym_used += n;
             table[slot] = k + 1;
-            if (2 * (size_t)w.n_words > table_cap) {  // rehash into a table twice as big
+            if (2 * (size_t)w.n_words > table_cap) {  // keep the table at most half full
                 free(table);
                 table_cap *= 2;
-                table = xcalloc(table_cap, sizeof *table);
-                for (int q = 0; q < w.n_words; q++) {
-                    size_t s = (size_t)hash_bytes(text + offset[q], (size_t)w.length[q]) & (table_cap - 1);
-                    while (table[s]) s = (s + 1) & (table_cap - 1);
-                    table[s] = q + 1;
-                }
+                table = word_table(text, offset, &w, table_cap);
             }
         }
         i = end;
@@ -312,168 +394,248 @@ static WordList collect_words(const unsigned char *text, size_t len) {
     return w;
 }
 
-// Pair counts over all words: (left, right) -> how often it occurs, weighted by word
-// counts, and which words contain it. Pairs live in dense arrays (scanning them for the
-// most frequent is a tight loop); a hash table maps a pair's key to its index.
+// Frees the word list's arrays.
+static void word_list_free(WordList *w) {
+    free(w->count);
+    free(w->start);
+    free(w->length);
+    free(w->sym);
+}
+
+// Rewrites the n tokens s of one word, left to right, replacing each (left, right) by
+// id, and returns the new length. "a a a" with the pair (a, a) becomes "aa a".
+static int merge_in_word(int *s, int n, int left, int right, int id) {
+    int out = 0;
+    for (int j = 0; j < n; j++) {
+        if (j + 1 < n && s[j] == left && s[j + 1] == right) {
+            s[out++] = id;
+            j++;
+        } else {
+            s[out++] = s[j];
+        }
+    }
+    return out;
+}
+
+// Pair counts: count(a, b) = Σ_w c(w) · #{i : w_i = a, w_{i+1} = b} (lesson 01), in dense
+// arrays, one entry per pair ever seen, so that finding the most frequent one is a tight
+// loop over them; a PairMap finds a pair's entry.
 typedef struct {
-    size_t n_pairs, capacity;  // pairs ever seen (a count may have dropped to 0)
+    size_t n_pairs, capacity;  // pairs ever seen (a count may have dropped to 0), room
     uint64_t *keys;            // (n_pairs) pair_key(left, right)
     int64_t *counts;           // (n_pairs)
-    int **words;               // (n_pairs) words that had the pair when it was counted:
-    int *n_words, *cap_words;  //   may hold repeats and words that lost it since
-    size_t *slots;             // (slot_capacity) index + 1 into the arrays, 0 = empty
-    size_t slot_capacity;      // a power of two, at least 2 * n_pairs
+    PairMap index;             // pair key -> its index in keys and counts
+} PairTally;
+
+// An empty tally.
+static PairTally pair_tally_new(void) {
+    PairTally t = {0};
+    pair_map_init(&t.index, 1 << 12);
+    return t;
+}
+
+// Frees the tally's arrays.
+static void pair_tally_free(PairTally *t) {
+    free(t->keys);
+    free(t->counts);
+    pair_map_free(&t->index);
+}
+
+// The index of the pair (left, right) in the tally, appending it with count 0 if new.
+static size_t pair_tally_index(PairTally *t, int left, int right) {
+    uint64_t key = pair_key(left, right);
+    int found = pair_map_get(&t->index, key);
+    if (found >= 0) return (size_t)found;
+    size_t p = t->n_pairs++;
+    if (t->n_pairs > t->capacity) {  // the dense arrays grow together
+        t->capacity = capacity_for(t->capacity, t->n_pairs);
+        t->keys = resize_array(t->keys, t->capacity, sizeof *t->keys);
+        t->counts = resize_array(t->counts, t->capacity, sizeof *t->counts);
+    }
+    t->keys[p] = key;
+    t->counts[p] = 0;
+    pair_map_put(&t->index, key, (int)p);
+    return p;
+}
+
+// The index of the pair to merge next: the most frequent, ties to the smallest key (the
+// lowest left id, then the lowest right id); -1 when no pair occurs at least twice
+// (nothing is worth merging). Both trainers pick with this one function.
+static long most_frequent_pair(const PairTally *t) {
+    size_t best = 0;
+    int64_t best_count = 1;  // so only a pair that occurs at least twice can win
+    for (size_t p = 0; p < t->n_pairs; p++)
+        if (t->counts[p] > best_count || (t->counts[p] == best_count && t->keys[p] < t->keys[best])) {
+            best = p;
+            best_count = t->counts[p];
+        }
+    return best_count >= 2 ? (long)best : -1;
+}
+
+// ============================================================================
+// Training, plain: count, pick, merge, repeat (read this one first)
+// ============================================================================
+
+// §5.1 / Sennrich et al.: each merge recounts every pair of every word from scratch,
+// takes the most frequent, and replaces it everywhere. Time per merge grows with the
+// whole corpus; the fast trainer below gives the same merges in a fraction of the time.
+int tokenizer_train_plain(Tokenizer *tok, const char *text, size_t len, int n_merges) {
+    tokenizer_init_bytes(tok);
+    if (n_merges > TOKENIZER_MAX_MERGES) n_merges = TOKENIZER_MAX_MERGES;
+    WordList w = collect_words((const unsigned char *)text, len);
+    Shapes shapes = byte_shapes();
+    for (int m = 0; m < n_merges; m++) {
+        // 1. Count every adjacent pair that may merge, a word counting as often as it occurs.
+        PairTally tally = pair_tally_new();
+        for (int k = 0; k < w.n_words; k++) {
+            const int *s = w.sym + w.start[k];
+            for (int i = 0; i + 1 < w.length[k]; i++) {
+                if (!may_merge(&shapes, tok, s[i], s[i + 1])) continue;
+                size_t p = pair_tally_index(&tally, s[i], s[i + 1]);  // may move tally.counts
+                tally.counts[p] += w.count[k];
+            }
+        }
+        // 2. Take the most frequent pair.
+        long best = most_frequent_pair(&tally);
+        int left = 0, right = 0;
+        if (best >= 0) pair_of_key(tally.keys[best], &left, &right);
+        pair_tally_free(&tally);
+        if (best < 0) break;
+        // 3. It becomes a new token, which replaces the pair in every word.
+        int id = learn_merge(tok, &shapes, left, right);
+        for (int k = 0; k < w.n_words; k++)
+            w.length[k] = merge_in_word(w.sym + w.start[k], w.length[k], left, right, id);
+    }
+    free(shapes.of);
+    word_list_free(&w);
+    return tok->n_merges;
+}
+
+// ============================================================================
+// Speed notes: the incremental trainer (skip on a first reading)
+// ============================================================================
+//
+// The plain trainer recounts the whole corpus for every merge, but a merge of (a, b)
+// changes the counts only in the words that contain a b. So the fast trainer counts
+// once, remembers under each pair the words that contain it, and after each merge
+// rewrites only those words, subtracting their old pairs from the counts and adding the
+// new ones. A merge then costs time in proportion to the words it touches, and the
+// counts stay exactly those the plain trainer would compute, so the merges are the same
+// (test_01_tokenizer checks it on several corpora).
+
+// Words that had a pair when it was counted: may hold repeats, and words that have lost
+// the pair since to an earlier merge.
+typedef struct {
+    int *words;
+    size_t n, capacity;
+} WordRefs;
+
+// The tally plus, for each pair (same index), the words that contain it.
+typedef struct {
+    PairTally tally;
+    WordRefs *refs;        // (refs_capacity), refs[p] for every pair p of the tally
+    size_t refs_capacity;
 } PairCounts;
 
-static size_t pair_index(PairCounts *pc, int left, int right) {
-    uint64_t key = pair_key(left, right);
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    size_t i = (size_t)(h ^ (h >> 29)) & (pc->slot_capacity - 1);
-    while (pc->slots[i] && pc->keys[pc->slots[i] - 1] != key) i = (i + 1) & (pc->slot_capacity - 1);
-    if (pc->slots[i]) return pc->slots[i] - 1;
-
-    // A new pair: append it to the dense arrays, growing them and the table as needed.
-    size_t p = pc->n_pairs++;
-    if (pc->n_pairs > pc->capacity) {
-        size_t c = pc->capacity;
-        grow(&pc->keys, &c, pc->n_pairs, sizeof *pc->keys);
-        c = pc->capacity;
-        grow(&pc->counts, &c, pc->n_pairs, sizeof *pc->counts);
-        c = pc->capacity;
-        grow(&pc->words, &c, pc->n_pairs, sizeof *pc->words);
-        c = pc->capacity;
-        grow(&pc->n_words, &c, pc->n_pairs, sizeof *pc->n_words);
-        c = pc->capacity;
-        grow(&pc->cap_words, &c, pc->n_pairs, sizeof *pc->cap_words);
-        pc->capacity = c;
-    }
-    pc->keys[p] = key;
-    pc->counts[p] = 0;
-    pc->words[p] = NULL;
-    pc->n_words[p] = pc->cap_words[p] = 0;
-    pc->slots[i] = p + 1;
-    if (2 * pc->n_pairs > pc->slot_capacity) {  // rehash into a table twice the size
-        free(pc->slots);
-        pc->slot_capacity *= 2;
-        pc->slots = xcalloc(pc->slot_capacity, sizeof *pc->slots);
-        for (size_t q = 0; q < pc->n_pairs; q++) {
-            uint64_t hq = pc->keys[q] * 0x9E3779B97F4A7C15ull;
-            size_t j = (size_t)(hq ^ (hq >> 29)) & (pc->slot_capacity - 1);
-            while (pc->slots[j]) j = (j + 1) & (pc->slot_capacity - 1);
-            pc->slots[j] = q + 1;
-        }
+// The index of (left, right) in the counts, adding the pair (no count, no words) if new.
+static size_t pair_counts_index(PairCounts *pc, int left, int right) {
+    size_t p = pair_tally_index(&pc->tally, left, right);
+    if (p >= pc->refs_capacity) {
+        size_t old = pc->refs_capacity;
+        pc->refs = grow(pc->refs, &pc->refs_capacity, p + 1, sizeof *pc->refs);
+        memset(pc->refs + old, 0, sizeof *pc->refs * (pc->refs_capacity - old));
     }
     return p;
 }
 
+// Frees the counts and every pair's word list.
 static void pair_counts_free(PairCounts *pc) {
-    for (size_t p = 0; p < pc->n_pairs; p++) free(pc->words[p]);
-    free(pc->keys);
-    free(pc->counts);
-    free(pc->words);
-    free(pc->n_words);
-    free(pc->cap_words);
-    free(pc->slots);
+    for (size_t p = 0; p < pc->refs_capacity; p++) free(pc->refs[p].words);
+    free(pc->refs);
+    pair_tally_free(&pc->tally);
 }
 
-// Adds (sign +1) or removes (sign -1) one word's pairs from the counts. Adding also
+// Adds (sign +1) or removes (sign -1) the pairs of word k from the counts. Adding also
 // notes the word under each pair, so a merge of that pair can find it later.
-static void count_word_pairs(PairCounts *pc, const WordList *w, int k, int sign,
-                             const TokenShape *shapes, const Tokenizer *tok) {
+static void count_word_pairs(PairCounts *pc, const WordList *w, int k, int sign, const Shapes *shapes,
+                             const Tokenizer *tok) {
     const int *s = w->sym + w->start[k];
     for (int i = 0; i + 1 < w->length[k]; i++) {
         if (!may_merge(shapes, tok, s[i], s[i + 1])) continue;
-        size_t p = pair_index(pc, s[i], s[i + 1]);
-        pc->counts[p] += sign * w->count[k];
-        if (sign > 0 && (pc->n_words[p] == 0 || pc->words[p][pc->n_words[p] - 1] != k)) {
-            size_t c = (size_t)pc->cap_words[p];
-            grow(&pc->words[p], &c, (size_t)pc->n_words[p] + 1, sizeof(int));
-            pc->cap_words[p] = (int)c;
-            pc->words[p][pc->n_words[p]++] = k;
+        size_t p = pair_counts_index(pc, s[i], s[i + 1]);
+        pc->tally.counts[p] += sign * w->count[k];
+        WordRefs *r = &pc->refs[p];
+        if (sign > 0 && (r->n == 0 || r->words[r->n - 1] != k)) {
+            r->words = grow(r->words, &r->capacity, r->n + 1, sizeof *r->words);
+            r->words[r->n++] = k;
         }
     }
 }
 
-int tokenizer_train(Tokenizer *tok, const char *text, size_t len, int n_merges) {
+// True if the n tokens s contain the pair (left, right).
+static bool has_pair(const int *s, int n, int left, int right) {
+    for (int i = 0; i + 1 < n; i++)
+        if (s[i] == left && s[i + 1] == right) return true;
+    return false;
+}
+
+// The same merges as tokenizer_train_plain, incrementally (see the speed notes above).
+int tokenizer_train_fast(Tokenizer *tok, const char *text, size_t len, int n_merges) {
     tokenizer_init_bytes(tok);
     if (n_merges > TOKENIZER_MAX_MERGES) n_merges = TOKENIZER_MAX_MERGES;
     WordList w = collect_words((const unsigned char *)text, len);
-
-    size_t shapes_cap = 0;
-    TokenShape *shapes = NULL;
-    grow(&shapes, &shapes_cap, TOKEN_FIRST_MERGE, sizeof *shapes);
-    for (int id = 0; id < TOKEN_FIRST_MERGE; id++) {
-        unsigned char b = (unsigned char)(id - TOKEN_BYTE0);
-        shapes[id] = id < TOKEN_BYTE0 ? (TokenShape){0} : token_shape(&b, 1);
-    }
-
-    PairCounts pc = {.slot_capacity = 1 << 12};
-    pc.slots = xcalloc(pc.slot_capacity, sizeof *pc.slots);
-    for (int k = 0; k < w.n_words; k++) count_word_pairs(&pc, &w, k, +1, shapes, tok);
+    Shapes shapes = byte_shapes();
+    PairCounts pc = {.tally = pair_tally_new()};
+    for (int k = 0; k < w.n_words; k++) count_word_pairs(&pc, &w, k, +1, &shapes, tok);
     int *seen = xcalloc((size_t)w.n_words + 1, sizeof *seen);  // seen[k] = last merge that visited word k
 
     for (int m = 0; m < n_merges; m++) {
-        // 1. The most frequent pair; on a tie the smallest key (lowest left, then right id).
-        size_t best = 0;
-        int64_t best_count = 1;
-        for (size_t p = 0; p < pc.n_pairs; p++)
-            if (pc.counts[p] > best_count || (pc.counts[p] == best_count && pc.keys[p] < pc.keys[best])) {
-                best = p;
-                best_count = pc.counts[p];
-            }
-        if (best_count < 2) break;  // no pair occurs twice: nothing worth merging
-        uint64_t key = pc.keys[best] - 1;
-        int left = (int)(key >> 32), right = (int)(uint32_t)key;
-
+        // 1. The most frequent pair, picked as in the plain trainer.
+        long best = most_frequent_pair(&pc.tally);
+        if (best < 0) break;
+        int left, right;
+        pair_of_key(pc.tally.keys[best], &left, &right);
         // 2. It becomes a new token.
-        int id = tok->vocab_size;
-        add_merge(tok, left, right);
-        grow(&shapes, &shapes_cap, (size_t)id + 1, sizeof *shapes);
-        shapes[id] = token_shape(tok->token_bytes + tok->token_start[id], token_length(tok, id));
-
-        // 3. Replace it, left to right, in every word that has it, updating the counts
-        //    of that word's pairs (removed before the rewrite, added back after). The
-        //    pair's word list is taken over here: after this step no word has the pair.
-        int *list = pc.words[best], n_list = pc.n_words[best];
-        pc.words[best] = NULL;
-        pc.n_words[best] = pc.cap_words[best] = 0;
-        for (int q = 0; q < n_list; q++) {
-            int k = list[q];
+        int id = learn_merge(tok, &shapes, left, right);
+        // 3. Replace it in every word listed under it, updating the counts of that word's
+        //    pairs (removed before the rewrite, added back after). The pair's word list is
+        //    taken over here: after this step no word has the pair.
+        WordRefs list = pc.refs[best];
+        pc.refs[best] = (WordRefs){0};
+        for (size_t q = 0; q < list.n; q++) {
+            int k = list.words[q];
             if (seen[k] == m + 1) continue;  // listed twice
             seen[k] = m + 1;
-            int *s = w.sym + w.start[k], n = w.length[k], i = 0;
-            while (i + 1 < n && !(s[i] == left && s[i + 1] == right)) i++;
-            if (i + 1 >= n) continue;  // lost the pair to an earlier merge
-            count_word_pairs(&pc, &w, k, -1, shapes, tok);
-            int out = 0;
-            for (int j = 0; j < n; j++) {
-                if (j + 1 < n && s[j] == left && s[j + 1] == right) {
-                    s[out++] = id;
-                    j++;
-                } else {
-                    s[out++] = s[j];
-                }
-            }
-            w.length[k] = out;
-            count_word_pairs(&pc, &w, k, +1, shapes, tok);
+            int *s = w.sym + w.start[k];
+            if (!has_pair(s, w.length[k], left, right)) continue;  // lost it to an earlier merge
+            count_word_pairs(&pc, &w, k, -1, &shapes, tok);
+            w.length[k] = merge_in_word(s, w.length[k], left, right, id);
+            count_word_pairs(&pc, &w, k, +1, &shapes, tok);
         }
-        free(list);
+        free(list.words);
     }
-
     pair_counts_free(&pc);
     free(seen);
-    free(shapes);
-    free(w.count);
-    free(w.start);
-    free(w.length);
-    free(w.sym);
+    free(shapes.of);
+    word_list_free(&w);
     return tok->n_merges;
+}
+
+// What the rest of the project calls: the fast trainer, or the plain one in a
+// PLAIN_KERNELS build (tensor.h). Both learn the same merges.
+int tokenizer_train(Tokenizer *tok, const char *text, size_t len, int n_merges) {
+#ifdef PLAIN_KERNELS
+    return tokenizer_train_plain(tok, text, len, n_merges);
+#else
+    return tokenizer_train_fast(tok, text, len, n_merges);
+#endif
 }
 
 // ============================================================================
 // Encoding and decoding
 // ============================================================================
 
+// V: specials + 256 bytes + merges.
 int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
 
 // Encodes one chunk (n <= TOKENIZER_MAX_CHUNK bytes) into sym, returning the count.
@@ -505,6 +667,7 @@ static int encode_chunk(const Tokenizer *tok, const unsigned char *s, int n, int
     }
 }
 
+// Chunk by chunk (chunk_end), each chunk by encode_chunk; snprintf-style count (tokenizer.h).
 int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int *out_ids, int max_ids) {
     const unsigned char *s = (const unsigned char *)text;
     int sym[TOKENIZER_MAX_CHUNK];
@@ -519,6 +682,7 @@ int tokenizer_encode(const Tokenizer *tok, const char *text, size_t len, int *ou
     return total > INT_MAX ? INT_MAX : (int)total;
 }
 
+// The bytes of token id, from token_bytes[token_start[id] ..); NULL for specials and bad ids.
 const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *len) {
     if (id < TOKEN_N_SPECIAL || id >= tok->vocab_size) {
         *len = 0;
@@ -528,6 +692,7 @@ const unsigned char *tokenizer_token_bytes(const Tokenizer *tok, int id, int *le
     return tok->token_bytes + tok->token_start[id];
 }
 
+// The tokens' bytes one after the other, snprintf-style (tokenizer.h); specials give nothing.
 size_t tokenizer_decode(const Tokenizer *tok, const int *ids, int n, char *out, size_t max_bytes) {
     size_t total = 0;
     for (int i = 0; i < n; i++) {
@@ -549,6 +714,7 @@ static bool append(char *buf, size_t bufsize, size_t *used, const char *piece, s
     return true;
 }
 
+// A display label for token id (tokenizer.h): specials by name, ' ' as ▁, other bytes as <0xNN>.
 const char *tokenizer_token_string(const Tokenizer *tok, int id, char *buf, size_t bufsize) {
     if (bufsize == 0) return buf;
     buf[0] = '\0';
@@ -594,34 +760,41 @@ const char *tokenizer_token_string(const Tokenizer *tok, int id, char *buf, size
 #define VOCAB_HEADER "bpe-vocab"
 #define VOCAB_VERSION 1
 
+// Merge m as a line of the vocabulary file, with a comment showing what it makes:
+// "merge 104 118    # 259 = e + s -> es\n". Writes into line (size bytes, room for three
+// token strings and the numbers) and returns the length.
+static int merge_line(const Tokenizer *tok, int m, char *line, size_t size) {
+    char a[TOKEN_STRING_MAX], b[TOKEN_STRING_MAX], ab[TOKEN_STRING_MAX];
+    int left = tok->merges[m][0], right = tok->merges[m][1], id = TOKEN_FIRST_MERGE + m;
+    tokenizer_token_string(tok, left, a, sizeof a);
+    tokenizer_token_string(tok, right, b, sizeof b);
+    tokenizer_token_string(tok, id, ab, sizeof ab);
+    int n = snprintf(line, size, "merge %d %d    # %d = ", left, right, id);
+    return n + snprintf(line + n, size - (size_t)n, "%s + %s -> %s\n", a, b, ab);
+}
+
+// The whole vocabulary file in memory: header, one merge_line per merge, "end".
 char *tokenizer_to_string(const Tokenizer *tok, size_t *len) {
     size_t cap = 0, used = 0;
     char *text = NULL, line[64 + 3 * TOKEN_STRING_MAX];
-    char a[TOKEN_STRING_MAX], b[TOKEN_STRING_MAX], ab[TOKEN_STRING_MAX];
     for (int m = -1; m < tok->n_merges; m++) {
-        int n;
-        if (m < 0) {  // the two header lines
-            n = snprintf(line, sizeof line, "%s %d\nmerges %d\n", VOCAB_HEADER, VOCAB_VERSION, tok->n_merges);
-        } else {      // one merge, with a comment showing what it makes
-            int left = tok->merges[m][0], right = tok->merges[m][1], id = TOKEN_FIRST_MERGE + m;
-            n = snprintf(line, sizeof line, "merge %d %d    # %d = %s + %s -> %s\n", left, right, id,
-                         tokenizer_token_string(tok, left, a, sizeof a),
-                         tokenizer_token_string(tok, right, b, sizeof b),
-                         tokenizer_token_string(tok, id, ab, sizeof ab));
-        }
-        grow(&text, &cap, used + (size_t)n + 1, 1);
+        int n = m >= 0 ? merge_line(tok, m, line, sizeof line)  // else the two header lines
+                       : snprintf(line, sizeof line, "%s %d\nmerges %d\n", VOCAB_HEADER, VOCAB_VERSION,
+                                  tok->n_merges);
+        text = grow(text, &cap, used + (size_t)n + 1, 1);
         memcpy(text + used, line, (size_t)n + 1);
         used += (size_t)n;
     }
     // An end marker, so a file cut short anywhere (even right after a merge's "1" of
     // "119") is caught rather than loaded as a different vocabulary.
-    grow(&text, &cap, used + 5, 1);
+    text = grow(text, &cap, used + 5, 1);
     memcpy(text + used, "end\n", 5);
     used += 4;
     if (len) *len = used;
     return text;
 }
 
+// The vocabulary file written to an open FILE* (false on an I/O error).
 bool tokenizer_write(const Tokenizer *tok, FILE *f) {
     size_t len;
     char *text = tokenizer_to_string(tok, &len);
@@ -630,6 +803,7 @@ bool tokenizer_write(const Tokenizer *tok, FILE *f) {
     return ok;
 }
 
+// The vocabulary file written to path atomically (temporary file, then rename).
 bool tokenizer_save(const Tokenizer *tok, const char *path, ErrorMessage *err) {
     size_t len;
     char *text = tokenizer_to_string(tok, &len);
@@ -685,7 +859,10 @@ static int next_content_line(LineReader *r, char *out, size_t out_size, ErrorMes
         const char *hash = memchr(line, '#', n);
         if (hash) n = (size_t)(hash - line);
         while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t')) n--;
-        while (n > 0 && (*line == ' ' || *line == '\t')) line++, n--;
+        while (n > 0 && (*line == ' ' || *line == '\t')) {
+            line++;
+            n--;
+        }
         if (n == 0) continue;
         if (n < out_size) {
             memcpy(out, line, n);
@@ -722,9 +899,17 @@ static bool parse_line(const char *s, const char *word, long *values, int count)
     return *s == '\0';
 }
 
+// What was found where a line was expected, for an error message: the line in quotes,
+// or at_end (such as "end of file") when there was none (got == 0). Uses buf (size bytes).
+static const char *found(int got, const char *line, const char *at_end, char *buf, size_t size) {
+    if (got == 0) return at_end;
+    snprintf(buf, size, "'%s'", line);
+    return buf;
+}
+
 // Reads the format from r into tok. check_end: also require nothing after the merges.
 static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessage *err) {
-    char line[128];
+    char line[128], quoted[sizeof line + 2];
     long v[2];
     tokenizer_init_bytes(tok);
     int got = next_content_line(r, line, sizeof line, err);
@@ -747,9 +932,9 @@ static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessa
     got = next_content_line(r, line, sizeof line, err);
     if (got < 0) goto fail;
     if (got == 0 || !parse_line(line, "merges", v, 1) || v[0] > TOKENIZER_MAX_MERGES) {
-        error_set(err, "%s:%d: expected 'merges <count>' with count at most %d, got %s%s%s", r->name,
-                  r->number + (got == 0), TOKENIZER_MAX_MERGES, got ? "'" : "end of file",
-                  got ? line : "", got ? "'" : "");
+        const char *what = found(got, line, "end of file", quoted, sizeof quoted);
+        error_set(err, "%s:%d: expected 'merges <count>' with count at most %d, got %s", r->name,
+                  r->number + (got == 0), TOKENIZER_MAX_MERGES, what);
         goto fail;
     }
     long n_merges = v[0];
@@ -795,8 +980,9 @@ static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessa
     got = next_content_line(r, line, sizeof line, err);
     if (got < 0) goto fail;
     if (got == 0 || strcmp(line, "end") != 0) {
-        error_set(err, "%s:%d: expected 'end' after %ld merges, got %s%s%s", r->name, r->number + (got == 0),
-                  n_merges, got ? "'" : "end of file (truncated?)", got ? line : "", got ? "'" : "");
+        const char *what = found(got, line, "end of file (truncated?)", quoted, sizeof quoted);
+        error_set(err, "%s:%d: expected 'end' after %ld merges, got %s", r->name, r->number + (got == 0),
+                  n_merges, what);
         goto fail;
     }
     if (check_end) {
@@ -813,12 +999,14 @@ fail:
     return false;
 }
 
+// Parses a whole vocabulary held in memory; nothing may follow "end".
 bool tokenizer_from_string(Tokenizer *tok, const char *text, size_t len, const char *name,
                            ErrorMessage *err) {
     LineReader r = {.text = text, .text_len = len, .name = name};
     return read_vocab(tok, &r, true, err);
 }
 
+// Parses a vocabulary from an open FILE*, reading no further than its "end" line.
 bool tokenizer_read(Tokenizer *tok, FILE *f, const char *name, ErrorMessage *err) {
     LineReader r = {.file = f, .name = name};
     bool ok = read_vocab(tok, &r, false, err);
@@ -826,6 +1014,7 @@ bool tokenizer_read(Tokenizer *tok, FILE *f, const char *name, ErrorMessage *err
     return ok;
 }
 
+// Loads the vocabulary file at path; on failure tok is zeroed and err says why.
 bool tokenizer_load(Tokenizer *tok, const char *path, ErrorMessage *err) {
     memset(tok, 0, sizeof *tok);
     size_t len;

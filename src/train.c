@@ -231,7 +231,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
         AdamConfig ac = adam_config_paper(o->d_model);
         ac.warmup_steps = o->warmup;
         ac.lr_scale = o->lr_scale;
-        adam_init(&t->adam, &ac, t->model.n_params);
+        adam_init(&t->adam, &ac, t->model.params.n);
         t->state.present = true;
         rng_seed(&t->state.rng, o->seed, STREAM_DROPOUT);
         rng_seed(&t->state.data_rng, o->seed, STREAM_BATCHES);
@@ -307,33 +307,36 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     batch_fill(b, &t->train, &t->plan, (int)t->state.batch_in_epoch);
 
     model_zero_grad(m);
-    model_forward(m, b->src, b->src_lengths, b->tgt_in, b->tgt_lengths, b->B, b->S, b->T, true,
-                  &t->state.rng);
+    model_forward(m, &(ModelBatch){.src = b->src, .src_lengths = b->src_lengths,
+                                   .tgt = b->tgt_in, .tgt_lengths = b->tgt_lengths,
+                                   .B = b->B, .S = b->S, .T = b->T},
+                  true, &t->state.rng);
     memset(stats, 0, sizeof *stats);
     stats->step = t->state.step + 1;
     stats->tokens = b->n_tgt_tokens;
     stats->B = b->B, stats->S = b->S, stats->T = b->T;
     long n_logits = (long)b->B * b->T * V;
     // NaN/Inf check on the logits first: the loss of a NaN row is meaningless anyway.
-    if (!all_finite(m->logits, n_logits)) {
+    if (!all_finite(m->acts.logits, n_logits)) {
         stats->loss = stats->nll = NAN;
         return false;
     }
     LossResult r;
     // The softmax overwrites the logits in place (probs == logits): they are not needed again.
-    loss_forward(&r, m->logits, m->logits, b->tgt_out, t->options.smoothing, TOKEN_PAD, b->B, b->T, V);
+    LossSpec loss = {.B = b->B, .T = b->T, .V = V,
+                     .smoothing = t->options.smoothing, .ignore_index = TOKEN_PAD};
+    loss_forward(&r, m->acts.logits, m->acts.logits, b->tgt_out, loss);
     stats->loss = r.loss;
     stats->nll = r.nll;
     if (!isfinite(r.loss)) return false;
 
     vec_zero(t->dlogits, n_logits);
-    loss_backward(t->dlogits, m->logits, r.n_tokens, b->tgt_out, t->options.smoothing, TOKEN_PAD,
-                  b->B, b->T, V);
+    loss_backward(t->dlogits, m->acts.logits, r.n_tokens, b->tgt_out, loss);
     model_backward(m, t->dlogits);
-    if (!all_finite(m->grads, m->n_params)) return false;
+    if (!all_finite(m->params.grads, m->params.n)) return false;
 
-    stats->lr = adam_step(&t->adam, m->params, m->grads);
-    if (!params_sane(m->params, m->n_params)) {  // the update overflowed: nothing to keep
+    stats->lr = adam_step(&t->adam, m->params.values, m->params.grads);
+    if (!params_sane(m->params.values, m->params.n)) {  // the update overflowed: nothing to keep
         stats->loss = stats->nll = INFINITY;
         stats->params_damaged = true;
         return false;
@@ -383,9 +386,14 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
         batch_fill_pairs(b, ds, pairs, k);
 
         // Loss by teacher forcing, as in training but without dropout.
-        model_forward(m, b->src, b->src_lengths, b->tgt_in, b->tgt_lengths, b->B, b->S, b->T, false, NULL);
+        model_forward(m, &(ModelBatch){.src = b->src, .src_lengths = b->src_lengths,
+                                       .tgt = b->tgt_in, .tgt_lengths = b->tgt_lengths,
+                                       .B = b->B, .S = b->S, .T = b->T},
+                      false, NULL);
         LossResult r;
-        loss_forward(&r, m->logits, m->logits, b->tgt_out, smoothing, TOKEN_PAD, b->B, b->T, V);
+        LossSpec loss = {.B = b->B, .T = b->T, .V = V,
+                         .smoothing = smoothing, .ignore_index = TOKEN_PAD};
+        loss_forward(&r, m->acts.logits, m->acts.logits, b->tgt_out, loss);
         loss_sum += r.loss * (double)r.n_tokens;
         nll_sum += r.nll * (double)r.n_tokens;
         tokens += r.n_tokens;
@@ -558,9 +566,9 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
             return TRAIN_NONFINITE;
         }
         if (o->average_last > 0 && s.step > o->steps - o->average_last) {
-            long n = t->model.n_params;
+            long n = t->model.params.n;
             if (!t->param_sum) t->param_sum = xcalloc((size_t)n, sizeof(double));
-            for (long i = 0; i < n; i++) t->param_sum[i] += t->model.params[i];
+            for (long i = 0; i < n; i++) t->param_sum[i] += t->model.params.values[i];
             t->n_averaged++;
         }
         if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, t, &s);
@@ -579,8 +587,8 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
     if (t->n_averaged > 1) {
         // §6.1: "we used a single model obtained by averaging the last 5 checkpoints".
         // The mean of many nearby points of the trajectory is smoother than its end.
-        for (long i = 0; i < t->model.n_params; i++)
-            t->model.params[i] = (float)(t->param_sum[i] / (double)t->n_averaged);
+        for (long i = 0; i < t->model.params.n; i++)
+            t->model.params.values[i] = (float)(t->param_sum[i] / (double)t->n_averaged);
         snprintf(line, sizeof line, "parameters averaged over the last %ld steps (§6.1)", t->n_averaged);
         say(log, line);
         last_eval = -1;

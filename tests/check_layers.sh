@@ -11,9 +11,9 @@ lesson_of() {
         tokenizer.h) echo 1 ;;
         embedding.h) echo 2 ;;
         positional.h) echo 3 ;;
-        attention.h) echo 4 ;;
+        dims.h|attention.h) echo 4 ;;
         multihead.h) echo 5 ;;
-        layernorm.h|feedforward.h|dropout.h|encoder.h) echo 6 ;;
+        layernorm.h|feedforward.h|dropout.h|residual.h|encoder.h) echo 6 ;;
         decoder.h|generator.h|model.h) echo 7 ;;
         loss.h|optimizer.h|dataset.h|tasks.h|bleu.h|checkpoint.h|decode.h|train.h) echo 8 ;;
         *) echo "" ;;

@@ -40,6 +40,97 @@ static void test_matmul_tn_by_hand(void **state) {
     assert_arrays_close("Aᵀ·B", c, expected, 4, 0.0f);
 }
 
+// The plain reference products on the same 2x2 values, worked by hand: A·B, C + A·Bᵀ
+// (C starts at 1, so accumulation is checked too) and Aᵀ·B.
+static void test_plain_products_by_hand(void **state) {
+    (void)state;
+    float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8};
+    float nn[4] = {0}, nt[4] = {1, 1, 1, 1}, tn[4] = {0};
+    matmul_nn_plain(nn, a, b, 2, 2, 2);
+    matmul_nt_plain(nt, a, b, 2, 2, 2);
+    matmul_tn_plain(tn, a, b, 2, 2, 2);
+    float expected_nn[] = {19, 22, 43, 50}, expected_nt[] = {18, 24, 40, 54};
+    float expected_tn[] = {26, 30, 38, 44};
+    assert_arrays_close("plain A·B", nn, expected_nn, 4, 0.0f);
+    assert_arrays_close("plain C + A·Bᵀ", nt, expected_nt, 4, 0.0f);
+    assert_arrays_close("plain Aᵀ·B", tn, expected_tn, 4, 0.0f);
+}
+
+// Plain and blocked products from the same random start C (both accumulate), for all
+// three transposes, on one shape. Returns the largest difference seen, after asserting
+// it is within float rounding for sums of K terms. A wrong blocked kernel (a missed edge
+// row, a k-chunk summed twice) is off by whole products, of order 1, far above tol.
+static float check_plain_against_blocked(int M, int K, int N) {
+    Rng rng;
+    rng_seed(&rng, (uint64_t)(M * 7919 + K * 104729 + N), 1);
+    long mk = (long)M * K, kn = (long)K * N, mn = (long)M * N;
+    float *a = xmalloc(sizeof(float) * mk), *at = xmalloc(sizeof(float) * mk);
+    float *b = xmalloc(sizeof(float) * kn), *bt = xmalloc(sizeof(float) * kn);
+    float *start = xmalloc(sizeof(float) * mn);
+    float *plain = xmalloc(sizeof(float) * mn), *blocked = xmalloc(sizeof(float) * mn);
+    for (long i = 0; i < mk; i++) a[i] = rng_normal(&rng);
+    for (long i = 0; i < kn; i++) b[i] = rng_normal(&rng);
+    for (long i = 0; i < mn; i++) start[i] = rng_normal(&rng);
+    transpose(at, a, M, K);  // (K,M)
+    transpose(bt, b, K, N);  // (N,K)
+    float tol = 1e-6f * (float)(K + 1), worst = 0.0f;
+    for (int product = 0; product < 3; product++) {
+        vec_copy(plain, start, mn);
+        vec_copy(blocked, start, mn);
+        const char *name;
+        if (product == 0) {
+            name = "matmul_nn plain vs blocked";
+            matmul_nn_plain(plain, a, b, M, K, N);
+            matmul_nn_blocked(blocked, a, b, M, K, N);
+        } else if (product == 1) {
+            name = "matmul_nt plain vs blocked";
+            matmul_nt_plain(plain, a, bt, M, K, N);
+            matmul_nt_blocked(blocked, a, bt, M, K, N);
+        } else {
+            name = "matmul_tn plain vs blocked";
+            matmul_tn_plain(plain, at, b, M, K, N);
+            matmul_tn_blocked(blocked, at, b, M, K, N);
+        }
+        float diff = max_abs_diff(plain, blocked, mn);
+        if (!(diff <= tol)) {  // quiet when it passes: 648 products are checked
+            print_message("  %s: M=%d K=%d N=%d\n", name, M, K, N);
+            assert_arrays_close(name, blocked, plain, mn, tol);
+        }
+        worst = diff > worst ? diff : worst;
+    }
+    free(a), free(at), free(b), free(bt), free(start), free(plain), free(blocked);
+    return worst;
+}
+
+// Every shape from M, N and K each taken around the block sizes: 1, just under, at and
+// just over 8 (rows) and 16 (columns), several blocks with a ragged edge, primes; K
+// under, at and over one 256-long chunk and across three chunks. The bigger shapes also
+// take the threaded path. Then the check itself: one entry of a correct product moved by
+// a little more than the tolerance must be caught.
+static void test_plain_and_blocked_agree(void **state) {
+    (void)state;
+    static const int Ms[] = {1, 7, 8, 9, 17, 23}, Ns[] = {1, 15, 16, 17, 33, 47};
+    static const int Ks[] = {1, 13, 255, 256, 257, 600};
+    float worst = 0.0f;
+    for (int i = 0; i < 6; i++)
+        for (int j = 0; j < 6; j++)
+            for (int k = 0; k < 6; k++) {
+                float d = check_plain_against_blocked(Ms[i], Ks[k], Ns[j]);
+                worst = d > worst ? d : worst;
+            }
+    print_message("  216 shapes x 3 products: largest |plain - blocked| %.2e\n", (double)worst);
+
+    enum { M = 9, K = 257, N = 17 };
+    float a[M * K], b[K * N], plain[M * N] = {0}, blocked[M * N] = {0};
+    for (int i = 0; i < M * K; i++) a[i] = (float)(i % 7) - 3.0f;
+    for (int i = 0; i < K * N; i++) b[i] = (float)(i % 5) - 2.0f;
+    matmul_nn_plain(plain, a, b, M, K, N);
+    matmul_nn_blocked(blocked, a, b, M, K, N);
+    assert_memory_equal(plain, blocked, sizeof plain);  // small integers: exact in any order
+    blocked[M * N - 1] += 2e-6f * (K + 1);  // the bottom-right edge entry, just off
+    assert_true(max_abs_diff(plain, blocked, M * N) > 1e-6f * (K + 1));
+}
+
 // The three products agree with a naive triple loop (summed in double) on one shape.
 static void check_products_against_naive(int M, int K, int N) {
     Rng rng;
@@ -179,6 +270,8 @@ int main(void) {
         cmocka_unit_test(test_matmul_nn_by_hand),
         cmocka_unit_test(test_matmul_nt_accumulates),
         cmocka_unit_test(test_matmul_tn_by_hand),
+        cmocka_unit_test(test_plain_products_by_hand),
+        cmocka_unit_test(test_plain_and_blocked_agree),
         cmocka_unit_test(test_matmuls_match_naive_loops),
         cmocka_unit_test(test_matmul_same_bits_on_any_thread_count),
         cmocka_unit_test(test_softmax_rows),

@@ -389,6 +389,93 @@ static void test_training_is_deterministic(void **state) {
     tokenizer_free(&c);
 }
 
+// ---- the plain trainer and the fast trainer ---------------------------------------------
+
+// Trains both trainers on the same text and requires the same merges, in the same order.
+// Returns how many were learned.
+static int assert_trainers_agree(const char *what, const char *text, size_t len, int merges) {
+    Tokenizer plain, fast;
+    int n_plain = tokenizer_train_plain(&plain, text, len, merges);
+    int n_fast = tokenizer_train_fast(&fast, text, len, merges);
+    print_message("  %-34s %5zu bytes: %d merges (plain), %d (fast)\n", what, len, n_plain, n_fast);
+    assert_int_equal(n_plain, n_fast);
+    assert_int_equal(plain.vocab_size, fast.vocab_size);
+    if (n_plain > 0) assert_memory_equal(plain.merges, fast.merges, sizeof(int) * 2 * (size_t)n_plain);
+    tokenizer_free(&plain);
+    tokenizer_free(&fast);
+    return n_plain;
+}
+
+// Ties worked by hand. "cd\ncd\nab\nab" has the chunks "cd", "\n", "cd", "\n", "ab", ...:
+// the pairs (c,d) and (a,b) both occur twice, so the tie-break (lowest left id first)
+// learns a+b before c+d, and then no pair is left. Both trainers must say so.
+static void test_trainers_break_ties_the_same_way(void **state) {
+    (void)state;
+    const char *text = "cd\ncd\nab\nab";
+    const int a = TOKEN_BYTE0 + 'a', b = TOKEN_BYTE0 + 'b', c = TOKEN_BYTE0 + 'c', d = TOKEN_BYTE0 + 'd';
+    int (*train[2])(Tokenizer *, const char *, size_t, int) = {tokenizer_train_plain, tokenizer_train_fast};
+    for (int t = 0; t < 2; t++) {
+        Tokenizer tok;
+        assert_int_equal(train[t](&tok, text, strlen(text), 10), 2);
+        assert_int_equal(tok.merges[0][0], a);
+        assert_int_equal(tok.merges[0][1], b);
+        assert_int_equal(tok.merges[1][0], c);
+        assert_int_equal(tok.merges[1][1], d);
+        tokenizer_free(&tok);
+    }
+    // Equal counts with equal left ids: the lower right id first (x+a before x+b).
+    const char *right_tie = "xb xb xa xa";
+    for (int t = 0; t < 2; t++) {
+        Tokenizer tok;
+        train[t](&tok, right_tie, strlen(right_tie), 1);
+        assert_int_equal(tok.merges[0][0], TOKEN_BYTE0 + ' ');  // "▁x" occurs 3 times
+        assert_int_equal(tok.merges[0][1], TOKEN_BYTE0 + 'x');
+        tokenizer_free(&tok);
+    }
+    assert_trainers_agree("ties, by hand", text, strlen(text), 10);
+    assert_trainers_agree("right-id ties", right_tie, strlen(right_tie), 10);
+}
+
+// The same merges on the shipped corpus (its first 100 kB), on this file's sentences, on
+// random bytes (over 4 letters, so pairs repeat; and over all 256 values, so the UTF-8
+// rule and control bytes take part), and on a corpus made of many-way ties.
+static void test_plain_and_fast_trainers_agree(void **state) {
+    (void)state;
+    ErrorMessage err = {0};
+    size_t file_len;
+    char *corpus = read_whole_file("data/fr-en/train.tsv", &file_len, &err);
+    assert_non_null(corpus);
+    size_t prefix = file_len < 100000 ? file_len : 100000;
+    assert_true(assert_trainers_agree("data/fr-en/train.tsv prefix", corpus, prefix, 300) == 300);
+    free(corpus);
+
+    size_t len;
+    char *sentences = make_corpus(3, &len);
+    assert_trainers_agree("the test sentences, 3 copies", sentences, len, 5000);  // runs out
+    free(sentences);
+
+    Rng rng;
+    rng_seed(&rng, 101, 0);
+    enum { RANDOM_LEN = 6000 };
+    char *random = xmalloc(RANDOM_LEN);
+    for (int i = 0; i < RANDOM_LEN; i++) random[i] = "ab c"[rng_below(&rng, 4)];
+    assert_trainers_agree("random over \"ab c\"", random, RANDOM_LEN, 400);
+    for (int i = 0; i < RANDOM_LEN; i++) random[i] = (char)rng_below(&rng, 256);
+    assert_trainers_agree("random bytes 0..255", random, RANDOM_LEN, 400);
+    for (int i = 0; i < RANDOM_LEN; i++)  // UTF-8 lead and continuation bytes, and letters
+        random[i] = (char)"\xC3\xA9\xA8\xE2\x82\xAC" "et "[rng_below(&rng, 9)];
+    assert_trainers_agree("random UTF-8 pieces", random, RANDOM_LEN, 400);
+    free(random);
+
+    // Every word twice: each step is a many-way tie of counts.
+    char ties[4096];
+    size_t n = 0;
+    for (int i = 0; i < 60; i++)
+        n += (size_t)snprintf(ties + n, sizeof ties - n, "%c%c%c %c%c%c ", 'a' + i % 26, 'a' + (i * 7) % 26,
+                              'a' + (i * 11) % 26, 'a' + i % 26, 'a' + (i * 7) % 26, 'a' + (i * 11) % 26);
+    assert_trainers_agree("60 words, each twice", ties, n, 1000);
+}
+
 // ---- saving and loading -------------------------------------------------------------
 
 // Encodes every sentence with both tokenizers and requires identical ids.
@@ -567,6 +654,8 @@ int main(void) {
         cmocka_unit_test(test_small_buffers),
         cmocka_unit_test(test_learned_tokens_respect_boundaries),
         cmocka_unit_test(test_training_is_deterministic),
+        cmocka_unit_test(test_trainers_break_ties_the_same_way),
+        cmocka_unit_test(test_plain_and_fast_trainers_agree),
         cmocka_unit_test(test_save_and_load),
         cmocka_unit_test(test_bad_vocabulary_files),
         cmocka_unit_test(test_truncated_and_corrupted_files),

@@ -12,6 +12,8 @@
 #include "testutil.h"
 
 // Position 0: every angle is 0, so sin = 0 and cos = 1: [0,1,0,1,...], exactly.
+// hint: at pos = 0 every angle is 0 whatever i is; even columns hold the sine, odd
+// columns the cosine. Are you writing both entries of every pair?
 static void test_pe_position_zero(void **state) {
     (void)state;
     float pe[3 * 16];
@@ -21,6 +23,8 @@ static void test_pe_position_zero(void **state) {
 
 // d_model = 4 by hand: ω_0 = 1, ω_1 = 1/10000^(2/4) = 1/100.
 // PE(1) = [sin 1, cos 1, sin 0.01, cos 0.01]; PE(2) = [sin 2, cos 2, sin 0.02, cos 0.02].
+// hint: the exponent is 2i/d_model with i the PAIR index (0 .. d_model/2 - 1), not the
+// column index; columns 2i and 2i+1 share one angle.
 static void test_pe_by_hand(void **state) {
     (void)state;
     float pe[3 * 4];
@@ -35,6 +39,8 @@ static void test_pe_by_hand(void **state) {
 
 // Every entry against the formula evaluated in double, for a long table; every entry
 // lies in [-1, 1].
+// hint: compute the angle in double (pow, sin, cos) and convert to float only when you
+// store it; row pos starts at pe + pos*d_model.
 static void test_pe_matches_formula(void **state) {
     (void)state;
     enum { L = 500, D = 64 };
@@ -80,6 +86,7 @@ static float rotation_error(const float *pe, const float *m, int k) {
     return err;
 }
 
+// hint: this holds only if each pair (2i, 2i+1) is (sin, cos) of the SAME angle pos·ω_i.
 static void test_pe_relative_position_is_a_rotation(void **state) {
     (void)state;
     float *pe = xmalloc(sizeof(float) * LIN_L * LIN_D), *m = xmalloc(sizeof(float) * LIN_D * LIN_D);

@@ -49,7 +49,8 @@ static void test_one_hot_query_attends_to_its_key(void **state) {
         k[j * D + j] = 1;
         for (int c = 0; c < D; c++) v[j * D + c] = (float)(j + 1);
     }
-    attention_forward(out, w, q, k, v, NULL, false, 1, 1, 1, T, D);
+    attention_forward(out, w, (AttnInputs){q, k, v}, ATTN_NO_MASK,
+                      (AttnDims){.B = 1, .h = 1, .Tq = 1, .Tk = T, .d_k = D});
     const float big = expf(5.0f) / (expf(5.0f) + 3.0f), small = 1.0f / (expf(5.0f) + 3.0f);
     float expected_w[T] = {small, small, big, small};
     assert_arrays_close("weights of a one-hot query", w, expected_w, T, 1e-6f);
@@ -68,7 +69,8 @@ static void test_causal_mask_zeroes_upper_triangle(void **state) {
     float *q = random_array(&rng, B * H * T * D), *k = random_array(&rng, B * H * T * D);
     float *v = random_array(&rng, B * H * T * D);
     float out[B * H * T * D], w[B * H * T * T];
-    attention_forward(out, w, q, k, v, NULL, true, B, H, T, T, D);
+    attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){NULL, true},
+                      (AttnDims){.B = B, .h = H, .Tq = T, .Tk = T, .d_k = D});
     for (int s = 0; s < B * H; s++) {
         const float *ws = w + s * T * T;
         for (int i = 0; i < T; i++)
@@ -93,7 +95,8 @@ static void test_padding_keys_get_zero_weight(void **state) {
     float *v = random_array(&rng, B * H * Tk * D);
     float out[B * H * Tq * D], w[B * H * Tq * Tk];
     int lengths[B] = {5, 2};
-    attention_forward(out, w, q, k, v, lengths, false, B, H, Tq, Tk, D);
+    attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, false},
+                      (AttnDims){.B = B, .h = H, .Tq = Tq, .Tk = Tk, .d_k = D});
     for (int b = 0; b < B; b++)
         for (int s = 0; s < H * Tq; s++)
             for (int j = 0; j < Tk; j++) {
@@ -106,7 +109,8 @@ static void test_padding_keys_get_zero_weight(void **state) {
     float out2[B * H * Tq * D], w2[B * H * Tq * Tk];
     k[((long)1 * H * Tk + 4) * D] += 100.0f;  // batch 1, head 0, key 4 (padding)
     v[((long)1 * H * Tk + 3) * D] += 100.0f;  // batch 1, head 0, value 3 (padding)
-    attention_forward(out2, w2, q, k, v, lengths, false, B, H, Tq, Tk, D);
+    attention_forward(out2, w2, (AttnInputs){q, k, v}, (AttnMask){lengths, false},
+                      (AttnDims){.B = B, .h = H, .Tq = Tq, .Tk = Tk, .d_k = D});
     assert_arrays_close("output ignores padded keys/values", out2, out, B * H * Tq * D, 0.0f);
     free(q), free(k), free(v);
 }
@@ -119,12 +123,14 @@ static void test_fully_masked_row_is_zero(void **state) {
     float q[T * D] = {1, 2, 3, 4, 5, 6}, k[T * D] = {1, 0, 0, 1, 1, 1}, v[T * D] = {1, 2, 3, 4, 5, 6};
     float out[T * D], w[T * T], zeros[T * T] = {0};
     int lengths[1] = {0};
-    attention_forward(out, w, q, k, v, lengths, true, 1, 1, T, T, D);
+    attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, true},
+                      (AttnDims){.B = 1, .h = 1, .Tq = T, .Tk = T, .d_k = D});
     assert_arrays_close("weights of fully masked rows", w, zeros, T * T, 0.0f);
     assert_arrays_close("output of fully masked rows", out, zeros, T * D, 0.0f);
     float dq[T * D] = {0}, dk[T * D] = {0}, dv[T * D] = {0}, scratch[T * T];
     float dout[T * D] = {1, -1, 2, -2, 3, -3};
-    attention_backward(dq, dk, dv, scratch, dout, w, q, k, v, 1, 1, T, T, D);
+    attention_backward((AttnInputGrads){dq, dk, dv}, scratch, dout, w, (AttnInputs){q, k, v},
+                       (AttnDims){.B = 1, .h = 1, .Tq = T, .Tk = T, .d_k = D});
     assert_arrays_close("dq of fully masked rows", dq, zeros, T * D, 0.0f);
     assert_arrays_close("dk of fully masked rows", dk, zeros, T * D, 0.0f);
     assert_arrays_close("dv of fully masked rows", dv, zeros, T * D, 0.0f);
@@ -143,8 +149,9 @@ typedef struct {
 // L = Σ out ⊙ R, so dL/dout = R.
 static double attn_loss(void *ctx) {
     AttnCase *c = ctx;
-    attention_forward(c->out, c->w, c->q, c->k, c->v, c->lengths, c->causal, c->B, c->h,
-                      c->Tq, c->Tk, c->d_k);
+    attention_forward(c->out, c->w, (AttnInputs){c->q, c->k, c->v},
+                      (AttnMask){c->lengths, c->causal},
+                      (AttnDims){.B = c->B, .h = c->h, .Tq = c->Tq, .Tk = c->Tk, .d_k = c->d_k});
     long n = (long)c->B * c->h * c->Tq * c->d_k;
     double loss = 0;
     for (long i = 0; i < n; i++) loss += (double)c->out[i] * c->dout[i];
@@ -174,7 +181,9 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
     float *dv = xcalloc((size_t)nk, sizeof(float));
     float *scratch = xmalloc(sizeof(float) * (size_t)B * h * Tq * Tk);
     attn_loss(&c);
-    attention_backward(dq, dk, dv, scratch, c.dout, c.w, c.q, c.k, c.v, B, h, Tq, Tk, d_k);
+    attention_backward((AttnInputGrads){dq, dk, dv}, scratch, c.dout, c.w,
+                       (AttnInputs){c.q, c.k, c.v},
+                       (AttnDims){.B = B, .h = h, .Tq = Tq, .Tk = Tk, .d_k = d_k});
 
     char what[96];
     snprintf(what, sizeof what, "%s dq", label);
@@ -272,8 +281,10 @@ static void test_matches_pytorch(void **state) {
         float *scratch = xmalloc(sizeof(float) * (size_t)nw);
         float *dq = xcalloc((size_t)nq, sizeof(float)), *dk = xcalloc((size_t)nk, sizeof(float));
         float *dv = xcalloc((size_t)nk, sizeof(float));
-        attention_forward(out, w, q, k, v, lengths, causal, B, h, Tq, Tk, d_k);
-        attention_backward(dq, dk, dv, scratch, dout, w, q, k, v, B, h, Tq, Tk, d_k);
+        attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, causal},
+                          (AttnDims){.B = B, .h = h, .Tq = Tq, .Tk = Tk, .d_k = d_k});
+        attention_backward((AttnInputGrads){dq, dk, dv}, scratch, dout, w, (AttnInputs){q, k, v},
+                           (AttnDims){.B = B, .h = h, .Tq = Tq, .Tk = Tk, .d_k = d_k});
         print_message("  case %s (B=%d h=%d Tq=%d Tk=%d d_k=%d causal=%d)\n", cases[ci], B, h, Tq,
                       Tk, d_k, causal);
         assert_arrays_close("out vs PyTorch", out, GET("out", nq), nq, 1e-5f);
@@ -307,8 +318,10 @@ static void test_same_result_for_any_thread_count(void **state) {
         float *out = xmalloc(sizeof(float) * n), *w = xmalloc(sizeof(float) * nw);
         float *scratch = xmalloc(sizeof(float) * nw);
         float *dq = xcalloc(n, sizeof(float)), *dk = xcalloc(n, sizeof(float)), *dv = xcalloc(n, sizeof(float));
-        attention_forward(out, w, q, k, v, lengths, true, B, H, T, T, D);
-        attention_backward(dq, dk, dv, scratch, dout, w, q, k, v, B, H, T, T, D);
+        attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, true},
+                          (AttnDims){.B = B, .h = H, .Tq = T, .Tk = T, .d_k = D});
+        attention_backward((AttnInputGrads){dq, dk, dv}, scratch, dout, w, (AttnInputs){q, k, v},
+                           (AttnDims){.B = B, .h = H, .Tq = T, .Tk = T, .d_k = D});
         res[run][0] = out, res[run][1] = dq, res[run][2] = dk, res[run][3] = dv;
         free(w), free(scratch);
     }

@@ -25,10 +25,10 @@ typedef struct {
     int B, Tq, Tk, d_model, h;
     const int *lengths;
     bool causal, self;          // self: x_kv is x_q
-    float *params, *grads;      // MHA_WEIGHT_FLOATS each
+    float *params, *grads;      // mha_weights_layout(NULL, NULL, d_model) floats each
     MhaWeights w, dw;
-    float *cache_mem, *scratch;
-    MhaCache cache;
+    float *acts_mem, *scratch;
+    MhaActs acts;
     float *x_q, *x_kv, *dx_q, *dx_kv, *dout, *out;
 } Layer;
 
@@ -45,13 +45,14 @@ static Layer layer_new(int B, int Tq, int Tk, int d_model, int h, const int *len
                .causal = causal, .self = self};
     Rng rng;
     rng_seed(&rng, seed, 5);
-    L.params = random_array(&rng, MHA_WEIGHT_FLOATS(d_model), 0.4f);
-    L.grads = xcalloc((size_t)MHA_WEIGHT_FLOATS(d_model), sizeof(float));
-    mha_weights_point(&L.w, L.params, d_model);
-    mha_weights_point(&L.dw, L.grads, d_model);
-    L.cache_mem = xmalloc(sizeof(float) * (size_t)mha_cache_floats(B, Tq, Tk, d_model, h));
-    mha_cache_point(&L.cache, L.cache_mem, B, Tq, Tk, d_model, h);
-    L.scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(B, Tq, Tk, d_model, h));
+    L.params = random_array(&rng, mha_weights_layout(NULL, NULL, d_model), 0.4f);
+    L.grads = xcalloc((size_t)mha_weights_layout(NULL, NULL, d_model), sizeof(float));
+    mha_weights_layout(&L.w, L.params, d_model);
+    mha_weights_layout(&L.dw, L.grads, d_model);
+    const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h};
+    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+    mha_acts_layout(&L.acts, L.acts_mem, dims);
+    L.scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
     long nq = (long)B * Tq * d_model, nk = (long)B * Tk * d_model;
     L.x_q = random_array(&rng, nq, 1.0f);
     L.x_kv = self ? L.x_q : random_array(&rng, nk, 1.0f);
@@ -64,18 +65,22 @@ static Layer layer_new(int B, int Tq, int Tk, int d_model, int h, const int *len
 
 static void layer_free(Layer *L) {
     if (!L->self) free(L->x_kv), free(L->dx_kv);
-    free(L->params), free(L->grads), free(L->cache_mem), free(L->scratch);
+    free(L->params), free(L->grads), free(L->acts_mem), free(L->scratch);
     free(L->x_q), free(L->dx_q), free(L->dout), free(L->out);
 }
 
+// The layer's sizes as multi-head attention takes them.
+static MhaDims layer_dims(const Layer *L) {
+    return (MhaDims){.B = L->B, .Tq = L->Tq, .Tk = L->Tk, .d_model = L->d_model, .h = L->h};
+}
+
 static void layer_forward(Layer *L) {
-    mha_forward(L->out, &L->cache, L->x_q, L->x_kv, &L->w, L->lengths, L->causal, L->B, L->Tq,
-                L->Tk, L->d_model, L->h);
+    mha_forward(L->out, &L->acts, L->x_q, L->x_kv, &L->w, (AttnMask){L->lengths, L->causal},
+                layer_dims(L));
 }
 
 static void layer_backward(Layer *L) {
-    mha_backward(L->dx_q, L->dx_kv, &L->dw, L->scratch, L->dout, &L->cache, L->x_q, L->x_kv,
-                 &L->w, L->B, L->Tq, L->Tk, L->d_model, L->h);
+    mha_backward(L->dx_q, L->dx_kv, &L->dw, L->scratch, L->dout, &L->acts, &L->w, layer_dims(L));
 }
 
 // L = Σ out ⊙ R, so dL/dout = R.
@@ -111,11 +116,11 @@ static void test_heads_are_independent(void **state) {
     Layer L = layer_new(B, T, T, D, H, NULL, false, true, 11);
     layer_forward(&L);
     float before[B * H * T * T];
-    memcpy(before, L.cache.weights, sizeof before);
+    memcpy(before, L.acts.weights, sizeof before);
     for (int r = 0; r < D; r++) L.w.w_q[r * D + 5] += 1.0f;  // column 5 is in head 1
     layer_forward(&L);
-    assert_arrays_close("head 0 unchanged", L.cache.weights, before, T * T, 0.0f);
-    assert_true(max_abs_diff(L.cache.weights + T * T, before + T * T, T * T) > 1e-3f);
+    assert_arrays_close("head 0 unchanged", L.acts.weights, before, T * T, 0.0f);
+    assert_true(max_abs_diff(L.acts.weights + T * T, before + T * T, T * T) > 1e-3f);
     layer_free(&L);
 }
 
@@ -130,7 +135,7 @@ static void test_masks_reach_every_head(void **state) {
     for (int b = 0; b < B; b++)
         for (int hh = 0; hh < H; hh++)
             for (int i = 0; i < T; i++) {
-                const float *row = L.cache.weights + (((long)b * H + hh) * T + i) * T;
+                const float *row = L.acts.weights + (((long)b * H + hh) * T + i) * T;
                 double sum = 0;
                 for (int j = 0; j < T; j++) {
                     if (j >= lengths[b] || j > i) assert_true(row[j] == 0.0f);
@@ -236,17 +241,21 @@ static void test_shared_input_gradient_buffer(void **state) {
     layer_forward(&L);
     layer_backward(&L);  // dx_q == dx_kv: one buffer
     float *dx_q = xcalloc(B * T * D, sizeof(float)), *dx_kv = xcalloc(B * T * D, sizeof(float));
-    float *grads = xcalloc((size_t)MHA_WEIGHT_FLOATS(D), sizeof(float));
+    float *grads = xcalloc((size_t)mha_weights_layout(NULL, NULL, D), sizeof(float));
     MhaWeights dw;
-    mha_weights_point(&dw, grads, D);
-    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.cache, L.x_q, L.x_q, &L.w, B, T, T, D, H);
+    mha_weights_layout(&dw, grads, D);
+    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w,
+                 (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
     vec_add(dx_q, dx_kv, B * T * D);
     assert_arrays_close("shared dx == dx_q + dx_kv", L.dx_q, dx_q, B * T * D, 1e-6f);
-    assert_arrays_close("weight grads the same", L.grads, grads, MHA_WEIGHT_FLOATS(D), 0.0f);
+    assert_arrays_close("weight grads the same", L.grads, grads, mha_weights_layout(NULL, NULL, D),
+                        0.0f);
     // and the backward accumulates: a second call doubles every gradient
-    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.cache, L.x_q, L.x_q, &L.w, B, T, T, D, H);
-    vec_scale(L.grads, 2.0f, MHA_WEIGHT_FLOATS(D));
-    assert_arrays_close("second backward accumulates", grads, L.grads, MHA_WEIGHT_FLOATS(D), 1e-5f);
+    mha_backward(dx_q, dx_kv, &dw, L.scratch, L.dout, &L.acts, &L.w,
+                 (MhaDims){.B = B, .Tq = T, .Tk = T, .d_model = D, .h = H});
+    vec_scale(L.grads, 2.0f, mha_weights_layout(NULL, NULL, D));
+    assert_arrays_close("second backward accumulates", grads, L.grads,
+                        mha_weights_layout(NULL, NULL, D), 1e-5f);
     free(dx_q), free(dx_kv), free(grads);
     layer_free(&L);
 }
@@ -263,9 +272,9 @@ static void test_matches_pytorch(void **state) {
     for (int ci = 0; ci < 4; ci++) {
         char name[64];
 #define GET(field, n) (snprintf(name, sizeof name, "%s_%s", cases[ci], field), fixture_get(fx, name, n))
-        float *dims = GET("dims", 7);
-        int B = (int)dims[0], Tq = (int)dims[1], Tk = (int)dims[2], D = (int)dims[3], H = (int)dims[4];
-        bool causal = dims[5] != 0, self = dims[6] != 0;
+        float *sizes = GET("dims", 7);
+        int B = (int)sizes[0], Tq = (int)sizes[1], Tk = (int)sizes[2], D = (int)sizes[3], H = (int)sizes[4];
+        bool causal = sizes[5] != 0, self = sizes[6] != 0;
         print_message("  case %s (B=%d Tq=%d Tk=%d d_model=%d h=%d causal=%d self=%d)\n", cases[ci],
                       B, Tq, Tk, D, H, causal, self);
         float *len_f = GET("lengths", B);
@@ -273,27 +282,28 @@ static void test_matches_pytorch(void **state) {
         for (int b = 0; b < B; b++) lengths[b] = (int)len_f[b];
         const long dd = (long)D * D, nq = (long)B * Tq * D, nk = (long)B * Tk * D;
         const long nw = (long)B * H * Tq * Tk;
-        float *params = xmalloc(sizeof(float) * (size_t)MHA_WEIGHT_FLOATS(D));
-        float *grads = xcalloc((size_t)MHA_WEIGHT_FLOATS(D), sizeof(float));
+        float *params = xmalloc(sizeof(float) * (size_t)mha_weights_layout(NULL, NULL, D));
+        float *grads = xcalloc((size_t)mha_weights_layout(NULL, NULL, D), sizeof(float));
         MhaWeights w, dw;
-        mha_weights_point(&w, params, D);
-        mha_weights_point(&dw, grads, D);
+        mha_weights_layout(&w, params, D);
+        mha_weights_layout(&dw, grads, D);
         vec_copy(w.w_q, GET("w_q", dd), dd), vec_copy(w.b_q, GET("b_q", D), D);
         vec_copy(w.w_k, GET("w_k", dd), dd), vec_copy(w.b_k, GET("b_k", D), D);
         vec_copy(w.w_v, GET("w_v", dd), dd), vec_copy(w.b_v, GET("b_v", D), D);
         vec_copy(w.w_o, GET("w_o", dd), dd), vec_copy(w.b_o, GET("b_o", D), D);
         float *x_q = GET("x_q", nq), *x_kv = self ? x_q : GET("x_kv", nk);
-        float *cache_mem = xmalloc(sizeof(float) * (size_t)mha_cache_floats(B, Tq, Tk, D, H));
-        float *scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(B, Tq, Tk, D, H));
-        MhaCache cache;
-        mha_cache_point(&cache, cache_mem, B, Tq, Tk, D, H);
+        const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H};
+        float *acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+        float *scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
+        MhaActs acts;
+        mha_acts_layout(&acts, acts_mem, dims);
         float *out = xmalloc(sizeof(float) * (size_t)nq);
         float *dx_q = xcalloc((size_t)nq, sizeof(float));
         float *dx_kv = self ? dx_q : xcalloc((size_t)nk, sizeof(float));
-        mha_forward(out, &cache, x_q, x_kv, &w, lengths, causal, B, Tq, Tk, D, H);
-        mha_backward(dx_q, dx_kv, &dw, scratch, GET("dout", nq), &cache, x_q, x_kv, &w, B, Tq, Tk, D, H);
+        mha_forward(out, &acts, x_q, x_kv, &w, (AttnMask){lengths, causal}, dims);
+        mha_backward(dx_q, dx_kv, &dw, scratch, GET("dout", nq), &acts, &w, dims);
         assert_arrays_close("out vs PyTorch", out, GET("out", nq), nq, 1e-5f);
-        assert_arrays_close("per-head weights vs PyTorch", cache.weights, GET("weights", nw), nw, 1e-5f);
+        assert_arrays_close("per-head weights vs PyTorch", acts.weights, GET("weights", nw), nw, 1e-5f);
         if (self) {
             assert_arrays_close("dx vs PyTorch", dx_q, GET("dx", nq), nq, 1e-5f);
         } else {
@@ -310,7 +320,7 @@ static void test_matches_pytorch(void **state) {
         assert_arrays_close("db_o vs PyTorch", dw.b_o, GET("db_o", D), D, 1e-5f);
 #undef GET
         if (!self) free(dx_kv);
-        free(params), free(grads), free(cache_mem), free(scratch), free(out), free(dx_q);
+        free(params), free(grads), free(acts_mem), free(scratch), free(out), free(dx_q);
     }
     fixture_free(fx);
 }
@@ -319,10 +329,10 @@ static void test_matches_pytorch(void **state) {
 static void test_init_ranges(void **state) {
     (void)state;
     enum { D = 16 };
-    float *params = xmalloc(sizeof(float) * MHA_WEIGHT_FLOATS(D));
-    for (long i = 0; i < MHA_WEIGHT_FLOATS(D); i++) params[i] = 99.0f;
+    float *params = xmalloc(sizeof(float) * mha_weights_layout(NULL, NULL, D));
+    for (long i = 0; i < mha_weights_layout(NULL, NULL, D); i++) params[i] = 99.0f;
     MhaWeights w;
-    mha_weights_point(&w, params, D);
+    mha_weights_layout(&w, params, D);
     Rng rng;
     rng_seed(&rng, 15, 0);
     mha_weights_init(&w, &rng, D);
@@ -335,7 +345,7 @@ static void test_init_ranges(void **state) {
         for (int i = 0; i < D; i++) assert_true(biases[m][i] == 0.0f);
     }
     // the last field ends exactly at the end of the buffer
-    assert_ptr_equal(w.b_o + D, params + MHA_WEIGHT_FLOATS(D));
+    assert_ptr_equal(w.b_o + D, params + mha_weights_layout(NULL, NULL, D));
     free(params);
 }
 

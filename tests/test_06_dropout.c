@@ -13,9 +13,9 @@ static void test_dropout_same_seed_same_mask(void **state) {
     for (int i = 0; i < DN; i++) x[i] = 1.0f + (float)(i % 7);
     Rng r1, r2, r3;
     rng_seed(&r1, 42, 0), rng_seed(&r2, 42, 0), rng_seed(&r3, 43, 0);
-    dropout_forward(a, ma, x, 0.1f, DN, true, &r1);
-    dropout_forward(b, mb, x, 0.1f, DN, true, &r2);
-    dropout_forward(c, mc, x, 0.1f, DN, true, &r3);
+    dropout_forward(a, ma, x, DN, (Dropout){0.1f, true, &r1});
+    dropout_forward(b, mb, x, DN, (Dropout){0.1f, true, &r2});
+    dropout_forward(c, mc, x, DN, (Dropout){0.1f, true, &r3});
     assert_memory_equal(ma, mb, sizeof ma);
     assert_memory_equal(a, b, sizeof a);
     assert_memory_not_equal(ma, mc, sizeof ma);
@@ -28,7 +28,7 @@ static void test_dropout_rate_and_scale(void **state) {
     for (int i = 0; i < DN; i++) x[i] = 2.0f;
     Rng rng;
     rng_seed(&rng, 7, 0);
-    dropout_forward(y, mask, x, 0.25f, DN, true, &rng);
+    dropout_forward(y, mask, x, DN, (Dropout){0.25f, true, &rng});
     int dropped = 0;
     for (int i = 0; i < DN; i++) {
         if (y[i] == 0.0f) dropped++;
@@ -48,15 +48,15 @@ static void test_dropout_eval_is_identity(void **state) {
     fill_normal(x, DN, &rng, 1.0f);
     before = rng;
     for (int i = 0; i < DN; i++) mask[i] = 123.0f;
-    dropout_forward(y, mask, x, 0.1f, DN, false, &rng);
+    dropout_forward(y, mask, x, DN, (Dropout){0.1f, false, &rng});
     assert_memory_equal(y, x, sizeof x);
     assert_memory_equal(&rng, &before, sizeof rng);
     assert_float_equal(mask[0], 123.0f, 0.0f);
-    dropout_forward(y, mask, x, 0.0f, DN, true, &rng);
+    dropout_forward(y, mask, x, DN, (Dropout){0.0f, true, &rng});
     assert_memory_equal(y, x, sizeof x);
     // In place.
     memcpy(y, x, sizeof x);
-    dropout_forward(y, mask, y, 0.1f, DN, false, NULL);
+    dropout_forward(y, mask, y, DN, (Dropout){0.1f, false, NULL});
     assert_memory_equal(y, x, sizeof x);
 }
 
@@ -66,7 +66,7 @@ static void test_dropout_backward(void **state) {
     float x[] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8], mask[8];
     Rng rng;
     rng_seed(&rng, 11, 0);
-    dropout_forward(y, mask, x, 0.5f, 8, true, &rng);
+    dropout_forward(y, mask, x, 8, (Dropout){0.5f, true, &rng});
     float dout[] = {1, 1, 1, 1, 1, 1, 1, 1}, dx[8] = {0};
     dropout_backward(dx, dout, mask, 8);
     int zeros = 0;

@@ -6,12 +6,14 @@
 #include "test_06_helpers.h"
 
 enum { EB = 2, ES = 5, ED = 8, EH = 2, EF = 16 };
+// The layer's sizes (an encoder layer has no target length).
+static const Dims ENC_DIMS = {.B = EB, .S = ES, .T = 0, .d_model = ED, .h = EH, .d_ff = EF};
 
 typedef struct {
     float *params;
     EncoderLayerWeights w;
-    EncoderLayerCache cache;
-    float *cache_buf;
+    EncoderLayerActs acts;
+    float *acts_buf;
     float x[EB * ES * ED], r[EB * ES * ED];
     int src_lengths[EB];
     float p;          // dropout probability
@@ -22,10 +24,10 @@ typedef struct {
 
 static void enc_ctx_init(EncCtx *c, float p, uint64_t seed) {
     memset(c, 0, sizeof *c);
-    c->params = xmalloc(sizeof(float) * ENCODER_LAYER_FLOATS(ED, EF));
-    encoder_layer_weights_point(&c->w, c->params, ED, EF);
-    c->cache_buf = xmalloc(sizeof(float) * (size_t)encoder_layer_cache_floats(EB, ES, ED, EH, EF));
-    encoder_layer_cache_point(&c->cache, c->cache_buf, EB, ES, ED, EH, EF);
+    c->params = xmalloc(sizeof(float) * encoder_layer_weights_layout(NULL, NULL, ED, EF));
+    encoder_layer_weights_layout(&c->w, c->params, ED, EF);
+    c->acts_buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, ENC_DIMS));
+    encoder_layer_acts_layout(&c->acts, c->acts_buf, ENC_DIMS);
     Rng rng;
     rng_seed(&rng, seed, 0);
     encoder_layer_weights_init(&c->w, &rng, ED, EF);
@@ -40,8 +42,8 @@ static void enc_ctx_init(EncCtx *c, float p, uint64_t seed) {
     for (int j = 0; j < EF; j++) c->w.ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
     fill_normal(c->w.ffn.b2, ED, &rng, 0.2f);
     for (int j = 0; j < ED; j++) {
-        c->w.ln1_gain[j] = 1.0f + 0.2f * rng_normal(&rng), c->w.ln1_bias[j] = 0.1f * rng_normal(&rng);
-        c->w.ln2_gain[j] = 1.0f + 0.2f * rng_normal(&rng), c->w.ln2_bias[j] = 0.1f * rng_normal(&rng);
+        c->w.ln1.gain[j] = 1.0f + 0.2f * rng_normal(&rng), c->w.ln1.bias[j] = 0.1f * rng_normal(&rng);
+        c->w.ln2.gain[j] = 1.0f + 0.2f * rng_normal(&rng), c->w.ln2.bias[j] = 0.1f * rng_normal(&rng);
     }
     fill_normal(c->x, EB * ES * ED, &rng, 1.0f);
     fill_normal(c->r, EB * ES * ED, &rng, 1.0f);
@@ -51,14 +53,14 @@ static void enc_ctx_init(EncCtx *c, float p, uint64_t seed) {
 
 static void enc_ctx_free(EncCtx *c) {
     free(c->params);
-    free(c->cache_buf);
+    free(c->acts_buf);
 }
 
 static void enc_run(EncCtx *c) {
     Rng rng;
     rng_seed(&rng, c->seed, 1);
-    encoder_layer_forward(&c->cache, c->x, &c->w, c->src_lengths, c->p, c->p > 0, &rng,
-                          EB, ES, ED, EH, EF);
+    encoder_layer_forward(&c->acts, c->x, &c->w, c->src_lengths, (Dropout){.p = c->p, .training = c->p > 0, .rng = &rng},
+                          ENC_DIMS);
 }
 
 // The loss counts only real (non-padding) positions, as the training loss does.
@@ -72,10 +74,10 @@ static bool enc_kinked(void *p) {
 static double enc_loss(void *p) {
     EncCtx *c = p;
     enc_run(c);
-    if (relu_fingerprint(0, c->cache.hidden, (long)EB * ES * EF) != c->relu_ref) c->kinked = true;
+    if (relu_fingerprint(0, c->acts.hidden, (long)EB * ES * EF) != c->relu_ref) c->kinked = true;
     double s = 0;
     for (int b = 0; b < EB; b++)
-        s += weighted_sum(c->cache.out + (long)b * ES * ED, c->r + (long)b * ES * ED,
+        s += weighted_sum(c->acts.out + (long)b * ES * ED, c->r + (long)b * ES * ED,
                           (long)c->src_lengths[b] * ED);
     return s;
 }
@@ -86,14 +88,14 @@ static void check_encoder_layer(float p, uint64_t seed) {
     for (int b = 0; b < EB; b++)  // dL/dout is r on real positions, 0 on padding
         for (int t = c.src_lengths[b]; t < ES; t++)
             memset(c.r + ((long)b * ES + t) * ED, 0, sizeof(float) * ED);
-    float *grads = xcalloc(ENCODER_LAYER_FLOATS(ED, EF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(EB, ES, ED, EH, EF));
+    float *grads = xcalloc(encoder_layer_weights_layout(NULL, NULL, ED, EF), sizeof(float));
+    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(ENC_DIMS));
     EncoderLayerWeights dw;
-    encoder_layer_weights_point(&dw, grads, ED, EF);
+    encoder_layer_weights_layout(&dw, grads, ED, EF);
     float dx[EB * ES * ED] = {0};
     enc_run(&c);
-    c.relu_ref = relu_fingerprint(0, c.cache.hidden, (long)EB * ES * EF);
-    encoder_layer_backward(dx, &dw, scratch, c.r, &c.cache, c.x, &c.w, EB, ES, ED, EH, EF);
+    c.relu_ref = relu_fingerprint(0, c.acts.hidden, (long)EB * ES * EF);
+    encoder_layer_backward(dx, &dw, scratch, c.r, &c.acts, &c.w, ENC_DIMS);
 
     check_grad_sensitive_kinks("encoder layer dx", enc_loss, enc_kinked, &c, c.x, dx, EB * ES * ED, 80, 1e-2f, 2e-2f);
     ParamGroup groups[16];
@@ -130,12 +132,12 @@ static void test_encoder_layer_ignores_padding(void **state) {
     enc_ctx_init(&c, 0.0f, 3);
     enc_run(&c);
     float before[EB * ES * ED];
-    memcpy(before, c.cache.out, sizeof before);
+    memcpy(before, c.acts.out, sizeof before);
     for (int t = c.src_lengths[1]; t < ES; t++)
         for (int j = 0; j < ED; j++) c.x[((long)1 * ES + t) * ED + j] += 5.0f;
     enc_run(&c);
     long real = (long)(ES + c.src_lengths[1]) * ED;  // row 0 all, row 1's first 3
-    assert_arrays_close("real positions", c.cache.out, before, real, 0.0f);
+    assert_arrays_close("real positions", c.acts.out, before, real, 0.0f);
     enc_ctx_free(&c);
 }
 
@@ -145,24 +147,25 @@ static void test_encoder_layer_matches_pytorch(void **state) {
     Fixture *fx = fixture_load("tests/fixtures/encoder_layer.txt");
     float *cfg = fixture_get(fx, "config", 5);
     int B = (int)cfg[0], S = (int)cfg[1], D = (int)cfg[2], H = (int)cfg[3], F = (int)cfg[4];
-    long n = (long)B * S * D, np = ENCODER_LAYER_FLOATS(D, F);
+    const Dims dims = {.B = B, .S = S, .T = 0, .d_model = D, .h = H, .d_ff = F};
+    long n = (long)B * S * D, np = encoder_layer_weights_layout(NULL, NULL, D, F);
     float *lens = fixture_get(fx, "src_lengths", B);
     int src_lengths[8];
     for (int b = 0; b < B; b++) src_lengths[b] = (int)lens[b];
     float *params = fixture_get(fx, "params", np);
     float *x = fixture_get(fx, "x", n), *dout = fixture_get(fx, "dout", n);
     EncoderLayerWeights w, dw;
-    encoder_layer_weights_point(&w, params, D, F);
+    encoder_layer_weights_layout(&w, params, D, F);
     float *grads = xcalloc((size_t)np, sizeof(float));
-    encoder_layer_weights_point(&dw, grads, D, F);
-    float *buf = xmalloc(sizeof(float) * (size_t)encoder_layer_cache_floats(B, S, D, H, F));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(B, S, D, H, F));
+    encoder_layer_weights_layout(&dw, grads, D, F);
+    float *buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, dims));
+    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(dims));
     float *dx = xcalloc((size_t)n, sizeof(float));
-    EncoderLayerCache cache;
-    encoder_layer_cache_point(&cache, buf, B, S, D, H, F);
-    encoder_layer_forward(&cache, x, &w, src_lengths, 0.1f, false, NULL, B, S, D, H, F);
-    float e_out = assert_parity("out", cache.out, fixture_get(fx, "out", n), n, 1e-5f, 0.0f);
-    encoder_layer_backward(dx, &dw, scratch, dout, &cache, x, &w, B, S, D, H, F);
+    EncoderLayerActs acts;
+    encoder_layer_acts_layout(&acts, buf, dims);
+    encoder_layer_forward(&acts, x, &w, src_lengths, DROPOUT_OFF, dims);
+    float e_out = assert_parity("out", acts.out, fixture_get(fx, "out", n), n, 1e-5f, 0.0f);
+    encoder_layer_backward(dx, &dw, scratch, dout, &acts, &w, dims);
     float e_dx = assert_parity("dx", dx, fixture_get(fx, "dx", n), n, 1e-4f, 1e-3f);
     float e_grads = assert_parity("grads", grads, fixture_get(fx, "grads", np), np, 1e-4f, 1e-3f);
     print_message("  vs PyTorch: out %.2e, dx %.2e, weight grads %.2e (max abs)\n",

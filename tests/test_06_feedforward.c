@@ -8,15 +8,15 @@
 //   ReLU -> [0, 0, 3];   ·W2 + b2 = [3·5 + 0.25, 3·(-1) + 0] = [15.25, -3]
 static void test_feedforward_by_hand(void **state) {
     (void)state;
-    float params[FFN_WEIGHT_FLOATS(2, 3)];
+    float params[2 * 2 * 3 + 3 + 2];  // W1 (2,3), b1 (3), W2 (3,2), b2 (2)
     FfnWeights w;
-    ffn_weights_point(&w, params, 2, 3);
+    assert_int_equal(ffn_weights_layout(&w, params, 2, 3), 2 * 2 * 3 + 3 + 2);
     float w1[] = {1, 0, 3, 2, 1, -1}, b1[] = {0, 0.5f, -1};
     float w2[] = {7, 7, 9, 9, 5, -1}, b2[] = {0.25f, 0};
     memcpy(w.w1, w1, sizeof w1), memcpy(w.b1, b1, sizeof b1);
     memcpy(w.w2, w2, sizeof w2), memcpy(w.b2, b2, sizeof b2);
     float x[] = {1, -1}, hidden[3], out[2];
-    feedforward_forward(out, hidden, x, &w, 1, 2, 3);
+    feedforward_forward(out, hidden, x, &w, (FfnDims){.rows = 1, .d_model = 2, .d_ff = 3});
     float expected_hidden[] = {0, 0, 3}, expected[] = {15.25f, -3};
     assert_arrays_close("ReLU(x·W1 + b1)", hidden, expected_hidden, 3, 0.0f);
     assert_arrays_close("FFN(x)", out, expected, 2, 0.0f);
@@ -29,30 +29,31 @@ static void test_feedforward_is_position_wise(void **state) {
     enum { R = 3, D = 4, F = 8 };
     Rng rng;
     rng_seed(&rng, 5, 0);
-    float params[FFN_WEIGHT_FLOATS(D, F)];
+    float params[2 * D * F + F + D];
     FfnWeights w;
-    ffn_weights_point(&w, params, D, F);
-    fill_normal(params, FFN_WEIGHT_FLOATS(D, F), &rng, 0.5f);
+    ffn_weights_layout(&w, params, D, F);
+    fill_normal(params, 2 * D * F + F + D, &rng, 0.5f);
     float x[R * D], xp[R * D], out[R * D], outp[R * D], hidden[R * F];
     fill_normal(x, R * D, &rng, 1.0f);
     int perm[R] = {2, 0, 1};
     for (int r = 0; r < R; r++) memcpy(xp + r * D, x + perm[r] * D, sizeof(float) * D);
-    feedforward_forward(out, hidden, x, &w, R, D, F);
-    feedforward_forward(outp, hidden, xp, &w, R, D, F);
+    feedforward_forward(out, hidden, x, &w, (FfnDims){.rows = R, .d_model = D, .d_ff = F});
+    feedforward_forward(outp, hidden, xp, &w, (FfnDims){.rows = R, .d_model = D, .d_ff = F});
     for (int r = 0; r < R; r++)
         assert_arrays_close("permuted row", outp + r * D, out + perm[r] * D, D, 0.0f);
 }
 
-enum { FR = 5, FD = 6, FF = 10 };
+enum { FR = 5, FD = 6, FF = 10, FFN_FLOATS = 2 * FD * FF + FF + FD };
 typedef struct {
-    float params[FFN_WEIGHT_FLOATS(FD, FF)];
+    float params[FFN_FLOATS];
     FfnWeights w;
     float x[FR * FD], r[FR * FD], out[FR * FD], hidden[FR * FF];
 } FfnCtx;
 
 static double ffn_loss(void *p) {
     FfnCtx *c = p;
-    feedforward_forward(c->out, c->hidden, c->x, &c->w, FR, FD, FF);
+    feedforward_forward(c->out, c->hidden, c->x, &c->w,
+                        (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
     return weighted_sum(c->out, c->r, FR * FD);
 }
 
@@ -61,22 +62,23 @@ static double ffn_loss(void *p) {
 static void test_feedforward_gradients(void **state) {
     (void)state;
     static FfnCtx c;
-    static float grads[FFN_WEIGHT_FLOATS(FD, FF)], dhidden[FR * FF], dx[FR * FD];
+    static float grads[FFN_FLOATS], dhidden[FR * FF], dx[FR * FD];
     Rng rng;
     rng_seed(&rng, 6, 0);
-    ffn_weights_point(&c.w, c.params, FD, FF);
+    assert_int_equal(ffn_weights_layout(&c.w, c.params, FD, FF), FFN_FLOATS);
     ffn_weights_init(&c.w, &rng, FD, FF);
     fill_normal(c.w.b1, FF, &rng, 0.3f);
     fill_normal(c.w.b2, FD, &rng, 0.3f);
     fill_normal(c.x, FR * FD, &rng, 1.0f);
     fill_normal(c.r, FR * FD, &rng, 1.0f);
     FfnWeights dw;
-    ffn_weights_point(&dw, grads, FD, FF);
+    ffn_weights_layout(&dw, grads, FD, FF);
     ffn_loss(&c);
     int negative = 0;
     for (int i = 0; i < FR * FF; i++) negative += c.hidden[i] == 0.0f;
     assert_true(negative > 0 && negative < FR * FF);
-    feedforward_backward(dx, &dw, dhidden, c.r, c.hidden, c.x, &c.w, FR, FD, FF);
+    feedforward_backward(dx, &dw, dhidden, c.r, c.hidden, c.x, &c.w,
+                         (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
     check_grad_sensitive("ffn dx", ffn_loss, &c, c.x, dx, FR * FD, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn dW1", ffn_loss, &c, c.w.w1, dw.w1, FD * FF, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn db1", ffn_loss, &c, c.w.b1, dw.b1, FF, 1000, 1e-3f, 1e-2f);

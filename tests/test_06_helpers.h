@@ -161,11 +161,11 @@ static inline int encoder_layer_groups(ParamGroup *g, int k, const char *prefix,
     char p[40];
     snprintf(p, sizeof p, "%sself.", prefix);
     k = mha_groups(g, k, p, &w->self_attn, &dw->self_attn, d);
-    k = add_group(g, k, prefix, "ln1.gain", w->ln1_gain, dw->ln1_gain, d);
-    k = add_group(g, k, prefix, "ln1.bias", w->ln1_bias, dw->ln1_bias, d);
+    k = add_group(g, k, prefix, "ln1.gain", w->ln1.gain, dw->ln1.gain, d);
+    k = add_group(g, k, prefix, "ln1.bias", w->ln1.bias, dw->ln1.bias, d);
     k = ffn_groups(g, k, prefix, &w->ffn, &dw->ffn, d, ff);
-    k = add_group(g, k, prefix, "ln2.gain", w->ln2_gain, dw->ln2_gain, d);
-    k = add_group(g, k, prefix, "ln2.bias", w->ln2_bias, dw->ln2_bias, d);
+    k = add_group(g, k, prefix, "ln2.gain", w->ln2.gain, dw->ln2.gain, d);
+    k = add_group(g, k, prefix, "ln2.bias", w->ln2.bias, dw->ln2.bias, d);
     return k;
 }
 
@@ -176,15 +176,15 @@ static inline int decoder_layer_groups(ParamGroup *g, int k, const char *prefix,
     char p[40];
     snprintf(p, sizeof p, "%sself.", prefix);
     k = mha_groups(g, k, p, &w->self_attn, &dw->self_attn, d);
-    k = add_group(g, k, prefix, "ln1.gain", w->ln1_gain, dw->ln1_gain, d);
-    k = add_group(g, k, prefix, "ln1.bias", w->ln1_bias, dw->ln1_bias, d);
+    k = add_group(g, k, prefix, "ln1.gain", w->ln1.gain, dw->ln1.gain, d);
+    k = add_group(g, k, prefix, "ln1.bias", w->ln1.bias, dw->ln1.bias, d);
     snprintf(p, sizeof p, "%scross.", prefix);
     k = mha_groups(g, k, p, &w->cross_attn, &dw->cross_attn, d);
-    k = add_group(g, k, prefix, "ln2.gain", w->ln2_gain, dw->ln2_gain, d);
-    k = add_group(g, k, prefix, "ln2.bias", w->ln2_bias, dw->ln2_bias, d);
+    k = add_group(g, k, prefix, "ln2.gain", w->ln2.gain, dw->ln2.gain, d);
+    k = add_group(g, k, prefix, "ln2.bias", w->ln2.bias, dw->ln2.bias, d);
     k = ffn_groups(g, k, prefix, &w->ffn, &dw->ffn, d, ff);
-    k = add_group(g, k, prefix, "ln3.gain", w->ln3_gain, dw->ln3_gain, d);
-    k = add_group(g, k, prefix, "ln3.bias", w->ln3_bias, dw->ln3_bias, d);
+    k = add_group(g, k, prefix, "ln3.gain", w->ln3.gain, dw->ln3.gain, d);
+    k = add_group(g, k, prefix, "ln3.bias", w->ln3.bias, dw->ln3.bias, d);
     return k;
 }
 

@@ -11,7 +11,8 @@ static void test_layernorm_by_hand(void **state) {
     float x[] = {1, 2, 3, 4, 10, 10, 10, 10};
     float gain[] = {1, 1, 2, 2}, bias[] = {0, 0, 1, 1};
     float y[8], mean[2], rstd[2];
-    layernorm_forward(y, mean, rstd, x, gain, bias, 2, 4);
+    const LayerNormWeights ln = {gain, bias};
+    layernorm_forward(y, (LayerNormStats){mean, rstd}, x, &ln, 2, 4);
     float s = 1.0f / sqrtf(1.25f + 1e-5f);
     float expected[] = {-1.5f * s, -0.5f * s, 2 * 0.5f * s + 1, 2 * 1.5f * s + 1,
                         // a constant row has σ² = 0: ε keeps it finite, x̂ = 0, y = bias
@@ -31,7 +32,8 @@ static void test_layernorm_normalizes(void **state) {
     float x[R * D], y[R * D], gain[D], bias[D], mean[R], rstd[R];
     for (int i = 0; i < R * D; i++) x[i] = 100.0f + 30.0f * rng_normal(&rng);
     for (int j = 0; j < D; j++) gain[j] = 1, bias[j] = 0;
-    layernorm_forward(y, mean, rstd, x, gain, bias, R, D);
+    const LayerNormWeights ln = {gain, bias};
+    layernorm_forward(y, (LayerNormStats){mean, rstd}, x, &ln, R, D);
     for (int r = 0; r < R; r++) {
         double m = 0, v = 0;
         for (int j = 0; j < D; j++) m += y[r * D + j];
@@ -49,9 +51,14 @@ typedef struct {
     float y[LR * LD], mean[LR], rstd[LR];
 } LnCtx;
 
+// The LayerNorm's gain and bias, and the statistics its forward keeps, inside a context.
+static LayerNormWeights ln_weights(LnCtx *c) { return (LayerNormWeights){c->gain, c->bias}; }
+static LayerNormStats ln_stats(LnCtx *c) { return (LayerNormStats){c->mean, c->rstd}; }
+
 static double ln_loss(void *p) {
     LnCtx *c = p;
-    layernorm_forward(c->y, c->mean, c->rstd, c->x, c->gain, c->bias, LR, LD);
+    const LayerNormWeights ln = ln_weights(c);
+    layernorm_forward(c->y, ln_stats(c), c->x, &ln, LR, LD);
     return weighted_sum(c->y, c->r, LR * LD);
 }
 
@@ -67,7 +74,8 @@ static void test_layernorm_gradients(void **state) {
     fill_normal(c.bias, LD, &rng, 0.3f);
     float dx[LR * LD] = {0}, dgain[LD] = {0}, dbias[LD] = {0};
     ln_loss(&c);
-    layernorm_backward(dx, dgain, dbias, c.r, c.x, c.mean, c.rstd, c.gain, LR, LD);
+    const LayerNormWeights ln = ln_weights(&c), dln = {dgain, dbias};
+    layernorm_backward(dx, &dln, c.r, c.x, ln_stats(&c), &ln, LR, LD);
     check_grad_sensitive("layernorm dx", ln_loss, &c, c.x, dx, LR * LD, LR * LD, 1e-2f, 1e-2f);
     check_grad_sensitive("layernorm dgain", ln_loss, &c, c.gain, dgain, LD, LD, 1e-2f, 1e-2f);
     check_grad_sensitive("layernorm dbias", ln_loss, &c, c.bias, dbias, LD, LD, 1e-2f, 1e-2f);
@@ -85,9 +93,10 @@ static void test_layernorm_backward_accumulates(void **state) {
     float dx1[LR * LD] = {0}, dg1[LD] = {0}, db1[LD] = {0};
     float dx2[LR * LD] = {0}, dg2[LD] = {0}, db2[LD] = {0};
     ln_loss(&c);
-    layernorm_backward(dx1, dg1, db1, c.r, c.x, c.mean, c.rstd, c.gain, LR, LD);
-    layernorm_backward(dx2, dg2, db2, c.r, c.x, c.mean, c.rstd, c.gain, LR, LD);
-    layernorm_backward(dx2, dg2, db2, c.r, c.x, c.mean, c.rstd, c.gain, LR, LD);
+    const LayerNormWeights ln = ln_weights(&c), dln1 = {dg1, db1}, dln2 = {dg2, db2};
+    layernorm_backward(dx1, &dln1, c.r, c.x, ln_stats(&c), &ln, LR, LD);
+    layernorm_backward(dx2, &dln2, c.r, c.x, ln_stats(&c), &ln, LR, LD);
+    layernorm_backward(dx2, &dln2, c.r, c.x, ln_stats(&c), &ln, LR, LD);
     vec_scale(dx1, 2.0f, LR * LD);
     vec_scale(dg1, 2.0f, LD);
     assert_arrays_close("dx twice", dx2, dx1, LR * LD, 1e-6f);

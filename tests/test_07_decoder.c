@@ -7,11 +7,13 @@
 #include "test_06_helpers.h"
 
 enum { DB = 2, DT = 4, DS = 6, DD = 8, DH = 2, DF = 16 };
+// The layer's sizes: B sentences, S source and T target positions.
+static const Dims DEC_DIMS = {.B = DB, .S = DS, .T = DT, .d_model = DD, .h = DH, .d_ff = DF};
 
 typedef struct {
-    float *params, *cache_buf;
+    float *params, *acts_buf;
     DecoderLayerWeights w;
-    DecoderLayerCache cache;
+    DecoderLayerActs acts;
     float y[DB * DT * DD], memory[DB * DS * DD], r[DB * DT * DD];
     int tgt_lengths[DB], src_lengths[DB];
     float p;
@@ -22,10 +24,10 @@ typedef struct {
 
 static void dec_ctx_init(DecCtx *c, float p, uint64_t seed) {
     memset(c, 0, sizeof *c);
-    c->params = xmalloc(sizeof(float) * DECODER_LAYER_FLOATS(DD, DF));
-    decoder_layer_weights_point(&c->w, c->params, DD, DF);
-    c->cache_buf = xmalloc(sizeof(float) * (size_t)decoder_layer_cache_floats(DB, DT, DS, DD, DH, DF));
-    decoder_layer_cache_point(&c->cache, c->cache_buf, DB, DT, DS, DD, DH, DF);
+    c->params = xmalloc(sizeof(float) * decoder_layer_weights_layout(NULL, NULL, DD, DF));
+    decoder_layer_weights_layout(&c->w, c->params, DD, DF);
+    c->acts_buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, DEC_DIMS));
+    decoder_layer_acts_layout(&c->acts, c->acts_buf, DEC_DIMS);
     Rng rng;
     rng_seed(&rng, seed, 0);
     decoder_layer_weights_init(&c->w, &rng, DD, DF);
@@ -39,8 +41,8 @@ static void dec_ctx_init(DecCtx *c, float p, uint64_t seed) {
     // every unit, against PyTorch below).
     for (int j = 0; j < DF; j++) c->w.ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
     fill_normal(c->w.ffn.b2, DD, &rng, 0.2f);
-    float *gains[3] = {c->w.ln1_gain, c->w.ln2_gain, c->w.ln3_gain};
-    float *biases[3] = {c->w.ln1_bias, c->w.ln2_bias, c->w.ln3_bias};
+    float *gains[3] = {c->w.ln1.gain, c->w.ln2.gain, c->w.ln3.gain};
+    float *biases[3] = {c->w.ln1.bias, c->w.ln2.bias, c->w.ln3.bias};
     for (int k = 0; k < 3; k++)
         for (int j = 0; j < DD; j++)
             gains[k][j] = 1.0f + 0.2f * rng_normal(&rng), biases[k][j] = 0.1f * rng_normal(&rng);
@@ -56,14 +58,14 @@ static void dec_ctx_init(DecCtx *c, float p, uint64_t seed) {
 
 static void dec_ctx_free(DecCtx *c) {
     free(c->params);
-    free(c->cache_buf);
+    free(c->acts_buf);
 }
 
 static void dec_run(DecCtx *c) {
     Rng rng;
     rng_seed(&rng, c->seed, 1);
-    decoder_layer_forward(&c->cache, c->y, c->memory, &c->w, c->tgt_lengths, c->src_lengths,
-                          c->p, c->p > 0, &rng, DB, DT, DS, DD, DH, DF);
+    decoder_layer_forward(&c->acts, c->y, c->memory, &c->w, c->tgt_lengths, c->src_lengths,
+                          (Dropout){.p = c->p, .training = c->p > 0, .rng = &rng}, DEC_DIMS);
 }
 
 static bool dec_kinked(void *p) {
@@ -76,23 +78,22 @@ static bool dec_kinked(void *p) {
 static double dec_loss(void *p) {
     DecCtx *c = p;
     dec_run(c);
-    if (relu_fingerprint(0, c->cache.hidden, (long)DB * DT * DF) != c->relu_ref) c->kinked = true;
-    return weighted_sum(c->cache.out, c->r, DB * DT * DD);
+    if (relu_fingerprint(0, c->acts.hidden, (long)DB * DT * DF) != c->relu_ref) c->kinked = true;
+    return weighted_sum(c->acts.out, c->r, DB * DT * DD);
 }
 
 static void check_decoder_layer(float p, uint64_t seed) {
     static DecCtx c;
     dec_ctx_init(&c, p, seed);
-    float *grads = xcalloc(DECODER_LAYER_FLOATS(DD, DF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(DB, DT, DS, DD, DH, DF));
+    float *grads = xcalloc(decoder_layer_weights_layout(NULL, NULL, DD, DF), sizeof(float));
+    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(DEC_DIMS));
     DecoderLayerWeights dw;
-    decoder_layer_weights_point(&dw, grads, DD, DF);
+    decoder_layer_weights_layout(&dw, grads, DD, DF);
     static float dy[DB * DT * DD], dmemory[DB * DS * DD];
     memset(dy, 0, sizeof dy), memset(dmemory, 0, sizeof dmemory);
     dec_run(&c);
-    c.relu_ref = relu_fingerprint(0, c.cache.hidden, (long)DB * DT * DF);
-    decoder_layer_backward(dy, dmemory, &dw, scratch, c.r, &c.cache, c.y, c.memory, &c.w,
-                           DB, DT, DS, DD, DH, DF);
+    c.relu_ref = relu_fingerprint(0, c.acts.hidden, (long)DB * DT * DF);
+    decoder_layer_backward(dy, dmemory, &dw, scratch, c.r, &c.acts, &c.w, DEC_DIMS);
     check_grad_sensitive_kinks("decoder layer dy", dec_loss, dec_kinked, &c, c.y, dy, DB * DT * DD, 64, 1e-2f, 2e-2f);
     check_grad_sensitive_kinks("decoder layer dmemory", dec_loss, dec_kinked, &c, c.memory, dmemory, DB * DS * DD,
                          96, 1e-2f, 2e-2f);
@@ -128,17 +129,17 @@ static void test_decoder_layer_is_causal(void **state) {
     static DecCtx c;
     dec_ctx_init(&c, 0.0f, 3);
     dec_run(&c);
-    const float *w = c.cache.self_attn.weights;  // (B,h,T,T)
+    const float *w = c.acts.self_attn.weights;  // (B,h,T,T)
     for (int bh = 0; bh < DB * DH; bh++)
         for (int i = 0; i < DT; i++)
             for (int j = i + 1; j < DT; j++) assert_float_equal(w[(bh * DT + i) * DT + j], 0.0f, 0.0f);
     static float before[DB * DT * DD];
-    memcpy(before, c.cache.out, sizeof before);
+    memcpy(before, c.acts.out, sizeof before);
     int t = 2;
     for (int j = 0; j < DD; j++) c.y[t * DD + j] += 3.0f;  // batch row 0, position 2
     dec_run(&c);
-    assert_arrays_close("outputs before position 2", c.cache.out, before, (long)t * DD, 0.0f);
-    assert_true(max_abs_diff(c.cache.out + t * DD, before + t * DD, DD) > 1e-3f);
+    assert_arrays_close("outputs before position 2", c.acts.out, before, (long)t * DD, 0.0f);
+    assert_true(max_abs_diff(c.acts.out + t * DD, before + t * DD, DD) > 1e-3f);
     dec_ctx_free(&c);
 }
 
@@ -149,25 +150,26 @@ static void test_decoder_layer_matches_pytorch(void **state) {
     float *cfg = fixture_get(fx, "config", 6);
     int B = (int)cfg[0], T = (int)cfg[1], S = (int)cfg[2], D = (int)cfg[3], H = (int)cfg[4];
     int F = (int)cfg[5];
-    long nt = (long)B * T * D, ns = (long)B * S * D, np = DECODER_LAYER_FLOATS(D, F);
+    const Dims dims = {.B = B, .S = S, .T = T, .d_model = D, .h = H, .d_ff = F};
+    long nt = (long)B * T * D, ns = (long)B * S * D, np = decoder_layer_weights_layout(NULL, NULL,
+                                                                                       D, F);
     float *tl = fixture_get(fx, "tgt_lengths", B), *sl = fixture_get(fx, "src_lengths", B);
     int tgt_lengths[8], src_lengths[8];
     for (int b = 0; b < B; b++) tgt_lengths[b] = (int)tl[b], src_lengths[b] = (int)sl[b];
     DecoderLayerWeights w, dw;
-    decoder_layer_weights_point(&w, fixture_get(fx, "params", np), D, F);
+    decoder_layer_weights_layout(&w, fixture_get(fx, "params", np), D, F);
     float *grads = xcalloc((size_t)np, sizeof(float));
-    decoder_layer_weights_point(&dw, grads, D, F);
+    decoder_layer_weights_layout(&dw, grads, D, F);
     float *y = fixture_get(fx, "y", nt), *memory = fixture_get(fx, "memory", ns);
-    float *buf = xmalloc(sizeof(float) * (size_t)decoder_layer_cache_floats(B, T, S, D, H, F));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(B, T, S, D, H, F));
+    float *buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, dims));
+    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(dims));
     float *dy = xcalloc((size_t)nt, sizeof(float)), *dmemory = xcalloc((size_t)ns, sizeof(float));
-    DecoderLayerCache cache;
-    decoder_layer_cache_point(&cache, buf, B, T, S, D, H, F);
-    decoder_layer_forward(&cache, y, memory, &w, tgt_lengths, src_lengths, 0.1f, false, NULL,
-                          B, T, S, D, H, F);
-    float e_out = assert_parity("out", cache.out, fixture_get(fx, "out", nt), nt, 1e-5f, 0.0f);
-    decoder_layer_backward(dy, dmemory, &dw, scratch, fixture_get(fx, "dout", nt), &cache, y,
-                           memory, &w, B, T, S, D, H, F);
+    DecoderLayerActs acts;
+    decoder_layer_acts_layout(&acts, buf, dims);
+    decoder_layer_forward(&acts, y, memory, &w, tgt_lengths, src_lengths,
+                          DROPOUT_OFF, dims);
+    float e_out = assert_parity("out", acts.out, fixture_get(fx, "out", nt), nt, 1e-5f, 0.0f);
+    decoder_layer_backward(dy, dmemory, &dw, scratch, fixture_get(fx, "dout", nt), &acts, &w, dims);
     float e_dy = assert_parity("dy", dy, fixture_get(fx, "dy", nt), nt, 1e-4f, 1e-3f);
     float e_dm = assert_parity("dmemory", dmemory, fixture_get(fx, "dmemory", ns), ns, 1e-4f, 1e-3f);
     float e_g = assert_parity("grads", grads, fixture_get(fx, "grads", np), np, 1e-4f, 1e-3f);

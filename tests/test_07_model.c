@@ -59,26 +59,26 @@ static void test_init_and_free(void **state) {
     rng_seed(&rng, 1, 0);
     Model m;
     model_init(&m, &cfg, &rng);
-    assert_int_equal(m.n_params, model_param_count(&cfg));
+    assert_int_equal(m.params.n, model_param_count(&cfg));
     double sq = 0;
     long ne = (long)cfg.vocab_size * cfg.d_model;
-    for (long i = 0; i < ne; i++) sq += (double)m.embedding[i] * m.embedding[i];
+    for (long i = 0; i < ne; i++) sq += (double)m.params.w.embedding[i] * m.params.w.embedding[i];
     // Embedding entries ~ N(0, 1/d_model): mean square 1/16 = 0.0625 (800 samples, ±15%).
     assert_true(fabs(sq / ne - 0.0625) < 0.0625 * 0.15);
     for (int l = 0; l < cfg.n_layers; l++) {
-        EncoderLayerWeights *e = &m.enc[l];
-        DecoderLayerWeights *d = &m.dec[l];
-        assert_float_equal(e->ln1_gain[3], 1.0f, 0.0f);
-        assert_float_equal(d->ln3_bias[5], 0.0f, 0.0f);
+        EncoderLayerWeights *e = &m.params.w.enc[l];
+        DecoderLayerWeights *d = &m.params.w.dec[l];
+        assert_float_equal(e->ln1.gain[3], 1.0f, 0.0f);
+        assert_float_equal(d->ln3.bias[5], 0.0f, 0.0f);
         assert_float_equal(d->cross_attn.b_k[0], 0.0f, 0.0f);
         float a = sqrtf(6.0f / 32.0f), big = 0;  // Xavier bound for (16,16)
         for (int i = 0; i < 256; i++) big = fmaxf(big, fabsf(e->self_attn.w_q[i]));
         assert_true(big <= a && big > 0.8f * a);
     }
-    for (long i = 0; i < m.n_params; i++) assert_float_equal(m.grads[i], 0.0f, 0.0f);
+    for (long i = 0; i < m.params.n; i++) assert_float_equal(m.params.grads[i], 0.0f, 0.0f);
     model_free(&m);
     model_free(&m);  // safe twice
-    assert_null(m.params);
+    assert_null(m.params.values);
 }
 
 // ---- parity with PyTorch ----------------------------------------------------------
@@ -107,7 +107,7 @@ static void load_model_fixture(ModelFixture *f, Model *m) {
     Rng rng;
     rng_seed(&rng, 1, 0);
     model_init(m, &f->cfg, &rng);
-    memcpy(m->params, fixture_get(f->fx, "params", m->n_params), sizeof(float) * (size_t)m->n_params);
+    memcpy(m->params.values, fixture_get(f->fx, "params", m->params.n), sizeof(float) * (size_t)m->params.n);
 }
 
 // Logits and every parameter gradient match PyTorch (dropout off = evaluation mode).
@@ -116,36 +116,39 @@ static void test_model_matches_pytorch(void **state) {
     ModelFixture f;
     Model m;
     load_model_fixture(&f, &m);
-    model_forward(&m, f.src, f.src_lengths, f.tgt, f.tgt_lengths, f.B, f.S, f.T, false, NULL);
+    model_forward(&m, &(ModelBatch){.src = f.src, .src_lengths = f.src_lengths,
+                                    .tgt = f.tgt, .tgt_lengths = f.tgt_lengths,
+                                    .B = f.B, .S = f.S, .T = f.T},
+                  false, NULL);
     long nl = (long)f.B * f.T * f.cfg.vocab_size;
-    float e_logits = assert_parity("logits", m.logits, fixture_get(f.fx, "logits", nl), nl, 1e-4f, 0.0f);
+    float e_logits = assert_parity("logits", m.acts.logits, fixture_get(f.fx, "logits", nl), nl, 1e-4f, 0.0f);
     model_zero_grad(&m);
     model_backward(&m, fixture_get(f.fx, "dlogits", nl));
-    float *expected = fixture_get(f.fx, "grads", m.n_params);
+    float *expected = fixture_get(f.fx, "grads", m.params.n);
     // Group by group, so a failure names the parameter.
     ParamGroup groups[1 + 16 * 4 + 26 * 4];
-    int n = add_group(groups, 0, "", "embedding", m.embedding, m.dembedding,
+    int n = add_group(groups, 0, "", "embedding", m.params.w.embedding, m.params.dw.embedding,
                       (long)f.cfg.vocab_size * f.cfg.d_model);
     char prefix[32];
     for (int l = 0; l < f.cfg.n_layers; l++) {
         snprintf(prefix, sizeof prefix, "enc%d.", l);
-        n = encoder_layer_groups(groups, n, prefix, &m.enc[l], &m.denc[l], f.cfg.d_model, f.cfg.d_ff);
+        n = encoder_layer_groups(groups, n, prefix, &m.params.w.enc[l], &m.params.dw.enc[l], f.cfg.d_model, f.cfg.d_ff);
     }
     for (int l = 0; l < f.cfg.n_layers; l++) {
         snprintf(prefix, sizeof prefix, "dec%d.", l);
-        n = decoder_layer_groups(groups, n, prefix, &m.dec[l], &m.ddec[l], f.cfg.d_model, f.cfg.d_ff);
+        n = decoder_layer_groups(groups, n, prefix, &m.params.w.dec[l], &m.params.dw.dec[l], f.cfg.d_model, f.cfg.d_ff);
     }
     float worst = 0;
     long covered = 0;
     for (int g = 0; g < n; g++) {
         float e = assert_parity(groups[g].name, groups[g].grad,
-                                expected + (groups[g].grad - m.grads), groups[g].n, 1e-4f, 1e-3f);
+                                expected + (groups[g].grad - m.params.grads), groups[g].n, 1e-4f, 1e-3f);
         worst = fmaxf(worst, e);
         covered += groups[g].n;
     }
-    assert_int_equal(covered, m.n_params);  // every parameter compared
+    assert_int_equal(covered, m.params.n);  // every parameter compared
     print_message("  vs PyTorch: logits %.2e, gradients of all %ld parameters %.2e (max abs)\n",
-                  (double)e_logits, m.n_params, (double)worst);
+                  (double)e_logits, m.params.n, (double)worst);
     model_free(&m);
     fixture_free(f.fx);
 }
@@ -165,8 +168,8 @@ static uint64_t model_relu_fingerprint(const Model *m) {
     uint64_t h = 14695981039346656037ULL;
     const ModelConfig *c = &m->config;
     for (int l = 0; l < c->n_layers; l++) {
-        h = relu_fingerprint(h, m->enc_cache[l].hidden, (long)m->B * m->S * c->d_ff);
-        h = relu_fingerprint(h, m->dec_cache[l].hidden, (long)m->B * m->T * c->d_ff);
+        h = relu_fingerprint(h, m->acts.enc[l].hidden, (long)m->acts.B * m->acts.S * c->d_ff);
+        h = relu_fingerprint(h, m->acts.dec[l].hidden, (long)m->acts.B * m->acts.T * c->d_ff);
     }
     return h;
 }
@@ -175,9 +178,12 @@ static double whole_loss(void *p) {
     WholeCtx *c = p;
     Rng rng;
     rng_seed(&rng, 77, 0);  // the same dropout masks on every evaluation
-    model_forward(&c->m, c->src, c->src_lengths, c->tgt, c->tgt_lengths, c->B, c->S, c->T, true, &rng);
+    model_forward(&c->m, &(ModelBatch){.src = c->src, .src_lengths = c->src_lengths,
+                                       .tgt = c->tgt, .tgt_lengths = c->tgt_lengths,
+                                       .B = c->B, .S = c->S, .T = c->T},
+                  true, &rng);
     if (model_relu_fingerprint(&c->m) != c->relu_ref) c->kinked = true;
-    return weighted_sum(c->m.logits, c->r, (long)c->B * c->T * c->m.config.vocab_size);
+    return weighted_sum(c->m.acts.logits, c->r, (long)c->B * c->T * c->m.config.vocab_size);
 }
 
 static bool whole_kinked(void *p) {
@@ -200,13 +206,13 @@ static void test_model_gradients(void **state) {
     rng_seed(&rng, 5, 0);
     model_init(&c.m, &cfg, &rng);
     // Biases and norms away from 0 and 1, FFN b1 around +1 (few ReLUs near a corner).
-    for (long i = 0; i < c.m.n_params; i++)
-        if (c.m.params[i] == 0.0f) c.m.params[i] = 0.2f * rng_normal(&rng);
-        else if (c.m.params[i] == 1.0f) c.m.params[i] = 1.0f + 0.2f * rng_normal(&rng);
+    for (long i = 0; i < c.m.params.n; i++)
+        if (c.m.params.values[i] == 0.0f) c.m.params.values[i] = 0.2f * rng_normal(&rng);
+        else if (c.m.params.values[i] == 1.0f) c.m.params.values[i] = 1.0f + 0.2f * rng_normal(&rng);
     for (int l = 0; l < cfg.n_layers; l++)
         for (int j = 0; j < cfg.d_ff; j++) {
-            c.m.enc[l].ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
-            c.m.dec[l].ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
+            c.m.params.w.enc[l].ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
+            c.m.params.w.dec[l].ffn.b1[j] = 1.0f + 0.3f * rng_normal(&rng);
         }
     c.B = 2, c.S = 5, c.T = 4;
     int src[] = {5, 6, 7, 5, 2, 8, 9, 2, 0, 0}, tgt[] = {1, 10, 11, 4, 1, 3, 0, 0};
@@ -226,16 +232,16 @@ static void test_model_gradients(void **state) {
     model_backward(&c.m, c.r);
 
     ParamGroup groups[1 + 16 * 2 + 26 * 2];
-    int n = add_group(groups, 0, "", "embedding", c.m.embedding, c.m.dembedding,
+    int n = add_group(groups, 0, "", "embedding", c.m.params.w.embedding, c.m.params.dw.embedding,
                       (long)cfg.vocab_size * cfg.d_model);
     char prefix[32];
     for (int l = 0; l < cfg.n_layers; l++) {
         snprintf(prefix, sizeof prefix, "enc%d.", l);
-        n = encoder_layer_groups(groups, n, prefix, &c.m.enc[l], &c.m.denc[l], cfg.d_model, cfg.d_ff);
+        n = encoder_layer_groups(groups, n, prefix, &c.m.params.w.enc[l], &c.m.params.dw.enc[l], cfg.d_model, cfg.d_ff);
     }
     for (int l = 0; l < cfg.n_layers; l++) {
         snprintf(prefix, sizeof prefix, "dec%d.", l);
-        n = decoder_layer_groups(groups, n, prefix, &c.m.dec[l], &c.m.ddec[l], cfg.d_model, cfg.d_ff);
+        n = decoder_layer_groups(groups, n, prefix, &c.m.params.w.dec[l], &c.m.params.dw.dec[l], cfg.d_model, cfg.d_ff);
     }
     assert_int_equal(n, 1 + 16 * 2 + 26 * 2);
     // The embedding is used ×√d_model (and three times), so the same step moves the model
@@ -262,6 +268,10 @@ static const int SRC[] = {5, 6, 7, 8, 9, 2, 10, 11, 12, 2, 0, 0};  // (2,6): len
 static const int SRC_LEN[] = {6, 4};
 static const int TGT[] = {1, 13, 14, 15, 16, 1, 17, 18, 0, 0};     // (2,5): lengths 5, 3
 static const int TGT_LEN[] = {5, 3};
+// The two sentence pairs above as one batch.
+static const ModelBatch PAIR = {.src = SRC, .src_lengths = SRC_LEN,
+                                .tgt = TGT, .tgt_lengths = TGT_LEN,
+                                .B = 2, .S = 6, .T = 5};
 
 // Training mode: the same seed gives the same logits, another seed different ones.
 // Evaluation mode with P_drop = 0.1 equals, bit for bit, a model with P_drop = 0.
@@ -270,23 +280,23 @@ static void test_model_dropout_modes(void **state) {
     Model m, m0;
     tiny_model(&m, 0.1f, 3);
     tiny_model(&m0, 0.0f, 3);  // same seed: same weights
-    assert_memory_equal(m.params, m0.params, sizeof(float) * (size_t)m.n_params);
+    assert_memory_equal(m.params.values, m0.params.values, sizeof(float) * (size_t)m.params.n);
     long nl = 2L * 5 * 20;
     float *a = xmalloc(sizeof(float) * nl), *b = xmalloc(sizeof(float) * nl);
     Rng r1, r2;
     rng_seed(&r1, 9, 0), rng_seed(&r2, 9, 0);
-    model_forward(&m, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, true, &r1);
-    memcpy(a, m.logits, sizeof(float) * nl);
-    model_forward(&m, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, true, &r2);
-    assert_memory_equal(a, m.logits, sizeof(float) * nl);
+    model_forward(&m, &PAIR, true, &r1);
+    memcpy(a, m.acts.logits, sizeof(float) * nl);
+    model_forward(&m, &PAIR, true, &r2);
+    assert_memory_equal(a, m.acts.logits, sizeof(float) * nl);
     rng_seed(&r2, 10, 0);
-    model_forward(&m, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, true, &r2);
-    assert_true(max_abs_diff(a, m.logits, nl) > 1e-3f);
+    model_forward(&m, &PAIR, true, &r2);
+    assert_true(max_abs_diff(a, m.acts.logits, nl) > 1e-3f);
     // Evaluation vs no dropout at all.
-    model_forward(&m, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, false, NULL);
-    memcpy(b, m.logits, sizeof(float) * nl);
-    model_forward(&m0, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, true, &r1);
-    assert_memory_equal(b, m0.logits, sizeof(float) * nl);
+    model_forward(&m, &PAIR, false, NULL);
+    memcpy(b, m.acts.logits, sizeof(float) * nl);
+    model_forward(&m0, &PAIR, true, &r1);
+    assert_memory_equal(b, m0.acts.logits, sizeof(float) * nl);
     assert_true(max_abs_diff(a, b, nl) > 1e-3f);  // and dropout did change something
     free(a), free(b);
     model_free(&m), model_free(&m0);
@@ -305,11 +315,11 @@ static void test_model_repeat_memory(void **state) {
     model_encode(&m, src, src_len, 1, 4, false, NULL);
     model_repeat_memory(&m, 3);
     model_decode(&m, hyps, hyp_len, 3, false, NULL);
-    memcpy(together, m.logits, sizeof together);
+    memcpy(together, m.acts.logits, sizeof together);
     for (int k = 0; k < 3; k++) {
         model_encode(&m, src, src_len, 1, 4, false, NULL);
         model_decode(&m, hyps + 3 * k, hyp_len + k, 3, false, NULL);
-        memcpy(alone, m.logits, sizeof alone);
+        memcpy(alone, m.acts.logits, sizeof alone);
         // Compare the real positions of hypothesis k.
         assert_arrays_close("hypothesis logits", together + (long)k * 3 * V, alone,
                             (long)hyp_len[k] * V, 1e-5f);
@@ -323,7 +333,7 @@ static void test_model_attention_maps(void **state) {
     (void)state;
     Model m;
     tiny_model(&m, 0.1f, 6);
-    model_forward(&m, SRC, SRC_LEN, TGT, TGT_LEN, 2, 6, 5, false, NULL);
+    model_forward(&m, &PAIR, false, NULL);
     int h = m.config.n_heads, rows, cols;
     AttentionKind kinds[] = {ATTN_ENCODER_SELF, ATTN_DECODER_SELF, ATTN_CROSS};
     int want_rows[] = {6, 5, 5}, want_cols[] = {6, 5, 6};

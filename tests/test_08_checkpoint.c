@@ -61,7 +61,7 @@ static void run_start(Run *r, uint64_t seed) {
     model_init(&r->model, &c, &init);
     AdamConfig ac = adam_config_paper(c.d_model);
     ac.warmup_steps = 3;
-    adam_init(&r->opt, &ac, r->model.n_params);
+    adam_init(&r->opt, &ac, r->model.params.n);
     rng_seed(&r->rng, seed, 1);
     fill_batch(r);
 }
@@ -77,13 +77,18 @@ static double train_step(Run *r) {
     Model *m = &r->model;
     int V = m->config.vocab_size;
     model_zero_grad(m);
-    model_forward(m, r->src, r->src_len, r->tgt_in, r->tgt_len, B, S, T, true, &r->rng);
+    model_forward(m, &(ModelBatch){.src = r->src, .src_lengths = r->src_len,
+                                   .tgt = r->tgt_in, .tgt_lengths = r->tgt_len,
+                                   .B = B, .S = S, .T = T},
+                  true, &r->rng);
     LossResult loss;
-    loss_forward(&loss, r->probs, m->logits, r->tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+    LossSpec spec = {.B = B, .T = T, .V = V,
+                     .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+    loss_forward(&loss, r->probs, m->acts.logits, r->tgt_out, spec);
     memset(r->dlogits, 0, sizeof(float) * (size_t)(B * T * V));
-    loss_backward(r->dlogits, r->probs, loss.n_tokens, r->tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+    loss_backward(r->dlogits, r->probs, loss.n_tokens, r->tgt_out, spec);
     model_backward(m, r->dlogits);
-    adam_step(&r->opt, m->params, m->grads);
+    adam_step(&r->opt, m->params.values, m->params.grads);
     return loss.loss;
 }
 
@@ -131,8 +136,8 @@ static void test_round_trip(void **state) {
     Adam opt;
     if (!checkpoint_load(path, 0, &m, &tok, &loaded, &opt, &err)) fail_msg("%s", err.text);
     assert_memory_equal(&m.config, &r.model.config, sizeof m.config);
-    assert_int_equal(m.n_params, r.model.n_params);
-    assert_memory_equal(m.params, r.model.params, sizeof(float) * (size_t)m.n_params);
+    assert_int_equal(m.params.n, r.model.params.n);
+    assert_memory_equal(m.params.values, r.model.params.values, sizeof(float) * (size_t)m.params.n);
     assert_int_equal(tokenizer_vocab_size(&tok), tokenizer_vocab_size(&r.tok));
     const char *probe = "le chat est sur la table";
     int a[64], b[64];
@@ -168,7 +173,7 @@ static void test_round_trip(void **state) {
     model_free(&m);
     assert_false(checkpoint_load(path, 0, &m, &tok, NULL, NULL, &err));
     assert_non_null(strstr(err.text, "vocabulary"));
-    assert_null(m.params);
+    assert_null(m.params.values);
     run_free(&r);
     remove(path);
 }
@@ -211,7 +216,7 @@ static void test_resume_is_exact(void **state) {
         assert_true(straight[i] == resumed[i]);
     }
     assert_true(straight[5] < straight[0]);  // it did train
-    assert_memory_equal(a.model.params, c.model.params, sizeof(float) * (size_t)a.model.n_params);
+    assert_memory_equal(a.model.params.values, c.model.params.values, sizeof(float) * (size_t)a.model.params.n);
     assert_int_equal(c.opt.step, 6);
     run_free(&a);
     run_free(&c);
@@ -255,7 +260,7 @@ static void expect_rejected(const char *path, const unsigned char *data, size_t 
     if (ok) fail_msg("a damaged checkpoint (%s) was accepted", expected);
     assert_non_null(strstr(err.text, path));
     if (!strstr(err.text, expected)) fail_msg("expected '%s' in: %s", expected, err.text);
-    assert_null(m.params);
+    assert_null(m.params.values);
     assert_null(tok.merges);
     assert_null(opt.memory);
 }
@@ -407,15 +412,15 @@ static void test_failed_save_keeps_old_file(void **state) {
     assert_true(checkpoint_save(path, &r.model, &r.tok, NULL, NULL, &err));
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_equal(mkdir(tmp, 0700), 0);  // a directory where the temporary file goes
-    float first = r.model.params[0];
-    r.model.params[0] += 1.0f;
+    float first = r.model.params.values[0];
+    r.model.params.values[0] += 1.0f;
     assert_false(checkpoint_save(path, &r.model, &r.tok, NULL, NULL, &err));
     print_message("  %s\n", err.text);
     assert_non_null(strstr(err.text, tmp));
     rmdir(tmp);
     Model m = {0};
     assert_true(checkpoint_load(path, 0, &m, NULL, NULL, NULL, &err));
-    assert_true(m.params[0] == first);
+    assert_true(m.params.values[0] == first);
     model_free(&m);
     run_free(&r);
     remove(path);

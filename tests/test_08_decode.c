@@ -234,11 +234,14 @@ static double teacher_forced_log_prob(Model *m, const int *src, int S, const Hyp
     for (int i = 0; i < h->length; i++) tgt[T++] = h->tokens[i];
     int n_scored = h->length + (h->finished ? 1 : 0);
     if (T > m->config.max_len) T = m->config.max_len;
-    model_forward(m, src, &S, tgt, &T, 1, S, T, false, NULL);
+    model_forward(m, &(ModelBatch){.src = src, .src_lengths = &S,
+                                   .tgt = tgt, .tgt_lengths = &T,
+                                   .B = 1, .S = S, .T = T},
+                  false, NULL);
     const int V = m->config.vocab_size;
     double sum = 0;
     for (int i = 0; i < n_scored; i++) {
-        const float *z = m->logits + (long)i * V;
+        const float *z = m->acts.logits + (long)i * V;
         double max = z[0], den = 0;
         for (int y = 1; y < V; y++) max = z[y] > max ? z[y] : max;
         for (int y = 0; y < V; y++) den += exp(z[y] - max);

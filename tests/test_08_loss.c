@@ -8,6 +8,7 @@
 #include "common.h"
 #include "loss.h"
 #include "rng.h"
+#include "tensor.h"
 #include "testutil.h"
 
 // Without -fopenmp there is one thread, and the thread-count checks compare it to itself.
@@ -16,6 +17,11 @@
 #else
 static void omp_set_num_threads(int n) { (void)n; }
 #endif
+
+// The loss over B·T positions of V classes with smoothing ε, padding token 0.
+static LossSpec spec(int B, int T, int V, float smoothing) {
+    return (LossSpec){.B = B, .T = T, .V = V, .smoothing = smoothing, .ignore_index = 0};
+}
 
 // V = 2, logits [0, ln 3] -> p = [1/4, 3/4], target 1, ε = 0.1:
 //   -log p(y)            = -ln(3/4)                  = 0.2876821
@@ -27,12 +33,12 @@ static void test_loss_by_hand(void **state) {
     float logits[2] = {0.0f, logf(3.0f)}, probs[2], dlogits[2] = {0};
     int targets[1] = {1};
     LossResult r;
-    loss_forward(&r, probs, logits, targets, 0.1f, 0, 1, 1, 2);
+    loss_forward(&r, probs, logits, targets, spec(1, 1, 2, 0.1f));
     assert_int_equal(r.n_tokens, 1);
     assert_int_equal(r.n_correct, 1);
     assert_true(fabs(r.nll - 0.2876821) < 1e-6);
     assert_true(fabs(r.loss - 0.3426127) < 1e-6);
-    loss_backward(dlogits, probs, r.n_tokens, targets, 0.1f, 0, 1, 1, 2);
+    loss_backward(dlogits, probs, r.n_tokens, targets, spec(1, 1, 2, 0.1f));
     float expected[2] = {0.2f, -0.2f};
     assert_arrays_close("dlogits by hand", dlogits, expected, 2, 1e-6f);
 }
@@ -50,7 +56,7 @@ static void test_loss_matches_pytorch(void **state) {
     float *probs = xmalloc(sizeof(float) * N), *dlogits = xcalloc(N, sizeof(float));
 
     LossResult r;
-    loss_forward(&r, probs, logits, targets, 0.1f, 0, B, T, V);
+    loss_forward(&r, probs, logits, targets, spec(B, T, V, 0.1f));
     float torch_loss = fixture_get(fx, "loss", 1)[0];
     float torch_nll = fixture_get(fx, "loss_nll", 1)[0];
     print_message("  loss %.7f (torch %.7f), nll %.7f (torch %.7f), tokens %ld\n", r.loss,
@@ -58,15 +64,15 @@ static void test_loss_matches_pytorch(void **state) {
     assert_int_equal(r.n_tokens, 12);  // 15 positions, 3 of them padding
     assert_true(fabs(r.loss - torch_loss) <= 1e-5 * fmax(1.0, fabs(torch_loss)));
     assert_true(fabs(r.nll - torch_nll) <= 1e-5 * fmax(1.0, fabs(torch_nll)));
-    loss_backward(dlogits, probs, r.n_tokens, targets, 0.1f, 0, B, T, V);
+    loss_backward(dlogits, probs, r.n_tokens, targets, spec(B, T, V, 0.1f));
     assert_arrays_close("dlogits vs torch (ε = 0.1)", dlogits, fixture_get(fx, "dlogits", N), N, 1e-5f);
 
     LossResult plain;
-    loss_forward(&plain, probs, logits, targets, 0.0f, 0, B, T, V);
+    loss_forward(&plain, probs, logits, targets, spec(B, T, V, 0.0f));
     assert_true(fabs(plain.loss - torch_nll) <= 1e-5 * fmax(1.0, fabs(torch_nll)));
     assert_true(plain.loss == plain.nll);
     memset(dlogits, 0, sizeof(float) * N);
-    loss_backward(dlogits, probs, plain.n_tokens, targets, 0.0f, 0, B, T, V);
+    loss_backward(dlogits, probs, plain.n_tokens, targets, spec(B, T, V, 0.0f));
     assert_arrays_close("dlogits vs torch (ε = 0)", dlogits, fixture_get(fx, "dlogits_nll", N), N, 1e-5f);
     free(probs), free(dlogits);
     fixture_free(fx);
@@ -83,11 +89,11 @@ static void test_padding_is_ignored(void **state) {
     for (int i = 0; i < N; i++) logits[i] = 2.0f * rng_normal(&rng);
     int targets[B * T] = {3, 5, 0, 6, 0, 0};
     LossResult r1, r2;
-    loss_forward(&r1, probs, logits, targets, 0.1f, 0, B, T, V);
-    loss_backward(d1, probs, r1.n_tokens, targets, 0.1f, 0, B, T, V);
+    loss_forward(&r1, probs, logits, targets, spec(B, T, V, 0.1f));
+    loss_backward(d1, probs, r1.n_tokens, targets, spec(B, T, V, 0.1f));
     for (int c = 0; c < V; c++) logits[2 * V + c] += 5.0f * c, logits[5 * V + c] -= 3.0f;
-    loss_forward(&r2, probs, logits, targets, 0.1f, 0, B, T, V);
-    loss_backward(d2, probs, r2.n_tokens, targets, 0.1f, 0, B, T, V);
+    loss_forward(&r2, probs, logits, targets, spec(B, T, V, 0.1f));
+    loss_backward(d2, probs, r2.n_tokens, targets, spec(B, T, V, 0.1f));
     assert_int_equal(r1.n_tokens, 3);
     assert_true(r1.loss == r2.loss);
     assert_arrays_close("gradients with other pad logits", d1, d2, N, 0.0f);
@@ -96,8 +102,8 @@ static void test_padding_is_ignored(void **state) {
     int all_pad[B * T] = {0};
     float d3[N] = {0}, zeros[N] = {0};
     LossResult r3;
-    loss_forward(&r3, probs, logits, all_pad, 0.1f, 0, B, T, V);
-    loss_backward(d3, probs, r3.n_tokens, all_pad, 0.1f, 0, B, T, V);
+    loss_forward(&r3, probs, logits, all_pad, spec(B, T, V, 0.1f));
+    loss_backward(d3, probs, r3.n_tokens, all_pad, spec(B, T, V, 0.1f));
     assert_int_equal(r3.n_tokens, 0);
     assert_true(r3.loss == 0.0 && r3.nll == 0.0);
     assert_arrays_close("no gradient from an all-padding batch", d3, zeros, N, 0.0f);
@@ -111,8 +117,8 @@ static void test_stable_and_in_place(void **state) {
     float small[3] = {1.0f, 2.0f, 3.0f}, big[3] = {3001.0f, 3002.0f, 3003.0f}, probs[3];
     int target[1] = {2};
     LossResult a, b;
-    loss_forward(&a, probs, small, target, 0.1f, 0, 1, 1, 3);
-    loss_forward(&b, big, big, target, 0.1f, 0, 1, 1, 3);  // in place
+    loss_forward(&a, probs, small, target, spec(1, 1, 3, 0.1f));
+    loss_forward(&b, big, big, target, spec(1, 1, 3, 0.1f));  // in place
     assert_true(isfinite(b.loss));
     assert_true(fabs(a.loss - b.loss) < 1e-6);
     assert_arrays_close("in-place probs", big, probs, 3, 1e-6f);
@@ -128,15 +134,112 @@ static void test_nan_logit_gives_nan_loss_without_overrun(void **state) {
     logits[0] = NAN, logits[1] = NAN, logits[2] = NAN;
     int target[1] = {1};
     LossResult r;
-    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    loss_forward(&r, probs, logits, target, spec(1, 1, 3, 0.1f));
     assert_false(isfinite(r.loss));
     logits[0] = 1.0f, logits[1] = NAN, logits[2] = 2.0f;  // one NaN among finite logits
-    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    loss_forward(&r, probs, logits, target, spec(1, 1, 3, 0.1f));
     assert_false(isfinite(r.loss));
     logits[1] = INFINITY;                                 // an infinite logit too
-    loss_forward(&r, probs, logits, target, 0.1f, 0, 1, 1, 3);
+    loss_forward(&r, probs, logits, target, spec(1, 1, 3, 0.1f));
     assert_false(isfinite(r.loss));
     free(logits);
+}
+
+// ---- the plain row and the fast row ------------------------------------------------
+
+// The plain row on the by-hand example above: V = 2, logits [0, ln 3], target 1 gives
+// -log p(y) = 0.2876821, (1/V) Σ_c -log p(c) = 0.8369882, p = [1/4, 3/4], argmax 1.
+static void test_plain_row_by_hand(void **state) {
+    (void)state;
+    float logits[2] = {0.0f, logf(3.0f)}, probs[2];
+    LossRow row = loss_row_plain(probs, logits, 1, 2);
+    assert_true(fabs(row.nll - 0.2876821) < 1e-6);
+    assert_true(fabs(row.smooth - 0.8369882) < 1e-6);
+    assert_int_equal(row.argmax, 1);
+    float expected[2] = {0.25f, 0.75f};
+    assert_arrays_close("plain row probs", probs, expected, 2, 1e-7f);
+}
+
+// |a - b| within float rounding of the size of the numbers (relative 1e-6, at least 1e-6).
+static bool close_enough(double a, double b) { return fabs(a - b) <= 1e-6 * fmax(1.0, fabs(b)); }
+
+// Plain and fast rows agree on random rows: V from 1 to 1259 (this project's vocabulary),
+// logits of spread 0.1 to 30 (so that some exp terms fall below the fast exp's -87 clamp),
+// every target class, and in place (probs == logits). Then whole batches: loss_forward
+// (with ε = 0.1 and 0, and padding targets) against the loss assembled from plain rows.
+static void test_plain_and_fast_rows_agree(void **state) {
+    (void)state;
+    static const int Vs[] = {1, 2, 3, 7, 16, 17, 200, 1259};
+    static const float spreads[] = {0.1f, 1.0f, 5.0f, 30.0f};
+    enum { VMAX = 1259 };
+    float *logits = xmalloc(sizeof(float) * VMAX), *copy = xmalloc(sizeof(float) * VMAX);
+    float *p_plain = xmalloc(sizeof(float) * VMAX), *p_fast = xmalloc(sizeof(float) * VMAX);
+    Rng rng;
+    rng_seed(&rng, 8, 0);
+    double worst = 0.0;
+    for (int v = 0; v < 8; v++)
+        for (int s = 0; s < 4; s++)
+            for (int trial = 0; trial < 5; trial++) {
+                int V = Vs[v], y = (int)rng_below(&rng, (uint32_t)V);
+                for (int c = 0; c < V; c++) logits[c] = spreads[s] * rng_normal(&rng);
+                LossRow plain = loss_row_plain(p_plain, logits, y, V);
+                LossRow fast = loss_row_fast(p_fast, logits, y, V);
+                if (!close_enough(fast.nll, plain.nll) || !close_enough(fast.smooth, plain.smooth))
+                    print_message("  V=%d spread %g: nll %.9f vs %.9f, smooth %.9f vs %.9f\n", V,
+                                  (double)spreads[s], fast.nll, plain.nll, fast.smooth, plain.smooth);
+                assert_true(close_enough(fast.nll, plain.nll));
+                assert_true(close_enough(fast.smooth, plain.smooth));
+                assert_int_equal(fast.argmax, plain.argmax);
+                float diff = max_abs_diff(p_fast, p_plain, V);
+                if (!(diff <= 1e-6f)) assert_arrays_close("fast vs plain probs", p_fast, p_plain, V, 1e-6f);
+                worst = fmax(worst, fabs(fast.nll - plain.nll));
+                vec_copy(copy, logits, V);  // in place: probs overwrite the logits
+                LossRow in_place = loss_row_plain(copy, copy, y, V);
+                assert_true(in_place.nll == plain.nll && in_place.smooth == plain.smooth);
+                assert_memory_equal(copy, p_plain, sizeof(float) * (size_t)V);
+            }
+    print_message("  160 rows: largest |nll fast - nll plain| %.2e\n", worst);
+    free(logits), free(copy), free(p_plain), free(p_fast);
+
+    // Whole batches with padding (target 0) and both smoothings, against plain rows.
+    enum { B = 3, T = 7, V = 50, N = B * T * V };
+    float *batch = xmalloc(sizeof(float) * N), *probs = xmalloc(sizeof(float) * N);
+    float *row_probs = xmalloc(sizeof(float) * V);
+    int targets[B * T];
+    for (int i = 0; i < N; i++) batch[i] = 3.0f * rng_normal(&rng);
+    for (int i = 0; i < B * T; i++) targets[i] = i % 4 == 3 ? 0 : 1 + (int)rng_below(&rng, V - 1);
+    float smoothings[2] = {0.1f, 0.0f};
+    for (int s = 0; s < 2; s++) {
+        double sum_loss = 0, sum_nll = 0;
+        long tokens = 0, correct = 0;
+        for (int r = 0; r < B * T; r++) {
+            if (targets[r] == 0) continue;
+            LossRow row = loss_row_plain(row_probs, batch + (long)r * V, targets[r], V);
+            sum_loss += (1.0 - smoothings[s]) * row.nll + smoothings[s] * row.smooth;
+            sum_nll += row.nll;
+            tokens++;
+            correct += row.argmax == targets[r];
+        }
+        LossResult result;
+        loss_forward(&result, probs, batch, targets, spec(B, T, V, smoothings[s]));
+        assert_int_equal(result.n_tokens, tokens);
+        assert_int_equal(result.n_correct, correct);
+        assert_true(close_enough(result.loss, sum_loss / tokens));
+        assert_true(close_enough(result.nll, sum_nll / tokens));
+    }
+    free(batch), free(probs), free(row_probs);
+}
+
+// The plain row, like the fast one, turns a NaN or infinite logit into a NaN loss.
+static void test_plain_row_nonfinite(void **state) {
+    (void)state;
+    float logits[3] = {1.0f, NAN, 2.0f}, probs[3];
+    assert_false(isfinite(loss_row_plain(probs, logits, 0, 3).nll));
+    logits[1] = INFINITY;
+    assert_false(isfinite(loss_row_plain(probs, logits, 0, 3).nll));
+    logits[0] = NAN;  // a NaN in the first place, where max starts
+    logits[1] = 0.0f;
+    assert_false(isfinite(loss_row_plain(probs, logits, 2, 3).nll));
 }
 
 // ---- the backward against central differences -------------------------------------
@@ -150,7 +253,7 @@ typedef struct {
 static double loss_of_logits(void *ctx) {
     LossCtx *c = ctx;
     LossResult r;
-    loss_forward(&r, c->probs, c->logits, c->targets, c->smoothing, 0, c->B, c->T, c->V);
+    loss_forward(&r, c->probs, c->logits, c->targets, spec(c->B, c->T, c->V, c->smoothing));
     return r.loss;
 }
 
@@ -169,9 +272,9 @@ static void test_backward_matches_finite_differences(void **state) {
     for (int s = 0; s < 2; s++) {
         LossCtx ctx = {logits, probs, targets, smoothings[s], B, T, V};
         LossResult r;
-        loss_forward(&r, probs, logits, targets, ctx.smoothing, 0, B, T, V);
+        loss_forward(&r, probs, logits, targets, spec(B, T, V, ctx.smoothing));
         memset(dlogits, 0, sizeof dlogits);
-        loss_backward(dlogits, probs, r.n_tokens, targets, ctx.smoothing, 0, B, T, V);
+        loss_backward(dlogits, probs, r.n_tokens, targets, spec(B, T, V, ctx.smoothing));
         GradCheck check = grad_check(loss_of_logits, &ctx, logits, dlogits, N, N, 1e-2f);
         assert_grad_ok(s == 0 ? "dlogits (ε = 0.1)" : "dlogits (ε = 0)", check, 1e-3f);
         // Sensitivity: a single wrong sign must be caught.
@@ -198,11 +301,11 @@ static void test_deterministic_across_threads(void **state) {
     for (int i = 0; i < B * T; i++) targets[i] = (int)rng_below(&rng, V);
     LossResult a, b;
     omp_set_num_threads(1);
-    loss_forward(&a, p1, logits, targets, 0.1f, 0, B, T, V);
-    loss_backward(d1, p1, a.n_tokens, targets, 0.1f, 0, B, T, V);
+    loss_forward(&a, p1, logits, targets, spec(B, T, V, 0.1f));
+    loss_backward(d1, p1, a.n_tokens, targets, spec(B, T, V, 0.1f));
     omp_set_num_threads(3);
-    loss_forward(&b, p3, logits, targets, 0.1f, 0, B, T, V);
-    loss_backward(d3, p3, b.n_tokens, targets, 0.1f, 0, B, T, V);
+    loss_forward(&b, p3, logits, targets, spec(B, T, V, 0.1f));
+    loss_backward(d3, p3, b.n_tokens, targets, spec(B, T, V, 0.1f));
     assert_true(a.loss == b.loss && a.nll == b.nll && a.n_correct == b.n_correct);
     assert_memory_equal(p1, p3, sizeof(float) * N);
     assert_memory_equal(d1, d3, sizeof(float) * N);
@@ -221,6 +324,9 @@ int main(void) {
         cmocka_unit_test(test_padding_is_ignored),
         cmocka_unit_test(test_stable_and_in_place),
         cmocka_unit_test(test_nan_logit_gives_nan_loss_without_overrun),
+        cmocka_unit_test(test_plain_row_by_hand),
+        cmocka_unit_test(test_plain_and_fast_rows_agree),
+        cmocka_unit_test(test_plain_row_nonfinite),
         cmocka_unit_test(test_backward_matches_finite_differences),
         cmocka_unit_test(test_deterministic_across_threads),
     };

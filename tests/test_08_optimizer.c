@@ -156,9 +156,9 @@ static void test_adam_matches_pytorch(void **state) {
 static void mark_key_biases(bool *is_kb, const Model *m) {
     int d = m->config.d_model;
     for (int l = 0; l < m->config.n_layers; l++) {
-        const float *biases[3] = {m->enc[l].self_attn.b_k, m->dec[l].self_attn.b_k, m->dec[l].cross_attn.b_k};
+        const float *biases[3] = {m->params.w.enc[l].self_attn.b_k, m->params.w.dec[l].self_attn.b_k, m->params.w.dec[l].cross_attn.b_k};
         for (int k = 0; k < 3; k++)
-            for (int i = 0; i < d; i++) is_kb[biases[k] - m->params + i] = true;
+            for (int i = 0; i < d; i++) is_kb[biases[k] - m->params.values + i] = true;
     }
 }
 static void test_ten_model_steps_match_pytorch(void **state) {
@@ -174,7 +174,7 @@ static void test_ten_model_steps_match_pytorch(void **state) {
     Rng rng;
     rng_seed(&rng, 0, 0);
     model_init(&m, &config, &rng);
-    memcpy(m.params, fixture_get(fx, "params0", m.n_params), sizeof(float) * (size_t)m.n_params);
+    memcpy(m.params.values, fixture_get(fx, "params0", m.params.n), sizeof(float) * (size_t)m.params.n);
     int src[B * S], tgt_in[B * T], tgt_out[B * T], src_len[B], tgt_len[B];
     float *f = fixture_get(fx, "src", B * S);
     for (int i = 0; i < B * S; i++) src[i] = (int)f[i];
@@ -190,36 +190,41 @@ static void test_ten_model_steps_match_pytorch(void **state) {
     AdamConfig ac = adam_config_paper(config.d_model);
     ac.warmup_steps = 10;
     Adam opt;
-    adam_init(&opt, &ac, m.n_params);
+    adam_init(&opt, &ac, m.params.n);
     float *probs = xmalloc(sizeof(float) * B * T * (size_t)V), *dlogits = xmalloc(sizeof(float) * B * T * (size_t)V);
-    bool *is_kb = xcalloc((size_t)m.n_params, sizeof(bool));
+    bool *is_kb = xcalloc((size_t)m.params.n, sizeof(bool));
     mark_key_biases(is_kb, &m);
     float key_bias_grad = 0, other_grad = 0;
     for (int step = 0; step < 10; step++) {
         model_zero_grad(&m);
-        model_forward(&m, src, src_len, tgt_in, tgt_len, B, S, T, false, NULL);
+        model_forward(&m, &(ModelBatch){.src = src, .src_lengths = src_len,
+                                        .tgt = tgt_in, .tgt_lengths = tgt_len,
+                                        .B = B, .S = S, .T = T},
+                      false, NULL);
         LossResult loss;
-        loss_forward(&loss, probs, m.logits, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+        LossSpec spec = {.B = B, .T = T, .V = V,
+                         .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+        loss_forward(&loss, probs, m.acts.logits, tgt_out, spec);
         memset(dlogits, 0, sizeof(float) * B * T * (size_t)V);
-        loss_backward(dlogits, probs, loss.n_tokens, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, V);
+        loss_backward(dlogits, probs, loss.n_tokens, tgt_out, spec);
         model_backward(&m, dlogits);
-        for (long i = 0; i < m.n_params; i++) {
-            float g = fabsf(m.grads[i]);
+        for (long i = 0; i < m.params.n; i++) {
+            float g = fabsf(m.params.grads[i]);
             if (is_kb[i] && g > key_bias_grad) key_bias_grad = g;
             if (!is_kb[i] && g > other_grad) other_grad = g;
-            if (is_kb[i]) m.grads[i] = 0.0f;
+            if (is_kb[i]) m.params.grads[i] = 0.0f;
         }
-        adam_step(&opt, m.params, m.grads);
+        adam_step(&opt, m.params.values, m.params.grads);
         print_message("  step %2d: loss %.7f, torch %.7f\n", step + 1, loss.loss, (double)torch_losses[step]);
         assert_true(fabs(loss.loss - torch_losses[step]) <= 1e-4);
     }
     print_message("  largest |gradient|: key biases %.2e, all other parameters %.2e\n",
                   (double)key_bias_grad, (double)other_grad);
     assert_true(key_bias_grad < 1e-6f && other_grad > 1e-2f);
-    float *torch_params = fixture_get(fx, "params10", m.n_params);
-    assert_arrays_close("params after 10 steps vs torch", m.params, torch_params, m.n_params, 1e-4f);
+    float *torch_params = fixture_get(fx, "params10", m.params.n);
+    assert_arrays_close("params after 10 steps vs torch", m.params.values, torch_params, m.params.n, 1e-4f);
     // The parameters moved far more than the tolerance: the comparison means something.
-    float moved = max_abs_diff(m.params, fixture_get(fx, "params0", m.n_params), m.n_params);
+    float moved = max_abs_diff(m.params.values, fixture_get(fx, "params0", m.params.n), m.params.n);
     print_message("  largest parameter change over 10 steps: %.3f\n", (double)moved);
     assert_true(moved > 0.1f);
     free(probs), free(dlogits), free(is_kb);

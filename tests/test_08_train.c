@@ -85,15 +85,15 @@ static void test_nan_stops_training(void **state) {
     assert_non_null(good);
 
     // Poison one embedding row used by every batch (the </s> token ends every source).
-    float *row = t.model.embedding + (long)TOKEN_EOS * t.model.config.d_model;
+    float *row = t.model.params.w.embedding + (long)TOKEN_EOS * t.model.config.d_model;
     row[0] = NAN;
-    float *before = xmalloc(sizeof(float) * (size_t)t.model.n_params);
-    memcpy(before, t.model.params, sizeof(float) * (size_t)t.model.n_params);
+    float *before = xmalloc(sizeof(float) * (size_t)t.model.params.n);
+    memcpy(before, t.model.params.values, sizeof(float) * (size_t)t.model.params.n);
     TrainStepStats s;
     assert_false(trainer_step(&t, &s));
     assert_true(isnan(s.loss));
     assert_int_equal(t.state.step, 3);  // no update counted
-    assert_memory_equal(before, t.model.params, sizeof(float) * (size_t)t.model.n_params);
+    assert_memory_equal(before, t.model.params.values, sizeof(float) * (size_t)t.model.params.n);
 
     t.options.steps = 10;
     char logbuf[4096] = "";
@@ -238,7 +238,10 @@ static double antidiagonal_fraction(Trainer *t, int head, int *n_rows) {
         tgt[0] = TOKEN_BOS;
         memcpy(tgt + 1, y, sizeof(int) * (size_t)n);  // teacher forcing: <s> y1 .. yn
         int T = n + 1;
-        model_forward(m, src, &S, tgt, &T, 1, S, T, false, NULL);
+        model_forward(m, &(ModelBatch){.src = src, .src_lengths = &S,
+                                       .tgt = tgt, .tgt_lengths = &T,
+                                       .B = 1, .S = S, .T = T},
+                      false, NULL);
         int R, C;
         const float *w = model_attention(m, ATTN_CROSS, m->config.n_layers - 1, &R, &C);
         assert_int_equal(R, T);
@@ -315,19 +318,19 @@ static void test_average_last_steps(void **state) {
     assert_int_equal(a.n_averaged, 2);
 
     init_or_fail(&b, &o, NULL);
-    long n = b.model.n_params;
+    long n = b.model.params.n;
     double *sum = xcalloc((size_t)n, sizeof(double));
     for (int i = 1; i <= 4; i++) {
         TrainStepStats s;
         assert_true(trainer_step(&b, &s));
         if (i >= 3)
-            for (long j = 0; j < n; j++) sum[j] += b.model.params[j];
+            for (long j = 0; j < n; j++) sum[j] += b.model.params.values[j];
     }
     long differ_from_last = 0;
     for (long j = 0; j < n; j++) {
         float mean = (float)(sum[j] / 2.0);
-        if (a.model.params[j] != mean) fail_msg("parameter %ld: %.9g, expected the mean %.9g", j, a.model.params[j], mean);
-        differ_from_last += mean != b.model.params[j];
+        if (a.model.params.values[j] != mean) fail_msg("parameter %ld: %.9g, expected the mean %.9g", j, a.model.params.values[j], mean);
+        differ_from_last += mean != b.model.params.values[j];
     }
     assert_true(differ_from_last > n / 2);  // the mean is not simply the last step's parameters
     free(sum);

@@ -104,7 +104,10 @@ static void worked_example(void) {
     print_matrix(scores);
 
     // 2. No mask: every word may look at every word (encoder self-attention).
-    attention_forward(out, w, q, k, v, NULL, false, 1, 1, T, T, D);
+    // One sentence (B = 1), one head (h = 1), T queries over the same T keys.
+    const AttnDims dims = {.B = 1, .h = 1, .Tq = T, .Tk = T, .d_k = D};
+    const AttnInputs qkv = {.q = q, .k = k, .v = v};
+    attention_forward(out, w, qkv, ATTN_NO_MASK, dims);
     printf("\n2. Weights = softmax of each row (no mask, as in the encoder). Each row sums to 1:\n");
     attention_print(stdout, w, T, T, WORDS, WORDS);
     printf("   Note: without positions, \"the\" cannot tell its own noun from the other one:\n"
@@ -119,7 +122,7 @@ static void worked_example(void) {
     for (int i = 0; i < T; i++)
         for (int j = 0; j < T; j++) mask[i * T + j] = j > i ? -INFINITY : 0.0f;
     print_matrix(mask);
-    attention_forward(out, w, q, k, v, NULL, true, 1, 1, T, T, D);
+    attention_forward(out, w, qkv, (AttnMask){.causal = true}, dims);
     printf("   Weights with the causal mask (the upper triangle is exactly 0):\n");
     attention_print(stdout, w, T, T, WORDS, WORDS);
     printf("   \"cat\" wanted the verb \"sat\", but it lies in the future: with nothing it\n"
@@ -128,7 +131,7 @@ static void worked_example(void) {
     // 4. Padding: the same six slots hold a 4-word sentence and two pads.
     const char *padded[T] = {"the", "cat", "sat", "on", "<pad>", "<pad>"};
     int length = 4;
-    attention_forward(out, w, q, k, v, &length, false, 1, 1, T, T, D);
+    attention_forward(out, w, qkv, (AttnMask){.key_lengths = &length}, dims);
     printf("\n4. Padding mask: a batch pads \"the cat sat on\" to 6 slots; key_lengths = 4\n"
            "   hides keys 4 and 5 from every query:\n");
     attention_print(stdout, w, T, T, padded, padded);
@@ -170,14 +173,18 @@ static void scaling(int max_len) {
         int reps = (int)(((long)max_len * max_len) / nw / 8);
         if (reps > 50) reps = 50;
         if (reps < 1) reps = 1;
+        const AttnDims dims = {.B = 1, .h = 1, .Tq = t, .Tk = t, .d_k = DK};
+        const AttnInputs qkv = {.q = q, .k = k, .v = v};
+        const AttnInputGrads dqkv = {.dq = dq, .dk = dk, .dv = dv};
+        const AttnMask causal = {.causal = true};
         double fwd = INFINITY, both = INFINITY;
         for (int round = 0; round < 5; round++) {
             double start = wall_seconds();
-            for (int r = 0; r < reps; r++) attention_forward(out, w, q, k, v, NULL, true, 1, 1, t, t, DK);
+            for (int r = 0; r < reps; r++) attention_forward(out, w, qkv, causal, dims);
             double mid = wall_seconds();
             for (int r = 0; r < reps; r++) {
-                attention_forward(out, w, q, k, v, NULL, true, 1, 1, t, t, DK);
-                attention_backward(dq, dk, dv, scratch, dout, w, q, k, v, 1, 1, t, t, DK);
+                attention_forward(out, w, qkv, causal, dims);
+                attention_backward(dqkv, scratch, dout, w, qkv, dims);
             }
             double end = wall_seconds();
             fwd = fmin(fwd, (mid - start) / reps);

@@ -36,30 +36,31 @@ static const int WORD_IDS[T] = {0, 1, 2, 3, 0, 4};  // "the" appears twice
 // Owns one layer's parameters, activations and output for B = 1 self-attention.
 typedef struct {
     int d_model, h;
-    float *params, *cache_mem, *out;
+    float *params, *acts_mem, *out;
     MhaWeights w;
-    MhaCache cache;
+    MhaActs acts;
 } Layer;
 
 static Layer layer_new(int d_model, int h) {
     Layer L = {.d_model = d_model, .h = h};
-    L.params = xcalloc((size_t)MHA_WEIGHT_FLOATS(d_model), sizeof(float));
-    mha_weights_point(&L.w, L.params, d_model);
-    L.cache_mem = xmalloc(sizeof(float) * (size_t)mha_cache_floats(1, T, T, d_model, h));
-    mha_cache_point(&L.cache, L.cache_mem, 1, T, T, d_model, h);
+    L.params = xcalloc((size_t)mha_weights_layout(NULL, NULL, d_model), sizeof(float));
+    mha_weights_layout(&L.w, L.params, d_model);
+    const MhaDims dims = {.B = 1, .Tq = T, .Tk = T, .d_model = d_model, .h = h};
+    L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
+    mha_acts_layout(&L.acts, L.acts_mem, dims);
     L.out = xmalloc(sizeof(float) * (size_t)T * d_model);
     return L;
 }
 
 static void layer_free(Layer *L) {
-    free(L->params), free(L->cache_mem), free(L->out);
+    free(L->params), free(L->acts_mem), free(L->out);
 }
 
-// Prints each head's (T,T) weights: cache.weights is (B=1, h, T, T).
+// Prints each head's (T,T) weights: acts.weights is (B=1, h, T, T).
 static void print_heads(const Layer *L, const char *const *names) {
     for (int i = 0; i < L->h; i++) {
         printf("\nhead %d%s%s:\n", i, names ? " - " : "", names ? names[i] : "");
-        attention_print(stdout, L->cache.weights + (long)i * T * T, T, T, WORDS, WORDS);
+        attention_print(stdout, L->acts.weights + (long)i * T * T, T, T, WORDS, WORDS);
     }
 }
 
@@ -87,7 +88,8 @@ static void hand_set_heads(void) {
     // W^V and W^O: the identity, so each head passes its half of x through unchanged.
     for (int c = 0; c < D; c++) L.w.w_v[c * D + c] = L.w.w_o[c * D + c] = 1.0f;
 
-    mha_forward(L.out, &L.cache, x, x, &L.w, NULL, false, 1, T, T, D, H);
+    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK,
+                (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
     printf("Part 1: two heads with hand-set projections (d_model = %d, h = %d, d_k = %d)\n", D, H, DK);
     printf("Input x[t] = [one-hot position | one-hot word]. Head 0 reads columns 0..7 of\n"
            "W^Q, W^K, W^V; head 1 reads columns 8..15. Same input, different questions:\n");
@@ -123,7 +125,8 @@ static void random_heads(uint64_t seed) {
     positional_encoding_table(pe, T, D);
     positional_add(x, pe, 1, T, D);
 
-    mha_forward(L.out, &L.cache, x, x, &L.w, NULL, false, 1, T, T, D, H);
+    mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK,
+                (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
     printf("\n\nPart 2: %d heads with random projections (d_model = %d, d_k = %d, seed %llu)\n",
            H, D, D / H, (unsigned long long)seed);
     printf("Input: random word vectors + sinusoidal positions (lesson 03). Nothing is\n"
@@ -134,7 +137,7 @@ static void random_heads(uint64_t seed) {
            "its weight on a different word than head 0's row does):\n ");
     for (int i = 1; i < H; i++) {
         double diff = 0;
-        for (int e = 0; e < T * T; e++) diff += fabs(L.cache.weights[e] - L.cache.weights[i * T * T + e]);
+        for (int e = 0; e < T * T; e++) diff += fabs(L.acts.weights[e] - L.acts.weights[i * T * T + e]);
         printf("  head %d: %.3f", i, diff / (T * T));
     }
     printf("\nTraining (lesson 08) shapes such differences into roles like part 1's.\n");

@@ -124,16 +124,18 @@ int main(int argc, char **argv) {
     for (long i = 0; i < (long)V * D_MODEL; i++) table[i] = rng_normal(&rng) / sqrtf(D_MODEL);
     float *pe = xmalloc(sizeof(float) * MAX_TOKENS * D_MODEL);
     positional_encoding_table(pe, MAX_TOKENS, D_MODEL);
-    long layer_floats = ENCODER_LAYER_FLOATS(D_MODEL, D_FF);
+    // One sentence of S tokens (an encoder layer has no target: T is unused).
+    const Dims dims = {.B = 1, .S = S, .T = 0, .d_model = D_MODEL, .h = HEADS, .d_ff = D_FF};
+    long layer_floats = encoder_layer_weights_layout(NULL, NULL, D_MODEL, D_FF);
     float *params = xmalloc(sizeof(float) * (size_t)(layer_floats * layers));
-    long cache_floats = encoder_layer_cache_floats(1, S, D_MODEL, HEADS, D_FF);
-    float *cache_mem = xmalloc(sizeof(float) * (size_t)(cache_floats * layers));
+    long acts_floats = encoder_layer_acts_layout(NULL, NULL, dims);
+    float *acts_mem = xmalloc(sizeof(float) * (size_t)(acts_floats * layers));
     EncoderLayerWeights w[6];
-    EncoderLayerCache cache[6];
+    EncoderLayerActs acts[6];
     for (int l = 0; l < layers; l++) {
-        encoder_layer_weights_point(&w[l], params + l * layer_floats, D_MODEL, D_FF);
+        encoder_layer_weights_layout(&w[l], params + l * layer_floats, D_MODEL, D_FF);
         encoder_layer_weights_init(&w[l], &rng, D_MODEL, D_FF);
-        encoder_layer_cache_point(&cache[l], cache_mem + l * cache_floats, 1, S, D_MODEL, HEADS, D_FF);
+        encoder_layer_acts_layout(&acts[l], acts_mem + l * acts_floats, dims);
     }
     printf("Untrained encoder: N = %ld layers, d_model = %d, h = %d heads, d_ff = %d, seed %llu\n",
            layers, D_MODEL, HEADS, D_FF, seed);
@@ -148,9 +150,8 @@ int main(int argc, char **argv) {
     int lengths[1] = {S};
     float mean_w[MAX_TOKENS * MAX_TOKENS];
     for (int l = 0; l < layers; l++) {
-        encoder_layer_forward(&cache[l], in, &w[l], lengths, 0.1f, false, NULL, 1, S, D_MODEL,
-                              HEADS, D_FF);
-        const float *weights = cache[l].attn.weights;  // (1,h,S,S)
+        encoder_layer_forward(&acts[l], in, &w[l], lengths, DROPOUT_OFF, dims);
+        const float *weights = acts[l].attn.weights;  // (1,h,S,S)
         if (head < 0) {
             mean_over_heads(mean_w, weights, HEADS, S);
             printf("Layer %d self-attention, mean over the %d heads (row: a token, columns: the "
@@ -163,7 +164,7 @@ int main(int argc, char **argv) {
         // LayerNorm's promise, checked on this layer's output (gain 1, bias 0 untrained).
         double worst_mean = 0, worst_var = 0;
         for (int t = 0; t < S; t++) {
-            const float *o = cache[l].out + (long)t * D_MODEL;
+            const float *o = acts[l].out + (long)t * D_MODEL;
             double m = 0, v = 0;
             for (int j = 0; j < D_MODEL; j++) m += o[j];
             m /= D_MODEL;
@@ -174,13 +175,13 @@ int main(int argc, char **argv) {
         }
         printf("Layer %d output: every token vector has |mean| <= %.1e and |variance - 1| <= %.1e "
                "(LayerNorm)\n\n", l + 1, worst_mean, worst_var);
-        in = cache[l].out;
+        in = acts[l].out;
     }
     printf("Untrained, each token spreads its attention over all %d tokens, near 1/%d = %.2f\n"
            "each: random projections give scores q·k/√d_k close to 0, so the softmax is\n"
            "nearly flat. Training (lesson 08) sharpens these rows; `make run` shows it live.\n",
            S, S, 1.0 / S);
-    free(table), free(pe), free(params), free(cache_mem);
+    free(table), free(pe), free(params), free(acts_mem);
     tokenizer_free(&tok);
     return 0;
 }

@@ -156,7 +156,10 @@ int main(int argc, char **argv) {
     Model m;
     model_init(&m, &cfg, &rng);
     int src_len[1] = {S}, tgt_len[1] = {T};
-    model_forward(&m, src, src_len, tgt, tgt_len, 1, S, T, false, NULL);  // evaluation: no dropout
+    model_forward(&m, &(ModelBatch){.src = src, .src_lengths = src_len,
+                                    .tgt = tgt, .tgt_lengths = tgt_len,
+                                    .B = 1, .S = S, .T = T},
+                  false, NULL);  // evaluation: no dropout
 
     float shown[MAX_TOKENS * MAX_TOKENS];
     int rows, cols;
@@ -177,7 +180,7 @@ int main(int argc, char **argv) {
     // ---- the generator: logits = y·Embᵀ, log-softmax (§3.4) -------------------------
     int V = cfg.vocab_size;
     float *logp = xmalloc(sizeof(float) * (size_t)V);
-    log_softmax_forward(logp, m.logits + (long)(T - 1) * V, 1, V);
+    log_softmax_forward(logp, m.acts.logits + (long)(T - 1) * V, 1, V);
     printf("\n3. Next-token probabilities after \"%s\" (tied generator + softmax), top 5 of %d:\n",
            target, V);
     for (int k = 0; k < 5; k++) {
@@ -195,7 +198,7 @@ int main(int argc, char **argv) {
 
     // ---- parameter counts (Table 3) -------------------------------------------------
     print_counts("4. This demo model", &cfg);
-    printf("  allocated: n_params = %ld\n\n", m.n_params);
+    printf("  allocated: n_params = %ld\n\n", m.params.n);
     model_free(&m);
     ModelConfig base = {.vocab_size = 37000, .d_model = 512, .n_heads = 8, .d_ff = 2048,
                         .n_layers = 6, .max_len = 8, .max_batch = 1, .dropout = 0.1f};
@@ -203,8 +206,8 @@ int main(int argc, char **argv) {
     if (allocate_base) {
         model_init(&m, &base, &rng);
         printf("  allocated: n_params = %ld floats = %.0f MB, %s the count; the paper says 65M\n",
-               m.n_params, m.n_params * 4.0 / 1e6,
-               m.n_params == model_param_count(&base) ? "matches" : "DOES NOT MATCH");
+               m.params.n, m.params.n * 4.0 / 1e6,
+               m.params.n == model_param_count(&base) ? "matches" : "DOES NOT MATCH");
         model_free(&m);
     }
     tokenizer_free(&tok);

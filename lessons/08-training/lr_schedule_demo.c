@@ -56,8 +56,10 @@ static void loss_table(int V, float eps) {
         double p = ps[i], other = (1 - p) / (V - 1);
         for (int c = 0; c < V; c++) logits[c] = (float)log(c == target ? p : other);
         LossResult plain, smooth;
-        loss_forward(&plain, probs, logits, &target, 0.0f, -1, 1, 1, V);
-        loss_forward(&smooth, probs, logits, &target, eps, -1, 1, 1, V);
+        LossSpec one_position = {.B = 1, .T = 1, .V = V, .smoothing = 0.0f, .ignore_index = -1};
+        loss_forward(&plain, probs, logits, &target, one_position);
+        one_position.smoothing = eps;
+        loss_forward(&smooth, probs, logits, &target, one_position);
         printf("  %6.3f   %8.4f                    %8.4f%s\n", p, plain.loss, smooth.loss,
                fabs(p - (1 - eps + eps / V)) < 1e-9 ? "   <- the minimum: p(y) = 1 - ε + ε/V" : "");
     }

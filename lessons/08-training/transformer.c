@@ -401,7 +401,7 @@ static int cmd_train(int argc, char **argv) {
         printf("\n%s", line);
     }
     printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
-           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.n_params,
+           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.params.n,
            (double)c->dropout, (double)o.smoothing);
     printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d threads, seed %llu\n",
            (double)t.adam.config.beta1, (double)t.adam.config.beta2, (double)t.adam.config.eps,
@@ -803,7 +803,7 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
     model_init(&m, &mc, &rng);
     AdamConfig ac = adam_config_paper(c->d_model);
     Adam adam;
-    adam_init(&adam, &ac, m.n_params);
+    adam_init(&adam, &ac, m.params.n);
     int B = c->batch, S = c->src_len, T = c->tgt_len;
     int *src = xmalloc(sizeof(int) * (size_t)B * S), *tgt = xmalloc(sizeof(int) * (size_t)B * (T + 1));
     int *tgt_in = xmalloc(sizeof(int) * (size_t)B * T), *tgt_out = xmalloc(sizeof(int) * (size_t)B * T);
@@ -821,13 +821,18 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
     for (int warm = -3;; warm++) {
         if (warm == 0) start = wall_seconds();
         model_zero_grad(&m);
-        model_forward(&m, src, src_len, tgt_in, tgt_len, B, S, T, true, &rng);
+        model_forward(&m, &(ModelBatch){.src = src, .src_lengths = src_len,
+                                        .tgt = tgt_in, .tgt_lengths = tgt_len,
+                                        .B = B, .S = S, .T = T},
+                      true, &rng);
         LossResult r;
-        loss_forward(&r, m.logits, m.logits, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        LossSpec loss = {.B = B, .T = T, .V = c->vocab,
+                         .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
+        loss_forward(&r, m.acts.logits, m.acts.logits, tgt_out, loss);
         vec_zero(dlogits, (long)B * T * c->vocab);
-        loss_backward(dlogits, m.logits, r.n_tokens, tgt_out, LABEL_SMOOTHING, TOKEN_PAD, B, T, c->vocab);
+        loss_backward(dlogits, m.acts.logits, r.n_tokens, tgt_out, loss);
         model_backward(&m, dlogits);
-        adam_step(&adam, m.params, m.grads);
+        adam_step(&adam, m.params.values, m.params.grads);
         if (warm >= 0) {
             steps++;
             if (wall_seconds() - start >= seconds) break;
@@ -837,7 +842,7 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
     *tok_s = (double)steps * B * T / dt;
     *gflops = (double)steps * bench_step_flops(c) / dt / 1e9;
     *ms_step = 1e3 * dt / (double)steps;
-    *n_params = m.n_params;
+    *n_params = m.params.n;
     free(dlogits);
     free(src), free(tgt), free(tgt_in), free(tgt_out), free(src_len), free(tgt_len);
     adam_free(&adam);

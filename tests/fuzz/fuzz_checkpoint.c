@@ -19,10 +19,10 @@ static void load_and_check(const char *path) {
     ErrorMessage err = {{0}};
     if (!checkpoint_load(path, 2, &m, &tok, &st, &opt, &err)) {
         FUZZ_CHECK(err.text[0] != '\0');
-        FUZZ_CHECK(m.params == NULL && opt.memory == NULL);
+        FUZZ_CHECK(m.params.values == NULL && opt.memory == NULL);
         return;
     }
-    for (long i = 0; i < m.n_params; i++) FUZZ_CHECK(isfinite(m.params[i]));
+    for (long i = 0; i < m.params.n; i++) FUZZ_CHECK(isfinite(m.params.values[i]));
     if (st.present) FUZZ_CHECK(st.batch_in_epoch >= 0 && st.rng.increment % 2 == 1);
     adam_free(&opt);
     tokenizer_free(&tok);

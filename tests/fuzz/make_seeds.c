@@ -58,7 +58,7 @@ static void checkpoint_seeds(const Tokenizer *tok) {
     model_init(&m, &c, &rng);
     AdamConfig ac = adam_config_paper(8);
     Adam opt;
-    adam_init(&opt, &ac, m.n_params);
+    adam_init(&opt, &ac, m.params.n);
     opt.step = 3;
     TrainingState st = {.present = true, .step = 3, .epoch = 1, .batch_in_epoch = 2, .rng = rng};
     rng_seed(&st.data_rng, 1, 3);
