@@ -267,6 +267,30 @@ static void write_adam(Writer *w, const Adam *opt) {
     write_floats(w, opt->v, opt->n);
 }
 
+// "AVGS": n_averaged, n, then the n doubles of the running sum, little-endian.
+static void write_average(Writer *w, const TrainingState *state, long n) {
+    write_section_header(w, "AVGS", 16 + 8 * (uint64_t)n);
+    unsigned char b[16];
+    put_u64(b, (uint64_t)state->n_averaged);
+    put_u64(b + 8, (uint64_t)n);
+    write_bytes(w, b, sizeof b);
+    for (long i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &state->param_sum[i], 8);
+        unsigned char d[8];
+        put_u64(d, bits);
+        write_bytes(w, d, 8);
+    }
+}
+
+// The double at p, little-endian.
+static double get_f64(const unsigned char *p) {
+    uint64_t bits = get_u64(p);
+    double d;
+    memcpy(&d, &bits, 8);
+    return d;
+}
+
 // The whole file, header to checksum, through w (tok, state, opt optional as in
 // checkpoint_save; vocab is tok's text form, vocab_len bytes).
 static void write_file(Writer *w, const Model *m, const char *vocab, size_t vocab_len,
@@ -283,6 +307,7 @@ static void write_file(Writer *w, const Model *m, const char *vocab, size_t voca
     }
     if (state) write_fields_section(w, "TRST", state, TRST_FIELDS, COUNT(TRST_FIELDS), 0);
     if (opt && opt->memory) write_adam(w, opt);
+    if (state && state->n_averaged > 0 && state->param_sum) write_average(w, state, m->params.n);
     write_section_header(w, "PARM", 8 + 4 * (uint64_t)m->params.n);
     unsigned char count[8];
     put_u64(count, (uint64_t)m->params.n);
@@ -346,8 +371,8 @@ bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage
 
 // Where the sections of a verified file are (pointers into the file's bytes).
 typedef struct {
-    const unsigned char *conf, *vocab, *trst, *adam, *parm;
-    uint64_t vocab_len, adam_len, parm_len;
+    const unsigned char *conf, *vocab, *trst, *adam, *parm, *avgs;
+    uint64_t vocab_len, adam_len, parm_len, avgs_len;
     ModelConfig config;
 } Parsed;
 
@@ -383,6 +408,7 @@ static bool record_section(const char *path, const unsigned char *h, uint64_t le
         {"TRST", &out->trst, NULL, fields_bytes(TRST_FIELDS, COUNT(TRST_FIELDS))},
         {"ADAM", &out->adam, &out->adam_len, 0},
         {"PARM", &out->parm, &out->parm_len, 0},
+        {"AVGS", &out->avgs, &out->avgs_len, 0},
     };
     for (int i = 0; i < COUNT(known); i++) {
         if (!tag_is(h, known[i].tag)) continue;
@@ -571,6 +597,17 @@ static bool check_adam_state(const char *path, const Parsed *p, long n, ErrorMes
     return true;
 }
 
+// AVGS, if present: a positive count, and exactly n finite sums.
+static bool check_average(const char *path, const Parsed *p, long n, ErrorMessage *err) {
+    if (!p->avgs) return true;
+    if (p->avgs_len != 16 + 8 * (uint64_t)n || get_i64(p->avgs + 8) != n || get_i64(p->avgs) < 1)
+        return error_set(err, "%s: corrupted checkpoint: the parameter average (AVGS) does not fit the model", path);
+    for (long i = 0; i < n; i++)
+        if (!isfinite(get_f64(p->avgs + 16 + 8 * (size_t)i)))
+            return error_set(err, "%s: corrupted checkpoint: the parameter average holds a non-finite sum", path);
+    return true;
+}
+
 // The bytes are what was written; now check that they make sense: a configuration
 // (max_batch > 0 replacing the stored one) and the parameter and moment counts it implies.
 static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMessage *err) {
@@ -584,7 +621,8 @@ static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMe
     if (expected <= 0 || expected > LIMIT_PARAMS)
         return error_set(err, "%s: model configuration gives %ld parameters", path, expected);
     return check_parameters(path, out, expected, err) && check_adam_size(path, out, expected, err) &&
-           check_training_state(path, out, err) && check_adam_state(path, out, expected, err);
+           check_training_state(path, out, err) && check_adam_state(path, out, expected, err) &&
+           check_average(path, out, expected, err);
 }
 
 // Verifies the file bytes (see the order in checkpoint.h) and finds the sections.
@@ -687,6 +725,27 @@ bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
     get_floats(m->params.values, p.parm + 8, m->params.n);
     if (state) read_training_state(&p, state);
     if (opt) read_adam(&p, m->params.n, opt);
+    free(data);
+    return true;
+}
+
+bool checkpoint_load_average(const char *path, long n_params, double **param_sum, long *n_averaged,
+                             ErrorMessage *err) {
+    unsigned char *data;
+    Parsed p;
+    *param_sum = NULL;
+    *n_averaged = 0;
+    if (!read_and_parse(path, 0, &data, &p, err)) return false;
+    if (p.avgs && get_i64(p.avgs + 8) != n_params) {
+        free(data);
+        return error_set(err, "%s: the parameter average is for %lld parameters, not %ld", path,
+                         (long long)get_i64(p.avgs + 8), n_params);
+    }
+    if (p.avgs) {
+        *n_averaged = (long)get_i64(p.avgs);
+        *param_sum = xmalloc(sizeof(double) * (size_t)n_params);
+        for (long i = 0; i < n_params; i++) (*param_sum)[i] = get_f64(p.avgs + 16 + 8 * (size_t)i);
+    }
     free(data);
     return true;
 }

@@ -214,6 +214,8 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
             return false;
         if (!t->state.present || !opt->memory)
             return error_set(err, "%s: has no training state (saved without it), cannot resume", resume_path);
+        if (!checkpoint_load_average(resume_path, t->model.params.n, &t->param_sum, &t->n_averaged, err))
+            return false;
     }
     if (!build_data(t, resume_path != NULL, err)) return false;
 
@@ -437,7 +439,14 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
 }
 
 bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err) {
-    return checkpoint_save(path, &t->model, &t->tok, with_state ? &t->state : NULL,
+    TrainingState state = t->state;
+    // Inside an averaging window the running sum goes along, so a resume averages the
+    // same steps; once the run is done the average is already in the parameters.
+    if (t->n_averaged > 0 && t->state.step < t->options.steps) {
+        state.n_averaged = t->n_averaged;
+        state.param_sum = t->param_sum;
+    }
+    return checkpoint_save(path, &t->model, &t->tok, with_state ? &state : NULL,
                            with_state ? &t->adam : NULL, err);
 }
 

@@ -121,7 +121,7 @@ typedef struct {
     EvalStats last_eval;     // the last validation (n = 0 before the first)
     LoadReport train_report, valid_report;  // corpus: what loading cut or dropped
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
-    long n_averaged;         // steps summed into param_sum (this session)
+    long n_averaged;         // steps summed into param_sum (restored by a resume)
     long saved_step;         // the step of the checkpoint known to be at options.out_path
                              // (saved by this Trainer, or resumed from that path); -1: none
     int steps_diverging;     // consecutive steps with a loss above DIVERGED_LOSS_FACTOR·ln V
@@ -198,8 +198,8 @@ typedef struct {
 // kept, or that none was written) and does not overwrite the last checkpoint. With average_last,
 // the parameters of the last average_last steps are summed and, when the run reaches
 // options.steps, replaced by their mean before the final validation and save (the
-// periodic checkpoints hold the raw parameters; after a resume inside the window the
-// mean covers only the steps since the resume).
+// periodic checkpoints hold the raw parameters and the running sum, so a run resumed
+// inside the window averages exactly the steps an uninterrupted one would).
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err);
 
 #endif

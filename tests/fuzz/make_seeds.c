@@ -62,6 +62,9 @@ static void checkpoint_seeds(const Tokenizer *tok) {
     opt.step = 3;
     TrainingState st = {.present = true, .step = 3, .epoch = 1, .batch_in_epoch = 2, .rng = rng};
     rng_seed(&st.data_rng, 1, 3);
+    double *sum = xcalloc((size_t)m.params.n, sizeof(double));  // an average in progress (AVGS)
+    for (long i = 0; i < m.params.n; i++) sum[i] = 2.0 * m.params.values[i];
+    st.n_averaged = 2, st.param_sum = sum;
     ErrorMessage err;
     const char *paths[2] = {"/tmp/make_seeds-full.ckpt", "/tmp/make_seeds-slim.ckpt"};
     if (!checkpoint_save(paths[0], &m, tok, &st, &opt, &err) ||
@@ -74,6 +77,7 @@ static void checkpoint_seeds(const Tokenizer *tok) {
         free(bytes);
         remove(paths[i]);
     }
+    free(sum);
     adam_free(&opt);
     model_free(&m);
 }
