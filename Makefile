@@ -4,6 +4,7 @@
 #   make test     build and run every test under AddressSanitizer + UBSan
 #   make run      open the viewer, training a toy model live
 #   make lessons  build only the lesson programs
+#   make pages    check that every program output a page quotes is still what it prints
 #   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
 #   make clean    remove build/
 #   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
@@ -52,7 +53,7 @@ LESSON_BINS := $(addprefix $(BUILD)/,$(notdir $(LESSON_SRC:.c=)))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_BINS := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lessons test run bench clean fixtures
+.PHONY: all lessons test run bench clean fixtures pages
 all: $(CORE_LIB) lessons
 
 lessons: $(LESSON_BINS)
@@ -101,7 +102,7 @@ $(foreach f,$(LESSON_SRC),$(eval $(call lesson_program,$(f))))
 CMOCKA_CFLAGS = $(shell pkg-config --cflags cmocka)
 CMOCKA_LIBS   = $(shell pkg-config --libs cmocka)
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka
+$(BUILD)/tests/%: tests/%.c tests/testutil.c $(wildcard tests/*.h) $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka
 	$(CC) $(SANFLAGS) $(CMOCKA_CFLAGS) $< tests/testutil.c $(CORE_SLIB) $(CMOCKA_LIBS) $(LDLIBS) -o $@
 
 # ---- viewer (viz/viz.mk adds its programs to all, and its tests to TEST_BINS) -------
@@ -111,6 +112,12 @@ test: $(TEST_BINS) all
 	@sh tests/check_layers.sh
 	@sh tests/run_tests.sh $(TEST_BINS)
 	@$(COURSE_ENV) sh tests/check_course.sh
+	@sh tests/check_pages.sh
+
+# The pages' quoted outputs (tests/README.md: the <!-- make test --> marker). SLOW=1 also
+# reruns the recorded whole training runs (minutes).
+pages: all
+	@sh tests/check_pages.sh $(if $(strip $(SLOW)),--slow)
 
 # ---- the course: exercises generated from src/ (lessons/course.sh) ------------------
 #   make exercise LESSON=NN   your skeletons in lessons/NN-*/exercises/ (git-ignored)
@@ -122,10 +129,11 @@ test: $(TEST_BINS) all
 #   make exercises            the list of every exercise
 #   make student              build/student/transformer and build/student/transformer-viz,
 #                             built with your components of every lesson you have done
+#                             (PLAIN=1: your plain kernels replace the fast ones too)
 COURSE_ENV = CC="$(CC)" SANFLAGS="$(SANFLAGS)" CMOCKA_CFLAGS="$(CMOCKA_CFLAGS)" \
           CMOCKA_LIBS="$(CMOCKA_LIBS)" LDLIBS="$(LDLIBS)" BUILD="$(BUILD)"
 COURSE = $(COURSE_ENV) sh lessons/course.sh
-.PHONY: exercise check watch solution reset progress exercises student
+.PHONY: exercise check watch solution reset progress exercises student check-course
 exercise:
 	@$(COURSE) exercise "$(LESSON)"
 check watch: $(CORE_SLIB) $(BUILD)/.dep-cmocka
@@ -138,9 +146,12 @@ progress:
 	@$(COURSE) progress
 exercises:
 	@$(COURSE) exercises
+# The grader's own proof (also part of make test): LESSONS="04 05" limits it.
+check-course: $(CORE_SLIB) $(BUILD)/.dep-cmocka
+	@$(COURSE_ENV) LESSONS="$(LESSONS)" sh tests/check_course.sh
 # The student library is rebuilt every time (your files change without make knowing).
 student: $(CORE_LIB) $(VIZ_OBJ) | $(BUILD)/.dep-sdl2
-	@CFLAGS="$(CFLAGS)" $(COURSE) student
+	@CFLAGS="$(CFLAGS)" STUDENT_PLAIN="$(PLAIN)" $(COURSE) student
 	$(CC) $(CFLAGS) lessons/08-training/transformer.c $(BUILD)/student/libtransformer.a $(LDLIBS) -o $(BUILD)/student/transformer
 	$(CC) $(CFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(VIZ_MAIN) $(VIZ_OBJ) $(BUILD)/student/libtransformer.a $(SDL_LIBS) $(LDLIBS) -o $(BUILD)/student/transformer-viz
 	@echo "built $(BUILD)/student/transformer and $(BUILD)/student/transformer-viz with your components; try:"

@@ -1011,7 +1011,7 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/%s.tsv", out_dir, names[split]);
         FILE *f = xfopen(path, "w");
         long written = 0;
-        // The paper's own example opens the training set.
+        // The classic tutorial example (not from the paper) opens the training set.
         if (split == 0 && counts[0] > 0) {
             seen_insert(&seen, "je suis étudiant", "i am a student");
             fprintf(f, "je suis étudiant\ti am a student\n");

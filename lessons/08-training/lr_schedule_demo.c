@@ -1,17 +1,16 @@
-// lr_schedule_demo.c: two pictures for lesson 08, printed in the terminal.
+// lr_schedule_demo.c: lesson 08, part 2, printed in the terminal.
 //   1. The learning rate of Eq. (3), §5.3, over training steps: a linear warmup, then a
-//      decay ∝ 1/√step. The paper's base model, and the small model `transformer train`
-//      uses, side by side.
-//   2. What label smoothing (§5.4) does to the loss: without it the loss keeps falling as
-//      the model grows surer of the right token; with it the best is p(y) = 1 - ε + ε/V,
-//      and more confidence is punished.
-#include <math.h>
+//      decay ∝ 1/√step. The paper's base model, and the defaults `transformer train`
+//      uses for fr-en and reverse (read from train_options_default, so they stay true).
+//   2. Adam's update on one parameter: its step size does not depend on the size of
+//      the gradient.
+// (The label-smoothing table that used to end this demo is build/loss_demo, part 1.)
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "loss.h"
+#include "common.h"
 #include "optimizer.h"
+#include "train.h"
 
 enum { WIDTH = 64, HEIGHT = 14 };
 
@@ -43,38 +42,42 @@ static void plot_schedule(int d_model, int warmup, long max_step, float scale) {
            (double)(scale * lrate_schedule(max_step, d_model, warmup)));
 }
 
-// The loss of one position whose logits put p on the right token and spread the rest
-// evenly over the other V-1, with and without smoothing, through loss_forward.
-static void loss_table(int V, float eps) {
-    printf("one position, V = %d classes, the right class y gets probability p(y), the others share the rest:\n", V);
-    printf("   p(y)    -log p(y) (no smoothing)    label-smoothed loss, ε = %.1f\n", (double)eps);
-    const double ps[] = {0.1, 0.3, 0.5, 0.7, 0.8, 0.9, 0.91, 0.95, 0.99, 0.999};
-    float *logits = malloc(sizeof(float) * (size_t)V);
-    float *probs = malloc(sizeof(float) * (size_t)V);
-    int target = 3;
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-        double p = ps[i], other = (1 - p) / (V - 1);
-        for (int c = 0; c < V; c++) logits[c] = (float)log(c == target ? p : other);
-        LossResult plain, smooth;
-        LossSpec one_position = {.B = 1, .T = 1, .V = V, .smoothing = 0.0f, .ignore_index = -1};
-        loss_forward(&plain, probs, logits, &target, one_position);
-        one_position.smoothing = eps;
-        loss_forward(&smooth, probs, logits, &target, one_position);
-        printf("  %6.3f   %8.4f                    %8.4f%s\n", p, plain.loss, smooth.loss,
-               fabs(p - (1 - eps + eps / V)) < 1e-9 ? "   <- the minimum: p(y) = 1 - ε + ε/V" : "");
+// Adam on one parameter w with loss (w - 3)²·g_scale/2, from w = 0, at a fixed learning
+// rate: prints the first steps for two gradient scales. Adam divides m̂ by sqrt(v̂), so the
+// step is about lr whatever the gradient's size (the bias correction makes that hold
+// from step 1).
+static void adam_one_parameter(void) {
+    const float scales[2] = {1.0f, 1000.0f};
+    const float lr = 0.1f;
+    printf("Adam (β1 0.9, β2 0.98, ε 1e-9) at a fixed lr = %.1f on L(w) = s·(w - 3)²/2, from w = 0:\n",
+           (double)lr);
+    printf("  step   s = 1: gradient        w    s = 1000: gradient        w\n");
+    Adam opt[2];
+    float w[2] = {0.0f, 0.0f};
+    for (int i = 0; i < 2; i++) {
+        AdamConfig config = adam_config_paper(1);
+        adam_init(&opt[i], &config, 1);
     }
-    free(probs);
-    free(logits);
-    printf("Without smoothing the loss only falls as p(y) -> 1; with it, certainty costs: the\n"
-           "target distribution itself keeps ε spread over all V classes (§5.4: \"This hurts\n"
-           "perplexity, as the model learns to be more unsure, but improves accuracy and BLEU\").\n");
+    for (int step = 1; step <= 6; step++) {
+        float g[2];
+        for (int i = 0; i < 2; i++) {
+            g[i] = scales[i] * (w[i] - 3.0f);
+            adam_update(&opt[i], &w[i], &g[i], lr);
+        }
+        printf("  %4d   %16.3f %8.4f   %19.3f %8.4f\n", step, (double)g[0], (double)w[0],
+               (double)g[1], (double)w[1]);
+    }
+    for (int i = 0; i < 2; i++) adam_free(&opt[i]);
+    printf("A gradient 1000 times larger moves w by the same steps: Adam's step is lr times\n"
+           "m̂/sqrt(v̂), about ±1 while the gradient keeps its sign. That is why Eq. (3) can\n"
+           "set the step size directly, the same for every parameter.\n");
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
         printf("usage: lr_schedule_demo\n\nPrints the learning-rate schedule of Eq. (3) (§5.3) as a terminal\n"
-               "plot, for the paper's base model and for this project's small models, and a table\n"
-               "of the loss with and without label smoothing (§5.4).\n");
+               "plot, for the paper's base model and for this project's fr-en and reverse\n"
+               "defaults, and Adam's first steps on one parameter (§5.3).\n");
         return 0;
     }
     if (argc > 1) {
@@ -83,9 +86,16 @@ int main(int argc, char **argv) {
     }
     printf("== Eq. (3), the paper's base model (§5.3: warmup_steps = 4000; the first 20,000 of its 100,000 steps)\n");
     plot_schedule(512, 4000, 20000, 1.0f);
-    printf("== `transformer train --task fr-en` defaults (d_model 128, warmup 800, 2000 steps, scale 1)\n");
-    plot_schedule(128, 800, 2000, 1.0f);
-    printf("== Label smoothing (§5.4)\n");
-    loss_table(10, LABEL_SMOOTHING);
+    const char *tasks[2] = {"fr-en", "reverse"};
+    for (int i = 0; i < 2; i++) {
+        TrainOptions opt;
+        ErrorMessage err;
+        if (!train_options_default(&opt, tasks[i], &err)) die("%s", err.text);
+        printf("== `transformer train --task %s` defaults (d_model %d, warmup %d, %ld steps, scale %g)\n",
+               tasks[i], opt.d_model, opt.warmup, opt.steps, (double)opt.lr_scale);
+        plot_schedule(opt.d_model, opt.warmup, opt.steps, opt.lr_scale);
+    }
+    printf("== Adam (§5.3)\n");
+    adam_one_parameter();
     return 0;
 }
