@@ -220,18 +220,20 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
 
 // dq, dk, dv against central differences, no mask (B=2, h=2, Tq=Tk=4, d_k=3); one
 // flipped sign in each must then fail the same check.
-// hint: dv wrong: dv += Pᵀ·dout is matmul_tn(dv, p, dout, Tk, Tq, d_k). Only dq and dk
-// hint: wrong: look at softmax-backward-row (take the row's sum Σ p·dp BEFORE overwriting,
-// hint: multiply by scale) and check that ds was zeroed before dP = dout·vᵀ went into it.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_no_mask(void **state) {
     (void)state;
     check_attention_gradients("no mask", 2, 2, 4, 4, 3, NULL, false);
 }
 
 // The same with padding (lengths 4 and 2): hidden keys get no gradient.
-// hint: dv wrong: dv += Pᵀ·dout is matmul_tn(dv, p, dout, Tk, Tq, d_k). Only dq and dk
-// hint: wrong: look at softmax-backward-row (take the row's sum Σ p·dp BEFORE overwriting,
-// hint: multiply by scale) and check that ds was zeroed before dP = dout·vᵀ went into it.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_padding(void **state) {
     (void)state;
     int lengths[2] = {4, 2};
@@ -239,18 +241,20 @@ static void test_gradients_padding(void **state) {
 }
 
 // The same with the causal mask.
-// hint: dv wrong: dv += Pᵀ·dout is matmul_tn(dv, p, dout, Tk, Tq, d_k). Only dq and dk
-// hint: wrong: look at softmax-backward-row (take the row's sum Σ p·dp BEFORE overwriting,
-// hint: multiply by scale) and check that ds was zeroed before dP = dout·vᵀ went into it.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_causal(void **state) {
     (void)state;
     check_attention_gradients("causal", 2, 2, 4, 4, 3, NULL, true);
 }
 
 // The same with padding and the causal mask at once.
-// hint: dv wrong: dv += Pᵀ·dout is matmul_tn(dv, p, dout, Tk, Tq, d_k). Only dq and dk
-// hint: wrong: look at softmax-backward-row (take the row's sum Σ p·dp BEFORE overwriting,
-// hint: multiply by scale) and check that ds was zeroed before dP = dout·vᵀ went into it.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_padding_and_causal(void **state) {
     (void)state;
     int lengths[2] = {3, 2};
@@ -258,9 +262,8 @@ static void test_gradients_padding_and_causal(void **state) {
 }
 
 // Cross-attention: 3 target queries against 5 source keys, with padding.
-// hint: Tq != Tk here: check each matmul's sizes against the shapes. dv wrong: dv += Pᵀ·dout is matmul_tn(dv, p, dout, Tk, Tq, d_k). Only dq and dk
-// hint: wrong: look at softmax-backward-row (take the row's sum Σ p·dp BEFORE overwriting,
-// hint: multiply by scale) and check that ds was zeroed before dP = dout·vᵀ went into it.
+// hint: Tq = 3 queries, Tk = 5 keys: check every matmul's three sizes against the shapes
+// hint: (dv and dk are (Tk,d_k), dq is (Tq,d_k), P and ds are (Tq,Tk)).
 static void test_gradients_cross_attention(void **state) {
     (void)state;
     int lengths[2] = {5, 3};
@@ -294,7 +297,7 @@ static void test_check_rejects_softmax_without_jacobian_term(void **state) {
 
 // tests/fixtures/attention.txt: Eq. (1) in PyTorch for each mask and for cross-attention.
 // hint: the message names the first array that differs: out or weights is the forward,
-// hint: dq, dk or dv the backward (dk += dSᵀ·q is matmul_tn(dk, ds, q, Tk, Tq, d_k)).
+// hint: dq, dk or dv the backward (dk += dSᵀ·q is (Tk,Tq)·(Tq,d_k): mind the transpose).
 static void test_matches_pytorch(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/attention.txt");

@@ -96,9 +96,9 @@ static double layer_loss(void *ctx) {
 
 // With d_model = 4 and h = 2 (d_k = 2), token t's features [a b | c d] go to head 0 as
 // [a b] and head 1 as [c d]; merging puts them back.
-// hint: head i of sequence b is one contiguous (T,d_k) block of dst, at ((b*h + i)*T + t)*d_k;
-// hint: its numbers come from columns i*d_k .. of token t's row, at (b*T + t)*d_model + i*d_k.
-// hint: merge-heads is the same copy with the two sides swapped.
+// hint: in dst, head i of sequence b is one contiguous (T,d_k) block (all of head 0's
+// hint: tokens first, then head 1's); its numbers come from columns i*d_k .. of each
+// hint: token's row of d_model numbers. merge-heads is the same copy, the sides swapped.
 static void test_split_heads_by_hand(void **state) {
     (void)state;
     // B=1, T=2: token 0 = 0 1 2 3, token 1 = 4 5 6 7
