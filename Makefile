@@ -129,6 +129,7 @@ pages: all
 #   make exercises            the list of every exercise
 #   make student              build/student/transformer and build/student/transformer-viz,
 #                             built with your components of every lesson you have done
+#                             (PLAIN=1: your plain kernels replace the fast ones too)
 COURSE_ENV = CC="$(CC)" SANFLAGS="$(SANFLAGS)" CMOCKA_CFLAGS="$(CMOCKA_CFLAGS)" \
           CMOCKA_LIBS="$(CMOCKA_LIBS)" LDLIBS="$(LDLIBS)" BUILD="$(BUILD)"
 COURSE = $(COURSE_ENV) sh lessons/course.sh
@@ -150,7 +151,7 @@ check-course: $(CORE_SLIB) $(BUILD)/.dep-cmocka
 	@$(COURSE_ENV) LESSONS="$(LESSONS)" sh tests/check_course.sh
 # The student library is rebuilt every time (your files change without make knowing).
 student: $(CORE_LIB) $(VIZ_OBJ) | $(BUILD)/.dep-sdl2
-	@CFLAGS="$(CFLAGS)" $(COURSE) student
+	@CFLAGS="$(CFLAGS)" STUDENT_PLAIN="$(PLAIN)" $(COURSE) student
 	$(CC) $(CFLAGS) lessons/08-training/transformer.c $(BUILD)/student/libtransformer.a $(LDLIBS) -o $(BUILD)/student/transformer
 	$(CC) $(CFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(VIZ_MAIN) $(VIZ_OBJ) $(BUILD)/student/libtransformer.a $(SDL_LIBS) $(LDLIBS) -o $(BUILD)/student/transformer-viz
 	@echo "built $(BUILD)/student/transformer and $(BUILD)/student/transformer-viz with your components; try:"

@@ -193,7 +193,11 @@ build_student_lib() {
             # Your code, compiled like the reference (sanitizers on) but warnings are
             # not errors, and the stubs' unused parameters are not warned about.
             # shellcheck disable=SC2086
-            if ! $CC $SANFLAGS -Wno-error -Wno-unused-parameter -Wno-unused-function \
+            # In the lesson being checked, PLAIN_KERNELS makes your plain version the one
+            # that runs everywhere in that file (the fast ones are speed notes, not
+            # exercises), so every test of the lesson goes through your code.
+            plain=""; [ "$l" = "$target" ] && plain=-DPLAIN_KERNELS
+            if ! $CC $SANFLAGS $plain -Wno-error -Wno-unused-parameter -Wno-unused-function \
                     -Wno-unused-but-set-variable -Wno-unused-variable -Isrc -c "$mine" -o "$obj" 2> "$work/cc.log"; then
                 cat "$work/cc.log" >&2
                 echo "error: $mine does not compile (the compiler's message is above)" >&2
@@ -319,7 +323,10 @@ cmd_student() {
         for f in $(lesson_files "$l"); do
             mine="$(ex_dir "$l")/$(basename "$f")"
             # shellcheck disable=SC2086
-            $CC ${CFLAGS:-} -Wno-error -Wno-unused-parameter -Wno-unused-function -Wno-unused-variable \
+            # STUDENT_PLAIN=1 (make student PLAIN=1): your plain kernels run instead of the
+            # fast reference ones (slower, but every multiply is yours).
+            plain=""; [ "${STUDENT_PLAIN:-}" = 1 ] && plain=-DPLAIN_KERNELS
+            $CC ${CFLAGS:-} $plain -Wno-error -Wno-unused-parameter -Wno-unused-function -Wno-unused-variable \
                 -Isrc -c "$mine" -o "$work/obj/$(basename "${f%.c}").o" || die "$mine does not compile"
             echo "lesson $l: using your $mine"
             used=$((used + 1))

@@ -21,6 +21,18 @@ enum { LOSS_CHUNKS = 64 };
 // everything needed from the logits is read before probs is written).
 LossRow loss_row_plain(float *probs, const float *logits, int target, int V) {
     LossRow row = {0};
+    // EXERCISE 08 loss-row: one position's softmax and its two loss terms (§5.4)
+    // TODO: logits and probs are (V); probs may be the same array as logits, so read
+    // TODO: everything you need from the logits before you write probs.
+    // TODO: 1. max = the largest logit; row.argmax = its index (the first one on ties).
+    // TODO: 2. z = Σ_c exp(logit(c) - max) (sum in double; expf per term); write
+    // TODO:    probs[c] = exp(logit(c) - max) / z, a distribution that sums to 1.
+    // TODO: 3. with log p(c) = (logit(c) - max) - log z:
+    // TODO:    row.nll    = -log p(target)
+    // TODO:    row.smooth = -(1/V) Σ_c log p(c)   (the ε/V part of label smoothing)
+    // TODO: (loss_forward mixes them: (1-ε)·nll + ε·smooth.)
+    // STUB: for (int c = 0; c < V; c++) probs[c] = 0.0f;
+    // SOLUTION
     // The largest logit, subtracted before exp so that nothing overflows: the largest
     // term of Z = Σ_c exp(logit(c) - max) is exp(0) = 1, so log Z is never the log of 0.
     float max = logits[0];
@@ -42,6 +54,7 @@ LossRow loss_row_plain(float *probs, const float *logits, int target, int V) {
     double log_z = log(z);
     row.nll = log_z - target_shifted;
     row.smooth = log_z - sum_shifted / V;
+    // END EXERCISE
     return row;
 }
 
@@ -185,6 +198,14 @@ void loss_forward(LossResult *result, float *probs, const float *logits, const i
 void loss_backward(float *dlogits, const float *probs, long n_tokens, const int *targets,
                    LossSpec spec) {
     if (n_tokens <= 0) return;
+    // EXERCISE 08 loss-gradient: dL/dlogits of the label-smoothed loss (§5.4)
+    // TODO: dlogits and probs are (B,T,V) (spec.B, spec.T, spec.V); targets is (B,T).
+    // TODO: For every row r whose target y = targets[r] is not spec.ignore_index, ADD
+    // TODO: (p(c) - q(c)) / n_tokens to dlogits[r, c] for every class c, where
+    // TODO: q(c) = ε/V for every c, plus (1 - ε) more at c = y   (ε = spec.smoothing).
+    // TODO: Padding rows get nothing. Accumulate with +=: the caller zeroed dlogits.
+    // STUB: (void)probs; (void)targets; (void)spec;
+    // SOLUTION
     const int V = spec.V;
     long rows = (long)spec.B * spec.T;
     float scale = 1.0f / (float)n_tokens;
@@ -199,4 +220,5 @@ void loss_backward(float *dlogits, const float *probs, long n_tokens, const int 
         for (int c = 0; c < V; c++) d[c] += (p[c] - uniform) * scale;
         d[y] -= on_target * scale;
     }
+    // END EXERCISE
 }

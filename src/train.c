@@ -51,6 +51,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->batch_tokens = 2048, o->batch_sentences = 128;
         o->eval_every = 500, o->eval_sentences = 200;
         o->checkpoint_every = 600;
+        o->history_every = 30;
         snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
     } else {
         // A toy model: reverse reaches 99.8% exact-sequence accuracy on the held-out test
@@ -69,6 +70,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->batch_tokens = 1024, o->batch_sentences = 256;
         o->eval_every = 300, o->eval_sentences = 500;
         o->checkpoint_every = 600;
+        o->history_every = 20;
         snprintf(o->out_path, sizeof o->out_path, "%s.ckpt", task);
     }
     return true;
@@ -453,6 +455,28 @@ static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
     if (hooks && hooks->on_eval) hooks->on_eval(hooks->ctx, t, &t->last_eval);
 }
 
+// Every history_every steps (and at a session's first and the run's last step) appends
+// the probe's attention to the history next to the checkpoint (history.h); a fresh run
+// starts the file. Evaluation mode, no random numbers: the training is not changed.
+static void record_history(Trainer *t, const TrainStepStats *s, FILE *log) {
+    const TrainOptions *o = &t->options;
+    if (o->history_every <= 0 || !o->out_path[0]) return;
+    if (s->step % o->history_every && s->step != t->first_step + 1 && s->step != o->steps) return;
+    char path[300];
+    history_path_for(path, sizeof path, o->out_path);
+    HistoryHeader h = {.n_layers = t->model.config.n_layers, .n_heads = t->model.config.n_heads,
+                       .d_model = t->model.config.d_model, .warmup = o->warmup, .total_steps = o->steps,
+                       .lr_scale = o->lr_scale};
+    snprintf(h.task, sizeof h.task, "%s", o->task);
+    snprintf(h.probe, sizeof h.probe, "%s", o->history_probe[0] ? o->history_probe : history_default_probe(o->task));
+    HistoryFrame f;
+    history_capture(&f, &t->model, &t->tok, h.probe);
+    f.step = s->step, f.loss = (float)s->loss, f.lr = s->lr;
+    ErrorMessage e;
+    if ((s->step == 1 && !history_create(path, &h, &e)) || !history_append(path, &h, &f, &e)) say(log, e.text);
+    history_frame_free(&f);
+}
+
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
     long last_saved = t->state.step;
@@ -482,6 +506,7 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
             t->n_averaged++;
         }
         if (hooks && hooks->on_step) hooks->on_step(hooks->ctx, t, &s);
+        record_history(t, &s, log);
         if (s.step % o->log_every == 0 || s.step == o->steps || s.step == t->first_step + 1) {
             train_format_progress(line, sizeof line, t, &s);
             say(log, line);

@@ -28,6 +28,7 @@
 #include "common.h"
 #include "dataset.h"
 #include "decode.h"
+#include "history.h"
 #include "model.h"
 #include "optimizer.h"
 #include "rng.h"
@@ -66,6 +67,9 @@ typedef struct {
                              // evaluate and save that average at the end
     bool slim;               // final checkpoint without training state and Adam moments
                              // (a third of the size; for shipping, cannot be resumed)
+    long history_every;      // record the probe's attention into the .history file next to
+                             // out_path every this many steps (history.h; 0 = off)
+    char history_probe[256]; // the sentence recorded ("" = the task's default)
 } TrainOptions;
 
 // Defaults for a task (false with a message if the task is unknown).

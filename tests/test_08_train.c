@@ -33,6 +33,7 @@ static TrainOptions tiny_options(const char *task) {
     o.log_every = 1000;
     o.threads = 1;
     o.out_path[0] = 0;
+    o.history_every = 0;  // no .history files beside the tests' checkpoints
     return o;
 }
 

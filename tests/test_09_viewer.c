@@ -5,6 +5,12 @@
 // triangle, and token labels beside the grid. Also the PNG writer, read back by a small
 // inflater written here.
 //
+// The teaching additions: a key while the sentence box has focus is text, never a
+// shortcut; quitting a live run asks; the all-heads grid keeps its shape and place for
+// translations of different length; decoder rows read "fed -> predicts"; an animated PNG
+// reads back frame by frame; a recorded history replays into the same pictures, with
+// the whole Eq. (3) curve, the time slider and a caption.
+//
 // Set VIZ_TEST_SAVE_DIR=/some/dir to also save what each test drew as PNG files.
 #include <math.h>
 #include <stdio.h>
@@ -13,8 +19,11 @@
 #include <unistd.h>
 
 #include "draw.h"
+#include "input.h"
 #include "png.h"
+#include "replay.h"
 #include "rng.h"
+#include "optimizer.h"
 #include "snapshot.h"
 #include "testutil.h"
 
@@ -53,6 +62,7 @@ static void fill_snapshot(Snapshot *s, bool with_labels) {
     for (int i = 0; i < 5; i++) {
         snprintf(s->src_tokens[i], VIZ_TOKEN_CHARS, "%s", with_labels ? src[i] : "");
         snprintf(s->tgt_tokens[i], VIZ_TOKEN_CHARS, "%s", with_labels ? tgt[i] : "");
+        snprintf(s->tgt_next[i], VIZ_TOKEN_CHARS, "%s", with_labels ? (i < 4 ? tgt[i + 1] : "</s>") : "");
     }
     for (int k = 0; k < VIZ_KINDS; k++) {
         VizAttention *a = &s->attn[k];
@@ -189,7 +199,7 @@ static void test_colormap_ends_and_order(void **state) {
 static void test_heatmap_top_bottom_and_mask_colours(void **state) {
     Scene *sc = *state;
     draw(sc, "cross_layer2_head3");
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     int n = viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
     assert_int_equal(n, 1);
     const HeatmapBox *b = &boxes[0];
@@ -230,7 +240,7 @@ static void test_causal_triangle_is_masked(void **state) {
     sc->st.layer = 0;
     sc->st.head = 0;
     draw(sc, "decoder_self_layer1_head1");
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     assert_int_equal(viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes), 1);
     for (int r = 0; r < 5; r++)
         for (int c = 0; c < 5; c++) {
@@ -259,7 +269,7 @@ static void test_token_labels_are_drawn(void **state) {
     sc->st.layer = 1;
     sc->st.head = 2;
     draw(sc, "labels");
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     assert_int_equal(viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes), 1);
     const HeatmapBox *b = &boxes[0];
     int n = b->cell;
@@ -289,7 +299,7 @@ static void test_all_heads_grid_and_hover(void **state) {
     sc->st.kind = VIZ_CROSS;
     sc->st.layer = 1;
     sc->st.head = -1;
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     int n = viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
     assert_int_equal(n, 4);
     for (int i = 0; i < n; i++) {
@@ -347,6 +357,247 @@ static void test_other_views_draw(void **state) {
     }
     free(empty);
     sc->st.view = VIEW_ATTENTION;
+}
+
+
+// ---- input: focus, quitting ----------------------------------------------------------
+
+static SDL_Event key_event(SDL_Keycode k) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_KEYDOWN;
+    e.key.keysym.sym = k;
+    return e;
+}
+
+static SDL_Event text_event(const char *t) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_TEXTINPUT;
+    snprintf(e.text.text, sizeof e.text.text, "%s", t);
+    return e;
+}
+
+static SDL_Event click_event(int x, int y) {
+    SDL_Event e;
+    memset(&e, 0, sizeof e);
+    e.type = SDL_MOUSEBUTTONDOWN;
+    e.button.button = SDL_BUTTON_LEFT;
+    e.button.x = x;
+    e.button.y = y;
+    return e;
+}
+
+// A click on the sentence box gives it the keyboard; then every key is text: typing
+// "qui as 1" changes no view, quits nothing, saves nothing. A click elsewhere leaves.
+static void test_focused_box_takes_every_key(void **state) {
+    Scene *sc = *state;
+    ViewState st;
+    view_state_init(&st, W, H);
+    InputActions act;
+    SDL_Rect box = viz_text_box_rect(&sc->painter, &st);
+    assert_true(box.w > 0 && box.h > 0);
+    SDL_Event e = click_event(box.x + box.w / 2, box.y + box.h / 2);
+    viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+    assert_true(st.editing);
+    ViewState before = st;
+    const char *typed = "qui as 1";
+    SDL_Keycode keys[] = {SDLK_q, SDLK_u, SDLK_i, SDLK_SPACE, SDLK_a, SDLK_s, SDLK_SPACE, SDLK_1,
+                          SDLK_TAB, SDLK_UP, SDLK_LEFT, SDLK_h, SDLK_c, SDLK_p, SDLK_r};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        e = key_event(keys[i]);
+        viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+        assert_false(act.quit || act.save_png || act.toggle_pause || act.send_probe);
+        if (i < strlen(typed)) {
+            char one[2] = {typed[i], 0};
+            e = text_event(one);
+            viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+        }
+    }
+    assert_int_equal(st.view, before.view);
+    assert_int_equal(st.kind, before.kind);
+    assert_int_equal(st.layer, before.layer);
+    assert_int_equal(st.head, before.head);
+    assert_int_equal(st.help, before.help);
+    assert_int_equal(st.captions, before.captions);
+    assert_int_equal(st.present, before.present);
+    assert_true(st.editing);
+    assert_string_equal(st.input, typed);
+    e = key_event(SDLK_RETURN);  // Enter translates and gives the keyboard back
+    viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+    assert_true(act.send_probe);
+    assert_false(st.editing);
+    e = click_event(box.x + box.w / 2, box.y + box.h / 2);
+    viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+    assert_true(st.editing);
+    e = click_event(5, H / 2);  // elsewhere: the keys are shortcuts again
+    viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+    assert_false(st.editing);
+    e = key_event(SDLK_2);
+    viz_handle_event(&sc->painter, &st, sc->snap, &e, &act);
+    assert_int_equal(st.view, VIEW_POSITIONAL);
+}
+
+// q during live training asks and names the file the model goes to; another key stays;
+// q twice quits. Without live training q quits at once.
+static void test_quitting_a_live_run_asks(void **state) {
+    Scene *sc = *state;
+    ViewState st;
+    view_state_init(&st, W, H);
+    st.live_training = true;
+    snprintf(st.checkpoint_path, sizeof st.checkpoint_path, "/home/teacher/runs/transformer-viz-fr-en-001.ckpt");
+    InputActions act;
+    SDL_Event q = key_event(SDLK_q), x = key_event(SDLK_x);
+    viz_handle_event(&sc->painter, &st, sc->snap, &q, &act);
+    assert_false(act.quit);
+    assert_non_null(strstr(st.message, st.checkpoint_path));
+    viz_handle_event(&sc->painter, &st, sc->snap, &x, &act);
+    assert_false(act.quit);
+    viz_handle_event(&sc->painter, &st, sc->snap, &q, &act);
+    assert_false(act.quit);
+    viz_handle_event(&sc->painter, &st, sc->snap, &q, &act);
+    assert_true(act.quit);
+    st.live_training = false;
+    st.confirm_quit = false;
+    viz_handle_event(&sc->painter, &st, sc->snap, &q, &act);
+    assert_true(act.quit);
+    // Down from the first PE frequency stays there instead of wrapping to the last.
+    st.view = VIEW_POSITIONAL;
+    st.pe_pair = 0;
+    SDL_Event up = key_event(SDLK_DOWN);
+    viz_handle_event(&sc->painter, &st, sc->snap, &up, &act);
+    assert_int_equal(st.pe_pair, 0);
+}
+
+// ---- layout stability and row labels ------------------------------------------------------
+
+// Two translations of different length: the head grid has the same shape, and every
+// head's grid starts at the same place with the same cell size.
+static void test_grid_keeps_its_shape(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    st.head = -1;
+    st.fit_rows = 12;  // the longest this sentence's translation has been
+    HeatmapBox a[VIZ_MAX_BOXES], b[VIZ_MAX_BOXES];
+    int na = viz_heatmap_layout(&sc->painter, &st, sc->snap, a);
+    Snapshot *longer = malloc(sizeof *longer);
+    memcpy(longer, sc->snap, sizeof *longer);
+    longer->tgt_len = 12;
+    longer->attn[VIZ_CROSS].rows = longer->attn[VIZ_CROSS].valid_rows = 12;
+    for (int i = 5; i < 12; i++) snprintf(longer->tgt_tokens[i], VIZ_TOKEN_CHARS, "w%d", i);
+    int nb = viz_heatmap_layout(&sc->painter, &st, longer, b);
+    assert_int_equal(na, 4);
+    assert_int_equal(nb, 4);
+    assert_int_equal(viz_grid_columns(4), 2);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(a[i].grid.x, b[i].grid.x);
+        assert_int_equal(a[i].grid.y, b[i].grid.y);
+        assert_int_equal(a[i].cell, b[i].cell);
+        assert_int_equal(a[i].area.x, b[i].area.x);
+        assert_int_equal(a[i].area.y, b[i].area.y);
+    }
+    assert_true(a[1].area.x > a[0].area.x && a[1].area.y == a[0].area.y);  // 2 x 2
+    assert_true(a[2].area.y > a[0].area.y && a[2].area.x == a[0].area.x);
+    free(longer);
+}
+
+// Decoder rows carry the token fed in and the token predicted, the encoder's its token.
+static void test_rows_say_fed_and_predicted(void **state) {
+    Scene *sc = *state;
+    char label[64];
+    viz_row_label(sc->snap, VIZ_CROSS, 0, label, (int)sizeof label);
+    assert_string_equal(label, "<s> \xe2\x86\x92 i");
+    viz_row_label(sc->snap, VIZ_DEC_SELF, 4, label, (int)sizeof label);
+    assert_string_equal(label, "\xe2\x96\x81student \xe2\x86\x92 </s>");
+    viz_row_label(sc->snap, VIZ_ENC_SELF, 1, label, (int)sizeof label);
+    assert_string_equal(label, "\xe2\x96\x81suis");
+    // Drawn: label pixels left of the grid on row 0 (the arrow makes them wider).
+    sc->st.kind = VIZ_CROSS;
+    sc->st.head = 2;
+    draw(sc, "rows_fed_predicts");
+    HeatmapBox boxes[VIZ_MAX_BOXES];
+    viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
+    SDL_Color text = {232, 232, 238, 255};
+    SDL_Rect left = {boxes[0].grid.x - 80, boxes[0].grid.y, 76, boxes[0].cell};
+    assert_true(count_color(sc, left, text) > 5);
+}
+
+// The comparisons: the mean of a layer's heads is drawn with the mean weight; all
+// layers x heads make one box each; a pinned head stands beside the current one.
+static void test_comparisons(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = VIZ_HEAD_AVERAGE;
+    HeatmapBox boxes[VIZ_MAX_BOXES];
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes), 1);
+    // Cell (1, ONE_COL[1]): head 3 says 1, the other three heads 1/4 (uniform over 4 keys).
+    float mean = (1.0f + 3 * 0.25f) / 4;
+    assert_true(fabsf(viz_box_weight(sc->snap, VIZ_CROSS, &boxes[0], 1, ONE_COL[1]) - mean) < 1e-6f);
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Rect cell = cell_rect(&boxes[0], 1, ONE_COL[1]);
+    assert_color("mean of heads", pixel(sc, cell.x + cell.w / 2, cell.y + cell.h / 2), viz_colormap(mean));
+    st.head = -1;
+    st.all_layers = true;
+    int n = viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes);
+    assert_int_equal(n, 8);
+    assert_int_equal(boxes[5].layer, 1);
+    assert_int_equal(boxes[5].head, 1);
+    st.all_layers = false;
+    st.head = 0;
+    st.pinned_layer = 1;
+    st.pinned_head = 2;
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &st, sc->snap, boxes), 2);
+    assert_int_equal(boxes[0].head, 2);
+    assert_int_equal(boxes[1].head, 0);
+    assert_true(boxes[1].grid.x > boxes[0].grid.x + boxes[0].grid.w);  // side by side
+    draw(sc, "pinned_pair");
+}
+
+// The positional view's §3.5 panels: the wavelength of the chosen pair is marked in the
+// accent colour on the log axis, and the rotation circle marks pos and pos + k.
+static void test_positional_wavelengths_and_rotation(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    st.view = VIEW_POSITIONAL;
+    st.pe_pair = 3;
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Rect right_third = {W * 2 / 3, H / 2, W / 3 - 10, H / 2 - 60};
+    SDL_Color accent = {255, 184, 64, 255}, first = {86, 180, 233, 255}, second = {230, 159, 0, 255};
+    assert_true(count_color(sc, right_third, accent) >= 40);  // the marked wavelength (9 x 9)
+    assert_true(count_color(sc, right_third, first) >= 60);   // pos, its label, the other wavelengths
+    assert_true(count_color(sc, right_third, second) >= 40);  // pos + k and its label
+    // Eq. (1) for a clicked row: the panel lists the row's weights (accent on the largest).
+    st.view = VIEW_ATTENTION;
+    st.head = 2;
+    st.formula_row = 1;
+    draw(sc, "formula");
+}
+
+// Presentation mode: no key hints in the footer, secondary text near-white, and the
+// fonts the caller opens for 1.6 times the height are larger.
+static void test_presentation_mode(void **state) {
+    Scene *sc = *state;
+    ViewState st = sc->st;
+    int lhs = sc->painter.font_px[FONT_SMALL] * 5 / 4 + 2;
+    SDL_Rect hints = {10, H - lhs - 4, W / 2, lhs};
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Color panel = {30, 30, 40, 255};
+    int plain = hints.w * hints.h - count_color(sc, hints, panel);
+    assert_true(plain > 100);  // the key hints are there
+    st.present = true;
+    viz_draw(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    assert_int_equal(hints.w * hints.h - count_color(sc, hints, panel), 0);  // and gone
+    int small = sc->painter.font_px[FONT_NORMAL];
+    ErrorMessage err;
+    assert_true(painter_resize(&sc->painter, H * 8 / 5, &err));
+    assert_true(sc->painter.font_px[FONT_NORMAL] >= small * 3 / 2);
+    assert_true(painter_resize(&sc->painter, H, &err));
 }
 
 // ---- PNG ---------------------------------------------------------------------------------
@@ -488,6 +739,256 @@ static unsigned char *png_decode(const unsigned char *png, size_t n, int *w, int
     return out;
 }
 
+
+// Inflates one frame's zlib data (a region of rw x rh RGBA pixels) and blends it into
+// the RGB canvas (w pixels wide) at (rx, ry): alpha 255 replaces, alpha 0 keeps (the
+// writer uses no other alpha). Checks the Adler-32 and the row filters.
+static void paste_region(const unsigned char *z, size_t zn, int rw, int rh, int rx, int ry, int w, unsigned char *canvas) {
+    size_t row = (size_t)rw * 4 + 1, raw_n = row * (size_t)rh;
+    unsigned char *raw = malloc(raw_n + 1);
+    assert_int_equal(inflate_all(z + 2, zn - 6, raw, raw_n + 1), raw_n);
+    assert_int_equal(get_u32(z + zn - 4), png_adler32(1, raw, raw_n));
+    for (int y = 0; y < rh; y++) {
+        assert_int_equal(raw[y * row], 0);
+        for (int x = 0; x < rw; x++) {
+            const unsigned char *px = raw + y * row + 1 + 4 * x;
+            assert_true(px[3] == 0 || px[3] == 255);
+            if (px[3] == 255) memcpy(canvas + ((size_t)(ry + y) * w + rx + x) * 3, px, 3);
+        }
+    }
+    free(raw);
+}
+
+// Reads an APNG written by apng_*: checks every CRC, the acTL frame count against the
+// fcTL chunks, the sequence numbers (0, 1, 2 ... over fcTL and fdAT together), that the
+// first frame covers the picture and every region lies inside it, and composes the
+// frames (each replaces its region, the rest stays) up to frame `want` into *rgb.
+// Returns the frame count.
+static int apng_decode(const unsigned char *png, size_t n, int want, int *w, int *h, unsigned char **rgb) {
+    size_t at = 8;
+    int announced = -1, frames = 0, region[4] = {0, 0, 0, 0};
+    uint32_t next_seq = 0;
+    unsigned char *z = malloc(n);
+    size_t zn = 0;
+    *rgb = NULL;
+    for (bool end = false; !end;) {
+        assert_true(at + 12 <= n);
+        uint32_t len = get_u32(png + at);
+        assert_true(at + 12 + len <= n);
+        assert_int_equal(png_crc32(0, png + at + 4, len + 4), get_u32(png + at + 8 + len));
+        const unsigned char *type = png + at + 4, *data = png + at + 8;
+        bool image = !memcmp(type, "IDAT", 4) || !memcmp(type, "fdAT", 4);
+        if (!image && zn > 0) {  // the frame's data ended: paste it
+            if (frames - 1 <= want) paste_region(z, zn, region[2], region[3], region[0], region[1], *w, *rgb);
+            zn = 0;
+        }
+        if (!memcmp(type, "IHDR", 4)) {
+            *w = (int)get_u32(data);
+            *h = (int)get_u32(data + 4);
+            assert_int_equal(data[9], 6);  // RGBA
+            *rgb = calloc((size_t)*w * (size_t)*h * 3, 1);
+        } else if (!memcmp(type, "acTL", 4)) {
+            announced = (int)get_u32(data);
+        } else if (!memcmp(type, "fcTL", 4)) {
+            assert_int_equal(get_u32(data), next_seq++);
+            for (int k = 0; k < 4; k++) region[(k + 2) % 4] = (int)get_u32(data + 4 + 4 * k);  // w, h, x, y
+            assert_true(region[0] + region[2] <= *w && region[1] + region[3] <= *h);
+            if (frames == 0) assert_true(region[2] == *w && region[3] == *h && region[0] == 0 && region[1] == 0);
+            assert_int_equal(data[24], 0);  // dispose: keep
+            assert_int_equal(data[25], frames == 0 ? 0 : 1);  // blend: source, then over
+            frames++;
+        } else if (image) {
+            bool fdat = type[1] == 'd';
+            if (fdat) assert_int_equal(get_u32(data), next_seq++);
+            else assert_int_equal(frames, 1);  // IDAT: only the first frame
+            memcpy(z + zn, data + (fdat ? 4 : 0), len - (fdat ? 4 : 0));
+            zn += len - (fdat ? 4 : 0);
+        } else if (!memcmp(type, "IEND", 4)) {
+            end = true;
+        }
+        at += 12 + len;
+    }
+    assert_int_equal(at, n);
+    assert_int_equal(announced, frames);
+    free(z);
+    return frames;
+}
+
+// Three frames come back as three frames of the right size and pixels, read by the
+// decoder above (not by the encoder's own code): the second changes only a small
+// rectangle (stored alone), the third the whole picture.
+static void test_apng_reads_back(void **state) {
+    (void)state;
+    enum { AW = 37, AH = 23 };
+    static unsigned char img[3][AW * AH * 3];
+    for (int i = 0; i < AW * AH; i++) img[0][3 * i] = 10, img[0][3 * i + 1] = 7, img[0][3 * i + 2] = (unsigned char)i;
+    memcpy(img[1], img[0], sizeof img[1]);
+    for (int y = 5; y < 9; y++)
+        for (int x = 20; x < 26; x++) img[1][(y * AW + x) * 3 + 1] = 200;
+    for (int i = 0; i < AW * AH * 3; i++) img[2][i] = (unsigned char)(img[0][i] + 90);
+    ApngWriter a;
+    apng_begin(&a, AW, AH, 3);
+    for (int f = 0; f < 3; f++) apng_add_frame(&a, img[f], AW * 3, 100);
+    char path[] = "/tmp/test_09_apng_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    ErrorMessage err;
+    assert_true(apng_finish(&a, path, &err));
+    size_t n;
+    char *file = read_whole_file(path, &n, &err);
+    assert_non_null(file);
+    for (int f = 0; f < 3; f++) {
+        int w, h;
+        unsigned char *rgb;
+        assert_int_equal(apng_decode((unsigned char *)file, n, f, &w, &h, &rgb), 3);
+        assert_int_equal(w, AW);
+        assert_int_equal(h, AH);
+        assert_memory_equal(rgb, img[f], sizeof img[f]);
+        free(rgb);
+    }
+    // The small change was stored as its rectangle: fcTL 2 (the second) is 6 x 4 at (20, 5).
+    const unsigned char *second = NULL;
+    int seen = 0;
+    for (size_t at = 8; at + 8 < n; at += 12 + get_u32((unsigned char *)file + at))
+        if (!memcmp(file + at + 4, "fcTL", 4) && ++seen == 2) second = (unsigned char *)file + at + 8;
+    assert_non_null(second);
+    assert_int_equal(get_u32(second + 4), 6);
+    assert_int_equal(get_u32(second + 8), 4);
+    assert_int_equal(get_u32(second + 12), 20);
+    assert_int_equal(get_u32(second + 16), 5);
+    free(file);
+    // Fewer frames than announced is an error, not a broken file.
+    apng_begin(&a, AW, AH, 2);
+    apng_add_frame(&a, img[0], AW * 3, 100);
+    assert_false(apng_finish(&a, path, &err));
+    remove(path);
+}
+
+// ---- replay --------------------------------------------------------------------------
+
+// A hand-made history of 4 frames (2 layers, 4 heads, 4 source and 3 target tokens):
+// in frame f, cross-attention row r of layer 2 head 1 puts weight 1 on column
+// (r + f) % 4. Written to a file and loaded back as a Replay.
+static void make_replay(Replay *r, char *path) {
+    HistoryHeader h = {.task = "reverse", .probe = "abc", .n_layers = 2, .n_heads = 4, .d_model = 32,
+                       .warmup = 200, .total_steps = 2000, .lr_scale = 0.2f};
+    ErrorMessage err;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(history_create(path, &h, &err));
+    const char *src[4] = {"a", "b", "c", "</s>"}, *tgt[4] = {"<s>", "c", "b", "a"};
+    for (int f = 0; f < 4; f++) {
+        HistoryFrame fr;
+        memset(&fr, 0, sizeof fr);
+        fr.step = f == 0 ? 1 : 500 * f;
+        fr.loss = 3.0f - f * 0.5f;
+        fr.lr = 0.2f * lrate_schedule(fr.step, 32, 200);
+        fr.src_len = 4;
+        fr.tgt_len = 3;
+        for (int i = 0; i < 4; i++) snprintf(fr.src[i], HISTORY_TOKEN_CHARS, "%s", src[i]);
+        for (int i = 0; i < 4; i++) snprintf(fr.tgt[i], HISTORY_TOKEN_CHARS, "%s", tgt[i]);
+        snprintf(fr.tgt[3], HISTORY_TOKEN_CHARS, "a");
+        size_t per_head = 16 + 9 + 12;
+        fr.weights = calloc(per_head * 8, 1);
+        int rows, cols;
+        unsigned char *w = (unsigned char *)history_weights(&h, &fr, VIZ_CROSS, 1, 0, &rows, &cols);
+        for (int rr = 0; rr < rows; rr++) w[rr * cols + (rr + f) % 4] = 255;
+        assert_true(history_append(path, &h, &fr, &err));
+        free(fr.weights);
+    }
+    assert_true(replay_load(r, path, &err));
+}
+
+// A replayed frame draws like a live snapshot: the top colour where the recording says
+// 1; the slider's knob sits at the frame; the training view draws the whole Eq. (3)
+// curve (its colour right of the current step too) and the caption line is there.
+static void test_replay_draws_the_recording(void **state) {
+    Scene *sc = *state;
+    Replay r;
+    char path[] = "/tmp/test_09_replay_XXXXXX";
+    make_replay(&r, path);
+    assert_int_equal(r.history.n_frames, 4);
+    Snapshot *s = calloc(1, sizeof *s);
+    ViewState st;
+    view_state_init(&st, W, H);
+    st.has_replay = st.replay = true;
+    st.replay_frames = 4;
+    st.replay_frame = 1;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = 0;
+    replay_fill_snapshot(s, &r, 1);
+    s->version = 2;
+    assert_true(s->replay);
+    assert_int_equal(s->step, 500);
+    assert_int_equal(s->total_steps, 2000);
+    assert_int_equal(s->history_len, 2);
+    assert_string_equal(s->tgt_next[0], "c");
+    viz_draw(&sc->painter, &st, s);
+    SDL_RenderPresent(sc->renderer);
+    HeatmapBox boxes[VIZ_MAX_BOXES];
+    assert_int_equal(viz_heatmap_layout(&sc->painter, &st, s, boxes), 1);
+    for (int row = 0; row < 3; row++) {
+        SDL_Rect cell = cell_rect(&boxes[0], row, (row + 1) % 4);
+        assert_color("replayed weight 1", pixel(sc, cell.x + cell.w / 2, cell.y + cell.h / 2), viz_colormap(1));
+        SDL_Rect other = cell_rect(&boxes[0], row, (row + 2) % 4);
+        assert_color("replayed weight 0", pixel(sc, other.x + other.w / 2, other.y + other.h / 2), viz_colormap(0));
+    }
+    SDL_Color accent = {255, 184, 64, 255};
+    SDL_Rect slider = viz_slider_rect(&sc->painter, &st);
+    int knob = slider.x + 1 * (slider.w - 1) / 3;
+    assert_color("slider knob", pixel(sc, knob, slider.y + slider.h / 2), accent);
+    assert_int_equal(viz_slider_frame(&sc->painter, &st, knob), 1);
+    // The training view: Eq. (3) drawn over the whole run, beyond the current step.
+    st.view = VIEW_TRAINING;
+    viz_draw(&sc->painter, &st, s);
+    SDL_RenderPresent(sc->renderer);
+    if (getenv("VIZ_TEST_SAVE_DIR")) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/replay_training.png", getenv("VIZ_TEST_SAVE_DIR"));
+        ErrorMessage err;
+        viz_save_png(sc->renderer, W, H, out, &err);
+    }
+    SDL_Color lr_colour = {0, 158, 115, 255};
+    SDL_Rect right_part = {W * 40 / 100, H * 55 / 100, W * 18 / 100, H * 35 / 100};
+    assert_true(count_color(sc, right_part, lr_colour) > 20);
+    // Captions off: the caption strip goes back to the background colour.
+    st.view = VIEW_ATTENTION;
+    int cap_y = slider.y - 2 - (sc->painter.font_px[FONT_SMALL] * 5 / 4 + 2) / 2 - 1;
+    SDL_Rect cap = {10, cap_y - 3, W / 2, 6};
+    viz_draw(&sc->painter, &st, s);
+    SDL_RenderPresent(sc->renderer);
+    int with = count_color(sc, cap, viz_background_color());
+    st.captions = false;
+    viz_draw(&sc->painter, &st, s);
+    SDL_RenderPresent(sc->renderer);
+    assert_true(with < cap.w * cap.h);
+    free(s);
+    replay_free(&r);
+    remove(path);
+}
+
+// A loaded model has no training history: the training view says so instead of
+// drawing empty charts (no chart panels with axes).
+static void test_no_training_history_is_said(void **state) {
+    Scene *sc = *state;
+    Snapshot *s = calloc(1, sizeof *s);
+    memcpy(s, sc->snap, sizeof *s);
+    s->history_len = 0;
+    s->finished = true;
+    ViewState st;
+    view_state_init(&st, W, H);
+    st.view = VIEW_TRAINING;
+    viz_draw(&sc->painter, &st, s);
+    SDL_RenderPresent(sc->renderer);
+    SDL_Color grid_line = {70, 70, 86, 255};
+    SDL_Rect body = {0, 60, W, H - 140};
+    assert_int_equal(count_color(sc, body, grid_line), 0);  // no chart outlines
+    free(s);
+}
+
 static void test_png_round_trip(void **state) {
     (void)state;
     // Several hundred KB, with a stride wider than a row.
@@ -532,7 +1033,7 @@ static void test_save_png_reads_back_the_picture(void **state) {
     unsigned char *rgb = png_decode((unsigned char *)file, n, &w, &h);
     assert_int_equal(w, W);
     assert_int_equal(h, H);
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     viz_heatmap_layout(&sc->painter, &sc->st, sc->snap, boxes);
     SDL_Rect cell = cell_rect(&boxes[0], 1, ONE_COL[1]);
     const unsigned char *px = rgb + ((size_t)(cell.y + 3) * W + cell.x + 3) * 3;
@@ -575,6 +1076,16 @@ int main(void) {
         cmocka_unit_test(test_other_views_draw),
         cmocka_unit_test(test_save_png_reads_back_the_picture),
         cmocka_unit_test(test_missing_font_names_the_file),
+        cmocka_unit_test(test_focused_box_takes_every_key),
+        cmocka_unit_test(test_quitting_a_live_run_asks),
+        cmocka_unit_test(test_grid_keeps_its_shape),
+        cmocka_unit_test(test_rows_say_fed_and_predicted),
+        cmocka_unit_test(test_comparisons),
+        cmocka_unit_test(test_presentation_mode),
+        cmocka_unit_test(test_positional_wavelengths_and_rotation),
+        cmocka_unit_test(test_apng_reads_back),
+        cmocka_unit_test(test_replay_draws_the_recording),
+        cmocka_unit_test(test_no_training_history_is_said),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

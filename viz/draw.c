@@ -9,14 +9,20 @@
 #include <string.h>
 
 #include "png.h"
+#include "optimizer.h"
 #include "positional.h"
+
+static const double PI = 3.14159265358979323846;
 
 // ---- colours -------------------------------------------------------------------------
 
 static const SDL_Color BACKGROUND = {18, 18, 24, 255};
 static const SDL_Color PANEL = {30, 30, 40, 255};
 static const SDL_Color TEXT = {232, 232, 238, 255};
-static const SDL_Color DIM = {150, 150, 165, 255};
+// Secondary text: grey on screen, near-white in presentation mode (a projector washes
+// greys out); viz_draw picks one into p->dim for the frame.
+static const SDL_Color DIM_SCREEN = {150, 150, 165, 255};
+static const SDL_Color DIM_PRESENT = {215, 215, 225, 255};
 static const SDL_Color ACCENT = {255, 184, 64, 255};
 static const SDL_Color MASK = {62, 62, 68, 255};
 static const SDL_Color HATCH = {104, 104, 112, 255};
@@ -85,6 +91,8 @@ static void outline_rect(SDL_Renderer *r, int x, int y, int w, int h, SDL_Color 
     SDL_RenderDrawRect(r, &rect);
 }
 
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 // ---- state -----------------------------------------------------------------------------
 
 void view_state_init(ViewState *st, int width, int height) {
@@ -97,6 +105,10 @@ void view_state_init(ViewState *st, int width, int height) {
     st->height = height;
     st->pe_pair = 0;
     st->pe_positions = 64;
+    st->pe_shift = 4;
+    st->captions = true;
+    st->formula_row = -1;
+    st->pinned_head = st->pinned_layer = -1;
 }
 
 // ---- fonts and the text cache ----------------------------------------------------------
@@ -139,6 +151,7 @@ bool painter_init(Painter *p, SDL_Renderer *r, const char *font_path, int height
                   ErrorMessage *err) {
     memset(p, 0, sizeof *p);
     p->renderer = r;
+    p->dim = DIM_SCREEN;
     viz_copy_text(p->font_path, (int)sizeof p->font_path, font_path ? font_path : DEFAULT_FONT);
     if (!TTF_WasInit() && TTF_Init() != 0) return error_set(err, "TTF_Init: %s", TTF_GetError());
     return painter_resize(p, height, err);
@@ -260,6 +273,17 @@ static void draw_text_clipped(Painter *p, FontId font, SDL_Color color, int x, i
     SDL_RenderCopy(p->renderer, e->texture, &src, &dst);
 }
 
+// Draws s right-aligned on x, at most max_w pixels wide: a longer label loses its
+// beginning, so the end ("... -> predicted token") stays next to the grid.
+static void draw_text_right_clipped(Painter *p, FontId font, SDL_Color color, int x, int y, int max_w,
+                                    const char *s) {
+    const TextEntry *e = text_get(p, font, color, s, false);
+    if (!e || max_w <= 0) return;
+    int w = SDL_min(e->w, max_w);
+    SDL_Rect src = {e->w - w, 0, w, e->h}, dst = {x - w, y, w, e->h};
+    SDL_RenderCopy(p->renderer, e->texture, &src, &dst);
+}
+
 // Draws s turned a quarter left (reading upwards), centred on column cx, its end at
 // `bottom`: column labels above a heatmap, axis titles beside it.
 static void draw_text_up(Painter *p, FontId font, SDL_Color color, int cx, int bottom,
@@ -286,6 +310,31 @@ static int header_height(const Painter *p) { return line_height(p, FONT_BIG) + 8
 static int footer_height(const Painter *p) { return line_height(p, FONT_SMALL) + 6; }
 static int margin(const Painter *p) { return p->font_px[FONT_NORMAL]; }
 
+// "step N / total" and what is going on: training with the time left, paused, finished,
+// a replay, a loaded model.
+static void header_status(char *out, size_t size, const ViewState *st, const Snapshot *s) {
+    char step[64] = "";
+    if (s->total_steps > 0) snprintf(step, sizeof step, "step %ld / %ld", s->step, s->total_steps);
+    else if (s->step > 0) snprintf(step, sizeof step, "step %ld", s->step);
+    if (s->version == 0) {
+        snprintf(out, size, "waiting for the first snapshot ...");
+    } else if (s->replay) {
+        snprintf(out, size, "REPLAY %s   %s   loss %.3f   %s", s->task, step, s->train_loss,
+                 st->playing ? "playing" : "space plays");
+    } else if (s->history_len == 0) {  // nothing trained (yet, or a loaded model)
+        snprintf(out, size, "%s   %s   %s", s->task, step, s->finished ? "not training" : "starting ...");
+    } else {
+        char left[48] = "";
+        if (!s->finished && s->seconds_left >= 0) {
+            long t = lroundf(s->seconds_left);
+            snprintf(left, sizeof left, "   %ld:%02ld left", t / 60, t % 60);
+        }
+        snprintf(out, size, "%s   %s   loss %.3f   lr %.2e   %.0f tok/s   %s%s", s->task, step, s->train_loss,
+                 s->lr, s->tokens_per_sec,
+                 s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED" : "training", left);
+    }
+}
+
 static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
     int hh = header_height(p), m = margin(p);
     fill_rect(p->renderer, 0, 0, st->width, hh, PANEL);
@@ -293,71 +342,152 @@ static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
     for (int v = 0; v < VIEW_COUNT; v++) {
         char label[64];
         snprintf(label, sizeof label, "%d  %s", v + 1, VIEW_NAMES[v]);
-        SDL_Color c = v == (int)st->view ? ACCENT : DIM;
+        SDL_Color c = v == (int)st->view ? ACCENT : p->dim;
         int w = draw_text(p, FONT_NORMAL, c, x, y, ALIGN_LEFT, label);
         if (v == (int)st->view) fill_rect(p->renderer, x, hh - 4, w, 3, ACCENT);
         x += w + 2 * m;
     }
     char right[256];
-    if (s->version == 0) {
-        snprintf(right, sizeof right, "waiting for the first snapshot ...");
-    } else if (s->history_len == 0) {  // nothing trained (yet, or a loaded model)
-        char step[32] = "";
-        if (s->step > 0) snprintf(step, sizeof step, "step %ld   ", s->step);
-        snprintf(right, sizeof right, "%s   %s%s", s->task, step, s->finished ? "not training" : "starting ...");
-    } else {
-        snprintf(right, sizeof right, "%s   step %ld   loss %.3f   lr %.2e   %.0f tok/s   %s",
-                 s->task, s->step, s->train_loss, s->lr, s->tokens_per_sec,
-                 s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED" : "training");
-    }
-    draw_text(p, FONT_NORMAL, TEXT, st->width - m, y, ALIGN_RIGHT, right);
+    header_status(right, sizeof right, st, s);
+    // The status in what room the view tabs leave: smaller text first, then cut on the left.
+    int room = st->width - m - x;
+    FontId font = text_width(p, FONT_NORMAL, right) <= room ? FONT_NORMAL : FONT_SMALL;
+    int fy = (hh - line_height(p, font)) / 2;
+    draw_text_right_clipped(p, font, s->replay ? ACCENT : TEXT, st->width - m, fy, room, right);
 }
 
 static void draw_footer(Painter *p, const ViewState *st, const Snapshot *s) {
     int fh = footer_height(p), m = margin(p), y = st->height - fh;
     fill_rect(p->renderer, 0, y, st->width, fh, PANEL);
     const char *hint = st->editing
-        ? "typing: Enter translates the sentence, Esc cancels"
-        : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
-          "   a all heads   Enter type a sentence   s save PNG   q quit";
-    draw_text(p, FONT_SMALL, DIM, m, y + 3, ALIGN_LEFT, hint);
-    char right[160] = "";
+        ? "typing: every key is text; Enter translates the sentence, Esc or a click elsewhere leaves"
+        : st->present ? ""
+        : st->has_replay ? "h help   1/2/3 views   space play/pause   , . frame   r recording/live   tab kind"
+                           "   up/down layer   left/right head   c captions   p present   s save   q quit"
+                         : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
+                           "   c captions   p present   click the box to type   s save PNG   q quit";
+    int hint_w = draw_text(p, FONT_SMALL, st->editing ? ACCENT : p->dim, m, y + 3, ALIGN_LEFT, hint);
+    char right[sizeof st->message + 32] = "";
     if (st->message[0]) snprintf(right, sizeof right, "%s", st->message);
     else if (s->status[0]) snprintf(right, sizeof right, "%s", s->status);
     if (st->fps > 0) {
         size_t n = strlen(right);
         snprintf(right + n, sizeof right - n, "%s%.0f fps", n ? "   " : "", st->fps);
     }
+    // The message wins over the key hints when both do not fit (a saved file's full path).
+    int rw = text_width(p, FONT_SMALL, right);
+    if (hint_w + rw + 2 * m > st->width) fill_rect(p->renderer, 0, y, st->width, fh, PANEL);
     draw_text(p, FONT_SMALL, ACCENT, st->width - m, y + 3, ALIGN_RIGHT, right);
 }
 
-// ---- attention heatmaps ----------------------------------------------------------------
+// ---- captions, warnings and the replay slider ---------------------------------------------
 
-static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+SDL_Rect viz_slider_rect(Painter *p, const ViewState *st) {
+    SDL_Rect r = {0, 0, 0, 0};
+    if (!st->has_replay || st->replay_frames < 1) return r;
+    int m = margin(p), h = line_height(p, FONT_SMALL) + 4;
+    r.x = m + 12 * p->font_px[FONT_SMALL];
+    r.w = st->width - r.x - m;
+    r.y = st->height - footer_height(p) - h - 2;
+    r.h = h;
+    return r;
+}
+
+int viz_slider_frame(Painter *p, const ViewState *st, int x) {
+    SDL_Rect r = viz_slider_rect(p, st);
+    if (r.w <= 1 || st->replay_frames <= 1) return 0;
+    int f = (int)lround((double)(x - r.x) / (r.w - 1) * (st->replay_frames - 1));
+    return clampi(f, 0, st->replay_frames - 1);
+}
+
+// The time slider of a replay: a track, a mark per recorded frame's position, the knob.
+static void draw_slider(Painter *p, const ViewState *st, const Snapshot *s) {
+    SDL_Rect r = viz_slider_rect(p, st);
+    if (r.w <= 0) return;
+    int m = margin(p);
+    fill_rect(p->renderer, 0, r.y - 2, st->width, r.h + 4, PANEL);
+    draw_text(p, FONT_SMALL, st->replay ? ACCENT : p->dim, m, r.y + 2, ALIGN_LEFT,
+              st->replay ? (st->playing ? "replay: playing" : "replay: paused") : "replay (r)");
+    fill_rect(p->renderer, r.x, r.y + r.h / 2 - 2, r.w, 4, GRID_LINE);
+    int x = r.x + (st->replay_frames > 1 ? st->replay_frame * (r.w - 1) / (st->replay_frames - 1) : 0);
+    fill_rect(p->renderer, x - 4, r.y, 9, r.h, st->replay ? ACCENT : p->dim);
+    if (s->replay && s->total_steps > 0)
+        draw_textf(p, FONT_SMALL, TEXT, x + 8 < r.x + r.w / 2 ? x + 8 : x - 8, r.y + 2,
+                   x + 8 < r.x + r.w / 2 ? ALIGN_LEFT : ALIGN_RIGHT, "step %ld", s->step);
+}
+
+// What the view on screen shows, in one line (c switches captions off).
+static const char *caption_for(const ViewState *st) {
+    if (st->view == VIEW_POSITIONAL)
+        return "Each position gets a vector of sines and cosines; dims 2i and 2i+1 turn at one frequency, "
+               "so PE(pos+k) is a rotation of PE(pos) (§3.5).";
+    if (st->view == VIEW_TRAINING)
+        return "Loss falls as the model learns; the learning rate follows Eq. (3) (dot: now); "
+               "entropy falls as attention sharpens; | marks a new probe sentence.";
+    if (st->kind == VIZ_ENC_SELF)
+        return "Row: a source token asking (query); column: the token it looks at (key); bright = weight near 1. "
+               "\xe2\x96\x81 starts a word, </s> ends the sentence, <0x..> is a raw byte.";
+    if (st->kind == VIZ_DEC_SELF)
+        return "Row \"fed \xe2\x86\x92 predicts\": the decoder is fed the previous token and predicts the next "
+               "(§3.1 shift); hatched cells are the future, masked (§3.2.3).";
+    return "Row \"fed \xe2\x86\x92 predicts\": the decoder step that was fed one token and predicted the next; "
+           "column: the source word it read while doing so.";
+}
+
+// The caption line above the footer (and the slider, if any); returns its height.
+static int draw_caption(Painter *p, const ViewState *st) {
+    if (!st->captions) return 0;
+    int m = margin(p), h = line_height(p, FONT_SMALL) + 2;
+    SDL_Rect slider = viz_slider_rect(p, st);
+    int y = (slider.w > 0 ? slider.y - 2 : st->height - footer_height(p)) - h;
+    fill_rect(p->renderer, 0, y, st->width, h, BACKGROUND);
+    draw_text_clipped(p, FONT_SMALL, st->present ? TEXT : p->dim, m, y + 1, st->width - 2 * m, caption_for(st));
+    return h;
+}
+
+// The space the bottom strips (caption, slider, footer) take.
+static int bottom_height(Painter *p, const ViewState *st) {
+    SDL_Rect slider = viz_slider_rect(p, st);
+    int h = footer_height(p) + (slider.w > 0 ? slider.h + 4 : 0);
+    return h + (st->captions ? line_height(p, FONT_SMALL) + 2 : 0);
+}
+
+// ---- attention heatmaps ----------------------------------------------------------------
 
 // The layer and head actually shown (the state may be ahead of a smaller model).
 static int shown_layer(const ViewState *st, const Snapshot *s) {
     return clampi(st->layer, 0, s->n_layers > 0 ? s->n_layers - 1 : 0);
 }
 
+void viz_row_label(const Snapshot *s, VizKind kind, int r, char *out, int cap) {
+    if (kind == VIZ_ENC_SELF) snprintf(out, (size_t)cap, "%s", s->src_tokens[r]);
+    else if (s->tgt_next[r][0]) snprintf(out, (size_t)cap, "%s \xe2\x86\x92 %s", s->tgt_tokens[r], s->tgt_next[r]);
+    else snprintf(out, (size_t)cap, "%s", s->tgt_tokens[r]);
+}
+
+// Row r's label in a buffer that lives until the next call (labels are drawn at once).
 static const char *row_label(const Snapshot *s, VizKind kind, int r) {
-    return kind == VIZ_ENC_SELF ? s->src_tokens[r] : s->tgt_tokens[r];
+    static char buf[2 * VIZ_TOKEN_CHARS + 8];
+    viz_row_label(s, kind, r, buf, (int)sizeof buf);
+    return buf;
 }
 static const char *col_label(const Snapshot *s, VizKind kind, int c) {
     return kind == VIZ_ENC_SELF || kind == VIZ_CROSS ? s->src_tokens[c] : s->tgt_tokens[c];
 }
 
 // The attention view's body: heatmaps on the left (x < split), legend and text on the right.
-static SDL_Rect attention_area(const Painter *p, const ViewState *st) {
+static SDL_Rect attention_area(Painter *p, const ViewState *st) {
     int m = margin(p);
     int top = header_height(p) + m + line_height(p, FONT_BIG) + m / 2;
-    int bottom = st->height - footer_height(p) - m;
+    int bottom = st->height - bottom_height(p, st) - m;
     int split = st->width * 62 / 100;
     SDL_Rect a = {m, top, split - 2 * m, bottom - top};
     return a;
 }
 
 // Lays one heatmap of rows x cols into area, leaving room for labels if wanted.
+// A box alone gets axis titles and label room fitted to its tokens; a box of a grid
+// gets a fixed label room, so grids keep their place when the tokens change.
 static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Rect area,
                              int rows, int cols, bool labels, FontId font, bool titles) {
     HeatmapBox b;
@@ -378,6 +508,10 @@ static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Re
         }
         label_w = SDL_min(label_w + 6, area.w / 4);
         label_h = SDL_min(label_h + 6, area.h / 4);
+        if (!titles) {  // in a grid
+            label_w = SDL_min(area.w / 4, 8 * p->font_px[font]);
+            label_h = SDL_min(area.h / 4, 5 * p->font_px[font]);
+        }
     }
     int avail_w = area.w - label_w - title, avail_h = area.h - label_h - title;
     int cell = SDL_min(avail_w / SDL_max(cols, 1), avail_h / SDL_max(rows, 1));
@@ -389,44 +523,81 @@ static HeatmapBox layout_one(Painter *p, const Snapshot *s, VizKind kind, SDL_Re
     return b;
 }
 
-int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s,
-                       HeatmapBox boxes[VIZ_MAX_HEADS]) {
+int viz_grid_columns(int n_heads) {
+    int gc = 1;
+    while (gc * gc < n_heads) gc++;
+    return gc;
+}
+
+// Lays out n heatmaps in a grid of gc columns over area: box i shows layers[i], heads[i].
+// The cells are sized for the longest the sentence has been (st->fit_rows, fit_cols), so
+// they keep their place while the translation grows and shrinks.
+static int layout_grid(Painter *p, const ViewState *st, const Snapshot *s, SDL_Rect area, int gc, int n,
+                       const int *layers, const int *heads, HeatmapBox *boxes) {
+    const VizAttention *a = &s->attn[st->kind];
+    int gr = (n + gc - 1) / gc;
+    int best_cell = SDL_min(area.w / gc / SDL_max(a->cols, st->fit_cols), area.h / gr / SDL_max(a->rows, st->fit_rows));
+    int pw = area.w / gc, ph = area.h / gr;
+    // Token labels only where they fit: a cell at least as tall as small text.
+    bool labels = best_cell >= p->font_px[FONT_SMALL] * 3 / 2;
+    for (int i = 0; i < n; i++) {
+        SDL_Rect panel = {area.x + (i % gc) * pw, area.y + (i / gc) * ph + line_height(p, FONT_SMALL),
+                          pw - margin(p) / 2, ph - line_height(p, FONT_SMALL) - margin(p) / 2};
+        // Laid out for the longest size, then shown at the current one: same cells, same place.
+        int fit_rows = SDL_max(a->rows, st->fit_rows), fit_cols = SDL_max(a->cols, st->fit_cols);
+        boxes[i] = layout_one(p, s, st->kind, panel, fit_rows, fit_cols, labels, FONT_SMALL, false);
+        boxes[i].rows = a->rows;
+        boxes[i].cols = a->cols;
+        boxes[i].grid.w = boxes[i].cell * a->cols;
+        boxes[i].grid.h = boxes[i].cell * a->rows;
+        boxes[i].layer = layers[i];
+        boxes[i].head = heads[i];
+    }
+    return n;
+}
+
+int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s, HeatmapBox boxes[VIZ_MAX_BOXES]) {
     if (s->version == 0 || s->n_heads <= 0 || s->n_layers <= 0) return 0;
     const VizAttention *a = &s->attn[st->kind];
     if (a->rows <= 0 || a->cols <= 0) return 0;
     SDL_Rect area = attention_area(p, st);
-    int layer = shown_layer(st, s);
-    if (st->head >= 0) {
+    int layer = shown_layer(st, s), head = st->head < 0 ? st->head : clampi(st->head, 0, s->n_heads - 1);
+    int layers[VIZ_MAX_BOXES], heads[VIZ_MAX_BOXES];
+    if (st->all_layers) {  // every layer (down) x every head (across) of this kind
+        int n = s->n_layers * s->n_heads;
+        for (int i = 0; i < n; i++) layers[i] = i / s->n_heads, heads[i] = i % s->n_heads;
+        return layout_grid(p, st, s, area, s->n_heads, n, layers, heads, boxes);
+    }
+    if (head >= 0 && st->pinned_head >= 0 && (st->pinned_head != head || st->pinned_layer != layer)) {
+        // Two heads side by side: the pinned one (b) and the current one.
+        layers[0] = clampi(st->pinned_layer, 0, s->n_layers - 1), heads[0] = clampi(st->pinned_head, 0, s->n_heads - 1);
+        layers[1] = layer, heads[1] = head;
+        return layout_grid(p, st, s, area, 2, 2, layers, heads, boxes);
+    }
+    if (head >= 0 || head == VIZ_HEAD_AVERAGE) {
         boxes[0] = layout_one(p, s, st->kind, area, a->rows, a->cols, true, FONT_NORMAL, true);
         boxes[0].layer = layer;
-        boxes[0].head = clampi(st->head, 0, s->n_heads - 1);
+        boxes[0].head = head;
         return 1;
     }
-    // All heads: a grid of panels as close to square cells as the area allows.
-    int n = s->n_heads, best_cols = 1, best_cell = 0;
-    for (int gc = 1; gc <= n; gc++) {
-        int gr = (n + gc - 1) / gc;
-        int cell = SDL_min(area.w / gc / a->cols, area.h / gr / a->rows);
-        if (cell > best_cell) best_cell = cell, best_cols = gc;
-    }
-    int gc = best_cols, gr = (n + gc - 1) / gc;
-    int pw = area.w / gc, ph = area.h / gr;
-    // Token labels only where they fit: a cell at least as tall as small text.
-    bool labels = best_cell >= p->font_px[FONT_SMALL] * 3 / 2;
-    for (int hd = 0; hd < n; hd++) {
-        SDL_Rect panel = {area.x + (hd % gc) * pw, area.y + (hd / gc) * ph + line_height(p, FONT_SMALL),
-                          pw - margin(p) / 2, ph - line_height(p, FONT_SMALL) - margin(p) / 2};
-        boxes[hd] = layout_one(p, s, st->kind, panel, a->rows, a->cols, labels, FONT_SMALL, false);
-        boxes[hd].layer = layer;
-        boxes[hd].head = hd;
-    }
-    return n;
+    // All heads: a grid whose shape depends on the head count only (4 heads: 2 x 2), so
+    // it never jumps while the translation grows.
+    for (int i = 0; i < s->n_heads; i++) layers[i] = layer, heads[i] = i;
+    return layout_grid(p, st, s, area, viz_grid_columns(s->n_heads), s->n_heads, layers, heads, boxes);
+}
+
+float viz_box_weight(const Snapshot *s, VizKind kind, const HeatmapBox *b, int r, int c) {
+    const VizAttention *a = &s->attn[kind];
+    if (b->head >= 0) return a->weights[b->layer][b->head][r * a->cols + c];
+    double sum = 0;  // the average of the layer's heads
+    for (int hd = 0; hd < s->n_heads; hd++) sum += a->weights[b->layer][hd][r * a->cols + c];
+    return s->n_heads > 0 ? (float)(sum / s->n_heads) : 0;
 }
 
 bool viz_hit_cell(Painter *p, const ViewState *st, const Snapshot *s, int x, int y, int *box,
                   int *row, int *col) {
     if (st->view != VIEW_ATTENTION) return false;
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     int n = viz_heatmap_layout(p, st, s, boxes);
     for (int i = 0; i < n; i++) {
         const SDL_Rect *g = &boxes[i].grid;
@@ -457,7 +628,6 @@ static void draw_masked_cell(SDL_Renderer *r, int x, int y, int n) {
 static void draw_heatmap(Painter *p, const Snapshot *s, VizKind kind, const HeatmapBox *b,
                          FontId font) {
     const VizAttention *a = &s->attn[kind];
-    const float *w = a->weights[b->layer][b->head];
     int n = b->cell;
     int gap = n >= 6 ? 1 : 0;  // a hairline between cells once they are big enough
     fill_rect(p->renderer, b->grid.x - 1, b->grid.y - 1, b->grid.w + 2, b->grid.h + 2, GRID_LINE);
@@ -467,7 +637,7 @@ static void draw_heatmap(Painter *p, const Snapshot *s, VizKind kind, const Heat
             if (viz_cell_masked(a, r, c)) {
                 draw_masked_cell(p->renderer, x, y, n - gap);
             } else {
-                fill_rect(p->renderer, x, y, n - gap, n - gap, viz_colormap(w[r * a->cols + c]));
+                fill_rect(p->renderer, x, y, n - gap, n - gap, viz_colormap(viz_box_weight(s, kind, b, r, c)));
             }
         }
     }
@@ -475,20 +645,31 @@ static void draw_heatmap(Painter *p, const Snapshot *s, VizKind kind, const Heat
     int lh = line_height(p, font);
     for (int r = 0; r < b->rows; r++) {
         int y = b->grid.y + r * n + (n - lh) / 2 + 1;
-        draw_text(p, font, TEXT, b->grid.x - 4, y, ALIGN_RIGHT, row_label(s, kind, r));
+        int room = b->grid.x - 4 - b->area.x;
+        const char *label = row_label(s, kind, r);
+        char short_label[VIZ_TOKEN_CHARS + 8];
+        if (kind != VIZ_ENC_SELF && s->tgt_next[r][0] && text_width(p, font, label) > room) {
+            // No room for "fed -> predicts": the prediction alone, which is what the row is for.
+            snprintf(short_label, sizeof short_label, "\xe2\x86\x92 %s", s->tgt_next[r]);
+            label = short_label;
+        }
+        draw_text_right_clipped(p, font, TEXT, b->grid.x - 4, y, room, label);
     }
     for (int c = 0; c < b->cols; c++)
         draw_text_up(p, font, TEXT, b->grid.x + c * n + n / 2, b->grid.y - 4, col_label(s, kind, c));
 }
 
-static void draw_head_title(Painter *p, const HeatmapBox *b) {
-    draw_textf(p, FONT_SMALL, DIM, b->area.x, b->area.y - line_height(p, FONT_SMALL), ALIGN_LEFT,
-               "head %d", b->head + 1);
+static void draw_head_title(Painter *p, const ViewState *st, const HeatmapBox *b) {
+    int y = b->area.y - line_height(p, FONT_SMALL);
+    if (st->all_layers || st->pinned_head >= 0)
+        draw_textf(p, FONT_SMALL, p->dim, b->area.x, y, ALIGN_LEFT, "layer %d head %d", b->layer + 1, b->head + 1);
+    else
+        draw_textf(p, FONT_SMALL, p->dim, b->area.x, y, ALIGN_LEFT, "head %d", b->head + 1);
 }
 
 static void draw_legend(Painter *p, int x, int y, int w, int h) {
     int lh = line_height(p, FONT_SMALL);
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "weight");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "weight");
     y += lh;
     h -= 2 * lh + w + lh;
     if (h < 8) return;
@@ -499,12 +680,31 @@ static void draw_legend(Painter *p, int x, int y, int w, int h) {
     outline_rect(p->renderer, x - 1, y - 1, w + 2, h + 2, GRID_LINE);
     for (int k = 0; k <= 4; k++) {
         int ty = y + (h - 1) * k / 4;
-        fill_rect(p->renderer, x + w, ty, 4, 1, DIM);
-        draw_textf(p, FONT_SMALL, DIM, x + w + 6, ty - lh / 2, ALIGN_LEFT, "%.2f", 1.0 - 0.25 * k);
+        fill_rect(p->renderer, x + w, ty, 4, 1, p->dim);
+        draw_textf(p, FONT_SMALL, p->dim, x + w + 6, ty - lh / 2, ALIGN_LEFT, "%.2f", 1.0 - 0.25 * k);
     }
     int my = y + h + lh / 2;
     draw_masked_cell(p->renderer, x, my, w);
-    draw_text(p, FONT_SMALL, DIM, x + w + 6, my + (w - lh) / 2, ALIGN_LEFT, "masked");
+    draw_text(p, FONT_SMALL, p->dim, x + w + 6, my + (w - lh) / 2, ALIGN_LEFT, "masked");
+}
+
+// The right column of the attention view: x and width.
+static void right_column(Painter *p, const ViewState *st, int *x, int *w) {
+    int m = margin(p), split = st->width * 62 / 100;
+    int lw = SDL_max(12, p->font_px[FONT_NORMAL]);
+    *x = split + lw + 5 * m;
+    *w = st->width - *x - m;
+}
+
+// The box sits at a fixed place below room for VIZ_MAX_HYPS hypotheses, so it does not
+// move as the beam finds fewer or more of them.
+SDL_Rect viz_text_box_rect(Painter *p, const ViewState *st) {
+    int x, w, m = margin(p);
+    right_column(p, st, &x, &w);
+    int lhs = line_height(p, FONT_SMALL), lhb = line_height(p, FONT_BIG), lh = line_height(p, FONT_NORMAL);
+    int y = attention_area(p, st).y + 3 * lhs + 2 * lhb + m + VIZ_MAX_HYPS * lh + m / 2 + lhs;
+    SDL_Rect r = {x, y, w, lh + 8};
+    return r;
 }
 
 // A box of wrapped-by-hand lines: sentences are short, so cutting at the box edge is enough.
@@ -515,7 +715,7 @@ static void draw_text_box(Painter *p, const ViewState *st, int x, int y, int w) 
     char shown[VIZ_TEXT_CHARS + 4];
     snprintf(shown, sizeof shown, "%s%s", st->input, st->editing ? "|" : "");
     if (!shown[0]) {
-        draw_text(p, FONT_NORMAL, DIM, x + 6, y + 4, ALIGN_LEFT, "press Enter to type a sentence");
+        draw_text_clipped(p, FONT_NORMAL, p->dim, x + 6, y + 4, w - 12, "click here (or press Enter) to type a sentence");
         return;
     }
     // Show the end of a long input (where the cursor is).
@@ -538,29 +738,76 @@ static void draw_tooltip(Painter *p, const ViewState *st, int x, int y, const ch
     draw_text(p, FONT_NORMAL, TEXT, x + 6, y + 3, ALIGN_LEFT, s);
 }
 
+// Eq. (1) for one query row (a click on the row): softmax(q·k_j / √d_k) over the keys
+// j the mask leaves, and the weights that mix the values. The viewer keeps the weights,
+// not q and k, so the scores are shown as softmax recovers them: s_j − max_j s_j =
+// log(p_j / p_max), exact up to the one constant per row that softmax ignores.
+static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b, SDL_Rect box) {
+    int lhs = line_height(p, FONT_SMALL), r = st->formula_row;
+    if (box.h < 4 * lhs) return;
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    const VizAttention *a = &s->attn[st->kind];
+    char row[2 * VIZ_TOKEN_CHARS + 8];
+    viz_row_label(s, st->kind, r, row, (int)sizeof row);
+    int y = box.y + 4, x = box.x + 8;
+    draw_textf(p, FONT_NORMAL, ACCENT, x, y, ALIGN_LEFT, "Eq. (1) for row %s", row);
+    y += line_height(p, FONT_NORMAL);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16,
+                      "Attention(Q,K,V) = softmax(QK\xe1\xb5\x80 / \xe2\x88\x9a" "d_k) V   (§3.2.1)");
+    y += lhs;
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "key");
+    draw_text(p, FONT_SMALL, p->dim, x + box.w / 3, y, ALIGN_LEFT, "score \xe2\x88\x92 max");
+    draw_text(p, FONT_SMALL, p->dim, x + 2 * box.w / 3, y, ALIGN_LEFT, "softmax = weight");
+    y += lhs;
+    float pmax = 0;
+    for (int c = 0; c < b->cols; c++)
+        if (!viz_cell_masked(a, r, c)) pmax = fmaxf(pmax, viz_box_weight(s, st->kind, b, r, c));
+    double total = 0;
+    for (int c = 0; c < b->cols && y + 2 * lhs < box.y + box.h; c++, y += lhs) {
+        draw_text_clipped(p, FONT_SMALL, TEXT, x, y, box.w / 3 - 8, col_label(s, st->kind, c));
+        if (viz_cell_masked(a, r, c)) {
+            draw_text(p, FONT_SMALL, p->dim, x + box.w / 3, y, ALIGN_LEFT, "-inf (masked)");
+            draw_text(p, FONT_SMALL, p->dim, x + 2 * box.w / 3, y, ALIGN_LEFT, "0");
+            continue;
+        }
+        float w = viz_box_weight(s, st->kind, b, r, c);
+        total += w;
+        if (w > 0 && pmax > 0) draw_textf(p, FONT_SMALL, TEXT, x + box.w / 3, y, ALIGN_LEFT, "%+.2f", log(w / pmax));
+        else draw_text(p, FONT_SMALL, TEXT, x + box.w / 3, y, ALIGN_LEFT, "< -12");
+        draw_textf(p, FONT_SMALL, w == pmax ? ACCENT : TEXT, x + 2 * box.w / 3, y, ALIGN_LEFT, "%.4f", w);
+    }
+    draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "sum %.4f; output = \xce\xa3 weight \xc2\xb7 v_j, %.0f%% from the top key", total,
+               100.0 * pmax);
+}
+
 static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
     int m = margin(p), top = header_height(p) + m / 2;
     SDL_Rect area = attention_area(p, st);
     int layer = shown_layer(st, s);
     char title[160];
-    if (st->head >= 0)
-        snprintf(title, sizeof title, "%s   layer %d/%d   head %d/%d", viz_kind_name(st->kind),
-                 layer + 1, SDL_max(s->n_layers, 1), clampi(st->head, 0, s->n_heads - 1) + 1,
-                 SDL_max(s->n_heads, 1));
+    int nl = SDL_max(s->n_layers, 1), nh = SDL_max(s->n_heads, 1);
+    if (st->all_layers)
+        snprintf(title, sizeof title, "%s   all %d layers x %d heads", viz_kind_name(st->kind), nl, nh);
+    else if (st->head == VIZ_HEAD_AVERAGE)
+        snprintf(title, sizeof title, "%s   layer %d/%d   mean of %d heads", viz_kind_name(st->kind), layer + 1, nl, nh);
+    else if (st->head >= 0 && st->pinned_head >= 0)
+        snprintf(title, sizeof title, "%s   layer %d head %d  vs  layer %d head %d", viz_kind_name(st->kind),
+                 st->pinned_layer + 1, st->pinned_head + 1, layer + 1, clampi(st->head, 0, nh - 1) + 1);
+    else if (st->head >= 0)
+        snprintf(title, sizeof title, "%s   layer %d/%d   head %d/%d", viz_kind_name(st->kind), layer + 1, nl,
+                 clampi(st->head, 0, nh - 1) + 1, nh);
     else
-        snprintf(title, sizeof title, "%s   layer %d/%d   all %d heads", viz_kind_name(st->kind),
-                 layer + 1, SDL_max(s->n_layers, 1), s->n_heads);
+        snprintf(title, sizeof title, "%s   layer %d/%d   all %d heads", viz_kind_name(st->kind), layer + 1, nl, nh);
     draw_text(p, FONT_BIG, TEXT, m, top, ALIGN_LEFT, title);
 
-    HeatmapBox boxes[VIZ_MAX_HEADS];
+    HeatmapBox boxes[VIZ_MAX_BOXES];
     int n = viz_heatmap_layout(p, st, s, boxes);
     if (n == 0) {
-        draw_text(p, FONT_NORMAL, DIM, area.x, area.y, ALIGN_LEFT, "no attention to show yet");
+        draw_text(p, FONT_NORMAL, p->dim, area.x, area.y, ALIGN_LEFT, "no attention to show yet");
     }
-    FontId font = st->head >= 0 ? FONT_NORMAL : FONT_SMALL;
+    FontId font = n == 1 ? FONT_NORMAL : FONT_SMALL;
     for (int i = 0; i < n; i++) {
-        if (st->head < 0)
-            draw_head_title(p, &boxes[i]);
+        if (n > 1) draw_head_title(p, st, &boxes[i]);
         draw_heatmap(p, s, st->kind, &boxes[i], font);
     }
     if (n == 1) {
@@ -569,12 +816,13 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
                                                     : "queries: target tokens (attending)";
         const char *cols = st->kind == VIZ_DEC_SELF ? "keys: target tokens (attended to)"
                                                     : "keys: source tokens (attended to)";
-        draw_text_up(p, FONT_SMALL, DIM, area.x + line_height(p, FONT_SMALL) / 2,
+        if (text_width(p, FONT_SMALL, rows) > boxes[0].grid.h) rows = "queries";  // a short grid
+        draw_text_up(p, FONT_SMALL, p->dim, area.x + line_height(p, FONT_SMALL) / 2,
                      boxes[0].grid.y + boxes[0].grid.h, rows);
-        draw_text(p, FONT_SMALL, DIM, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
+        draw_text(p, FONT_SMALL, p->dim, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
     } else if (n > 1) {
         int tw = text_width(p, FONT_BIG, title);
-        draw_text(p, FONT_SMALL, DIM, m + tw + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
+        draw_text(p, FONT_SMALL, p->dim, m + tw + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
                   ALIGN_LEFT, st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
                   : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
                                              : "rows: target queries   columns: source keys");
@@ -587,43 +835,54 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
         legend_x = i == 0 ? boxes[i].grid.x + boxes[i].grid.w : SDL_max(legend_x, boxes[i].grid.x + boxes[i].grid.w);
     legend_x = SDL_min(split, legend_x + 2 * m);
     draw_legend(p, legend_x, area.y, lw, area.h * 2 / 3);
-    int x = split + lw + 5 * m, w = st->width - x - m;
+    int x, w;
+    right_column(p, st, &x, &w);
     int y = area.y, lh = line_height(p, FONT_NORMAL);
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "probe sentence (source)");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "probe sentence (source)");
     y += line_height(p, FONT_SMALL);
-    draw_text(p, FONT_BIG, TEXT, x, y, ALIGN_LEFT, s->probe);
+    draw_text_clipped(p, FONT_BIG, TEXT, x, y, w, s->probe);
     y += line_height(p, FONT_BIG) + m / 2;
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "translation (best beam hypothesis)");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT,
+              s->replay ? "translation (greedy, as recorded)" : "translation (best beam hypothesis)");
     y += line_height(p, FONT_SMALL);
-    draw_text(p, FONT_BIG, ACCENT, x, y, ALIGN_LEFT,
-              s->version > 0 && !s->translation[0] && s->n_hyps > 0 ? "(empty: </s> first)" : s->translation);
+    draw_text_clipped(p, FONT_BIG, ACCENT, x, y, w,
+                      s->version > 0 && !s->translation[0] && (s->n_hyps > 0 || s->replay) ? "(empty: </s> first)"
+                                                                                          : s->translation);
     y += line_height(p, FONT_BIG) + m / 2;
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "beam hypotheses   score (log p / length penalty)");
+    draw_text(p, FONT_SMALL, s->warning[0] ? ACCENT : p->dim, x, y, ALIGN_LEFT,
+              s->warning[0] ? s->warning : s->replay ? "" : "beam hypotheses   score (log p / length penalty)");
     y += line_height(p, FONT_SMALL);
-    for (int i = 0; i < s->n_hyps; i++) {
-        int score_w = draw_textf(p, FONT_NORMAL, DIM, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
+    for (int i = 0; i < SDL_min(s->n_hyps, VIZ_MAX_HYPS); i++) {
+        int score_w = draw_textf(p, FONT_NORMAL, p->dim, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
         char line[VIZ_TEXT_CHARS];
         snprintf(line, sizeof line, "%d. %s", i + 1, s->hyps[i][0] ? s->hyps[i] : "(empty)");
-        draw_text_clipped(p, FONT_NORMAL, i == 0 ? TEXT : DIM, x, y, w - score_w - m, line);
+        draw_text_clipped(p, FONT_NORMAL, i == 0 ? TEXT : p->dim, x, y, w - score_w - m, line);
         y += lh;
     }
-    y += m / 2;
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "your sentence");
-    y += line_height(p, FONT_SMALL);
-    draw_text_box(p, st, x, y, w);
+    SDL_Rect box = viz_text_box_rect(p, st);
+    y = box.y;
+    if (!s->replay) {
+        draw_text(p, FONT_SMALL, st->editing ? ACCENT : p->dim, x, y - line_height(p, FONT_SMALL), ALIGN_LEFT,
+                  st->editing ? "your sentence (typing: keys are text, not shortcuts)" : "your sentence");
+        draw_text_box(p, st, x, y, w);
+    }
     y += lh + 8 + m;
 
+    if (n == 1 && st->formula_row >= 0 && st->formula_row < boxes[0].rows) {
+        SDL_Rect panel = {x, y + 2 * line_height(p, FONT_NORMAL), w, area.y + area.h - y - 2 * line_height(p, FONT_NORMAL)};
+        draw_formula(p, st, s, &boxes[0], panel);
+    }
     // The exact weight under the mouse, in the column and as a tooltip.
     int bi, r, c;
     if (st->mouse_x >= 0 && viz_hit_cell(p, st, s, st->mouse_x, st->mouse_y, &bi, &r, &c)) {
         const VizAttention *a = &s->attn[st->kind];
         char tip[VIZ_TEXT_CHARS];
         if (viz_cell_masked(a, r, c))
-            snprintf(tip, sizeof tip, "%s -> %s: masked", row_label(s, st->kind, r), col_label(s, st->kind, c));
+            snprintf(tip, sizeof tip, "row %s, key %s: masked", row_label(s, st->kind, r), col_label(s, st->kind, c));
         else
-            snprintf(tip, sizeof tip, "%s -> %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
-                     a->weights[boxes[bi].layer][boxes[bi].head][r * a->cols + c]);
-        draw_textf(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
+            snprintf(tip, sizeof tip, "row %s, key %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
+                     viz_box_weight(s, st->kind, &boxes[bi], r, c));
+        draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
                    boxes[bi].layer + 1, boxes[bi].head + 1, r, c);
         draw_text(p, FONT_NORMAL, TEXT, x, y + line_height(p, FONT_SMALL), ALIGN_LEFT, tip);
         draw_tooltip(p, st, st->mouse_x, st->mouse_y, tip);
@@ -637,7 +896,15 @@ typedef struct {
     SDL_Color color;
     float (*get)(const VizHistoryPoint *pt, const void *arg);
     const void *arg;
+    // Known for every step in advance (Eq. (3)): drawn over the whole run, with a dot
+    // at the current step; NULL for measured series.
+    float (*at_step)(const Snapshot *s, long step);
 } Series;
+
+// Eq. (3) as the trainer uses it: lr_scale · d_model^-0.5 · min(step^-0.5, step · warmup^-1.5).
+static float schedule_at(const Snapshot *s, long step) {
+    return s->lr_scale * lrate_schedule(step, s->d_model, s->warmup);
+}
 
 static float get_train(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->train_loss; }
 static float get_val(const VizHistoryPoint *pt, const void *arg) { (void)arg; return pt->val_loss; }
@@ -652,6 +919,28 @@ static void format_value(char *buf, size_t n, float v) {
     float a = fabsf(v);
     if (a != 0 && (a < 0.01f || a >= 100000)) snprintf(buf, n, "%.1e", v);
     else snprintf(buf, n, "%.3g", v);
+}
+
+// A series known in advance, one point per pixel column over [xmin, xmax], and a dot at
+// the current step.
+static void draw_known_series(Painter *p, SDL_Rect plot, const Snapshot *s, const Series *se, long xmin,
+                              long xmax, float ymin, float ymax) {
+    SDL_Point pts[2048];
+    int n = SDL_min(plot.w, 2048);
+    for (int i = 0; i < n; i++) {
+        long step = xmin + (long)((double)(xmax - xmin) * i / SDL_max(n - 1, 1));
+        float v = se->at_step(s, SDL_max(step, 1));
+        pts[i].x = plot.x + i * (plot.w - 1) / SDL_max(n - 1, 1);
+        pts[i].y = plot.y + plot.h - 1 - (int)lround((v - ymin) / (ymax - ymin) * (plot.h - 1));
+    }
+    set_color(p->renderer, se->color);
+    SDL_RenderDrawLines(p->renderer, pts, n);
+    if (s->step < 1) return;
+    float v = se->at_step(s, s->step);
+    int x = plot.x + (int)lround((double)(s->step - xmin) / (double)(xmax - xmin) * (plot.w - 1));
+    int y = plot.y + plot.h - 1 - (int)lround((v - ymin) / (ymax - ymin) * (plot.h - 1));
+    fill_rect(p->renderer, x - 4, y - 4, 9, 9, ACCENT);
+    fill_rect(p->renderer, x, plot.y, 1, plot.h, p->dim);
 }
 
 // A chart of series over the step axis, y from 0 (or the minimum, if negative) to the max.
@@ -675,7 +964,15 @@ static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapsh
         xmin = s->history[0].step;
         xmax = SDL_max(s->history[s->history_len - 1].step, xmin + 1);
     }
-    for (int k = 0; k < n_series; k++)
+    if (s->total_steps > 0) {  // the axis spans the whole run, so the curves grow into it
+        xmin = 0;
+        xmax = SDL_max(xmax, s->total_steps);
+    }
+    for (int k = 0; k < n_series; k++) {
+        for (long step = 1; series[k].at_step && s->warmup > 0 && step <= xmax; step += SDL_max(1, xmax / 512)) {
+            float v = series[k].at_step(s, step);
+            if (v > ymax) ymax = v;
+        }
         for (int i = 0; i < s->history_len; i++) {
             float v = series[k].get(&s->history[i], series[k].arg);
             if (isfinite(v)) {
@@ -683,6 +980,7 @@ static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapsh
                 if (v < ymin) ymin = v;
             }
         }
+    }
     if (ymax <= ymin) ymax = ymin + 1;
     ymax *= 1.05f;
     outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
@@ -691,13 +989,22 @@ static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapsh
         float v = ymin + (ymax - ymin) * (float)k / 4;
         char buf[32];
         format_value(buf, sizeof buf, v);
-        draw_text(p, FONT_SMALL, DIM, plot.x - 6, y - lh / 2, ALIGN_RIGHT, buf);
+        draw_text(p, FONT_SMALL, p->dim, plot.x - 6, y - lh / 2, ALIGN_RIGHT, buf);
         if (k > 0 && k < 4) fill_rect(p->renderer, plot.x + 1, y, plot.w - 2, 1, (SDL_Color){40, 40, 52, 255});
     }
-    draw_textf(p, FONT_SMALL, DIM, plot.x, plot.y + plot.h + 3, ALIGN_LEFT, "step %ld", xmin);
-    draw_textf(p, FONT_SMALL, DIM, plot.x + plot.w, plot.y + plot.h + 3, ALIGN_RIGHT, "step %ld", xmax);
+    draw_textf(p, FONT_SMALL, p->dim, plot.x, plot.y + plot.h + 3, ALIGN_LEFT, "step %ld", xmin);
+    draw_textf(p, FONT_SMALL, p->dim, plot.x + plot.w, plot.y + plot.h + 3, ALIGN_RIGHT, "step %ld", xmax);
+    // Where the probe sentence changed, the entropy of its attention jumps: mark it.
+    for (int i = 0; i < s->history_len; i++) {
+        if (!s->history[i].probe_changed) continue;
+        int x = plot.x + (int)lround((double)(s->history[i].step - xmin) / (double)(xmax - xmin) * (plot.w - 1));
+        for (int y = plot.y; y < plot.y + plot.h; y += 6) fill_rect(p->renderer, x, y, 1, 3, ACCENT);
+    }
+    for (int k = 0; k < n_series; k++)
+        if (series[k].at_step && s->warmup > 0) draw_known_series(p, plot, s, &series[k], xmin, xmax, ymin, ymax);
     SDL_Point *pts = xmalloc(sizeof(SDL_Point) * (size_t)SDL_max(s->history_len, 1));
     for (int k = 0; k < n_series; k++) {
+        if (series[k].at_step && s->warmup > 0) continue;
         int np = 0;
         set_color(p->renderer, series[k].color);
         for (int i = 0; i <= s->history_len; i++) {
@@ -728,17 +1035,27 @@ static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapsh
 
 static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *s) {
     int m = margin(p), top = header_height(p) + m;
-    int bottom = st->height - footer_height(p) - m;
+    int bottom = st->height - bottom_height(p, st) - m;
     int h = bottom - top, w = st->width - 2 * m;
     int lw = w * 58 / 100;
+    if (s->version > 0 && s->history_len == 0 && s->finished) {
+        // A loaded model: no curves to draw, so say why instead of drawing empty charts.
+        fill_rect(p->renderer, m, top, w, h, PANEL);
+        int lh = line_height(p, FONT_NORMAL);
+        draw_text(p, FONT_BIG, TEXT, m + 2 * lh, top + 2 * lh, ALIGN_LEFT, "no training history");
+        draw_text(p, FONT_NORMAL, p->dim, m + 2 * lh, top + 4 * lh, ALIGN_LEFT,
+                  "This model was loaded from a checkpoint, so there are no curves of its training.");
+        draw_text(p, FONT_NORMAL, p->dim, m + 2 * lh, top + 5 * lh, ALIGN_LEFT,
+                  "To watch a run: --replay data/fr-en.history (recorded), or --task fr-en (train live).");
+        return;
+    }
     SDL_Rect loss = {m, top, lw, h * 55 / 100};
     SDL_Rect lr = {m, top + loss.h + m, lw, h - loss.h - m};
-    Series ls[2] = {{"train (label-smoothed)", SERIES[0], get_train, NULL},
-                    {"validation", SERIES[1], get_val, NULL}};
+    Series ls[2] = {{"train (label-smoothed)", SERIES[0], get_train, NULL, NULL},
+                    {"validation", SERIES[1], get_val, NULL, NULL}};
     draw_chart(p, loss, "loss (cross-entropy, nats per token)", s, ls, 2);
-    Series lrs[2] = {{"learning rate", SERIES[2], get_lr, NULL}};
-    draw_chart(p, lr, "learning rate: d_model^-0.5 * min(step^-0.5, step * warmup^-1.5)  (Eq. 3)",
-               s, lrs, 1);
+    Series lrs[1] = {{"whole run, dot: now", SERIES[2], get_lr, NULL, schedule_at}};
+    draw_chart(p, lr, "lr = d_model^-0.5 \xc2\xb7 min(step^-0.5, step \xc2\xb7 warmup^-1.5)  Eq. (3)", s, lrs, 1);
 
     int rx = m + lw + m, rw = st->width - rx - m;
     SDL_Rect ent = {rx, top, rw, h * 55 / 100};
@@ -751,7 +1068,7 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
         kl[l][0] = st->kind;
         kl[l][1] = kinds[l][1];
         snprintf(names[l], sizeof names[l], "layer %d", l + 1);
-        es[l] = (Series){names[l], SERIES[l % 6], get_entropy, kl[l]};
+        es[l] = (Series){names[l], SERIES[l % 6], get_entropy, kl[l], NULL};
     }
     char title[128];
     static const char *short_kind[VIZ_KINDS] = {"encoder self", "decoder self", "cross"};
@@ -767,20 +1084,22 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
     y += lh;
     draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "train loss %.3f   validation %s", s->train_loss, val);
     y += lh;
-    draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "lr %.3e   %.0f tokens/s", s->lr, s->tokens_per_sec);
+    if (s->replay) draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "lr %.3e   (recorded run)", s->lr);
+    else draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "lr %.3e   %.0f tokens/s", s->lr, s->tokens_per_sec);
     y += lh;
-    draw_textf(p, FONT_NORMAL, DIM, x, y, ALIGN_LEFT, "N=%d layers  d_model=%d  h=%d heads", s->n_layers,
+    draw_textf(p, FONT_NORMAL, p->dim, x, y, ALIGN_LEFT, "N=%d layers  d_model=%d  h=%d heads", s->n_layers,
                s->d_model, s->n_heads);
     y += lh;
-    draw_text(p, FONT_NORMAL, (s->paused || st->paused) ? ACCENT : DIM, x, y, ALIGN_LEFT,
-              s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED (space resumes)"
+    draw_text(p, FONT_NORMAL, (s->paused || st->paused) ? ACCENT : p->dim, x, y, ALIGN_LEFT,
+              s->replay ? (st->playing ? "replay playing (space pauses)" : "replay paused (space plays)")
+              : s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED (space resumes)"
                                                                  : "training (space pauses)");
     y += lh;
-    draw_text(p, FONT_SMALL, DIM, x, y, ALIGN_LEFT, "entropy: log(n) = uniform, 0 = one key; tab: kind");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "entropy: log(n) = uniform, 0 = one key; tab: kind");
     y += line_height(p, FONT_SMALL) + 4;
     SDL_Rect tps = {info.x, y, info.w, info.y + info.h - y};
-    Series ts[1] = {{"tokens/s", SERIES[4], get_tps, NULL}};
-    if (tps.h > 6 * lh) draw_chart(p, tps, "training speed (target tokens per second)", s, ts, 1);
+    Series ts[1] = {{"tokens/s", SERIES[4], get_tps, NULL, NULL}};
+    if (tps.h > 6 * lh && !s->replay) draw_chart(p, tps, "training speed (target tokens per second)", s, ts, 1);
 }
 
 // ---- positional encoding ---------------------------------------------------------------
@@ -824,12 +1143,74 @@ static void ensure_pe(Painter *p, int d_model, int len) {
     free(pix);
 }
 
+// §3.5: "the wavelengths form a geometric progression from 2π to 10000·2π": λ_i against
+// the frequency index i on a log axis is a straight line. The chosen i is marked.
+static void draw_wavelengths(Painter *p, SDL_Rect box, int d_model, int chosen) {
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL), pairs = d_model / 2;
+    draw_text(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, "wavelength 2\xcf\x80\xc2\xb7" "10000^(2i/d_model), log axis");
+    int label_w = text_width(p, FONT_SMALL, "10000\xc2\xb7" "2\xcf\x80") + 10;
+    SDL_Rect plot = {box.x + label_w, box.y + lh + 10, box.w - label_w - 12, box.h - lh - 10 - lhs - 8};
+    if (plot.w < 10 || plot.h < 10 || pairs < 2) return;
+    outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
+    double lo = log(2 * PI), hi = log(10000.0 * 2 * PI);
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y + plot.h - lhs, ALIGN_RIGHT, "2\xcf\x80");
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y, ALIGN_RIGHT, "10000\xc2\xb7" "2\xcf\x80");
+    draw_text(p, FONT_SMALL, p->dim, plot.x, plot.y + plot.h + 2, ALIGN_LEFT, "i = 0");
+    draw_textf(p, FONT_SMALL, p->dim, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "i = %d", pairs - 1);
+    for (int i = 0; i < pairs; i++) {
+        double lambda = 2 * PI * pow(10000.0, 2.0 * i / d_model);
+        int x = plot.x + i * (plot.w - 1) / (pairs - 1);
+        int y = plot.y + plot.h - 1 - (int)lround((log(lambda) - lo) / (hi - lo) * (plot.h - 1));
+        bool here = i == chosen;
+        fill_rect(p->renderer, x - (here ? 4 : 1), y - (here ? 4 : 1), here ? 9 : 3, here ? 9 : 3, here ? ACCENT : SERIES[0]);
+    }
+}
+
+// §3.5: "for any fixed offset k, PE(pos+k) can be represented as a linear function of
+// PE(pos)": for the pair (2i, 2i+1) with ω = 10000^(-2i/d_model), the point
+// (sin ωpos, cos ωpos) turns on the unit circle by the angle ωk, whatever pos is:
+//   [sin ω(pos+k)]   [ cos ωk   sin ωk] [sin ωpos]
+//   [cos ω(pos+k)] = [-sin ωk   cos ωk] [cos ωpos]
+static void draw_rotation(Painter *p, SDL_Rect box, int d_model, int i, int k) {
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL);
+    double omega = pow(10000.0, -2.0 * i / d_model), a = omega * k;
+    draw_textf(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, "PE(pos+%d) = M \xc2\xb7 PE(pos), dims %d, %d", k,
+               2 * i, 2 * i + 1);
+    int r = SDL_min(box.w / 2 - 16, box.h - lh - 2 * lhs - 20) / 2;
+    if (r < 8) return;
+    int cx = box.x + 8 + r + 4, cy = box.y + lh + 10 + r;
+    set_color(p->renderer, GRID_LINE);
+    SDL_Point ring[65];
+    for (int t = 0; t <= 64; t++)
+        ring[t] = (SDL_Point){cx + (int)lround(r * sin(2 * PI * t / 64)), cy - (int)lround(r * cos(2 * PI * t / 64))};
+    SDL_RenderDrawLines(p->renderer, ring, 65);
+    // Positions 0, 1, 2, ... as small dots (x = sin, y = cos), pos = 3 and pos + k marked.
+    for (int pos = 0; pos < 64; pos++)
+        fill_rect(p->renderer, cx + (int)lround(r * sin(omega * pos)) - 1, cy - (int)lround(r * cos(omega * pos)) - 1, 3, 3,
+                  p->dim);
+    int pos = 3;
+    fill_rect(p->renderer, cx + (int)lround(r * sin(omega * pos)) - 4, cy - (int)lround(r * cos(omega * pos)) - 4, 9, 9,
+              SERIES[0]);
+    fill_rect(p->renderer, cx + (int)lround(r * sin(omega * (pos + k))) - 4,
+              cy - (int)lround(r * cos(omega * (pos + k))) - 4, 9, 9, SERIES[1]);
+    int tx = cx + r + 16, ty = box.y + lh + 10;
+    draw_text(p, FONT_SMALL, SERIES[0], tx, ty, ALIGN_LEFT, "pos = 3");
+    draw_textf(p, FONT_SMALL, SERIES[1], tx, ty + lhs, ALIGN_LEFT, "pos + k = %d", pos + k);
+    draw_textf(p, FONT_SMALL, TEXT, tx, ty + 3 * lhs, ALIGN_LEFT, "M = [ %6.3f  %6.3f ]", cos(a), sin(a));
+    draw_textf(p, FONT_SMALL, TEXT, tx, ty + 4 * lhs, ALIGN_LEFT, "      [ %6.3f  %6.3f ]", -sin(a), cos(a));
+    draw_textf(p, FONT_SMALL, p->dim, tx, ty + 6 * lhs, ALIGN_LEFT, "angle \xcf\x89k = %.3f rad", a);
+    draw_text(p, FONT_SMALL, p->dim, tx, ty + 7 * lhs, ALIGN_LEFT, "the same M for every pos");
+    draw_text(p, FONT_SMALL, p->dim, tx, ty + 8 * lhs, ALIGN_LEFT, "[ ] change k");
+}
+
 static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot *s) {
     int d_model = s->d_model > 0 ? s->d_model : 64;
     int len = clampi(st->pe_positions, 4, 512);
     ensure_pe(p, d_model, len);
     int m = margin(p), top = header_height(p) + m;
-    int bottom = st->height - footer_height(p) - m;
+    int bottom = st->height - bottom_height(p, st) - m;
     int h = bottom - top, w = st->width - 2 * m;
     int lh = line_height(p, FONT_NORMAL), lhs = line_height(p, FONT_SMALL);
 
@@ -850,15 +1231,15 @@ static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot
         lx += draw_textf(p, FONT_SMALL, SERIES[k], lx, ly, ALIGN_LEFT, "dim %d (%s, wavelength %.1f)",
                          dims[k], dims[k] % 2 ? "cos" : "sin", wavelength) + 18;
     }
-    draw_text(p, FONT_SMALL, DIM, cbox.x + cbox.w - 8, ly, ALIGN_RIGHT, "up/down: frequency i");
+    draw_text(p, FONT_SMALL, p->dim, cbox.x + cbox.w - 8, ly, ALIGN_RIGHT, "up/down: frequency i");
     SDL_Rect plot = {cbox.x + 40, ly + lhs + 6, cbox.w - 56, cbox.h - (ly + lhs + 6 - cbox.y) - lhs - 8};
     outline_rect(p->renderer, plot.x, plot.y, plot.w, plot.h, GRID_LINE);
     fill_rect(p->renderer, plot.x, plot.y + plot.h / 2, plot.w, 1, GRID_LINE);
-    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y, ALIGN_RIGHT, "1");
-    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y + plot.h / 2 - lhs / 2, ALIGN_RIGHT, "0");
-    draw_text(p, FONT_SMALL, DIM, plot.x - 6, plot.y + plot.h - lhs, ALIGN_RIGHT, "-1");
-    draw_text(p, FONT_SMALL, DIM, plot.x, plot.y + plot.h + 2, ALIGN_LEFT, "position 0");
-    draw_textf(p, FONT_SMALL, DIM, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "position %d", len - 1);
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y, ALIGN_RIGHT, "1");
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y + plot.h / 2 - lhs / 2, ALIGN_RIGHT, "0");
+    draw_text(p, FONT_SMALL, p->dim, plot.x - 6, plot.y + plot.h - lhs, ALIGN_RIGHT, "-1");
+    draw_text(p, FONT_SMALL, p->dim, plot.x, plot.y + plot.h + 2, ALIGN_LEFT, "position 0");
+    draw_textf(p, FONT_SMALL, p->dim, plot.x + plot.w, plot.y + plot.h + 2, ALIGN_RIGHT, "position %d", len - 1);
     int samples = SDL_min(plot.w, 1024);
     SDL_Point pts[1024];
     for (int k = 0; k < 4 && plot.w >= 16 && plot.h >= 16; k++) {  // skipped in a tiny window
@@ -880,19 +1261,25 @@ static void draw_positional_view(Painter *p, const ViewState *st, const Snapshot
         }
     }
 
-    // The table as an image (rows = positions, columns = dims) and PE·PEᵀ.
-    int y0 = top + cbox.h + m, bh = bottom - y0;
-    SDL_Rect left = {m, y0, (w - m) / 2, bh}, right = {m + (w - m) / 2 + m, y0, (w - m) / 2, bh};
+    // The table as an image (rows = positions, columns = dims), PE·PEᵀ, and §3.5's two
+    // claims: the wavelengths form a geometric progression, and PE(pos+k) is a rotation
+    // of PE(pos).
+    int y0 = top + cbox.h + m, bh = bottom - y0, third = (w - 2 * m) / 3;
+    SDL_Rect left = {m, y0, third, bh}, right = {m + third + m, y0, third, bh};
+    SDL_Rect waves = {m + 2 * (third + m), y0, third, bh * 45 / 100};
+    SDL_Rect turn = {waves.x, y0 + waves.h + m / 2, third, bh - waves.h - m / 2};
+    draw_wavelengths(p, waves, d_model, i0);
+    draw_rotation(p, turn, d_model, i0, st->pe_shift);
     fill_rect(p->renderer, left.x, left.y, left.w, left.h, PANEL);
     fill_rect(p->renderer, right.x, right.y, right.w, right.h, PANEL);
     draw_textf(p, FONT_NORMAL, TEXT, left.x + 8, left.y + 4, ALIGN_LEFT,
                "PE matrix: %d positions (down) x %d dims (across)", len, d_model);
-    draw_text(p, FONT_SMALL, DIM, left.x + 8, left.y + 4 + lh, ALIGN_LEFT, "blue -1   white 0   red +1");
+    draw_text(p, FONT_SMALL, p->dim, left.x + 8, left.y + 4 + lh, ALIGN_LEFT, "blue -1   white 0   red +1");
     SDL_Rect img = {left.x + 8, left.y + 6 + lh + lhs, left.w - 16, left.h - 14 - lh - lhs};
     if (p->pe_image) SDL_RenderCopy(p->renderer, p->pe_image, NULL, &img);
     draw_text(p, FONT_NORMAL, TEXT, right.x + 8, right.y + 4, ALIGN_LEFT,
               "PE(pos) . PE(pos'): depends only on pos - pos'");
-    draw_textf(p, FONT_SMALL, DIM, right.x + 8, right.y + 4 + lh, ALIGN_LEFT,
+    draw_textf(p, FONT_SMALL, p->dim, right.x + 8, right.y + 4 + lh, ALIGN_LEFT,
                "positions %d x %d, colour scale 0 .. d_model/2 = %.0f", len, len, p->pe_dot_max);
     int side = SDL_min(right.w - 16, right.h - 14 - lh - lhs);
     SDL_Rect dimg = {right.x + (right.w - side) / 2, right.y + 6 + lh + lhs, side, side};
@@ -905,16 +1292,19 @@ static void draw_help(Painter *p, const ViewState *st) {
     static const char *lines[][2] = {
         {"h or ?", "show / hide this help"},
         {"1  2  3", "views: attention, positional encoding, training curves"},
-        {"space", "pause / resume training"},
+        {"space", "pause / resume training (replay: play / pause)"},
         {"tab", "next attention kind: encoder self, decoder self (masked), cross"},
         {"up / down", "previous / next layer  (positional view: frequency i)"},
         {"left / right", "previous / next head; before head 1 comes 'all heads'"},
         {"a", "all heads of the layer as a grid (or click one head of the grid)"},
-        {"+ / -", "positional view: twice / half as many positions"},
-        {"Enter", "type a sentence; Enter again translates it and shows its attention"},
+        {"v  g  b", "mean of the heads;  all layers x heads;  pin a head to compare with the next"},
+        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live"},
+        {"c  p", "captions on / off;  presentation mode (large, high contrast)"},
+        {"+ / -   [ ]", "positional view: twice / half as many positions;  the offset k of the rotation"},
+        {"Enter", "type a sentence (or click the box); while typing no key is a shortcut"},
         {"mouse", "hover a cell for its exact weight"},
         {"s", "save the window as a PNG picture"},
-        {"q or Esc", "quit"},
+        {"q or Esc", "quit (a live run asks first and saves its model)"},
     };
     int n = (int)(sizeof lines / sizeof lines[0]);
     int lh = line_height(p, FONT_NORMAL), m = margin(p);
@@ -938,6 +1328,7 @@ static void draw_help(Painter *p, const ViewState *st) {
 
 void viz_draw(Painter *p, const ViewState *st, const Snapshot *s) {
     p->frame++;
+    p->dim = st->present ? DIM_PRESENT : DIM_SCREEN;
     SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_NONE);
     set_color(p->renderer, BACKGROUND);
     SDL_RenderClear(p->renderer);
@@ -948,6 +1339,8 @@ void viz_draw(Painter *p, const ViewState *st, const Snapshot *s) {
     default: break;
     }
     draw_header(p, st, s);
+    draw_caption(p, st);
+    draw_slider(p, st, s);
     draw_footer(p, st, s);
     if (st->help) draw_help(p, st);
 }

@@ -17,6 +17,8 @@
 #include "common.h"
 #include "snapshot.h"
 
+enum { VIZ_HEAD_AVERAGE = -2, VIZ_MAX_BOXES = VIZ_MAX_LAYERS * VIZ_MAX_HEADS };
+
 typedef enum { VIEW_ATTENTION, VIEW_POSITIONAL, VIEW_TRAINING, VIEW_COUNT } VizView;
 
 // What is on screen, apart from the data. Events change it; drawing only reads it.
@@ -24,7 +26,10 @@ typedef struct {
     VizView view;
     VizKind kind;
     int layer;             // 0-based
-    int head;              // 0-based; -1 shows all heads of the layer as a grid
+    int head;              // 0-based; -1 shows all heads of the layer as a grid,
+                           // VIZ_HEAD_AVERAGE their mean
+    bool all_layers;       // every layer x every head of the kind at once (g)
+    int pinned_layer, pinned_head;  // shown beside the current head (b pins; -1: none)
     bool help;             // the key overlay
     bool paused;           // as last requested by the user
     bool editing;          // the text box has the keyboard
@@ -33,8 +38,23 @@ typedef struct {
     int width, height;     // window size in pixels
     int pe_pair;           // positional view: frequency index i of the dims 2i, 2i+1 shown
     int pe_positions;      // positional view: positions 0..pe_positions-1
-    char message[128];     // a transient line such as "saved viz-0001.png"
+    int pe_shift;          // positional view: the offset k of PE(pos+k) = M·PE(pos)
+    char message[600];     // a transient line such as "saved /home/me/transformer-viz-001.png"
     float fps;             // frames drawn per second, measured by the loop (0: not shown)
+    bool live_training;    // a live run is training: quitting asks first
+    bool confirm_quit;     // q was pressed once; q again quits
+    char checkpoint_path[512];  // where quitting a live run saves its model
+    // Replay of a recorded .history (replay.h): shown instead of the live model.
+    bool has_replay, has_live;  // what there is to switch between with r
+    bool replay;           // the recording is on screen
+    bool playing;          // the recording advances by itself
+    int replay_frame, replay_frames;
+    bool captions;         // one line under each view saying what it shows (c)
+    bool present;          // presentation mode: big labels, high contrast, no key hints (p)
+    int formula_row;       // Eq. (1) step by step for this query row (-1: closed)
+    int fit_rows, fit_cols;// all-heads cells are sized for at least this many rows and
+                           // columns (the most this sentence has had), so they keep
+                           // their place while the translation grows and shrinks
 } ViewState;
 
 // Sensible first values: attention view, cross-attention, layer 0, all heads.
@@ -61,6 +81,7 @@ typedef struct {
     TTF_Font *fonts[FONT_COUNT];
     TextEntry text[VIZ_TEXT_CACHE];
     unsigned frame;
+    SDL_Color dim;           // the colour of secondary text this frame
     // Positional-encoding images, for pe_d_model and pe_len.
     int pe_d_model, pe_len;
     float *pe;               // (pe_len, pe_d_model) from positional_encoding_table
@@ -91,10 +112,18 @@ typedef struct {
     SDL_Rect area;   // the space given to this grid and its labels
 } HeatmapBox;
 
-// The heatmaps of the attention view for st and s: one box, or one per head when
-// st->head == -1. Returns how many boxes were written (0 when there is nothing to show).
+// The heatmaps of the attention view for st and s: one box (one head, or their mean),
+// one per head when st->head == -1, two with a pinned head, layers x heads with
+// st->all_layers. Returns how many boxes were written (0 when there is nothing to show).
 int viz_heatmap_layout(Painter *p, const ViewState *st, const Snapshot *s,
-                       HeatmapBox boxes[VIZ_MAX_HEADS]);
+                       HeatmapBox boxes[VIZ_MAX_BOXES]);
+
+// The weight box b shows at (r, c): one head's, or the mean of the layer's heads.
+float viz_box_weight(const Snapshot *s, VizKind kind, const HeatmapBox *b, int r, int c);
+
+// Columns of the all-heads grid: ceil(sqrt(n_heads)), fixed for a model (the grid never
+// changes shape as the sentence changes length).
+int viz_grid_columns(int n_heads);
 
 // The cell under window point (x, y): true and its box index, row and column if any.
 bool viz_hit_cell(Painter *p, const ViewState *st, const Snapshot *s, int x, int y,
@@ -107,6 +136,16 @@ SDL_Color viz_colormap(float t);
 SDL_Color viz_mask_color(void);
 SDL_Color viz_hatch_color(void);
 SDL_Color viz_background_color(void);
+
+// The sentence box of the attention view (a click there gives it the keyboard).
+SDL_Rect viz_text_box_rect(Painter *p, const ViewState *st);
+// The replay time slider (empty when st->has_replay is false).
+SDL_Rect viz_slider_rect(Painter *p, const ViewState *st);
+// The frame of a replay under window column x of the slider.
+int viz_slider_frame(Painter *p, const ViewState *st, int x);
+
+// The label of decoder row r: "fed → predicts" (the output is shifted right, §3.1).
+void viz_row_label(const Snapshot *s, VizKind kind, int r, char *out, int cap);
 
 // Reads the renderer's current picture (w x h) and writes it as a PNG.
 bool viz_save_png(SDL_Renderer *r, int w, int h, const char *path, ErrorMessage *err);

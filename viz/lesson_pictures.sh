@@ -33,3 +33,9 @@ $viz --explore --kind cross --layer 2 --head all --snapshot $L/07-decoder/viewer
 $viz --task reverse --frames 2000 \
     --kind cross --layer 2 --head 1 --snapshot $L/04-attention/viewer-reverse-cross-attention.png \
     --view training --snapshot $L/08-training/viewer-training-curves.png
+
+# Lesson 08: the reverse task's cross-attention forming over the recorded run
+# (data/reverse.history, written by `build/transformer train --task reverse`), as an
+# animated PNG drawn by the viewer's own encoder: every second frame, 640x360.
+$viz --replay data/reverse.history --kind cross --layer 2 --head 1 --size 640x360 --no-captions --every 2 \
+    --animate $L/08-training/viewer-reverse-forming.png

@@ -11,12 +11,19 @@
 // The loop is state / update / draw: events change the ViewState (or send commands to
 // the worker through VizControl); a frame is drawn from the ViewState and the newest
 // Snapshot only, and only when one of them changed.
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "draw.h"
+#include "input.h"
+#include "png.h"
+#include "replay.h"
 #include "snapshot.h"
 #include "worker.h"
 
@@ -35,7 +42,15 @@ typedef struct {
     bool fps;              // draw continuously and report frames per second
     double quit_after;     // seconds (0: never); for measurements
     ViewState view;        // --view/--kind/--layer/--head preset it
+    char replay[512];      // --replay FILE: a recorded .history
+    char animate[512];     // --animate OUT.png: headless, the replay as an animated PNG
+    int animate_every;     // --every N: every N-th recorded frame (and the last)
+    bool live;             // train (or explore) a model: not only a replay
+    bool layer_given, head_given;  // checked against the model once it is known
 } Options;
+
+// The frame-rate of a replay: about ten seconds for a recorded run of ~100 frames.
+#define REPLAY_FRAME_SECONDS 0.1
 
 static void usage(const char *program) {
     printf("usage: %s [options]\n\n"
@@ -63,9 +78,17 @@ static void usage(const char *program) {
            "  --view NAME        attention (default), positional or training\n"
            "  --kind NAME        encoder, decoder or cross (default)\n"
            "  --layer L          layer 1..N (default 1)\n"
-           "  --head H           head 1..h, or 'all' (default all)\n"
+           "  --head H           head 1..h, 'all' (default) or 'mean' (the heads' average)\n"
+           "  --all-layers       every layer x every head of the kind at once\n"
            "  --pe-positions N   positions in the positional view (default 64)\n"
            "  --pe-pair I        first frequency index i drawn in the positional view (default 0)\n"
+           "  --replay FILE      play a recorded run (a .history file, e.g. data/fr-en.history);\n"
+           "                     with --task as well, live training runs beside it (r switches)\n"
+           "  --animate OUT.png  no window: the --replay as an animated PNG, drawn with the view\n"
+           "                     options (--kind, --layer, --head, --view, --size, --present)\n"
+           "  --every N          with --animate: every N-th recorded frame (and the last)\n"
+           "  --present          presentation mode: large labels, high contrast, no key hints\n"
+           "  --no-captions      no one-line explanation under each view\n"
            "  --fps              redraw continuously (at most 60 frames a second) and print\n"
            "                     frames per second and the time each frame takes\n"
            "  --quit-after SEC   close the window after SEC seconds (for measurements)\n"
@@ -90,7 +113,7 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
     o->height = 720;
     view_state_init(&o->view, o->width, o->height);
     long frames = -1;
-    bool have_probe = false;
+    bool have_probe = false, have_task = false;
     *help = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -117,6 +140,7 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
             if (strcmp(v, "fr-en") && strcmp(v, "copy") && strcmp(v, "reverse") && strcmp(v, "sort"))
                 BAD_VALUE("fr-en, copy, reverse or sort");
             snprintf(o->worker.task, sizeof o->worker.task, "%s", v);
+            have_task = true;
         } else if (!strcmp(a, "--probe")) {
             NEED_VALUE();
             viz_copy_text(o->probe, VIZ_TEXT_CHARS, v);
@@ -124,8 +148,26 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
         } else if (!strcmp(a, "--model")) {
             NEED_VALUE();
             viz_copy_text(o->worker.model_path, (int)sizeof o->worker.model_path, v);
+            have_task = true;
         } else if (!strcmp(a, "--explore")) {
             snprintf(o->worker.model_path, sizeof o->worker.model_path, "data/fr-en.ckpt");
+            have_task = true;
+        } else if (!strcmp(a, "--replay")) {
+            NEED_VALUE();
+            viz_copy_text(o->replay, (int)sizeof o->replay, v);
+        } else if (!strcmp(a, "--animate")) {
+            NEED_VALUE();
+            viz_copy_text(o->animate, (int)sizeof o->animate, v);
+        } else if (!strcmp(a, "--all-layers")) {
+            o->view.all_layers = true;
+        } else if (!strcmp(a, "--every")) {
+            NEED_VALUE();
+            if (!parse_int(v, 1, 1000, &n)) BAD_VALUE("a frame step 1..1000");
+            o->animate_every = (int)n;
+        } else if (!strcmp(a, "--present")) {
+            o->view.present = true;
+        } else if (!strcmp(a, "--no-captions")) {
+            o->view.captions = false;
         } else if (!strcmp(a, "--steps")) {
             NEED_VALUE();
             if (!parse_int(v, 1, 100000000, &n)) BAD_VALUE("a number of steps >= 1");
@@ -181,11 +223,14 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
             NEED_VALUE();
             if (!parse_int(v, 1, VIZ_MAX_LAYERS, &n)) BAD_VALUE("a layer number 1..6");
             o->view.layer = (int)n - 1;
+            o->layer_given = true;
         } else if (!strcmp(a, "--head")) {
             NEED_VALUE();
             if (!strcmp(v, "all")) o->view.head = -1;
+            else if (!strcmp(v, "mean")) o->view.head = VIZ_HEAD_AVERAGE;
             else if (parse_int(v, 1, VIZ_MAX_HEADS, &n)) o->view.head = (int)n - 1;
-            else BAD_VALUE("a head number 1..8 or 'all'");
+            else BAD_VALUE("a head number 1..8, 'all' or 'mean'");
+            o->head_given = o->view.head >= 0;
         } else if (!strcmp(a, "--pe-positions")) {
             NEED_VALUE();
             if (!parse_int(v, 4, 512, &n)) BAD_VALUE("a number of positions 4..512");
@@ -207,6 +252,15 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
 #undef NEED_VALUE
 #undef BAD_VALUE
     }
+    if (o->animate[0] && !o->replay[0]) {
+        fprintf(stderr, "%s: --animate draws a recorded run: give it --replay FILE.history\n", program);
+        return false;
+    }
+    if (o->animate[0] && o->snapshot[0]) {
+        fprintf(stderr, "%s: --animate and --snapshot are two separate runs\n", program);
+        return false;
+    }
+    o->live = have_task || !o->replay[0];
     if (frames >= 0 && !o->snapshot[0]) {
         fprintf(stderr, "%s: --frames goes with --snapshot FILE.png\n", program);
         return false;
@@ -222,149 +276,294 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
     return true;
 }
 
+// ---- checks once the model is known ---------------------------------------------------
+
+// An option that names a layer, head or frequency the model does not have is an error
+// (not silently clamped). Prints it and returns false.
+static bool view_fits_model(const Options *o, const ViewState *v, const Snapshot *s) {
+    if (s->n_layers <= 0) return true;  // nothing loaded (the error is reported elsewhere)
+    if (o->layer_given && v->layer >= s->n_layers) {
+        fprintf(stderr, "transformer-viz: --layer %d: the model has %d layer%s\n", v->layer + 1, s->n_layers,
+                s->n_layers == 1 ? "" : "s");
+        return false;
+    }
+    if (o->head_given && v->head >= s->n_heads) {
+        fprintf(stderr, "transformer-viz: --head %d: the model has %d heads\n", v->head + 1, s->n_heads);
+        return false;
+    }
+    if (s->d_model > 0 && v->pe_pair >= s->d_model / 2) {
+        fprintf(stderr, "transformer-viz: --pe-pair %d: d_model = %d has frequency indices 0..%d\n", v->pe_pair,
+                s->d_model, s->d_model / 2 - 1);
+        return false;
+    }
+    return true;
+}
+
+// A loaded model opens on the layer whose cross-attention is sharpest (lowest mean
+// entropy): there the alignment of words shows best.
+static void pick_sharpest_layer(const Options *o, ViewState *v, const Snapshot *s) {
+    if (o->layer_given || s->history_len > 0 || s->n_layers <= 1) return;
+    int best = 0;
+    for (int l = 1; l < s->n_layers; l++)
+        if (s->entropy[VIZ_CROSS][l] < s->entropy[VIZ_CROSS][best]) best = l;
+    v->layer = best;
+}
+
+// Fonts for the window height, larger in presentation mode (readable from the back).
+static bool fit_fonts(Painter *p, const ViewState *st, ErrorMessage *err) {
+    return painter_resize(p, st->present ? st->height * 8 / 5 : st->height, err);
+}
+
+// ---- files ------------------------------------------------------------------------------
+
+// The absolute form of a relative path (for messages: "saved /home/me/x.png").
+static void absolute_path(char *out, size_t size, const char *path) {
+    char cwd[PATH_MAX];
+    int n = path[0] == '/' || !getcwd(cwd, sizeof cwd) ? snprintf(out, size, "%s", path)
+                                                      : snprintf(out, size, "%s/%s", cwd, path);
+    if (n < 0 || (size_t)n >= size) snprintf(out, size, "%s", path);  // too long: as given
+}
+
+static bool file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+// The first name dir/stem-NNN.ext that does not exist yet, as an absolute path: saved
+// files never overwrite earlier ones, from this run or another.
+static void next_free_name(char *out, size_t size, const char *dir, const char *stem, const char *ext) {
+    char name[PATH_MAX];
+    for (int i = 1; i < 100000; i++) {
+        snprintf(name, sizeof name, "%s%s%s-%03d%s", dir, dir[0] ? "/" : "", stem, i, ext);
+        if (!file_exists(name)) break;
+    }
+    absolute_path(out, size, name);
+}
+
+// Where a live run saves its model: runs/transformer-viz-TASK-NNN.ckpt (the history
+// beside it), a fresh name each run.
+static void choose_checkpoint_path(Options *o) {
+    if (mkdir("runs", 0777) != 0 && errno != EEXIST) return;  // nothing saved
+    char stem[64], path[PATH_MAX];
+    snprintf(stem, sizeof stem, "transformer-viz-%s", o->worker.task);
+    next_free_name(path, sizeof path, "runs", stem, ".ckpt");
+    viz_copy_text(o->worker.checkpoint_path, (int)sizeof o->worker.checkpoint_path, path);
+    viz_copy_text(o->view.checkpoint_path, (int)sizeof o->view.checkpoint_path, path);
+}
+
+// The fonts for renderer r at the sizes of o (larger with --present). Prints why and
+// returns false if the font cannot be opened.
+static bool open_painter(Painter *p, SDL_Renderer *r, const Options *o) {
+    ErrorMessage err;
+    int font_height = o->view.present ? o->height * 8 / 5 : o->height;
+    if (!painter_init(p, r, o->font[0] ? o->font : NULL, font_height, &err)) {
+        fprintf(stderr, "transformer-viz: %s\n", err.text);
+        return false;
+    }
+    return true;
+}
+
 // ---- headless -----------------------------------------------------------------------
 
-static int run_snapshot(Options *o) {
-    // The font and renderer first: a bad --font should not wait for training.
-    SDL_Surface *surface = SDL_CreateRGBSurfaceWithFormat(0, o->width, o->height, 32, SDL_PIXELFORMAT_ARGB8888);
-    SDL_Renderer *renderer = surface ? SDL_CreateSoftwareRenderer(surface) : NULL;
+// A software surface to draw into, and the painter for it.
+typedef struct {
+    SDL_Surface *surface;
+    SDL_Renderer *renderer;
     Painter painter;
-    ErrorMessage err;
-    memset(&painter, 0, sizeof painter);
-    int status = 0;
-    if (!renderer) {
+} Canvas;
+
+static void canvas_close(Canvas *c) {
+    painter_free(&c->painter);
+    if (c->renderer) SDL_DestroyRenderer(c->renderer);
+    if (c->surface) SDL_FreeSurface(c->surface);
+    TTF_Quit();
+    memset(c, 0, sizeof *c);
+}
+
+// The font and renderer first: a bad --font should not wait for training.
+static bool canvas_open(Canvas *c, const Options *o) {
+    memset(c, 0, sizeof *c);
+    c->surface = SDL_CreateRGBSurfaceWithFormat(0, o->width, o->height, 32, SDL_PIXELFORMAT_ARGB8888);
+    c->renderer = c->surface ? SDL_CreateSoftwareRenderer(c->surface) : NULL;
+    if (!c->renderer) {
         fprintf(stderr, "transformer-viz: cannot make a software renderer: %s\n", SDL_GetError());
-        status = 1;
-    } else if (!painter_init(&painter, renderer, o->font[0] ? o->font : NULL, o->height, &err)) {
+        return false;
+    }
+    return open_painter(&c->painter, c->renderer, o);
+}
+
+// Draws each --snapshot picture from s into its file.
+static int save_pictures(Canvas *c, Options *o, const Snapshot *s) {
+    ErrorMessage err;
+    for (int i = 0; i < o->n_pictures; i++) {
+        ViewState *v = &o->pictures[i].view;
+        v->width = o->width;
+        v->height = o->height;
+        if (!view_fits_model(o, v, s)) return 2;
+        pick_sharpest_layer(o, v, s);
+        if (!fit_fonts(&c->painter, v, &err)) {
+            fprintf(stderr, "transformer-viz: %s\n", err.text);
+            return 1;
+        }
+        viz_draw(&c->painter, v, s);
+        SDL_RenderPresent(c->renderer);
+        if (!viz_save_png(c->renderer, o->width, o->height, o->pictures[i].path, &err)) {
+            fprintf(stderr, "transformer-viz: %s\n", err.text);
+            return 1;
+        }
+        printf("wrote %s (%dx%d", o->pictures[i].path, o->width, o->height);
+        printf(s->step > 0 ? ", step %ld)\n" : ")\n", s->step);
+    }
+    return 0;
+}
+
+// --replay FILE --snapshot OUT.png (no --task): the recording's last frame.
+static int snapshot_of_replay(Canvas *c, Options *o) {
+    Replay r;
+    ErrorMessage err;
+    if (!replay_load(&r, o->replay, &err)) {
         fprintf(stderr, "transformer-viz: %s\n", err.text);
-        status = 1;
+        return 1;
+    }
+    Snapshot *s = xcalloc(1, sizeof *s);
+    replay_fill_snapshot(s, &r, r.history.n_frames - 1);
+    s->version = 1;
+    for (int i = 0; i < o->n_pictures; i++) {
+        ViewState *v = &o->pictures[i].view;
+        v->has_replay = v->replay = true;
+        v->replay_frames = r.history.n_frames;
+        v->replay_frame = r.history.n_frames - 1;
+        v->fit_rows = v->fit_cols = replay_longest(&r, v->replay_frame);
+        if (!o->layer_given) v->layer = replay_sharpest_layer(&r);
+    }
+    int status = save_pictures(c, o, s);
+    free(s);
+    replay_free(&r);
+    return status;
+}
+
+static int run_snapshot(Options *o) {
+    Canvas c;
+    if (!canvas_open(&c, o)) {
+        canvas_close(&c);
+        return 1;
+    }
+    if (!o->live) {
+        int status = snapshot_of_replay(&c, o);
+        canvas_close(&c);
+        return status;
     }
     SnapshotExchange x;
     VizControl control;
     exchange_init(&x);
     control_init(&control, o->probe);
-    if (status == 0) {
-        o->worker.exchange = &x;
-        o->worker.control = &control;
-        worker_run(&o->worker);  // in this thread: train --frames steps (or load), publish
-        if (o->worker.failed) {
-            fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
-            status = 1;
-        }
+    o->worker.exchange = &x;
+    o->worker.control = &control;
+    worker_run(&o->worker);  // in this thread: train --frames steps (or load), publish
+    int status = 0;
+    if (o->worker.failed) {
+        fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
+        status = 1;
+    } else {
+        status = save_pictures(&c, o, exchange_acquire(&x));
     }
-    const Snapshot *s = exchange_acquire(&x);
-    for (int i = 0; i < o->n_pictures && status == 0; i++) {
-        ViewState *v = &o->pictures[i].view;
-        v->width = o->width;
-        v->height = o->height;
-        viz_draw(&painter, v, s);
-        SDL_RenderPresent(renderer);
-        if (!viz_save_png(renderer, o->width, o->height, o->pictures[i].path, &err)) {
-            fprintf(stderr, "transformer-viz: %s\n", err.text);
-            status = 1;
-        } else {
-            printf("wrote %s (%dx%d", o->pictures[i].path, o->width, o->height);
-            printf(s->step > 0 ? ", step %ld)\n" : ")\n", s->step);
-        }
-    }
-    painter_free(&painter);
-    if (renderer) SDL_DestroyRenderer(renderer);
-    if (surface) SDL_FreeSurface(surface);
-    TTF_Quit();
+    canvas_close(&c);
     control_free(&control);
     exchange_free(&x);
     return status;
 }
 
+// Reads the canvas and adds it to the animation as one frame.
+static void add_canvas_frame(Canvas *c, const Options *o, ApngWriter *a, unsigned char *rgb, int delay_ms) {
+    SDL_RenderPresent(c->renderer);
+    SDL_RenderReadPixels(c->renderer, NULL, SDL_PIXELFORMAT_RGB24, rgb, o->width * 3);
+    apng_add_frame(a, rgb, o->width * 3, delay_ms);
+}
+
+// --animate: every frame of the --replay drawn with the view options, as an APNG.
+static int run_animate(Options *o) {
+    Replay r;
+    ErrorMessage err;
+    if (!replay_load(&r, o->replay, &err)) {
+        fprintf(stderr, "transformer-viz: %s\n", err.text);
+        return 1;
+    }
+    Canvas c;
+    Snapshot *s = xcalloc(1, sizeof *s);
+    int status = canvas_open(&c, o) ? 0 : 1;
+    ViewState *v = &o->view;
+    v->width = o->width;
+    v->height = o->height;
+    v->has_replay = v->replay = true;
+    v->replay_frames = r.history.n_frames;
+    v->playing = true;
+    if (!o->layer_given) v->layer = replay_sharpest_layer(&r);
+    if (status == 0) {
+        replay_fill_snapshot(s, &r, r.history.n_frames - 1);
+        if (!view_fits_model(o, v, s)) status = 2;
+    }
+    if (status == 0) {
+        unsigned char *rgb = xmalloc((size_t)o->width * (size_t)o->height * 3);
+        int every = o->animate_every > 0 ? o->animate_every : 1, last = r.history.n_frames - 1;
+        int n_frames = last / every + 1 + (last % every != 0);
+        ApngWriter a;
+        apng_begin(&a, o->width, o->height, n_frames);
+        for (int k = 0; k < n_frames; k++) {
+            int f = SDL_min(k * every, last);
+            v->replay_frame = f;
+            v->fit_rows = v->fit_cols = replay_longest(&r, f);  // cells stay put for seconds
+            replay_fill_snapshot(s, &r, f);
+            s->version = (uint64_t)f + 1;
+            viz_draw(&c.painter, v, s);
+            // The last frame stays up for two seconds before the loop starts again.
+            add_canvas_frame(&c, o, &a, rgb, f == last ? 2000 : (int)(1e3 * REPLAY_FRAME_SECONDS * every));
+        }
+        free(rgb);
+        char full[PATH_MAX];
+        absolute_path(full, sizeof full, o->animate);
+        if (apng_finish(&a, o->animate, &err)) {
+            printf("wrote %s (%d frames, %dx%d, steps %ld..%ld of %s)\n", full, n_frames, o->width,
+                   o->height, r.history.frames[0].step, r.history.frames[r.history.n_frames - 1].step, o->replay);
+        } else {
+            fprintf(stderr, "transformer-viz: %s\n", err.text);
+            status = 1;
+        }
+    }
+    canvas_close(&c);
+    free(s);
+    replay_free(&r);
+    return status;
+}
+
 // ---- the window -------------------------------------------------------------------------
 
-// Moves a UTF-8 string's end back by one character.
-static void delete_last_char(char *s) {
-    size_t n = strlen(s);
-    while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) n--;  // continuation bytes
-    if (n > 0) n--;
-    s[n] = '\0';
-}
-
-static void set_message(ViewState *st, const char *text) {
-    viz_copy_text(st->message, (int)sizeof st->message, text);
-}
-
-// Keys when the text box does not have the keyboard. Returns false to quit.
-static bool handle_key(SDL_Keycode key, SDL_Keymod mod, ViewState *st, const Snapshot *s,
-                       VizControl *control, SDL_Renderer *renderer, int *saved) {
-    int layers = s->n_layers > 0 ? s->n_layers : 1, heads = s->n_heads > 0 ? s->n_heads : 1;
-    st->message[0] = '\0';
-    switch (key) {
-    case SDLK_q:
-    case SDLK_ESCAPE:
-        if (st->help && key == SDLK_ESCAPE) st->help = false;
-        else return false;
-        break;
-    case SDLK_h: st->help = !st->help; break;
-    case SDLK_1: st->view = VIEW_ATTENTION; break;
-    case SDLK_2: st->view = VIEW_POSITIONAL; break;
-    case SDLK_3: st->view = VIEW_TRAINING; break;
-    case SDLK_SPACE:
-        st->paused = !st->paused;
-        control_set_paused(control, st->paused);
-        set_message(st, st->paused ? "paused" : "training resumed");
-        break;
-    case SDLK_TAB:
-        st->kind = (VizKind)(((int)st->kind + ((mod & KMOD_SHIFT) ? VIZ_KINDS - 1 : 1)) % VIZ_KINDS);
-        break;
-    case SDLK_UP:
-    case SDLK_DOWN: {
-        int d = key == SDLK_UP ? -1 : 1;
-        if (st->view == VIEW_POSITIONAL) {
-            int pairs = (s->d_model > 0 ? s->d_model : 64) / 2;
-            st->pe_pair = (st->pe_pair - d + pairs) % pairs;  // up: higher frequency index
-        } else {
-            st->layer = (st->layer + d + layers) % layers;
-        }
-        break;
-    }
-    case SDLK_LEFT:
-    case SDLK_RIGHT: {
-        // The cycle is: all heads, head 1, ..., head h, all heads, ...
-        int d = key == SDLK_RIGHT ? 1 : -1;
-        int slot = st->head + 1;  // 0 = all
-        slot = (slot + d + heads + 1) % (heads + 1);
-        st->head = slot - 1;
-        break;
-    }
-    case SDLK_a: st->head = st->head < 0 ? 0 : -1; break;
-    case SDLK_PLUS:
-    case SDLK_EQUALS:
-    case SDLK_KP_PLUS:
-        if (st->pe_positions < 512) st->pe_positions *= 2;
-        break;
-    case SDLK_MINUS:
-    case SDLK_KP_MINUS:
-        if (st->pe_positions > 8) st->pe_positions /= 2;
-        break;
-    case SDLK_RETURN:
-    case SDLK_KP_ENTER:
-        st->editing = true;
-        st->input[0] = '\0';
-        break;
-    case SDLK_s: {
-        char path[64];
-        ErrorMessage err;
-        snprintf(path, sizeof path, "transformer-viz-%03d.png", ++*saved);
-        if (viz_save_png(renderer, st->width, st->height, path, &err)) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "saved %s", path);
-            set_message(st, msg);
-        } else {
-            set_message(st, err.text);
-        }
-        break;
-    }
-    default: break;
-    }
-    return true;
-}
+// Everything the window needs, torn down in one place (app_close) whatever got opened.
+typedef struct {
+    bool sdl;                 // SDL_Init succeeded
+    SDL_Window *window;
+    SDL_Renderer *renderer;
+    Painter painter;
+    // The live model on the training thread (o->live).
+    SnapshotExchange x;
+    VizControl control;
+    pthread_t thread;
+    bool thread_started;
+    // The recording (--replay), and the snapshot drawn from its current frame.
+    Replay replay;
+    bool have_replay;
+    Snapshot *replay_snapshot;
+    int replay_filled;        // frame now in replay_snapshot (-1: none)
+    double replay_tick;       // when the playing replay last advanced
+    // Frame timing for --fps and the closing report.
+    double started, fps_start, last_frame, draw_seconds, worst_draw;
+    long draws;
+    int frames;
+    // What the heatmap cells are sized for (fit_sentence).
+    uint64_t fit_version;
+    char fit_probe[VIZ_TEXT_CHARS];
+    bool fit_replay;
+    int fit_age, fit_recent;  // snapshots since the size was last allowed to shrink; the most since
+} App;
 
 static int no_display(const char *why) {
     fprintf(stderr, "transformer-viz: cannot open a window (%s). No display? "
@@ -372,172 +571,284 @@ static int no_display(const char *why) {
     return 1;
 }
 
-static int run_window(Options *o) {
+static void app_close(App *app) {
+    painter_free(&app->painter);
+    if (app->renderer) SDL_DestroyRenderer(app->renderer);
+    if (app->window) SDL_DestroyWindow(app->window);
+    if (TTF_WasInit()) TTF_Quit();
+    if (app->sdl) SDL_Quit();
+    if (app->have_replay) replay_free(&app->replay);
+    free(app->replay_snapshot);
+    app->replay_snapshot = NULL;
+}
+
+// Opens the window, its renderer and the fonts. Prints why and returns false if any fails.
+static bool app_open_window(App *app, const Options *o) {
     // Without a display SDL may still "succeed" with an offscreen driver and draw into
     // nothing; say so instead, unless a driver was asked for by name.
-    if (!getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
-        return no_display("neither DISPLAY nor WAYLAND_DISPLAY is set");
-    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        fprintf(stderr, "transformer-viz: cannot open a window (%s). No display? "
-                        "Draw a picture instead: --snapshot out.png [--frames N]\n", SDL_GetError());
-        return 1;
+    if (!getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        no_display("neither DISPLAY nor WAYLAND_DISPLAY is set");
+        return false;
     }
-    SDL_Window *window = SDL_CreateWindow("Attention Is All You Need: live", SDL_WINDOWPOS_CENTERED,
-                                          SDL_WINDOWPOS_CENTERED, o->width, o->height, SDL_WINDOW_RESIZABLE);
-    if (!window) {
-        fprintf(stderr, "transformer-viz: cannot open a window (%s). No display? "
-                        "Draw a picture instead: --snapshot out.png [--frames N]\n", SDL_GetError());
-        SDL_Quit();
-        return 1;
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        no_display(SDL_GetError());
+        return false;
+    }
+    app->sdl = true;
+    app->window = SDL_CreateWindow("Attention Is All You Need: live", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
+                                   o->width, o->height, SDL_WINDOW_RESIZABLE);
+    if (!app->window) {
+        no_display(SDL_GetError());
+        return false;
     }
     // vsync would tie --fps to the display; without it frames are drawn on demand anyway.
-    SDL_Renderer *renderer = SDL_CreateRenderer(window, -1, 0);
-    if (!renderer) {
+    app->renderer = SDL_CreateRenderer(app->window, -1, 0);
+    if (!app->renderer) {
         fprintf(stderr, "transformer-viz: SDL_CreateRenderer: %s\n", SDL_GetError());
-        SDL_DestroyWindow(window);
-        SDL_Quit();
-        return 1;
+        return false;
     }
     SDL_RendererInfo info;
-    if (o->fps && SDL_GetRendererInfo(renderer, &info) == 0)
+    if (o->fps && SDL_GetRendererInfo(app->renderer, &info) == 0)
         fprintf(stderr, "transformer-viz: video driver %s, renderer %s\n", SDL_GetCurrentVideoDriver(), info.name);
-    Painter painter;
+    return open_painter(&app->painter, app->renderer, o);
+}
+
+// Loads the --replay file; the window then opens on it, playing.
+static bool app_load_replay(App *app, Options *o) {
     ErrorMessage err;
-    if (!painter_init(&painter, renderer, o->font[0] ? o->font : NULL, o->height, &err)) {
+    if (!replay_load(&app->replay, o->replay, &err)) {
         fprintf(stderr, "transformer-viz: %s\n", err.text);
-        painter_free(&painter);
-        SDL_DestroyRenderer(renderer);
-        SDL_DestroyWindow(window);
-        TTF_Quit();
-        SDL_Quit();
-        return 1;
+        return false;
     }
+    app->have_replay = true;
+    app->replay_snapshot = xcalloc(1, sizeof *app->replay_snapshot);
+    app->replay_filled = -1;
+    ViewState *st = &o->view;
+    st->has_replay = st->replay = st->playing = true;
+    st->replay_frames = app->replay.history.n_frames;
+    if (!o->layer_given) st->layer = replay_sharpest_layer(&app->replay);
+    return true;
+}
 
-    SnapshotExchange x;
-    VizControl control;
-    exchange_init(&x);
-    control_init(&control, o->probe);
-    o->worker.exchange = &x;
-    o->worker.control = &control;
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, worker_thread, &o->worker) != 0) die("cannot start the training thread");
+static void app_start_worker(App *app, Options *o) {
+    exchange_init(&app->x);
+    control_init(&app->control, o->probe);
+    o->worker.exchange = &app->x;
+    o->worker.control = &app->control;
+    o->view.has_live = true;
+    if (pthread_create(&app->thread, NULL, worker_thread, &o->worker) != 0) die("cannot start the training thread");
+    app->thread_started = true;
+}
 
+// Tells the trainer to stop (it saves the live model), waits for it, says where it is.
+static void app_stop_worker(App *app, Options *o) {
+    if (!app->thread_started) return;
+    control_quit(&app->control);
+    pthread_join(app->thread, NULL);
+    app->thread_started = false;
+    const char *ckpt = o->worker.checkpoint_path;
+    if (ckpt[0] && o->worker.steps_done > 0 && file_exists(ckpt)) {
+        char history[PATH_MAX];
+        history_path_for(history, sizeof history, ckpt);
+        fprintf(stderr, "transformer-viz: the live model is saved in %s (step %ld), its attention history in %s;\n"
+                        "  explore it with: build/transformer-viz --model %s   or replay: --replay %s\n",
+                ckpt, o->worker.steps_done, history, ckpt, history);
+    }
+    control_free(&app->control);
+    exchange_free(&app->x);
+}
+
+// The snapshot to draw: the replay's current frame, or the newest live one.
+static const Snapshot *app_snapshot(App *app, const ViewState *st, const Snapshot *live) {
+    if (!st->replay || !app->have_replay) return live;
+    if (app->replay_filled != st->replay_frame) {
+        replay_fill_snapshot(app->replay_snapshot, &app->replay, st->replay_frame);
+        app->replay_snapshot->version = (uint64_t)st->replay_frame + 1;
+        app->replay_filled = st->replay_frame;
+    }
+    return app->replay_snapshot;
+}
+
+// A playing replay moves one frame on every REPLAY_FRAME_SECONDS; true if it moved.
+static bool app_advance_replay(App *app, ViewState *st) {
+    double now = wall_seconds();
+    if (!st->replay || !st->playing || now - app->replay_tick < REPLAY_FRAME_SECONDS) return false;
+    app->replay_tick = now;
+    if (st->replay_frame + 1 >= st->replay_frames) {
+        st->playing = false;  // stays on the last frame; space plays again from the start
+        return true;
+    }
+    st->replay_frame++;
+    return true;
+}
+
+// Saves the window as the next free transformer-viz-NNN.png and says where.
+static void save_window_png(App *app, ViewState *st) {
+    char path[PATH_MAX];
+    ErrorMessage err;
+    next_free_name(path, sizeof path, "", "transformer-viz", ".png");
+    if (viz_save_png(app->renderer, st->width, st->height, path, &err)) {
+        if (snprintf(st->message, sizeof st->message, "saved %s", path) >= (int)sizeof st->message)
+            viz_copy_text(st->message, (int)sizeof st->message, path);
+        printf("saved %s\n", path);
+    } else {
+        viz_copy_text(st->message, (int)sizeof st->message, err.text);
+    }
+}
+
+// One event: the ViewState changes (input.c), then the requests it makes are carried out.
+// Returns false when the viewer should close.
+static bool app_event(App *app, ViewState *st, const Snapshot *s, const SDL_Event *e) {
+    if (e->type == SDL_WINDOWEVENT) {
+        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
+            st->width = e->window.data1;
+            st->height = e->window.data2;
+        } else if (e->window.event == SDL_WINDOWEVENT_LEAVE) {
+            st->mouse_x = st->mouse_y = -1;
+        }
+        return true;
+    }
+    InputActions act;
+    viz_handle_event(&app->painter, st, s, e, &act);
+    if (act.toggle_pause && app->thread_started) control_set_paused(&app->control, st->paused);
+    if (act.send_probe && app->thread_started) {
+        control_set_probe(&app->control, st->input);
+        st->replay = false;  // a typed sentence is translated by the live model
+    }
+    if (act.save_png) save_window_png(app, st);
+    return !act.quit;
+}
+
+// Draws one frame (at most 60 a second) and keeps the timing figures.
+static bool app_frame(App *app, Options *o, const Snapshot *s) {
+    ViewState *st = &o->view;
+    ErrorMessage err;
+    if (!fit_fonts(&app->painter, st, &err)) {
+        fprintf(stderr, "transformer-viz: %s\n", err.text);
+        return false;
+    }
+    // At most 60 frames a second: a display shows no more, and on a 2-core machine
+    // every millisecond the renderer does not spend is one the training thread gets.
+    double since_last = wall_seconds() - app->last_frame;
+    if (since_last < FRAME_SECONDS) SDL_Delay((Uint32)(1e3 * (FRAME_SECONDS - since_last)));
+    double t0 = wall_seconds();
+    app->last_frame = t0;
+    viz_draw(&app->painter, st, s);
+    SDL_RenderPresent(app->renderer);
+    double dt = wall_seconds() - t0;
+    app->draw_seconds += dt;
+    if (dt > app->worst_draw) app->worst_draw = dt;
+    app->draws++;
+    app->frames++;
+    double now = wall_seconds();
+    if (o->fps && now - app->fps_start >= 1.0) {
+        st->fps = (float)(app->frames / (now - app->fps_start));
+        fprintf(stderr, "fps %.1f (draw %.2f ms mean)\n", st->fps, 1e3 * app->draw_seconds / app->draws);
+        app->frames = 0;
+        app->fps_start = now;
+    }
+    return true;
+}
+
+// The first snapshot of a model: options that do not fit it are errors; a loaded model
+// opens on its sharpest cross-attention layer.
+static bool app_first_look(const Options *o, ViewState *st, const Snapshot *s, bool *checked) {
+    if (*checked || s->n_layers <= 0) return true;
+    *checked = true;
+    if (!view_fits_model(o, st, s)) return false;
+    if (!s->replay && s->finished) pick_sharpest_layer(o, st, s);
+    return true;
+}
+
+// The all-heads cells are sized for the longest the sentence on screen has been lately:
+// they grow at once when a translation needs it and shrink back at most once every
+// FIT_WINDOW snapshots (~10 s live), so they never jump with every snapshot; a new
+// sentence starts over. A replay is sized from the frames around the current one.
+#define FIT_WINDOW 40
+static void fit_sentence(App *app, ViewState *st, const Snapshot *s) {
+    if (s->version == app->fit_version) return;
+    app->fit_version = s->version;
+    if (s->replay) {
+        st->fit_rows = st->fit_cols = replay_longest(&app->replay, st->replay_frame);
+        app->fit_replay = true;
+        return;
+    }
+    int longest = SDL_max(s->src_len, s->tgt_len);
+    bool same = strcmp(app->fit_probe, s->probe) == 0 && !app->fit_replay;
+    if (!same || ++app->fit_age >= FIT_WINDOW) {
+        viz_copy_text(app->fit_probe, (int)sizeof app->fit_probe, s->probe);
+        app->fit_replay = false;
+        st->fit_rows = st->fit_cols = same ? app->fit_recent : longest;
+        app->fit_recent = 0;
+        app->fit_age = 0;
+    }
+    app->fit_recent = SDL_max(app->fit_recent, longest);
+    st->fit_rows = SDL_max(st->fit_rows, longest);
+    st->fit_cols = SDL_max(st->fit_cols, longest);
+}
+
+// The loop: wait for events (waking often enough for new snapshots), apply them, and
+// draw when the state or the snapshot changed.
+static int app_loop(App *app, Options *o) {
+    static const Snapshot empty;
     ViewState *st = &o->view;
     uint64_t drawn_version = (uint64_t)-1;
-    bool dirty = true, running = true;
-    int saved = 0, frames = 0;
-    double fps_start = wall_seconds(), started = fps_start, draw_seconds = 0, worst_draw = 0;
-    double last_frame = 0;
-    long draws = 0;
-    const Snapshot *s = exchange_acquire(&x);
+    bool dirty = true, running = true, checked = false;
+    const Snapshot *live = app->thread_started ? exchange_acquire(&app->x) : &empty;
+    app->started = app->fps_start = wall_seconds();
     while (running) {
+        const Snapshot *s = app_snapshot(app, st, live);
         SDL_Event e;
-        // Wait for an event, but wake up often enough to pick up new snapshots.
         bool got = o->fps ? SDL_PollEvent(&e) : SDL_WaitEventTimeout(&e, 15);
-        while (got) {
+        while (got && running) {
             dirty = true;
-            switch (e.type) {
-            case SDL_QUIT: running = false; break;
-            case SDL_WINDOWEVENT:
-                if (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
-                    st->width = e.window.data1;
-                    st->height = e.window.data2;
-                    if (!painter_resize(&painter, st->height, &err)) {
-                        fprintf(stderr, "transformer-viz: %s\n", err.text);
-                        running = false;
-                    }
-                } else if (e.window.event == SDL_WINDOWEVENT_LEAVE) {
-                    st->mouse_x = st->mouse_y = -1;
-                }
-                break;
-            case SDL_MOUSEMOTION:
-                st->mouse_x = e.motion.x;
-                st->mouse_y = e.motion.y;
-                break;
-            case SDL_MOUSEBUTTONDOWN: {
-                // A click on one head of the grid shows that head alone.
-                int box, r, c;
-                if (st->head < 0 && viz_hit_cell(&painter, st, s, e.button.x, e.button.y, &box, &r, &c))
-                    st->head = box;
-                break;
-            }
-            case SDL_TEXTINPUT:
-                if (st->editing) {
-                    size_t n = strlen(st->input), add = strlen(e.text.text);
-                    if (n + add < sizeof st->input) memcpy(st->input + n, e.text.text, add + 1);
-                } else if (!strcmp(e.text.text, "?")) {
-                    st->help = !st->help;
-                }
-                break;
-            case SDL_KEYDOWN:
-                if (st->editing) {
-                    SDL_Keycode k = e.key.keysym.sym;
-                    if (k == SDLK_RETURN || k == SDLK_KP_ENTER) {
-                        st->editing = false;
-                        control_set_probe(&control, st->input);
-                        set_message(st, "translating ...");
-                    } else if (k == SDLK_ESCAPE) {
-                        st->editing = false;
-                    } else if (k == SDLK_BACKSPACE) {
-                        delete_last_char(st->input);
-                    }
-                } else {
-                    running = handle_key(e.key.keysym.sym, (SDL_Keymod)e.key.keysym.mod, st, s, &control,
-                                         renderer, &saved) && running;
-                }
-                break;
-            default: dirty = false; break;
-            }
+            running = app_event(app, st, s, &e);
+            s = app_snapshot(app, st, live);
             got = SDL_PollEvent(&e);
         }
-        s = exchange_acquire(&x);  // never waits for a training step
+        if (app->thread_started) live = exchange_acquire(&app->x);  // never waits for a training step
+        st->live_training = app->thread_started && live->version > 0 && !live->finished && !o->worker.failed;
+        dirty |= app_advance_replay(app, st);
+        s = app_snapshot(app, st, live);
+        if (!app_first_look(o, st, s, &checked)) return 2;
+        fit_sentence(app, st, s);
         if (s->version != drawn_version) {
             dirty = true;
-            if (s->version > 0 && !strcmp(st->message, "translating ...") && !st->editing)
-                st->message[0] = '\0';
+            if (s->version > 0 && !strcmp(st->message, "translating ...") && !st->editing) st->message[0] = '\0';
         }
-        if (o->quit_after > 0 && wall_seconds() - started > o->quit_after) running = false;
-        if (!dirty && !o->fps) continue;
-        // At most 60 frames a second: a display shows no more, and on a 2-core machine
-        // every millisecond the renderer does not spend is one the training thread gets.
-        double since_last = wall_seconds() - last_frame;
-        if (since_last < FRAME_SECONDS) SDL_Delay((Uint32)(1e3 * (FRAME_SECONDS - since_last)));
-        double t0 = wall_seconds();
-        last_frame = t0;
-        viz_draw(&painter, st, s);
-        SDL_RenderPresent(renderer);
-        double dt = wall_seconds() - t0;
-        draw_seconds += dt;
-        if (dt > worst_draw) worst_draw = dt;
-        draws++;
+        if (o->quit_after > 0 && wall_seconds() - app->started > o->quit_after) running = false;
+        if (!running || (!dirty && !o->fps)) continue;
+        if (!app_frame(app, o, s)) return 1;
         drawn_version = s->version;
         dirty = false;
-        frames++;
-        double now = wall_seconds();
-        if (o->fps && now - fps_start >= 1.0) {
-            st->fps = (float)(frames / (now - fps_start));
-            fprintf(stderr, "fps %.1f (draw %.2f ms mean)\n", st->fps, 1e3 * draw_seconds / draws);
-            frames = 0;
-            fps_start = now;
+    }
+    return 0;
+}
+
+static int run_window(Options *o) {
+    App *app = xcalloc(1, sizeof *app);
+    int status = app_open_window(app, o) ? 0 : 1;
+    if (status == 0 && o->replay[0] && !app_load_replay(app, o)) status = 1;
+    if (status == 0) {
+        if (o->live) {
+            choose_checkpoint_path(o);
+            app_start_worker(app, o);
+        }
+        status = app_loop(app, o);
+        app_stop_worker(app, o);
+        if (app->draws > 0 && o->worker.steps_done > 0)
+            fprintf(stderr, "transformer-viz: %ld frames, draw+present %.2f ms mean, %.2f ms worst; "
+                            "training: %ld steps, %.0f tokens/s in its steps, %.0f tokens/s wall clock "
+                            "(pauses excluded), %.1f s spent on snapshots\n",
+                    app->draws, 1e3 * app->draw_seconds / app->draws, 1e3 * app->worst_draw, o->worker.steps_done,
+                    o->worker.step_tokens_per_sec, o->worker.tokens_per_sec, o->worker.publish_seconds_total);
+        if (o->worker.failed) {
+            fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
+            status = 1;
         }
     }
-    control_quit(&control);
-    pthread_join(thread, NULL);
-    if (draws > 0 && o->worker.steps_done > 0)
-        fprintf(stderr, "transformer-viz: %ld frames, draw+present %.2f ms mean, %.2f ms worst; "
-                        "training: %ld steps, %.0f tokens/s in its steps, %.0f tokens/s wall clock "
-                        "(pauses excluded), %.1f s spent on snapshots\n",
-                draws, 1e3 * draw_seconds / draws, 1e3 * worst_draw, o->worker.steps_done,
-                o->worker.step_tokens_per_sec, o->worker.tokens_per_sec, o->worker.publish_seconds_total);
-    int status = o->worker.failed ? 1 : 0;
-    if (o->worker.failed) fprintf(stderr, "transformer-viz: %s\n", o->worker.err.text);
-    control_free(&control);
-    exchange_free(&x);
-    painter_free(&painter);
-    SDL_DestroyRenderer(renderer);
-    SDL_DestroyWindow(window);
-    TTF_Quit();
-    SDL_Quit();
+    app_close(app);
+    free(app);
     return status;
 }
 
@@ -553,7 +864,7 @@ int main(int argc, char **argv) {
         free(o);
         return 0;
     }
-    int status = o->snapshot[0] ? run_snapshot(o) : run_window(o);
+    int status = o->animate[0] ? run_animate(o) : o->snapshot[0] ? run_snapshot(o) : run_window(o);
     free(o);
     return status;
 }

@@ -1,4 +1,4 @@
-// png.c: PNG writer with stored (uncompressed) deflate blocks. See png.h.
+// png.c: PNG and animated PNG (APNG) writer, deflate with the fixed Huffman code. See png.h.
 #include "png.h"
 
 #include <stdlib.h>
@@ -164,41 +164,53 @@ static unsigned char *deflate_fixed(const unsigned char *data, size_t n, size_t 
     return w.out;
 }
 
-unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
-                              size_t *size) {
-    // The raw image data: each row starts with filter type 0 (none). Flat colours
-    // repeat within a row and from row to row, which LZ77 finds without a filter.
-    size_t row = (size_t)width * 3 + 1;
+// The zlib stream (RFC 1950) of an image's raw rows: each row starts with filter type 0
+// (none). Flat colours repeat within a row and from row to row, which LZ77 finds
+// without a filter. Header 0x78 0x01, the deflate data, Adler-32 of the raw rows.
+static unsigned char *zlib_image(const unsigned char *rgb, int width, int height, int stride, int bpp,
+                                 size_t *z_n) {
+    size_t row = (size_t)width * (size_t)bpp + 1;
     size_t raw_n = row * (size_t)height;
     unsigned char *raw = xmalloc(raw_n);
     for (int y = 0; y < height; y++) {
         raw[y * row] = 0;
-        memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * 3);
+        memcpy(raw + y * row + 1, rgb + (size_t)y * (size_t)stride, (size_t)width * (size_t)bpp);
     }
-    // zlib stream (RFC 1950): header 0x78 0x01, the deflate data, Adler-32 of raw.
     size_t d_n;
     unsigned char *d = deflate_fixed(raw, raw_n, &d_n);
-    size_t z_n = 2 + d_n + 4;
-    unsigned char *z = xmalloc(z_n);
+    *z_n = 2 + d_n + 4;
+    unsigned char *z = xmalloc(*z_n);
     z[0] = 0x78;
     z[1] = 0x01;  // (0x78*256 + 0x01) % 31 == 0, as RFC 1950 requires
     memcpy(z + 2, d, d_n);
     put_u32(z + 2 + d_n, png_adler32(1, raw, raw_n));
     free(d);
     free(raw);
+    return z;
+}
 
-    unsigned char ihdr[13];
+static const unsigned char SIGNATURE[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+// IHDR for an 8-bit image without interlacing: colour type 2 (RGB) or 6 (RGBA).
+static void make_ihdr(unsigned char ihdr[13], int width, int height, int colour_type) {
     put_u32(ihdr, (uint32_t)width);
     put_u32(ihdr + 4, (uint32_t)height);
     ihdr[8] = 8;   // bits per channel
-    ihdr[9] = 2;   // colour type: truecolour RGB
+    ihdr[9] = (unsigned char)colour_type;
     ihdr[10] = 0;  // compression: deflate
     ihdr[11] = 0;  // filter method 0
     ihdr[12] = 0;  // no interlace
+}
+
+unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, int stride,
+                              size_t *size) {
+    size_t z_n;
+    unsigned char *z = zlib_image(rgb, width, height, stride, 3, &z_n);
+    unsigned char ihdr[13];
+    make_ihdr(ihdr, width, height, 2);
     size_t total = 8 + (12 + 13) + (12 + z_n) + 12;
     unsigned char *png = xmalloc(total), *p = png;
-    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    memcpy(p, signature, 8);
+    memcpy(p, SIGNATURE, 8);
     p += 8;
     p = put_chunk(p, "IHDR", ihdr, 13);
     p = put_chunk(p, "IDAT", z, z_n);
@@ -206,6 +218,128 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
     free(z);
     *size = (size_t)(p - png);
     return png;
+}
+
+// ---- APNG --------------------------------------------------------------------------------
+
+// Makes room for n more bytes at the end of the animation's buffer.
+static unsigned char *apng_reserve(ApngWriter *a, size_t n) {
+    if (a->n + n > a->cap) {
+        size_t cap = (a->n + n) * 2;
+        unsigned char *grown = xmalloc(cap);
+        if (a->n) memcpy(grown, a->data, a->n);
+        free(a->data);
+        a->data = grown;
+        a->cap = cap;
+    }
+    return a->data + a->n;
+}
+
+// Appends one chunk (length, type, data, CRC) to the animation.
+static void apng_chunk(ApngWriter *a, const char type[4], const unsigned char *data, size_t n) {
+    unsigned char *end = put_chunk(apng_reserve(a, n + 12), type, data, n);
+    a->n = (size_t)(end - a->data);
+}
+
+void apng_begin(ApngWriter *a, int width, int height, int n_frames) {
+    memset(a, 0, sizeof *a);
+    a->width = width;
+    a->height = height;
+    a->n_frames = n_frames;
+    memcpy(apng_reserve(a, 8), SIGNATURE, 8);
+    a->n = 8;
+    unsigned char ihdr[13], actl[8];
+    make_ihdr(ihdr, width, height, 6);  // RGBA: later frames are transparent where unchanged
+    apng_chunk(a, "IHDR", ihdr, 13);
+    put_u32(actl, (uint32_t)n_frames);
+    put_u32(actl + 4, 0);  // plays: 0 = loop forever
+    apng_chunk(a, "acTL", actl, 8);
+}
+
+// The smallest rectangle holding every pixel that differs between two RGB pictures
+// (rows `stride` bytes apart, the previous one packed); 1 x 1 at (0, 0) if none does.
+static void changed_box(const unsigned char *prev, const unsigned char *rgb, int stride, int w, int h,
+                        int box[4]) {
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    for (int y = 0; y < h; y++) {
+        const unsigned char *a = prev + (size_t)y * (size_t)w * 3, *b = rgb + (size_t)y * (size_t)stride;
+        if (!memcmp(a, b, (size_t)w * 3)) continue;
+        int l = 0, r = w - 1;
+        while (!memcmp(a + 3 * l, b + 3 * l, 3)) l++;
+        while (!memcmp(a + 3 * r, b + 3 * r, 3)) r--;
+        x0 = l < x0 ? l : x0;
+        x1 = r > x1 ? r : x1;
+        y0 = y < y0 ? y : y0;
+        y1 = y;
+    }
+    if (x1 < 0) x0 = y0 = x1 = y1 = 0;
+    box[0] = x0, box[1] = y0, box[2] = x1 - x0 + 1, box[3] = y1 - y0 + 1;
+}
+
+// The region box of rgb as RGBA: opaque where the pixel differs from the previous frame
+// (or in the first frame), transparent (0, 0, 0, 0) where it is the same, so that long
+// runs of zeros compress to almost nothing and blending "over" keeps the old pixel.
+static unsigned char *frame_rgba(const ApngWriter *a, const unsigned char *rgb, int stride, const int box[4]) {
+    unsigned char *out = xmalloc((size_t)box[2] * (size_t)box[3] * 4), *o = out;
+    for (int y = box[1]; y < box[1] + box[3]; y++)
+        for (int x = box[0]; x < box[0] + box[2]; x++, o += 4) {
+            const unsigned char *px = rgb + (size_t)y * (size_t)stride + (size_t)x * 3;
+            const unsigned char *old = a->previous + ((size_t)y * (size_t)a->width + (size_t)x) * 3;
+            bool same = a->frames_added > 0 && !memcmp(px, old, 3);
+            o[0] = same ? 0 : px[0], o[1] = same ? 0 : px[1], o[2] = same ? 0 : px[2], o[3] = same ? 0 : 255;
+        }
+    return out;
+}
+
+void apng_add_frame(ApngWriter *a, const unsigned char *rgb, int stride, int delay_ms) {
+    // After the first frame only the rectangle that changed is stored, transparent where
+    // a pixel did not change; dispose 0 (keep) and blend 1 (over) leave the rest of the
+    // previous picture on screen.
+    int box[4] = {0, 0, a->width, a->height};
+    size_t row = (size_t)a->width * 3;
+    if (a->frames_added > 0) changed_box(a->previous, rgb, stride, a->width, a->height, box);
+    else a->previous = xmalloc(row * (size_t)a->height);
+    // fcTL: sequence, size, offset, delay as a fraction of a second (ms / 1000),
+    // dispose and blend 0.
+    unsigned char fctl[26] = {0};
+    put_u32(fctl, a->sequence++);
+    put_u32(fctl + 4, (uint32_t)box[2]);
+    put_u32(fctl + 8, (uint32_t)box[3]);
+    put_u32(fctl + 12, (uint32_t)box[0]);
+    put_u32(fctl + 16, (uint32_t)box[1]);
+    fctl[20] = (unsigned char)(delay_ms >> 8);
+    fctl[21] = (unsigned char)delay_ms;
+    fctl[22] = 0x03, fctl[23] = 0xE8;  // denominator 1000
+    fctl[25] = a->frames_added > 0;    // blend over (the first frame has nothing under it)
+    apng_chunk(a, "fcTL", fctl, 26);
+    size_t z_n;
+    unsigned char *rgba = frame_rgba(a, rgb, stride, box);
+    unsigned char *z = zlib_image(rgba, box[2], box[3], box[2] * 4, 4, &z_n);
+    free(rgba);
+    if (a->frames_added == 0) {
+        apng_chunk(a, "IDAT", z, z_n);  // the first frame is also the still picture
+    } else {
+        // fdAT is IDAT with a sequence number in front.
+        unsigned char *fdat = xmalloc(z_n + 4);
+        put_u32(fdat, a->sequence++);
+        memcpy(fdat + 4, z, z_n);
+        apng_chunk(a, "fdAT", fdat, z_n + 4);
+        free(fdat);
+    }
+    free(z);
+    for (int y = 0; y < a->height; y++) memcpy(a->previous + (size_t)y * row, rgb + (size_t)y * (size_t)stride, row);
+    a->frames_added++;
+}
+
+bool apng_finish(ApngWriter *a, const char *path, ErrorMessage *err) {
+    apng_chunk(a, "IEND", NULL, 0);
+    bool ok = a->frames_added == a->n_frames
+                  ? write_file_atomic(path, a->data, a->n, err)
+                  : error_set(err, "%s: %d frames announced, %d drawn", path, a->n_frames, a->frames_added);
+    free(a->data);
+    free(a->previous);
+    memset(a, 0, sizeof *a);
+    return ok;
 }
 
 bool png_write_rgb(const char *path, const unsigned char *rgb, int width, int height,

@@ -28,4 +28,27 @@ unsigned char *png_encode_rgb(const unsigned char *rgb, int width, int height, i
 bool png_write_rgb(const char *path, const unsigned char *rgb, int width, int height,
                    int stride, ErrorMessage *err);
 
+// An animated PNG (APNG, the PNG extension every current browser shows): after IHDR an
+// acTL chunk announces the frame count; each frame is an fcTL chunk (size, delay) and
+// its image data, IDAT for the first frame (what a viewer without APNG shows) and fdAT
+// (a sequence number, then the same zlib data) for the others, which hold only the
+// rectangle that changed since the frame before. Frames are kept in memory until
+// apng_finish writes the file atomically.
+typedef struct {
+    unsigned char *data;
+    size_t n, cap;
+    int width, height, n_frames, frames_added;
+    uint32_t sequence;  // fcTL and fdAT share one sequence counter
+    unsigned char *previous;  // the last frame (width*3-byte rows): later frames store
+                              // only the rectangle that changed
+} ApngWriter;
+
+// Starts an animation of n_frames frames of width x height.
+void apng_begin(ApngWriter *a, int width, int height, int n_frames);
+// Adds the next frame (8-bit RGB rows `stride` bytes apart), shown for delay_ms.
+void apng_add_frame(ApngWriter *a, const unsigned char *rgb, int stride, int delay_ms);
+// Writes the file and frees the writer; false if it cannot be written or if fewer
+// frames were added than announced.
+bool apng_finish(ApngWriter *a, const char *path, ErrorMessage *err);
+
 #endif

@@ -51,7 +51,12 @@ void snapshot_compute_entropy(Snapshot *s) {
 void snapshot_history_push(Snapshot *s, const VizHistoryPoint *p) {
     if (s->history_len == VIZ_MAX_HISTORY) {
         // Keep points 0, 2, 4, ...: the curve still spans the whole run.
-        for (int i = 0; i < VIZ_MAX_HISTORY / 2; i++) s->history[i] = s->history[2 * i];
+        // A probe change on a dropped point moves to the kept one before it.
+        for (int i = 0; i < VIZ_MAX_HISTORY / 2; i++) {
+            bool changed = s->history[2 * i].probe_changed || s->history[2 * i + 1].probe_changed;
+            s->history[i] = s->history[2 * i];
+            s->history[i].probe_changed = changed;
+        }
         s->history_len = VIZ_MAX_HISTORY / 2;
     }
     s->history[s->history_len++] = *p;

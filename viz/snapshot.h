@@ -48,6 +48,7 @@ typedef struct {
 // One point of the training curves. val_loss is NAN where validation was not measured.
 typedef struct {
     long step;
+    bool probe_changed;        // the probe sentence changed here (the entropy jumps)
     float train_loss, val_loss, lr, tokens_per_sec;
     float entropy[VIZ_KINDS][VIZ_MAX_LAYERS];  // mean attention entropy (nats), probe sentence
 } VizHistoryPoint;
@@ -60,13 +61,21 @@ typedef struct {
     int n_layers, n_heads, d_model;
     long step;
     float lr, tokens_per_sec, train_loss, val_loss;
+    // The run as planned: the whole Eq. (3) curve and "step N / total" come from these.
+    long total_steps;          // 0: not training (a loaded model)
+    int warmup;
+    float lr_scale;
+    float seconds_left;        // estimated, from the recent step rate (< 0: unknown)
+    bool replay;               // drawn from a recorded .history, not the live model
+    char warning[160];         // shown in the accent colour: a cut probe, unknown words
 
     // The probe sentence, its tokens and its attention.
     char probe[VIZ_TEXT_CHARS];
     char translation[VIZ_TEXT_CHARS];
     int src_len, tgt_len;      // displayed tokens (source incl. EOS; target from BOS)
     char src_tokens[VIZ_MAX_TOKENS][VIZ_TOKEN_CHARS];
-    char tgt_tokens[VIZ_MAX_TOKENS][VIZ_TOKEN_CHARS];
+    char tgt_tokens[VIZ_MAX_TOKENS][VIZ_TOKEN_CHARS];   // decoder row r is fed tgt_tokens[r]
+    char tgt_next[VIZ_MAX_TOKENS][VIZ_TOKEN_CHARS];     // and predicts tgt_next[r] (§3.1 shift)
     VizAttention attn[VIZ_KINDS];
     float entropy[VIZ_KINDS][VIZ_MAX_LAYERS];
 

@@ -21,7 +21,7 @@ VIZ_OBJ     := $(VIZ_MOD_SRC:viz/%.c=$(BUILD)/viz/%.o)
 VIZ_SOBJ    := $(VIZ_MOD_SRC:viz/%.c=$(BUILD)/viz-san/%.o)
 VIZ_HDR      = $(wildcard viz/*.h) $(wildcard src/*.h)
 # The drawing side alone (no training thread): what the pixel test links.
-VIZ_DRAW_SOBJ := $(BUILD)/viz-san/draw.o $(BUILD)/viz-san/png.o $(BUILD)/viz-san/snapshot.o
+VIZ_DRAW_SOBJ := $(BUILD)/viz-san/draw.o $(BUILD)/viz-san/png.o $(BUILD)/viz-san/snapshot.o $(BUILD)/viz-san/input.o $(BUILD)/viz-san/replay.o
 
 # SDL2, SDL2_ttf and the DejaVu font: installed when make runs as root, otherwise the
 # command to run is printed.
@@ -55,9 +55,10 @@ $(BUILD)/transformer-viz: $(VIZ_MAIN) $(VIZ_OBJ) $(CORE_LIB) $(VIZ_HDR) | $(BUIL
 	$(CC) $(CFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(VIZ_MAIN) $(VIZ_OBJ) $(CORE_LIB) $(SDL_LIBS) $(LDLIBS) -o $@
 
 # `make run`: everything, then the viewer training the fr-en task live on the paper's
-# example sentence.
+# example sentence; until that has learned something, the window plays the shipped
+# recording of a whole run (data/fr-en.history; r switches to the live model).
 run: all
-	./$(BUILD)/transformer-viz --task $(VIZ_TASK) --probe "$(VIZ_PROBE)"
+	./$(BUILD)/transformer-viz --task $(VIZ_TASK) --probe "$(VIZ_PROBE)" --replay data/$(VIZ_TASK).history
 
 # The viewer's tests need SDL and the viewer modules (sanitized), so they get explicit
 # rules, which take precedence over the generic tests/test_%.c rule.

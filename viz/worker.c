@@ -42,7 +42,102 @@ typedef struct {
     double probe_gap;         // seconds until the next probe translation
     float shown_val;          // the validation loss already in the history
     int beam_rows[BEAM_MAX];  // lengths for the scorer below
+    bool probe_changed;       // since the last curve point (marked on the charts)
+    long total_steps;         // the run's plan (0: a loaded model)
+    int warmup, alphabet;     // Eq. (3); a synthetic task's letters (0: not synthetic)
+    float lr_scale;
+    char **words;             // (n_words) sorted: the words of the training sources
+    int n_words;
 } Worker;
+
+// ---- words the model saw ------------------------------------------------------------------
+
+static int compare_words(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// Adds the space-separated words of text to w->words (sorted and deduplicated later).
+static void add_words(Worker *w, const char *text, int *cap) {
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == '\t') p++;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n') p++;
+        if (p > start) {
+            if (w->n_words == *cap) {
+                *cap = *cap * 2 + 1024;
+                char **grown = xmalloc(sizeof *grown * (size_t)*cap);
+                if (w->n_words) memcpy(grown, w->words, sizeof *grown * (size_t)w->n_words);
+                free(w->words);
+                w->words = grown;
+            }
+            char *word = xmalloc((size_t)(p - start) + 1);
+            memcpy(word, start, (size_t)(p - start));
+            word[p - start] = '\0';
+            w->words[w->n_words++] = word;
+        }
+        if (*p == '\n') p++;
+    }
+}
+
+// Sorts the collected words and drops repeats, so lookups can bisect.
+static void finish_words(Worker *w) {
+    if (w->n_words == 0) return;
+    qsort(w->words, (size_t)w->n_words, sizeof *w->words, compare_words);
+    int kept = 1;
+    for (int i = 1; i < w->n_words; i++) {
+        if (strcmp(w->words[i], w->words[kept - 1]) == 0) free(w->words[i]);
+        else w->words[kept++] = w->words[i];
+    }
+    w->n_words = kept;
+}
+
+// The source column of a fr-en .tsv file (for a loaded model: the words it was trained on).
+static void load_words_from_tsv(Worker *w, const char *path) {
+    size_t n;
+    char *text = read_whole_file(path, &n, NULL);
+    if (!text) return;
+    int cap = 0;
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
+        if (end) *end = '\0';
+        if (tab) *tab = '\0';
+        add_words(w, line, &cap);
+        if (!end) break;
+        line = end + 1;
+    }
+    free(text);
+    finish_words(w);
+}
+
+static void free_words(Worker *w) {
+    for (int i = 0; i < w->n_words; i++) free(w->words[i]);
+    free(w->words);
+}
+
+// The warning for a probe: words never seen in training, or letters outside a
+// synthetic task's alphabet ("" when there is nothing to say).
+static void probe_warning(const Worker *w, const char *probe, char *out, size_t size) {
+    out[0] = '\0';
+    if (w->alphabet > 0) {
+        for (const char *c = probe; *c; c++)
+            if (*c < 'a' || *c >= 'a' + w->alphabet) {
+                snprintf(out, size, "warning: the task's alphabet is a..%c; '%c' was never trained on",
+                         'a' + w->alphabet - 1, *c);
+                return;
+            }
+        return;
+    }
+    if (w->n_words == 0) return;
+    char copy[VIZ_TEXT_CHARS], unknown[VIZ_TEXT_CHARS] = "";
+    viz_copy_text(copy, (int)sizeof copy, probe);
+    for (char *word = strtok(copy, " \t"); word; word = strtok(NULL, " \t")) {
+        if (bsearch(&word, w->words, (size_t)w->n_words, sizeof *w->words, compare_words)) continue;
+        size_t n = strlen(unknown);
+        snprintf(unknown + n, sizeof unknown - n, "%s%s", n ? ", " : "", word);
+    }
+    if (unknown[0]) snprintf(out, size, "warning: never seen in training: %s", unknown);
+}
 
 const char *worker_default_probe(const char *task) {
     if (strcmp(task, "fr-en") == 0) return "je suis étudiant";
@@ -85,6 +180,33 @@ static void token_label(const Tokenizer *tok, int id, char *out) {
 }
 
 static int mini(int a, int b) { return a < b ? a : b; }
+
+// The length of the valid UTF-8 character at s (1..4), or 0 if the bytes there are not one.
+static int utf8_char_length(const unsigned char *s) {
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 2 && s[0] < 0xC2) return 0;  // an overlong form
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+// Decoded text for the screen: a byte that is not part of a valid UTF-8 character shows
+// as <0xNN>, the way the heatmap labels show it (tokenizer_token_string), not as "?".
+static void show_bytes_as_labels(char *text, int cap) {
+    char out[VIZ_TEXT_CHARS];
+    int o = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p && o < (int)sizeof out - 8;) {
+        int n = utf8_char_length(p);
+        if (n > 0) {
+            memcpy(out + o, p, (size_t)n);
+            o += n, p += n;
+        } else {
+            o += snprintf(out + o, sizeof out - (size_t)o, "<0x%02X>", *p++);
+        }
+    }
+    out[o] = '\0';
+    viz_copy_text(text, cap, out);
+}
 
 // Copies the (1,h,rows,cols) attention of every layer of one kind into the snapshot,
 // keeping at most VIZ_MAX_TOKENS rows and columns (and VIZ_MAX_LAYERS / _HEADS).
@@ -143,6 +265,10 @@ static void fill_probe(Worker *w, Snapshot *s) {
     for (int i = 0; i < s->tgt_len; i++) {
         int id = i == 0 ? TOKEN_BOS : i - 1 < hyps[0].length ? hyps[0].tokens[i - 1] : TOKEN_EOS;
         token_label(tok, id, s->tgt_tokens[i]);
+        // Row i was fed token i and predicted token i + 1 (</s> after the last one).
+        if (i < hyps[0].length) token_label(tok, hyps[0].tokens[i], s->tgt_next[i]);
+        else if (hyps[0].finished) token_label(tok, TOKEN_EOS, s->tgt_next[i]);
+        else viz_copy_text(s->tgt_next[i], VIZ_TOKEN_CHARS, "...");
     }
     if (T > 0) {
         copy_attention(s, m, ATTN_ENCODER_SELF, VIZ_ENC_SELF, false);
@@ -154,6 +280,7 @@ static void fill_probe(Worker *w, Snapshot *s) {
     s->n_hyps = nh;
     for (int i = 0; i < nh; i++) {
         tokenizer_decode(tok, hyps[i].tokens, hyps[i].length, s->hyps[i], VIZ_TEXT_CHARS);
+        show_bytes_as_labels(s->hyps[i], VIZ_TEXT_CHARS);
         if (!hyps[i].finished) {
             size_t len = strlen(s->hyps[i]);
             if (len + 4 < VIZ_TEXT_CHARS) memcpy(s->hyps[i] + len, " ...", 5);
@@ -162,7 +289,10 @@ static void fill_probe(Worker *w, Snapshot *s) {
     }
     viz_copy_text(s->translation, VIZ_TEXT_CHARS, nh > 0 ? s->hyps[0] : "");
     snapshot_compute_entropy(s);
-    if (cut) snprintf(s->status, sizeof s->status, "probe cut to its first %d tokens", n - 1);
+    probe_warning(w, w->probe, s->warning, sizeof s->warning);
+    if (cut)
+        snprintf(s->warning, sizeof s->warning, "warning: the probe was cut to its first %d tokens (at most %d)",
+                 n - 1, max_src);
     free(hyps);
     free(src);
 #ifdef _OPENMP
@@ -178,6 +308,13 @@ static void fill_header(Worker *w, Snapshot *s) {
     s->step = w->step;
     s->lr = w->lr;
     s->val_loss = w->last_val;
+    s->total_steps = w->total_steps;
+    s->warmup = w->warmup;
+    s->lr_scale = w->lr_scale;
+    // Time left at the pace so far (wall clock, snapshots included, pauses not).
+    double spent = wall_seconds() - w->run_start - w->paused_total;
+    long done = w->cfg->steps_done;
+    s->seconds_left = w->run_start > 0 && done > 0 ? (float)(spent / done * (double)(w->total_steps - w->step)) : -1;
 }
 
 static void publish_status(WorkerConfig *cfg, const char *status, bool finished) {
@@ -195,6 +332,7 @@ static bool poll_control(Worker *w, bool *paused, bool *quit) {
     if (version == w->probe_version) return false;
     w->probe_version = version;
     memcpy(w->probe, probe, VIZ_TEXT_CHARS);
+    w->probe_changed = true;
     return true;
 }
 
@@ -222,6 +360,8 @@ static void publish_training(Worker *w, bool paused, bool finished, bool probe) 
                              .lr = w->lr, .tokens_per_sec = s->tokens_per_sec};
         if (isfinite(w->last_val) && w->last_val != w->shown_val) p.val_loss = w->shown_val = w->last_val;
         memcpy(p.entropy, s->entropy, sizeof p.entropy);  // of the latest probe attention
+        p.probe_changed = w->probe_changed;
+        w->probe_changed = false;
         snapshot_history_push(s, &p);
         w->loss_sum = 0;
         w->loss_n = 0;
@@ -320,8 +460,11 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     if (cfg->threads > 0) o.threads = cfg->threads;
     if (cfg->seed > 0) o.seed = cfg->seed;
     if (cfg->data_dir[0]) viz_copy_text(o.data_dir, (int)sizeof o.data_dir, cfg->data_dir);
-    o.out_path[0] = '\0';  // the viewer writes no checkpoint files
-    o.checkpoint_every = 0;
+    // A live run is saved (periodically, at the end and when the viewer quits) with its
+    // .history beside it; a headless picture saves nothing.
+    viz_copy_text(o.out_path, (int)sizeof o.out_path, cfg->once ? "" : cfg->checkpoint_path);
+    if (!o.out_path[0]) o.checkpoint_every = 0;
+    viz_copy_text(o.history_probe, (int)sizeof o.history_probe, w->probe);
     publish_status(cfg, strcmp(cfg->task, "fr-en") == 0
                             ? "loading fr-en, learning the BPE vocabulary, building the model ..."
                             : "generating the task's examples and building the model ...", false);
@@ -335,6 +478,16 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     w->m = &t->model;
     w->tok = &t->tok;
     viz_copy_text(w->task, (int)sizeof w->task, cfg->task);
+    w->total_steps = cfg->steps < 0 ? 0 : o.steps;
+    w->warmup = o.warmup;
+    w->lr_scale = o.lr_scale;
+    if (task_is_translation(cfg->task)) {
+        int cap = 0;
+        for (int i = 0; i < t->train.n_pairs && t->train.src_text; i++) add_words(w, t->train.src_text[i], &cap);
+        finish_words(w);
+    } else {
+        w->alphabet = o.alphabet;
+    }
     w->step = t->state.step;
     publish_training(w, false, false, true);  // the untrained model's attention, step 0
     if (cfg->steps < 0) {  // only the initialised model (a --snapshot without --frames)
@@ -377,6 +530,11 @@ static void run_explore(WorkerConfig *cfg, Worker *w) {
         w->m = m;
         w->tok = tok;
         w->step = state.present ? state.step : 0;  // a slim checkpoint does not say
+        if (tok->n_merges > 0) {  // a translation model: the fr-en training text names its words
+            char tsv[600];
+            snprintf(tsv, sizeof tsv, "%s/fr-en/train.tsv", cfg->data_dir[0] ? cfg->data_dir : "data");
+            load_words_from_tsv(w, tsv);
+        }
         const char *base = strrchr(cfg->model_path, '/');
         viz_copy_text(w->task, (int)sizeof w->task, base ? base + 1 : cfg->model_path);
         Snapshot *s = exchange_back(cfg->exchange);
@@ -402,6 +560,7 @@ void worker_run(WorkerConfig *cfg) {
     if (cfg->publish_seconds <= 0) cfg->publish_seconds = 0.25;
     if (cfg->model_path[0]) run_explore(cfg, w);
     else run_training(cfg, w);
+    free_words(w);
     free(w);
 }
 

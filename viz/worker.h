@@ -26,6 +26,8 @@ typedef struct {
     double publish_seconds;   // least time between snapshots while training (e.g. 0.25);
                               // also at most ~5% of the time goes to them (see worker.c)
     bool once;                // headless: return after the last step's snapshot
+    char checkpoint_path[512];// live run: the model (and its .history) is saved here,
+                              // periodically and when the viewer quits ("": not saved)
     SnapshotExchange *exchange;
     VizControl *control;
     // ---- results ----
