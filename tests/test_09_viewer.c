@@ -1175,6 +1175,55 @@ static void test_missing_font_names_the_file(void **state) {
     painter_free(&p);
 }
 
+// make run: the recording plays in the main view while the live run trains beside it.
+// The LIVE inset shows the live snapshot's matrix for the same kind, layer and head (the
+// hand-made one-hot head: the colour scale's top colour appears) and its step; a click
+// on it brings the live model to full size, after which there is no inset.
+static void test_live_inset_beside_a_replay(void **state) {
+    Scene *sc = *state;
+    Replay r;
+    char path[] = "/tmp/test_09_inset_XXXXXX";
+    make_replay(&r, path);
+    Snapshot *s = calloc(1, sizeof *s);
+    replay_fill_snapshot(s, &r, 1);
+    s->version = 2;
+    ViewState st;
+    view_state_init(&st, W, H);
+    st.has_replay = st.replay = st.has_live = true;
+    st.replay_frames = 4;
+    st.replay_frame = 1;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = 2;
+    SDL_Rect inset = viz_live_inset_rect(&sc->painter, &st);
+    assert_true(inset.w > 100 && inset.h > 100);
+    viz_draw(&sc->painter, &st, s);
+    viz_draw_live_inset(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    const char *dir = getenv("VIZ_TEST_SAVE_DIR");
+    if (dir) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/live_inset.png", dir);
+        ErrorMessage err;
+        viz_save_png(sc->renderer, W, H, out, &err);
+    }
+    SDL_Color accent = {255, 184, 64, 255};
+    SDL_Rect title = {inset.x, inset.y, inset.w, 20};
+    assert_true(count_color(sc, title, accent) > 30);                // "LIVE beside the replay: step ..."
+    assert_true(count_color(sc, inset, viz_colormap(1.0f)) > 100);   // the live one-hot head
+    st.formula_row = 0;  // the Eq. (1) panel takes that place
+    assert_int_equal(viz_live_inset_rect(&sc->painter, &st).w, 0);
+    st.formula_row = -1;
+    InputActions act;
+    SDL_Event click = click_event(inset.x + inset.w / 2, inset.y + inset.h / 2);
+    viz_handle_event(&sc->painter, &st, s, &click, &act);
+    assert_false(st.replay);
+    assert_int_equal(viz_live_inset_rect(&sc->painter, &st).w, 0);
+    replay_free(&r);
+    unlink(path);
+    free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormap_ends_and_order),
@@ -1195,6 +1244,7 @@ int main(void) {
         cmocka_unit_test(test_presentation_mode),
         cmocka_unit_test(test_formula_reproduces_the_weights),
         cmocka_unit_test(test_formula_panel_pixels),
+        cmocka_unit_test(test_live_inset_beside_a_replay),
         cmocka_unit_test(test_positional_wavelengths_and_rotation),
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),

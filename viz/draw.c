@@ -1423,7 +1423,7 @@ static void draw_help(Painter *p, const ViewState *st) {
         {"left / right", "previous / next head; before head 1 comes 'all heads'"},
         {"a", "all heads of the layer as a grid (or click one head of the grid)"},
         {"v  g  b", "mean of the heads;  all layers x heads;  pin a head to compare with the next"},
-        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live"},
+        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live (or click the LIVE inset)"},
         {"c  p", "captions on / off;  presentation mode (large, high contrast)"},
         {"+ / -   [ ]", "positional view: twice / half as many positions;  the offset k of the rotation"},
         {"Enter", "type a sentence (or click the box); while typing no key is a shortcut"},
@@ -1482,8 +1482,12 @@ void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live) 
         snprintf(line, sizeof line, "LIVE beside the replay: step %ld, loss %.3f", live->step, live->train_loss);
     draw_text_clipped(p, FONT_SMALL, ACCENT, x, y, r.w - 16, line);
     y += lhs;
-    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, r.w - 16,
-                      "the same head, trained now on this machine; r (or a click here): full size");
+    if (st->head >= 0)
+        snprintf(line, sizeof line, "layer %d head %d of the model training now;  r or a click: full size",
+                 st->layer + 1, SDL_min(st->head, live->n_heads - 1) + 1);
+    else
+        snprintf(line, sizeof line, "layer %d, mean of its heads, training now;  r or a click: full size", st->layer + 1);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, r.w - 16, line);
     y += lhs + 4;
     // The live model's matrix for the view's kind, layer and head (the mean for a grid).
     const VizAttention *a = &live->attn[st->kind];
