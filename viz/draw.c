@@ -1473,8 +1473,10 @@ void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live) 
     outline_rect(p->renderer, r.x, r.y, r.w, r.h, GRID_LINE);
     int x = r.x + 8, y = r.y + 4;
     char line[VIZ_TEXT_CHARS];
+    bool training = live->total_steps > 0 && !live->finished;
     if (live->version == 0 || live->history_len == 0)
-        snprintf(line, sizeof line, "LIVE beside the replay: %s", live->status[0] ? live->status : "starting ...");
+        snprintf(line, sizeof line, "%s beside the replay: %s", training ? "LIVE" : "the model",
+                 live->status[0] ? live->status : "starting ...");
     else if (live->total_steps > 0)
         snprintf(line, sizeof line, "LIVE beside the replay: step %ld / %ld, loss %.3f%s", live->step, live->total_steps,
                  live->train_loss, live->finished ? ", finished" : "");
@@ -1483,10 +1485,11 @@ void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live) 
     draw_text_clipped(p, FONT_SMALL, ACCENT, x, y, r.w - 16, line);
     y += lhs;
     if (st->head >= 0)
-        snprintf(line, sizeof line, "layer %d head %d of the model training now;  r or a click: full size",
-                 st->layer + 1, SDL_min(st->head, live->n_heads - 1) + 1);
+        snprintf(line, sizeof line, "layer %d head %d of the %s model;  r or a click: full size", st->layer + 1,
+                 SDL_min(st->head, live->n_heads - 1) + 1, training ? "training" : "loaded");
     else
-        snprintf(line, sizeof line, "layer %d, mean of its heads, training now;  r or a click: full size", st->layer + 1);
+        snprintf(line, sizeof line, "layer %d, mean of its heads (%s);  r or a click: full size", st->layer + 1,
+                 training ? "training now" : "loaded model");
     draw_text_clipped(p, FONT_SMALL, p->dim, x, y, r.w - 16, line);
     y += lhs + 4;
     // The live model's matrix for the view's kind, layer and head (the mean for a grid).
