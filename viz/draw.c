@@ -1485,10 +1485,10 @@ void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live) 
     draw_text_clipped(p, FONT_SMALL, ACCENT, x, y, r.w - 16, line);
     y += lhs;
     if (st->head >= 0)
-        snprintf(line, sizeof line, "layer %d head %d of the %s model;  r or a click: full size", st->layer + 1,
-                 SDL_min(st->head, live->n_heads - 1) + 1, training ? "training" : "loaded");
+        snprintf(line, sizeof line, "layer %d head %d, %s;  r or click: full size", st->layer + 1,
+                 SDL_min(st->head, live->n_heads - 1) + 1, training ? "training now" : "loaded model");
     else
-        snprintf(line, sizeof line, "layer %d, mean of its heads (%s);  r or a click: full size", st->layer + 1,
+        snprintf(line, sizeof line, "layer %d, mean of heads, %s;  r or click: full size", st->layer + 1,
                  training ? "training now" : "loaded model");
     draw_text_clipped(p, FONT_SMALL, p->dim, x, y, r.w - 16, line);
     y += lhs + 4;
