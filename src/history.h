@@ -65,7 +65,7 @@ typedef struct {
 // The file recorded next to a checkpoint: "runs/fr-en.ckpt" -> "runs/fr-en.history".
 void history_path_for(char *out, size_t size, const char *checkpoint_path);
 
-// The probe a task records by default (the paper's example for fr-en).
+// The probe a task records by default (the classic "je suis étudiant" for fr-en).
 const char *history_default_probe(const char *task);
 
 // Translates probe greedily with m (no dropout, no random numbers: training is not

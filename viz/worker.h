@@ -39,7 +39,7 @@ typedef struct {
     double publish_seconds_total;  // time spent translating the probe and publishing
 } WorkerConfig;
 
-// The default probe sentence for a task: the paper's example for fr-en.
+// The default probe sentence for a task: the classic example "je suis étudiant" for fr-en (not from the paper).
 const char *worker_default_probe(const char *task);
 
 // Runs the worker in the calling thread until the control says quit (or, with once,
