@@ -112,13 +112,13 @@ void mha_merge_heads(float *dst, const float *src, int B, int T, int d_model, in
 }
 
 // y (rows, d_model) = x (rows, d_model) · W + bias: a Linear layer over all rows at once.
-static void linear_forward(float *y, const float *x, const float *w, const float *bias,
+void mha_linear(float *y, const float *x, const float *w, const float *bias,
                            int rows, int d_model) {
     for (int r = 0; r < rows; r++) vec_copy(y + (long)r * d_model, bias, d_model);
     matmul_nn(y, x, w, rows, d_model, d_model);
 }
 
-// Backward of linear_forward: dx += dy Wᵀ, dW += xᵀ dy, dbias += Σ_rows dy.
+// Backward of mha_linear: dx += dy Wᵀ, dW += xᵀ dy, dbias += Σ_rows dy.
 static void linear_backward(float *dx, float *dw, float *dbias, const float *dy,
                             const float *x, const float *w, int rows, int d_model) {
     matmul_nt(dx, dy, w, rows, d_model, d_model);
@@ -143,18 +143,18 @@ void mha_forward(float *out, MhaActs *acts, const float *x_q, const float *x_kv,
     acts->x_q = x_q;
     acts->x_kv = x_kv;
     // Q = x_q W^Q + b_q for all heads in one matmul, then split into (B,h,Tq,d_k).
-    linear_forward(acts->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
+    mha_linear(acts->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
     mha_split_heads(acts->q, acts->proj, B, Tq, d_model, h);
-    linear_forward(acts->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
+    mha_linear(acts->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
     mha_split_heads(acts->k, acts->proj, B, Tk, d_model, h);
-    linear_forward(acts->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
+    mha_linear(acts->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
     mha_split_heads(acts->v, acts->proj, B, Tk, d_model, h);
     // Every head attends on its own, in parallel.
     attention_forward(acts->heads_out, acts->weights,
                       (AttnInputs){.q = acts->q, .k = acts->k, .v = acts->v}, mask, heads);
     // Concat the heads and project back: out = concat W^O + b_o.
     mha_merge_heads(acts->concat, acts->heads_out, B, Tq, d_model, h);
-    linear_forward(out, acts->concat, w->w_o, w->b_o, B * Tq, d_model);
+    mha_linear(out, acts->concat, w->w_o, w->b_o, B * Tq, d_model);
 }
 
 // Backward of mha_forward, its lines in reverse order. dout is (B,Tq,d_model).
