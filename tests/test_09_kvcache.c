@@ -26,21 +26,23 @@ static void random_tokens(int *x, int n, int V, Rng *rng) {
     for (int i = 0; i < n; i++) x[i] = 3 + (int)rng_below(rng, (uint32_t)(V - 3));
 }
 
-// Decodes tgt (B,T) position by position with the cache; after each step compares the
-// logits with row t of the full decode of the same batch (its logits (B,T,V)).
+// Decodes tgt (B,T) position by position with the cache, collecting each step's logits
+// as row t, and compares them all with the full decode of the same batch (its logits
+// (B,T,V)).
 static void check_steps_against(Model *m, const int *tgt, int B, int T, const float *full) {
     const int V = m->config.vocab_size;
+    float *cached = malloc(sizeof(float) * (size_t)B * T * V);
     int tokens[8];
     for (int t = 0; t < T; t++) {
         for (int b = 0; b < B; b++) tokens[b] = tgt[b * T + t];
         model_decode_step(m, tokens);
-        for (int b = 0; b < B; b++) {
-            char what[64];
-            snprintf(what, sizeof what, "logits of row %d at position %d", b, t);
-            assert_arrays_close(what, m->decode.logits + (long)b * V,
-                                full + ((long)b * T + t) * V, V, TOL);
-        }
+        for (int b = 0; b < B; b++)
+            memcpy(cached + ((long)b * T + t) * V, m->decode.logits + (long)b * V,
+                   sizeof(float) * V);
     }
+    assert_arrays_close("cached step logits, every row and position", cached, full,
+                        (long)B * T * V, TOL);
+    free(cached);
 }
 
 // Every position of three sentences with padded sources (lengths 9, 4, 1 of S = 9).
@@ -112,16 +114,20 @@ static void test_reorder_by_parent(void **state) {
     model_repeat_memory(&m, K);
     int lengths[K] = {T, T, T};
     model_decode(&m, &reordered[0][0], lengths, T, false, NULL);
+    float cached[K][T][37], full[K][T][37];  // positions T1..T-1 compared
+    memset(cached, 0, sizeof cached);
+    memset(full, 0, sizeof full);
+    assert_int_equal(V, 37);
     for (int t = T1; t < T; t++) {
         for (int r = 0; r < K; r++) tokens[r] = reordered[r][t];
         model_decode_step(&m, tokens);
         for (int r = 0; r < K; r++) {
-            char what[64];
-            snprintf(what, sizeof what, "reordered row %d at position %d", r, t);
-            assert_arrays_close(what, m.decode.logits + (long)r * V,
-                                m.acts.logits + ((long)r * T + t) * V, V, TOL);
+            memcpy(cached[r][t], m.decode.logits + (long)r * V, sizeof(float) * V);
+            memcpy(full[r][t], m.acts.logits + ((long)r * T + t) * V, sizeof(float) * V);
         }
     }
+    assert_arrays_close("logits after reordering by parents {2, 0, 0}", &cached[0][0][0],
+                        &full[0][0][0], (long)K * T * V, TOL);
     // Shrinking the beam: keep rows 1 and 0 only; one more step (position T) matches the
     // full decode of those two prefixes extended by one token.
     const int keep[2] = {1, 0};
@@ -138,7 +144,8 @@ static void test_reorder_by_parent(void **state) {
     model_repeat_memory(&m, 2);
     model_decode(&m, &longer[0][0], longer_lengths, T + 1, false, NULL);
     for (int r = 0; r < 2; r++)
-        assert_arrays_close("after shrinking the beam", m.decode.logits + (long)r * V,
+        assert_arrays_close("logits after shrinking the beam to rows {1, 0}",
+                            m.decode.logits + (long)r * V,
                             m.acts.logits + ((long)r * (T + 1) + T) * V, V, TOL);
     model_free(&m);
 }
