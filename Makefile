@@ -196,3 +196,51 @@ bench: $(BUILD)/transformer
 	  echo "no $(BENCH_PYTHON): C alone (for the PyTorch comparison: sudo apt-get install python3-torch libopenblas0-pthread)"; \
 	  $(BUILD)/transformer bench --threads 2 --configs $(BENCH_CONFIGS) --seconds $(BENCH_SECONDS); \
 	fi
+
+# ---- fuzzing (owner: tests/fuzz, issue 12) -----------------------------------------------
+# tests/fuzz/fuzz_NAME.c are libFuzzer targets (fuzz.h). Two builds of each:
+#   make fuzz          clang -fsanitize=fuzzer,address,undefined; runs every target for
+#                      FUZZ_SECONDS on a scratch copy of its corpus; a crash is written to
+#                      tests/fuzz/corpus/NAME/crash-* (commit it once fixed: it is then
+#                      replayed forever). Needs clang (Debian: apt-get install clang).
+#   make fuzz-replay   gcc + ASan/UBSan with tests/fuzz/replay.c as main: every stored
+#                      input once. `make test` runs it, so CI needs no libFuzzer.
+#   make fuzz-seeds    rewrites the seed corpora from the project (tests/fuzz/make_seeds.c).
+FUZZ_TARGETS := vocab checkpoint tsv roundtrip search
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_SHARED  := tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h
+FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/fuzz_%)
+FUZZ_BINS        := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+.PHONY: fuzz fuzz-replay fuzz-seeds
+
+$(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_SHARED) $(CORE_SLIB)
+	@mkdir -p $(@D)
+	$(CC) $(SANFLAGS) -Itests/fuzz -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' $< tests/fuzz/replay.c \
+	  tests/fuzz/fuzz_util.c $(CORE_SLIB) $(LDLIBS) -o $@
+
+fuzz-replay: $(FUZZ_REPLAY_BINS)
+	@for t in $(FUZZ_REPLAY_BINS); do $$t || exit 1; done
+
+test: fuzz-replay
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SHARED) $(CORE_SRC) $(wildcard src/*.h)
+	@command -v $(FUZZ_CC) >/dev/null || { echo "error: make fuzz needs clang; install with: sudo apt-get install clang"; exit 1; }
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -Isrc -Itests/fuzz $< tests/fuzz/fuzz_util.c $(CORE_SRC) -lm -o $@
+
+fuzz: $(FUZZ_BINS)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/work-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/corpus/$$t/crash- $(BUILD)/fuzz/work-$$t tests/fuzz/corpus/$$t \
+	    2>&1 | grep -E "^(stat::|#[0-9]+ *DONE|==|SUMMARY|.*fuzz check failed)" || exit 1; \
+	done
+
+$(BUILD)/fuzz_make_seeds: tests/fuzz/make_seeds.c $(CORE_LIB)
+	$(CC) $(CFLAGS) $< $(CORE_LIB) $(LDLIBS) -o $@
+
+fuzz-seeds: $(BUILD)/fuzz_make_seeds
+	$(BUILD)/fuzz_make_seeds

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "common.h"
 #include "tensor.h"
 
 // Sets masked scores of one (Tq,Tk) slice to -INFINITY: keys j >= n_keys (padding)
@@ -101,16 +102,9 @@ void attention_backward(AttnInputGrads grads, float *dweights_scratch, const flo
 
 // ---- printing ----------------------------------------------------------------------
 
-// Display columns of a UTF-8 string: every byte that does not continue a character.
-static int display_width(const char *s) {
-    int columns = 0;
-    for (; *s; s++) columns += ((unsigned char)*s & 0xC0) != 0x80;
-    return columns;
-}
-
 // Prints s right-aligned in `width` columns (printf's %*s would count bytes, not columns).
 static void print_right(FILE *f, const char *s, int width) {
-    int pad = width - display_width(s);
+    int pad = width - utf8_width(s);
     fprintf(f, "%*s%s", pad > 0 ? pad : 0, "", s);
 }
 
@@ -118,33 +112,42 @@ static void print_right(FILE *f, const char *s, int width) {
 static const char *const SHADES[5] = {" ", "░", "▒", "▓", "█"};
 static const float SHADE_FROM[5] = {0.0f, 0.1f, 0.3f, 0.5f, 0.8f};
 
+// Prints one cell, "▓ 0.62" right-aligned in cell_width columns, or the dot of a weight
+// that is exactly 0 (a masked key) where "0.xx" would start.
+static void print_cell(FILE *f, float w, int cell_width) {
+    if (w == 0.0f) {
+        print_right(f, "·   ", cell_width);
+        return;
+    }
+    int s = 4;
+    while (s > 0 && w < SHADE_FROM[s]) s--;
+    fprintf(f, "%*s%s %4.2f", cell_width - 6, "", SHADES[s], (double)w);
+}
+
 void attention_print(FILE *f, const float *weights, int Tq, int Tk,
                      const char *const *query_labels, const char *const *key_labels) {
+    attention_print_rows(f, weights, Tq, Tk, query_labels, key_labels, "queries");
+}
+
+void attention_print_rows(FILE *f, const float *weights, int Tq, int Tk,
+                          const char *const *row_labels, const char *const *key_labels,
+                          const char *rows_are) {
     int label_width = 5, cell_width = 7;
     for (int i = 0; i < Tq; i++)
-        if (display_width(query_labels[i]) > label_width) label_width = display_width(query_labels[i]);
+        if (utf8_width(row_labels[i]) > label_width) label_width = utf8_width(row_labels[i]);
     for (int j = 0; j < Tk; j++)
-        if (display_width(key_labels[j]) + 1 > cell_width) cell_width = display_width(key_labels[j]) + 1;
+        if (utf8_width(key_labels[j]) + 1 > cell_width) cell_width = utf8_width(key_labels[j]) + 1;
     // header: the keys
     fprintf(f, "%*s", label_width + 1, "");
     for (int j = 0; j < Tk; j++) print_right(f, key_labels[j], cell_width);
     fprintf(f, "   <- keys\n");
-    // one row per query: "▓ 0.62" per cell
+    // one row per query
     for (int i = 0; i < Tq; i++) {
-        print_right(f, query_labels[i], label_width);
+        print_right(f, row_labels[i], label_width);
         fputc(' ', f);
-        for (int j = 0; j < Tk; j++) {
-            float w = weights[(long)i * Tk + j];
-            if (w == 0.0f) {
-                print_right(f, "·   ", cell_width);  // the dot where "0.xx" starts
-                continue;
-            }
-            int s = 4;
-            while (s > 0 && w < SHADE_FROM[s]) s--;
-            fprintf(f, "%*s%s %4.2f", cell_width - 6, "", SHADES[s], (double)w);
-        }
+        for (int j = 0; j < Tk; j++) print_cell(f, weights[(long)i * Tk + j], cell_width);
         fputc('\n', f);
     }
-    fprintf(f, "%*s^ queries   shades: \" \" <0.1  ░ <0.3  ▒ <0.5  ▓ <0.8  █ >=0.8   · exactly 0 (masked)\n",
-            label_width - 1, "");
+    fprintf(f, "%*s^ %s   shades: \" \" <0.1  ░ <0.3  ▒ <0.5  ▓ <0.8  █ >=0.8   · exactly 0 (masked)\n",
+            label_width - 1, "", rows_are);
 }

@@ -64,4 +64,12 @@ void attention_backward(AttnInputGrads grads, float *dweights_scratch, const flo
 void attention_print(FILE *f, const float *weights, int Tq, int Tk,
                      const char *const *query_labels, const char *const *key_labels);
 
+// attention_print with the rows explained by `rows_are` on the legend line, in place of
+// "queries". A decoder's row i is fed token i but predicts token i+1, so a decoder
+// heatmap labels each row with the token it predicts and says so here (e.g. "rows:
+// the token each decoder step predicts"; translate --attention does).
+void attention_print_rows(FILE *f, const float *weights, int Tq, int Tk,
+                          const char *const *row_labels, const char *const *key_labels,
+                          const char *rows_are);
+
 #endif

@@ -4,14 +4,15 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char MAGIC[8] = {'T', 'R', 'F', 'C', 'K', 'P', 'T', '\n'};
 enum { HEADER_BYTES = 16, SECTION_HEADER_BYTES = 16, CHECKSUM_BYTES = 8 };
-enum { CONF_BYTES = 32, TRST_BYTES = 56, ADAM_FIXED_BYTES = 48 };
 
 // Sizes beyond these are not a model this project could train: a file claiming them is
 // damaged or not ours, and is refused before anything is allocated.
@@ -45,36 +46,44 @@ static bool host_is_little_endian(void) {
     return *(const unsigned char *)&one == 1;
 }
 
+// p[0..4) = v, little-endian (the file's byte order on any host).
 static void put_u32(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
+// p[0..8) = v, little-endian.
 static void put_u64(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
+// p[0..4) = the IEEE-754 bits of f, little-endian.
 static void put_f32(unsigned char *p, float f) {
     uint32_t v;
     memcpy(&v, &f, 4);
     put_u32(p, v);
 }
+// The little-endian u32 at p (the inverse of put_u32).
 static uint32_t get_u32(const unsigned char *p) {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
     return v;
 }
+// The little-endian u64 at p.
 static uint64_t get_u64(const unsigned char *p) {
     uint64_t v = 0;
     for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
+// The little-endian f32 at p.
 static float get_f32(const unsigned char *p) {
     uint32_t v = get_u32(p);
     float f;
     memcpy(&f, &v, 4);
     return f;
 }
+// The little-endian two's-complement i32 at p.
 static int32_t get_i32(const unsigned char *p) {
     return (int32_t)get_u32(p);
 }
+// The little-endian two's-complement i64 at p.
 static int64_t get_i64(const unsigned char *p) {
     return (int64_t)get_u64(p);
 }
@@ -88,6 +97,118 @@ static void get_floats(float *out, const unsigned char *p, long n) {
     for (long i = 0; i < n; i++) out[i] = get_f32(p + 4 * i);
 }
 
+// ---- the fixed-size sections, one table each ----------------------------------------------
+// CONF, TRST and the head of ADAM are a row of little-endian numbers. Each is described
+// once, by a table of (C field, file type), and the same table writes and reads it, so
+// the file offsets (checkpoint.h) are never written out by hand.
+
+typedef enum {
+    FIELD_INT,    // int      <-> i32
+    FIELD_FLOAT,  // float    <-> f32
+    FIELD_LONG,   // long     <-> i64
+    FIELD_U64,    // uint64_t <-> u64
+    FIELD_ZERO,   // 4 bytes of 0 in the file (padding), no C field
+} FieldType;
+
+typedef struct {
+    const char *name;  // as in checkpoint.h and in error messages
+    FieldType type;
+    size_t offset;     // offsetof the C field in the struct the table describes
+} Field;
+
+#define FIELD(type, name, structure, member) {name, type, offsetof(structure, member)}
+
+// "CONF": ModelConfig, 32 bytes.
+static const Field CONF_FIELDS[] = {
+    FIELD(FIELD_INT, "vocab_size", ModelConfig, vocab_size),
+    FIELD(FIELD_INT, "d_model", ModelConfig, d_model),
+    FIELD(FIELD_INT, "n_heads", ModelConfig, n_heads),
+    FIELD(FIELD_INT, "d_ff", ModelConfig, d_ff),
+    FIELD(FIELD_INT, "n_layers", ModelConfig, n_layers),
+    FIELD(FIELD_INT, "max_len", ModelConfig, max_len),
+    FIELD(FIELD_INT, "max_batch", ModelConfig, max_batch),
+    FIELD(FIELD_FLOAT, "dropout", ModelConfig, dropout),
+};
+
+// "TRST": TrainingState, 56 bytes.
+static const Field TRST_FIELDS[] = {
+    FIELD(FIELD_LONG, "step", TrainingState, step),
+    FIELD(FIELD_LONG, "epoch", TrainingState, epoch),
+    FIELD(FIELD_LONG, "batch_in_epoch", TrainingState, batch_in_epoch),
+    FIELD(FIELD_U64, "rng.state", TrainingState, rng.state),
+    FIELD(FIELD_U64, "rng.increment", TrainingState, rng.increment),
+    FIELD(FIELD_U64, "data_rng.state", TrainingState, data_rng.state),
+    FIELD(FIELD_U64, "data_rng.increment", TrainingState, data_rng.increment),
+};
+
+// "ADAM": the fixed 48 bytes of an Adam before its moments m[n] and v[n].
+static const Field ADAM_FIELDS[] = {
+    FIELD(FIELD_FLOAT, "beta1", Adam, config.beta1),
+    FIELD(FIELD_FLOAT, "beta2", Adam, config.beta2),
+    FIELD(FIELD_FLOAT, "eps", Adam, config.eps),
+    FIELD(FIELD_INT, "d_model", Adam, config.d_model),
+    FIELD(FIELD_INT, "warmup_steps", Adam, config.warmup_steps),
+    FIELD(FIELD_FLOAT, "lr_scale", Adam, config.lr_scale),
+    FIELD(FIELD_FLOAT, "clip_norm", Adam, config.clip_norm),
+    {"padding", FIELD_ZERO, 0},
+    FIELD(FIELD_LONG, "n", Adam, n),
+    FIELD(FIELD_LONG, "step", Adam, step),
+};
+
+#define COUNT(table) ((int)(sizeof(table) / sizeof((table)[0])))
+
+// Bytes a field takes in the file.
+static size_t field_bytes(FieldType type) {
+    return type == FIELD_LONG || type == FIELD_U64 ? 8 : 4;
+}
+
+// Bytes the n fields take in the file (the section's payload, or its fixed head).
+static size_t fields_bytes(const Field *fields, int n) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += field_bytes(fields[i].type);
+    return total;
+}
+
+// The file offset of the field called `name` (a table lookup, so no offset is written
+// twice); the name must be in the table.
+static size_t field_offset(const Field *fields, int n, const char *name) {
+    size_t offset = 0;
+    for (int i = 0; i < n && strcmp(fields[i].name, name) != 0; i++) offset += field_bytes(fields[i].type);
+    return offset;
+}
+
+// Encodes the fields of the struct at object into out (fields_bytes of them).
+static void encode_fields(unsigned char *out, const void *object, const Field *fields, int n) {
+    const char *base = object;
+    for (int i = 0; i < n; i++) {
+        const void *field = base + fields[i].offset;
+        switch (fields[i].type) {
+        case FIELD_INT: put_u32(out, (uint32_t)*(const int *)field); break;
+        case FIELD_FLOAT: put_f32(out, *(const float *)field); break;
+        case FIELD_LONG: put_u64(out, (uint64_t)*(const long *)field); break;
+        case FIELD_U64: put_u64(out, *(const uint64_t *)field); break;
+        case FIELD_ZERO: put_u32(out, 0); break;
+        }
+        out += field_bytes(fields[i].type);
+    }
+}
+
+// Decodes fields_bytes(fields, n) bytes at in into the fields of the struct at object.
+static void decode_fields(void *object, const unsigned char *in, const Field *fields, int n) {
+    char *base = object;
+    for (int i = 0; i < n; i++) {
+        void *field = base + fields[i].offset;
+        switch (fields[i].type) {
+        case FIELD_INT: *(int *)field = get_i32(in); break;
+        case FIELD_FLOAT: *(float *)field = get_f32(in); break;
+        case FIELD_LONG: *(long *)field = (long)get_i64(in); break;
+        case FIELD_U64: *(uint64_t *)field = get_u64(in); break;
+        case FIELD_ZERO: break;
+        }
+        in += field_bytes(fields[i].type);
+    }
+}
+
 // ---- writing ---------------------------------------------------------------------------
 
 // A FILE* that hashes everything written through it and remembers the first failure.
@@ -97,12 +218,15 @@ typedef struct {
     bool ok;
 } Writer;
 
+// Writes size bytes through w and adds them to the running checksum; after the first
+// failure nothing more is written.
 static void write_bytes(Writer *w, const void *data, size_t size) {
     if (!w->ok || size == 0) return;
     w->hash = checkpoint_fnv1a(w->hash, data, size);
     if (fwrite(data, 1, size, w->f) != size) w->ok = false;
 }
 
+// A section header: the four-byte tag, 0, and the payload length (checkpoint.h).
 static void write_section_header(Writer *w, const char tag[4], uint64_t length) {
     unsigned char header[SECTION_HEADER_BYTES];
     memcpy(header, tag, 4);
@@ -126,91 +250,79 @@ static void write_floats(Writer *w, const float *x, long n) {
     }
 }
 
-static void write_config(Writer *w, const ModelConfig *c) {
-    unsigned char b[CONF_BYTES];
-    int32_t fields[7] = {c->vocab_size, c->d_model, c->n_heads, c->d_ff,
-                         c->n_layers,   c->max_len, c->max_batch};
-    for (int i = 0; i < 7; i++) put_u32(b + 4 * i, (uint32_t)fields[i]);
-    put_f32(b + 28, c->dropout);
-    write_section_header(w, "CONF", CONF_BYTES);
-    write_bytes(w, b, sizeof b);
+// One fixed-size section: its header, then the fields of object as the table says.
+static void write_fields_section(Writer *w, const char tag[4], const void *object, const Field *fields,
+                                 int n, uint64_t extra_bytes) {
+    unsigned char b[64];
+    size_t bytes = fields_bytes(fields, n);
+    encode_fields(b, object, fields, n);
+    write_section_header(w, tag, bytes + extra_bytes);
+    write_bytes(w, b, bytes);
 }
 
-static void write_training_state(Writer *w, const TrainingState *s) {
-    unsigned char b[TRST_BYTES];
-    put_u64(b, (uint64_t)s->step);
-    put_u64(b + 8, (uint64_t)s->epoch);
-    put_u64(b + 16, (uint64_t)s->batch_in_epoch);
-    put_u64(b + 24, s->rng.state);
-    put_u64(b + 32, s->rng.increment);
-    put_u64(b + 40, s->data_rng.state);
-    put_u64(b + 48, s->data_rng.increment);
-    write_section_header(w, "TRST", TRST_BYTES);
-    write_bytes(w, b, sizeof b);
-}
-
+// "ADAM": the fixed head, then the moments m[n] and v[n].
 static void write_adam(Writer *w, const Adam *opt) {
-    unsigned char b[ADAM_FIXED_BYTES];
-    const AdamConfig *c = &opt->config;
-    put_f32(b, c->beta1);
-    put_f32(b + 4, c->beta2);
-    put_f32(b + 8, c->eps);
-    put_u32(b + 12, (uint32_t)c->d_model);
-    put_u32(b + 16, (uint32_t)c->warmup_steps);
-    put_f32(b + 20, c->lr_scale);
-    put_f32(b + 24, c->clip_norm);
-    put_u32(b + 28, 0);
-    put_u64(b + 32, (uint64_t)opt->n);
-    put_u64(b + 40, (uint64_t)opt->step);
-    write_section_header(w, "ADAM", ADAM_FIXED_BYTES + 8 * (uint64_t)opt->n);
-    write_bytes(w, b, sizeof b);
+    write_fields_section(w, "ADAM", opt, ADAM_FIELDS, COUNT(ADAM_FIELDS), 8 * (uint64_t)opt->n);
     write_floats(w, opt->m, opt->n);
     write_floats(w, opt->v, opt->n);
 }
 
-// Writes the whole file to PATH.tmp, then renames it over PATH (see checkpoint.h).
-bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
-                     const TrainingState *state, const Adam *opt, ErrorMessage *err) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return error_set(err, "%s: path too long", path);
-    if (opt && opt->memory && opt->n != m->params.n)
-        return error_set(err, "%s: the optimiser has %ld moments but the model %ld parameters",
-                         path, opt->n, m->params.n);
-    char *vocab = NULL;
-    size_t vocab_len = 0;
-    if (tok) vocab = tokenizer_to_string(tok, &vocab_len);
-
-    Writer w = {fopen(tmp, "wb"), CHECKPOINT_FNV_OFFSET, true};
-    if (!w.f) {
-        free(vocab);
-        return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+// "AVGS": n_averaged, n, then the n doubles of the running sum, little-endian.
+static void write_average(Writer *w, const TrainingState *state, long n) {
+    write_section_header(w, "AVGS", 16 + 8 * (uint64_t)n);
+    unsigned char b[16];
+    put_u64(b, (uint64_t)state->n_averaged);
+    put_u64(b + 8, (uint64_t)n);
+    write_bytes(w, b, sizeof b);
+    for (long i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &state->param_sum[i], 8);
+        unsigned char d[8];
+        put_u64(d, bits);
+        write_bytes(w, d, 8);
     }
+}
+
+// The double at p, little-endian.
+static double get_f64(const unsigned char *p) {
+    uint64_t bits = get_u64(p);
+    double d;
+    memcpy(&d, &bits, 8);
+    return d;
+}
+
+// The whole file, header to checksum, through w (tok, state, opt optional as in
+// checkpoint_save; vocab is tok's text form, vocab_len bytes).
+static void write_file(Writer *w, const Model *m, const char *vocab, size_t vocab_len,
+                       const TrainingState *state, const Adam *opt) {
     unsigned char header[HEADER_BYTES];
     memcpy(header, MAGIC, 8);
     put_u32(header + 8, CHECKPOINT_VERSION);
     put_u32(header + 12, 0);
-    write_bytes(&w, header, sizeof header);
-    write_config(&w, &m->config);
-    if (tok) {
-        write_section_header(&w, "VOCB", vocab_len);
-        write_bytes(&w, vocab, vocab_len);
+    write_bytes(w, header, sizeof header);
+    write_fields_section(w, "CONF", &m->config, CONF_FIELDS, COUNT(CONF_FIELDS), 0);
+    if (vocab) {
+        write_section_header(w, "VOCB", vocab_len);
+        write_bytes(w, vocab, vocab_len);
     }
-    if (state) write_training_state(&w, state);
-    if (opt && opt->memory) write_adam(&w, opt);
-    write_section_header(&w, "PARM", 8 + 4 * (uint64_t)m->params.n);
+    if (state) write_fields_section(w, "TRST", state, TRST_FIELDS, COUNT(TRST_FIELDS), 0);
+    if (opt && opt->memory) write_adam(w, opt);
+    if (state && state->n_averaged > 0 && state->param_sum) write_average(w, state, m->params.n);
+    write_section_header(w, "PARM", 8 + 4 * (uint64_t)m->params.n);
     unsigned char count[8];
     put_u64(count, (uint64_t)m->params.n);
-    write_bytes(&w, count, 8);
-    write_floats(&w, m->params.values, m->params.n);
-    write_section_header(&w, "END ", 0);
+    write_bytes(w, count, 8);
+    write_floats(w, m->params.values, m->params.n);
+    write_section_header(w, "END ", 0);
     unsigned char checksum[CHECKSUM_BYTES];
-    put_u64(checksum, w.hash);
-    if (w.ok && fwrite(checksum, 1, sizeof checksum, w.f) != sizeof checksum) w.ok = false;
-    free(vocab);
+    put_u64(checksum, w->hash);  // the hash of every byte before it
+    if (w->ok && fwrite(checksum, 1, sizeof checksum, w->f) != sizeof checksum) w->ok = false;
+}
 
-    bool ok = w.ok && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
-    ok = (fclose(w.f) == 0) && ok;
+// Flushes, syncs and closes tmp, then renames it over path; removes tmp on failure.
+static bool commit_file(Writer *w, const char *tmp, const char *path, ErrorMessage *err) {
+    bool ok = w->ok && fflush(w->f) == 0 && fsync(fileno(w->f)) == 0;
+    ok = (fclose(w->f) == 0) && ok;
     if (!ok) {
         remove(tmp);
         return error_set(err, "%s: write failed (is the disk full?)", tmp);
@@ -223,24 +335,144 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     return true;
 }
 
+// Writes the whole file to PATH.tmp, then renames it over PATH (see checkpoint.h).
+bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
+                     const TrainingState *state, const Adam *opt, ErrorMessage *err) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return error_set(err, "%s: path too long", path);
+    if (opt && opt->memory && opt->n != m->params.n)
+        return error_set(err, "%s: the optimiser has %ld moments but the model %ld parameters",
+                         path, opt->n, m->params.n);
+    Writer w = {fopen(tmp, "wb"), CHECKPOINT_FNV_OFFSET, true};
+    if (!w.f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    size_t vocab_len = 0;
+    char *vocab = tok ? tokenizer_to_string(tok, &vocab_len) : NULL;
+    write_file(&w, m, vocab, vocab_len, state, opt);
+    free(vocab);
+    return commit_file(&w, tmp, path, err);
+}
+
+bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage *err) {
+    char tmp[4096];
+    *stale_removed = false;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return error_set(err, "%s: path too long", path);
+    struct stat st;
+    if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0) *stale_removed = true;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    fclose(f);
+    remove(tmp);
+    return true;
+}
+
 // ---- reading ---------------------------------------------------------------------------
 
 // Where the sections of a verified file are (pointers into the file's bytes).
 typedef struct {
-    const unsigned char *conf, *vocab, *trst, *adam, *parm;
-    uint64_t vocab_len, adam_len, parm_len;
+    const unsigned char *conf, *vocab, *trst, *adam, *parm, *avgs;
+    uint64_t vocab_len, adam_len, parm_len, avgs_len;
     ModelConfig config;
 } Parsed;
 
+// True if the four bytes at p are the section tag `tag`.
 static bool tag_is(const unsigned char *p, const char *tag) {
     return memcmp(p, tag, 4) == 0;
 }
 
-// Records section `tag` at p (length len) into *slot, refusing duplicates.
+// Records section `tag` at p into *slot, refusing duplicates; a fixed-size section
+// (expected_len > 0) must have exactly that many bytes.
 static bool take_section(const char *path, const unsigned char **slot, const unsigned char *p,
-                         const char *tag, ErrorMessage *err) {
+                         uint64_t length, const char *tag, size_t expected_len, ErrorMessage *err) {
     if (*slot) return error_set(err, "%s: corrupted checkpoint: section %s appears twice", path, tag);
+    if (expected_len > 0 && length != expected_len)
+        return error_set(err, "%s: corrupted checkpoint: %s has %llu bytes, expected %zu", path, tag,
+                         (unsigned long long)length, expected_len);
     *slot = p;
+    return true;
+}
+
+// Files the section with header h (payload after it, `length` bytes) into out; unknown
+// tags are later additions and skipped. Sets *ended at "END ".
+static bool record_section(const char *path, const unsigned char *h, uint64_t length, Parsed *out,
+                           bool *ended, ErrorMessage *err) {
+    const struct {
+        const char *tag;
+        const unsigned char **slot;
+        uint64_t *length;   // where to keep the length of a variable-size section
+        size_t fixed_size;  // the size of a fixed-size one
+    } known[] = {
+        {"CONF", &out->conf, NULL, fields_bytes(CONF_FIELDS, COUNT(CONF_FIELDS))},
+        {"VOCB", &out->vocab, &out->vocab_len, 0},
+        {"TRST", &out->trst, NULL, fields_bytes(TRST_FIELDS, COUNT(TRST_FIELDS))},
+        {"ADAM", &out->adam, &out->adam_len, 0},
+        {"PARM", &out->parm, &out->parm_len, 0},
+        {"AVGS", &out->avgs, &out->avgs_len, 0},
+    };
+    for (int i = 0; i < COUNT(known); i++) {
+        if (!tag_is(h, known[i].tag)) continue;
+        if (known[i].length) *known[i].length = length;
+        return take_section(path, known[i].slot, h + SECTION_HEADER_BYTES, length, known[i].tag,
+                            known[i].fixed_size, err);
+    }
+    if (tag_is(h, "END ")) *ended = true;
+    return true;
+}
+
+// The 16-byte header: the magic, then a version this reader knows.
+static bool check_header(const char *path, const unsigned char *data, size_t size, ErrorMessage *err) {
+    size_t magic_seen = size < 8 ? size : 8;
+    if (memcmp(data, MAGIC, magic_seen) != 0)
+        return error_set(err, "%s: not a checkpoint (it does not start with the checkpoint magic)", path);
+    if (size < HEADER_BYTES)
+        return error_set(err, "%s: truncated checkpoint (%zu bytes, shorter than the header)", path, size);
+    uint32_t version = get_u32(data + 8);
+    if (version > CHECKPOINT_VERSION)
+        return error_set(err, "%s: checkpoint format version %u was written by a newer version of this "
+                         "program (this one reads version %d)", path, version, CHECKPOINT_VERSION);
+    if (version < 1) return error_set(err, "%s: unknown checkpoint format version %u", path, version);
+    return true;
+}
+
+// Walks the sections up to "END ", trusting no length until it is known to fit; *end
+// gets the offset just after END (where the checksum starts).
+static bool walk_sections(const char *path, const unsigned char *data, size_t size, Parsed *out,
+                          size_t *end, ErrorMessage *err) {
+    size_t offset = HEADER_BYTES;
+    bool ended = false;
+    while (!ended) {
+        if (size - offset < SECTION_HEADER_BYTES)
+            return error_set(err, "%s: truncated checkpoint (%zu bytes; a section header is cut off "
+                             "at byte %zu)", path, size, offset);
+        const unsigned char *h = data + offset;
+        uint64_t length = get_u64(h + 8);
+        offset += SECTION_HEADER_BYTES;
+        if (length > size - offset) {
+            char tag[20];
+            escape_bytes(tag, sizeof tag, (const char *)h, 4);
+            return error_set(err, "%s: truncated checkpoint (%zu bytes; section '%s' needs %llu more "
+                             "from byte %zu)", path, size, tag, (unsigned long long)length, offset);
+        }
+        if (!record_section(path, h, length, out, &ended, err)) return false;
+        offset += length;
+    }
+    *end = offset;
+    return true;
+}
+
+// The trailer: exactly 8 bytes after END, the FNV-1a of everything before them.
+static bool check_checksum(const char *path, const unsigned char *data, size_t size, size_t end,
+                           ErrorMessage *err) {
+    if (size - end < CHECKSUM_BYTES)
+        return error_set(err, "%s: truncated checkpoint (%zu bytes; the checksum is missing)", path, size);
+    if (size - end > CHECKSUM_BYTES)
+        return error_set(err, "%s: corrupted checkpoint: %zu unexpected bytes after the end", path,
+                         size - end - CHECKSUM_BYTES);
+    uint64_t stored = get_u64(data + end), computed = checkpoint_fnv1a(CHECKPOINT_FNV_OFFSET, data, end);
+    if (stored != computed)
+        return error_set(err, "%s: corrupted checkpoint: checksum mismatch (stored %016llx, computed "
+                         "%016llx)", path, (unsigned long long)stored, (unsigned long long)computed);
     return true;
 }
 
@@ -281,112 +513,145 @@ static bool config_sane(const char *path, const ModelConfig *c, ErrorMessage *er
     return true;
 }
 
-// Verifies the file bytes (see the order in checkpoint.h) and finds the sections.
-// max_batch > 0 replaces the stored max_batch before the checks.
-static bool parse(const char *path, const unsigned char *data, size_t size, int max_batch,
-                  Parsed *out, ErrorMessage *err) {
-    memset(out, 0, sizeof *out);
-    size_t magic_seen = size < 8 ? size : 8;
-    if (memcmp(data, MAGIC, magic_seen) != 0)
-        return error_set(err, "%s: not a checkpoint (it does not start with the checkpoint magic)", path);
-    if (size < HEADER_BYTES)
-        return error_set(err, "%s: truncated checkpoint (%zu bytes, shorter than the header)", path, size);
-    uint32_t version = get_u32(data + 8);
-    if (version > CHECKPOINT_VERSION)
-        return error_set(err, "%s: checkpoint format version %u was written by a newer version of this "
-                         "program (this one reads version %d)", path, version, CHECKPOINT_VERSION);
-    if (version < 1) return error_set(err, "%s: unknown checkpoint format version %u", path, version);
-
-    // Walk the sections, trusting no length until it is known to fit.
-    size_t offset = HEADER_BYTES;
-    bool ended = false;
-    while (!ended) {
-        if (size - offset < SECTION_HEADER_BYTES)
-            return error_set(err, "%s: truncated checkpoint (%zu bytes; a section header is cut off "
-                             "at byte %zu)", path, size, offset);
-        const unsigned char *h = data + offset;
-        uint64_t length = get_u64(h + 8);
-        const unsigned char *payload = h + SECTION_HEADER_BYTES;
-        offset += SECTION_HEADER_BYTES;
-        if (length > size - offset)
-            return error_set(err, "%s: truncated checkpoint (%zu bytes; section '%.4s' needs %llu more "
-                             "from byte %zu)", path, size, (const char *)h, (unsigned long long)length, offset);
-        bool ok = true;
-        if (tag_is(h, "CONF")) {
-            ok = take_section(path, &out->conf, payload, "CONF", err);
-            if (ok && length != CONF_BYTES)
-                return error_set(err, "%s: corrupted checkpoint: CONF has %llu bytes, expected %d", path,
-                                 (unsigned long long)length, CONF_BYTES);
-        } else if (tag_is(h, "VOCB")) {
-            ok = take_section(path, &out->vocab, payload, "VOCB", err);
-            out->vocab_len = length;
-        } else if (tag_is(h, "TRST")) {
-            ok = take_section(path, &out->trst, payload, "TRST", err);
-            if (ok && length != TRST_BYTES)
-                return error_set(err, "%s: corrupted checkpoint: TRST has %llu bytes, expected %d", path,
-                                 (unsigned long long)length, TRST_BYTES);
-        } else if (tag_is(h, "ADAM")) {
-            ok = take_section(path, &out->adam, payload, "ADAM", err);
-            out->adam_len = length;
-        } else if (tag_is(h, "PARM")) {
-            ok = take_section(path, &out->parm, payload, "PARM", err);
-            out->parm_len = length;
-        } else if (tag_is(h, "END ")) {
-            ended = true;
-        }  // any other tag: a later addition, skipped
-        if (!ok) return false;
-        offset += length;
+// PARM holds exactly `expected` floats (after its i64 count), every one finite: a model
+// that diverged is not worth loading.
+static bool check_parameters(const char *path, const Parsed *p, long expected, ErrorMessage *err) {
+    int64_t n = p->parm_len >= 8 ? get_i64(p->parm) : -1;
+    if (n != expected || p->parm_len != 8 + 4 * (uint64_t)expected)
+        return error_set(err, "%s: checkpoint holds %lld parameters, its configuration needs %ld", path,
+                         (long long)n, expected);
+    for (long i = 0; i < expected; i++) {
+        float v = get_f32(p->parm + 8 + 4 * (size_t)i);
+        if (!isfinite(v))
+            return error_set(err, "%s: parameter %ld of %ld is %s (did training diverge?)", path, i,
+                             expected, isnan(v) ? "NaN" : "infinite");
     }
-    if (size - offset < CHECKSUM_BYTES)
-        return error_set(err, "%s: truncated checkpoint (%zu bytes; the checksum is missing)", path, size);
-    if (size - offset > CHECKSUM_BYTES)
-        return error_set(err, "%s: corrupted checkpoint: %zu unexpected bytes after the end", path,
-                         size - offset - CHECKSUM_BYTES);
-    uint64_t stored = get_u64(data + offset), computed = checkpoint_fnv1a(CHECKPOINT_FNV_OFFSET, data, offset);
-    if (stored != computed)
-        return error_set(err, "%s: corrupted checkpoint: checksum mismatch (stored %016llx, computed "
-                         "%016llx)", path, (unsigned long long)stored, (unsigned long long)computed);
+    return true;
+}
 
-    // The bytes are what was written. Now check that they make sense.
+// The ADAM section, if present: its head, then 2·expected moments.
+static bool check_adam_size(const char *path, const Parsed *p, long expected, ErrorMessage *err) {
+    if (!p->adam) return true;
+    size_t head = fields_bytes(ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    int64_t n = p->adam_len >= head ? get_i64(p->adam + field_offset(ADAM_FIELDS, COUNT(ADAM_FIELDS), "n")) : -1;
+    if (n != expected || p->adam_len != head + 8 * (uint64_t)expected)
+        return error_set(err, "%s: checkpoint's optimiser state holds %lld moments, expected %ld",
+                         path, (long long)n, expected);
+    return true;
+}
+
+// TRST, if present: counts that cannot be negative, and PCG increments that are odd (an
+// even one, such as 0, makes rng_below loop forever).
+static bool check_training_state(const char *path, const Parsed *p, ErrorMessage *err) {
+    if (!p->trst) return true;
+    TrainingState st;
+    decode_fields(&st, p->trst, TRST_FIELDS, COUNT(TRST_FIELDS));
+    const struct { const char *name; long value; } counts[] = {
+        {"step", st.step}, {"epoch", st.epoch}, {"batch_in_epoch", st.batch_in_epoch}};
+    for (int i = 0; i < COUNT(counts); i++)
+        if (counts[i].value < 0)
+            return error_set(err, "%s: corrupted training state: %s = %ld is negative", path, counts[i].name,
+                             counts[i].value);
+    if (st.rng.increment % 2 == 0 || st.data_rng.increment % 2 == 0)
+        return error_set(err, "%s: corrupted training state: an RNG increment is even (rng.increment %llu, "
+                         "data_rng.increment %llu; PCG needs odd ones)", path,
+                         (unsigned long long)st.rng.increment, (unsigned long long)st.data_rng.increment);
+    return true;
+}
+
+// True if every one of the n little-endian floats at p is finite (and >= 0 if nonnegative).
+static bool floats_finite(const unsigned char *p, long n, bool nonnegative) {
+    for (long i = 0; i < n; i++) {
+        float v = get_f32(p + 4 * (size_t)i);
+        if (!isfinite(v) || (nonnegative && v < 0.0f)) return false;
+    }
+    return true;
+}
+
+// ADAM, if present: β's in [0, 1), ε > 0, a positive finite lr scale, warmup >= 1, a
+// non-negative step equal to TRST's, finite moments m and v >= 0.
+static bool check_adam_state(const char *path, const Parsed *p, long n, ErrorMessage *err) {
+    if (!p->adam) return true;
+    Adam a;
+    decode_fields(&a, p->adam, ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    const AdamConfig *c = &a.config;
+    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f && c->beta2 >= 0.0f && c->beta2 < 1.0f))
+        return error_set(err, "%s: corrupted optimiser state: beta1 %g, beta2 %g (expected 0 <= beta < 1)",
+                         path, (double)c->beta1, (double)c->beta2);
+    if (!(c->eps > 0.0f && isfinite(c->eps) && c->lr_scale > 0.0f && isfinite(c->lr_scale) &&
+          c->clip_norm >= 0.0f && isfinite(c->clip_norm)))
+        return error_set(err, "%s: corrupted optimiser state: eps %g, lr_scale %g, clip_norm %g (expected "
+                         "eps > 0, lr_scale > 0, clip_norm >= 0, all finite)", path, (double)c->eps,
+                         (double)c->lr_scale, (double)c->clip_norm);
+    if (c->warmup_steps < 1 || c->d_model < 1 || a.step < 0)
+        return error_set(err, "%s: corrupted optimiser state: warmup_steps %d, d_model %d, step %ld", path,
+                         c->warmup_steps, c->d_model, a.step);
+    long trst_step = p->trst ? (long)get_i64(p->trst + field_offset(TRST_FIELDS, COUNT(TRST_FIELDS), "step"))
+                             : a.step;
+    if (a.step != trst_step)
+        return error_set(err, "%s: corrupted checkpoint: the optimiser is at step %ld, the training state at "
+                         "step %ld", path, a.step, trst_step);
+    const unsigned char *moments = p->adam + fields_bytes(ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    if (!floats_finite(moments, n, false) || !floats_finite(moments + 4 * (size_t)n, n, true))
+        return error_set(err, "%s: corrupted optimiser state: a moment is not finite (or v < 0)", path);
+    return true;
+}
+
+// AVGS, if present: a positive count, and exactly n finite sums.
+static bool check_average(const char *path, const Parsed *p, long n, ErrorMessage *err) {
+    if (!p->avgs) return true;
+    if (p->avgs_len != 16 + 8 * (uint64_t)n || get_i64(p->avgs + 8) != n || get_i64(p->avgs) < 1)
+        return error_set(err, "%s: corrupted checkpoint: the parameter average (AVGS) does not fit the model", path);
+    for (long i = 0; i < n; i++)
+        if (!isfinite(get_f64(p->avgs + 16 + 8 * (size_t)i)))
+            return error_set(err, "%s: corrupted checkpoint: the parameter average holds a non-finite sum", path);
+    return true;
+}
+
+// The bytes are what was written; now check that they make sense: a configuration
+// (max_batch > 0 replacing the stored one) and the parameter and moment counts it implies.
+static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMessage *err) {
     if (!out->conf) return error_set(err, "%s: checkpoint has no model configuration (CONF)", path);
     if (!out->parm) return error_set(err, "%s: checkpoint has no parameters (PARM)", path);
     ModelConfig *c = &out->config;
-    c->vocab_size = get_i32(out->conf);
-    c->d_model = get_i32(out->conf + 4);
-    c->n_heads = get_i32(out->conf + 8);
-    c->d_ff = get_i32(out->conf + 12);
-    c->n_layers = get_i32(out->conf + 16);
-    c->max_len = get_i32(out->conf + 20);
-    c->max_batch = get_i32(out->conf + 24);
-    c->dropout = get_f32(out->conf + 28);
+    decode_fields(c, out->conf, CONF_FIELDS, COUNT(CONF_FIELDS));
     if (max_batch > 0) c->max_batch = max_batch;
     if (!config_sane(path, c, err)) return false;
     long expected = model_param_count(c);
     if (expected <= 0 || expected > LIMIT_PARAMS)
         return error_set(err, "%s: model configuration gives %ld parameters", path, expected);
-    int64_t n = out->parm_len >= 8 ? get_i64(out->parm) : -1;
-    if (n != expected || out->parm_len != 8 + 4 * (uint64_t)expected)
-        return error_set(err, "%s: checkpoint holds %lld parameters, its configuration needs %ld", path,
-                         (long long)n, expected);
-    // A model that diverged is not worth loading: every parameter must be a finite number.
-    for (long i = 0; i < expected; i++) {
-        float v = get_f32(out->parm + 8 + 4 * (size_t)i);
-        if (!isfinite(v))
-            return error_set(err, "%s: parameter %ld of %ld is %s (did training diverge?)", path, i,
-                             expected, isnan(v) ? "NaN" : "infinite");
-    }
-    if (out->adam) {
-        int64_t an = out->adam_len >= ADAM_FIXED_BYTES ? get_i64(out->adam + 32) : -1;
-        if (an != expected || out->adam_len != ADAM_FIXED_BYTES + 8 * (uint64_t)expected)
-            return error_set(err, "%s: checkpoint's optimiser state holds %lld moments, expected %ld",
-                             path, (long long)an, expected);
-    }
+    return check_parameters(path, out, expected, err) && check_adam_size(path, out, expected, err) &&
+           check_training_state(path, out, err) && check_adam_state(path, out, expected, err) &&
+           check_average(path, out, expected, err);
+}
+
+// Verifies the file bytes (see the order in checkpoint.h) and finds the sections.
+static bool parse(const char *path, const unsigned char *data, size_t size, int max_batch,
+                  Parsed *out, ErrorMessage *err) {
+    memset(out, 0, sizeof *out);
+    size_t end = 0;
+    return check_header(path, data, size, err) && walk_sections(path, data, size, out, &end, err) &&
+           check_checksum(path, data, size, end, err) && check_contents(path, max_batch, out, err);
+}
+
+// The first bytes of path are the magic (or the whole file is a prefix of it, which
+// parse calls truncated): a file that is not a checkpoint (or /dev/zero) is refused
+// before it is read into memory.
+static bool starts_with_magic(const char *path, ErrorMessage *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char head[sizeof MAGIC];
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    if (memcmp(head, MAGIC, got) != 0)
+        return error_set(err, "%s: not a checkpoint (it does not start with the checkpoint magic)", path);
     return true;
 }
 
 // Reads the file into memory and parses it; *data must be freed by the caller on success.
 static bool read_and_parse(const char *path, int max_batch, unsigned char **data, Parsed *parsed,
                            ErrorMessage *err) {
+    if (!starts_with_magic(path, err)) return false;
     size_t size = 0;
     char *bytes = read_whole_file(path, &size, err);
     if (!bytes) return false;
@@ -407,68 +672,79 @@ bool checkpoint_read_config(const char *path, ModelConfig *config, ErrorMessage 
     return true;
 }
 
+// The embedded vocabulary into tok, which must match the configuration's V.
+static bool load_vocabulary(const char *path, const Parsed *p, Tokenizer *tok, ErrorMessage *err) {
+    if (!p->vocab) return error_set(err, "%s: checkpoint has no embedded vocabulary (VOCB)", path);
+    char name[4200];
+    snprintf(name, sizeof name, "%s (embedded vocabulary)", path);
+    if (!tokenizer_from_string(tok, (const char *)p->vocab, p->vocab_len, name, err)) return false;
+    if (tokenizer_vocab_size(tok) != p->config.vocab_size) {
+        int got = tokenizer_vocab_size(tok);
+        tokenizer_free(tok);
+        return error_set(err, "%s: embedded vocabulary has %d tokens, the model %d", path, got,
+                         p->config.vocab_size);
+    }
+    return true;
+}
+
+// The training state (TRST), or present = false when the file has none.
+static void read_training_state(const Parsed *p, TrainingState *state) {
+    memset(state, 0, sizeof *state);
+    if (!p->trst) return;
+    decode_fields(state, p->trst, TRST_FIELDS, COUNT(TRST_FIELDS));
+    state->present = true;
+}
+
+// The optimiser (ADAM) for n parameters, or opt->memory = NULL when the file has none.
+static void read_adam(const Parsed *p, long n, Adam *opt) {
+    memset(opt, 0, sizeof *opt);
+    if (!p->adam) return;
+    Adam saved;
+    decode_fields(&saved, p->adam, ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    adam_init(opt, &saved.config, n);
+    opt->step = saved.step;
+    size_t head = fields_bytes(ADAM_FIELDS, COUNT(ADAM_FIELDS));
+    get_floats(opt->m, p->adam + head, n);
+    get_floats(opt->v, p->adam + head + 4 * (size_t)n, n);
+}
+
 bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
                      TrainingState *state, Adam *opt, ErrorMessage *err) {
     unsigned char *data;
     Parsed p;
     if (!read_and_parse(path, max_batch, &data, &p, err)) return false;
-
     // The vocabulary first: it is the last thing that can fail.
-    if (tok) {
-        if (!p.vocab) {
-            free(data);
-            return error_set(err, "%s: checkpoint has no embedded vocabulary (VOCB)", path);
-        }
-        char name[4200];
-        snprintf(name, sizeof name, "%s (embedded vocabulary)", path);
-        if (!tokenizer_from_string(tok, (const char *)p.vocab, p.vocab_len, name, err)) {
-            free(data);
-            return false;
-        }
-        if (tokenizer_vocab_size(tok) != p.config.vocab_size) {
-            int got = tokenizer_vocab_size(tok);
-            tokenizer_free(tok);
-            free(data);
-            return error_set(err, "%s: embedded vocabulary has %d tokens, the model %d", path, got,
-                             p.config.vocab_size);
-        }
+    if (tok && !load_vocabulary(path, &p, tok, err)) {
+        free(data);
+        return false;
     }
-
     // model_init draws initial weights; they are overwritten at once, so any seed will do.
     Rng init_rng;
     rng_seed(&init_rng, 0, 0);
     model_init(m, &p.config, &init_rng);
     get_floats(m->params.values, p.parm + 8, m->params.n);
+    if (state) read_training_state(&p, state);
+    if (opt) read_adam(&p, m->params.n, opt);
+    free(data);
+    return true;
+}
 
-    if (state) {
-        memset(state, 0, sizeof *state);
-        if (p.trst) {
-            state->present = true;
-            state->step = (long)get_i64(p.trst);
-            state->epoch = (long)get_i64(p.trst + 8);
-            state->batch_in_epoch = (long)get_i64(p.trst + 16);
-            state->rng.state = get_u64(p.trst + 24);
-            state->rng.increment = get_u64(p.trst + 32);
-            state->data_rng.state = get_u64(p.trst + 40);
-            state->data_rng.increment = get_u64(p.trst + 48);
-        }
+bool checkpoint_load_average(const char *path, long n_params, double **param_sum, long *n_averaged,
+                             ErrorMessage *err) {
+    unsigned char *data;
+    Parsed p;
+    *param_sum = NULL;
+    *n_averaged = 0;
+    if (!read_and_parse(path, 0, &data, &p, err)) return false;
+    if (p.avgs && get_i64(p.avgs + 8) != n_params) {
+        free(data);
+        return error_set(err, "%s: the parameter average is for %lld parameters, not %ld", path,
+                         (long long)get_i64(p.avgs + 8), n_params);
     }
-    if (opt) {
-        memset(opt, 0, sizeof *opt);
-        if (p.adam) {
-            AdamConfig c;
-            c.beta1 = get_f32(p.adam);
-            c.beta2 = get_f32(p.adam + 4);
-            c.eps = get_f32(p.adam + 8);
-            c.d_model = get_i32(p.adam + 12);
-            c.warmup_steps = get_i32(p.adam + 16);
-            c.lr_scale = get_f32(p.adam + 20);
-            c.clip_norm = get_f32(p.adam + 24);
-            adam_init(opt, &c, m->params.n);
-            opt->step = (long)get_i64(p.adam + 40);
-            get_floats(opt->m, p.adam + ADAM_FIXED_BYTES, opt->n);
-            get_floats(opt->v, p.adam + ADAM_FIXED_BYTES + 4 * (size_t)opt->n, opt->n);
-        }
+    if (p.avgs) {
+        *n_averaged = (long)get_i64(p.avgs);
+        *param_sum = xmalloc(sizeof(double) * (size_t)n_params);
+        for (long i = 0; i < n_params; i++) (*param_sum)[i] = get_f64(p.avgs + 16 + 8 * (size_t)i);
     }
     free(data);
     return true;

@@ -26,6 +26,9 @@
 //           rng.increment, data_rng.state, data_rng.increment
 //   "ADAM"  optimiser, 48 + 8n bytes: f32 beta1, beta2, eps; i32 d_model, warmup_steps;
 //           f32 lr_scale, clip_norm; u32 0 (padding); i64 n, step; f32 m[n]; f32 v[n]
+//   "AVGS"  the §6.1 parameter average in progress (only in a checkpoint saved inside an
+//           averaging window): i64 n_averaged, i64 n, f64 sum[n] of the parameters of
+//           the last n_averaged steps, so a resumed run averages exactly the same steps
 //   "PARM"  i64 n_params, then f32 params[n_params] in the layout of model.h
 //   "END "  empty; marks the end, so a file cut at a section boundary is still "truncated"
 //
@@ -37,8 +40,11 @@
 // is known (else "written by a newer version"); every section fits in the file and END
 // is there (else "truncated"); the checksum matches (else "corrupted"); the configuration
 // is sane (sizes in range, d_model divisible by h, ...), PARM holds exactly
-// model_param_count(config) floats and every one is finite, all before anything is
-// allocated.
+// model_param_count(config) floats and every one is finite; a training state has no
+// negative count and odd RNG increments; an optimiser state has β's in [0, 1), ε > 0,
+// a positive finite lr scale, the same step as the training state, and finite moments
+// (v >= 0); all before anything is allocated. Bytes from the file that an error message
+// quotes (a section tag) are escaped (common.h escape_bytes).
 //
 // Saving writes "PATH.tmp", flushes and fsyncs it, then renames it over PATH, so an
 // interrupted save never destroys the previous checkpoint.
@@ -66,6 +72,10 @@ typedef struct {
     long batch_in_epoch;
     Rng rng;
     Rng data_rng;
+    // Saved by checkpoint_save when n_averaged > 0 and param_sum is set (read back with
+    // checkpoint_load_average, not by checkpoint_load):
+    long n_averaged;          // steps summed into param_sum
+    const double *param_sum;  // (n_params) Σ of the parameters over those steps
 } TrainingState;
 
 // Writes model parameters and configuration, plus the vocabulary if tok is not NULL, the
@@ -87,6 +97,19 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
 // Returns false with "PATH: reason" in err, allocating nothing, if any check fails.
 bool checkpoint_load(const char *path, int max_batch, Model *m, Tokenizer *tok,
                      TrainingState *state, Adam *opt, ErrorMessage *err);
+
+// Before a run that will save at path: removes a stale "PATH.tmp" (a regular file left
+// behind when a save was killed; *stale_removed tells), then proves that PATH.tmp can be
+// created (and removes it again), so a missing or read-only directory is reported now
+// rather than at the first save. False with "PATH.tmp: cannot create: reason" in err.
+bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage *err);
+
+// The parameter average in progress stored in path ("AVGS"), after the same checks as
+// checkpoint_load: *param_sum gets a new (n_params) array the caller frees and
+// *n_averaged its count, or NULL and 0 if the file has none. False with a message if
+// the file is bad or its sum is not n_params finite numbers.
+bool checkpoint_load_average(const char *path, long n_params, double **param_sum, long *n_averaged,
+                             ErrorMessage *err);
 
 // Only the verified configuration (no allocation of a model), e.g. to print it.
 bool checkpoint_read_config(const char *path, ModelConfig *config, ErrorMessage *err);

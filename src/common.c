@@ -71,39 +71,53 @@ void fclose_check(FILE *f, const char *file, int line) {
     if (fclose(f) != 0) fail_at(file, line, "close failed", "(is the disk full?)");
 }
 
-char *read_whole_file(const char *path, size_t *length, ErrorMessage *err) {
+// Reads f to its end into *buf (capacity *cap, grown by doubling), at most max_bytes.
+// Returns the byte count, or (size_t)-1 with err set (out of memory, too large, error).
+static size_t read_all(FILE *f, const char *path, size_t max_bytes, char **buf, size_t *cap, ErrorMessage *err) {
+    size_t len = 0, got;
+    while ((got = fread(*buf + len, 1, *cap - len, f)) > 0) {
+        len += got;
+        if (len > max_bytes) {
+            error_set(err, "%s: larger than %zu MB, refused (is it the right file?)", path, max_bytes >> 20);
+            return (size_t)-1;
+        }
+        if (len < *cap) continue;
+        char *bigger = realloc(*buf, 2 * *cap + 1);
+        if (!bigger) {
+            error_set(err, "%s: out of memory while reading", path);
+            return (size_t)-1;
+        }
+        *buf = bigger;
+        *cap *= 2;
+    }
+    if (ferror(f)) {
+        error_set(err, "%s: read error", path);
+        return (size_t)-1;
+    }
+    return len;
+}
+
+char *read_whole_file_max(const char *path, size_t max_bytes, size_t *length, ErrorMessage *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         error_set(err, "%s: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 1 << 16, len = 0;
+    size_t cap = 1 << 16;
     char *buf = xmalloc(cap + 1);
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += got;
-        if (len == cap) {
-            cap *= 2;
-            char *bigger = realloc(buf, cap + 1);
-            if (!bigger) {
-                free(buf);
-                fclose(f);
-                error_set(err, "%s: out of memory while reading", path);
-                return NULL;
-            }
-            buf = bigger;
-        }
-    }
-    bool failed = ferror(f);
+    size_t len = read_all(f, path, max_bytes, &buf, &cap, err);
     fclose(f);
-    if (failed) {
+    if (len == (size_t)-1) {
         free(buf);
-        error_set(err, "%s: read error", path);
         return NULL;
     }
     buf[len] = '\0';
     if (length) *length = len;
     return buf;
+}
+
+char *read_whole_file(const char *path, size_t *length, ErrorMessage *err) {
+    return read_whole_file_max(path, READ_WHOLE_FILE_MAX, length, err);
 }
 
 bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMessage *err) {
@@ -123,6 +137,59 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
         return error_set(err, "%s: cannot rename into place: %s", path, strerror(errno));
     }
     return true;
+}
+
+int utf8_width(const char *s) {
+    int columns = 0;
+    for (; *s; s++) columns += ((unsigned char)*s & 0xC0) != 0x80;
+    return columns;
+}
+
+int utf8_char_len(const char *s) {
+    unsigned char c = (unsigned char)*s;
+    // lead byte 110xxxxx: 2 bytes, 1110xxxx: 3, 11110xxx: 4; anything else stands alone
+    int n = c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF8 ? 4 : 1;
+    for (int i = 1; i < n; i++)
+        if (!s[i]) return i;
+    return n;
+}
+
+// Length of the well-formed, printable UTF-8 character at s (n bytes left), or 0 if the
+// bytes there are not one (a stray or truncated sequence, or a C1 control U+0080..U+009F).
+static size_t printable_utf8_len(const unsigned char *s, size_t n) {
+    size_t len = s[0] >= 0xC2 && s[0] <= 0xDF ? 2 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+               : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    if (s[0] == 0xC2 && s[1] < 0xA0) return 0;  // C1 controls
+    return len;
+}
+
+char *escape_bytes(char *out, size_t size, const char *bytes, size_t n) {
+    const unsigned char *s = (const unsigned char *)bytes;
+    size_t o = 0;
+    if (size == 0) return out;
+    for (size_t i = 0; i < n;) {
+        char piece[8];
+        size_t used = 1, len = 1;  // bytes of input consumed, bytes of output
+        size_t utf8 = s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
+        if (s[i] == '\\') {
+            memcpy(piece, "\\\\", 2), len = 2;
+        } else if (s[i] >= 0x20 && s[i] < 0x7F) {
+            piece[0] = (char)s[i];
+        } else if (utf8 > 0) {
+            memcpy(piece, s + i, utf8), used = len = utf8;
+        } else {
+            snprintf(piece, sizeof piece, "\\x%02X", s[i]), len = 4;
+        }
+        if (o + len >= size) break;  // whole pieces only, and room for the NUL
+        memcpy(out + o, piece, len);
+        o += len;
+        i += used;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 double wall_seconds(void) {

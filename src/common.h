@@ -45,12 +45,35 @@ void fclose_check(FILE *f, const char *file, int line);
 #define xfclose(f) fclose_check((f), __FILE__, __LINE__)
 
 // Reads a whole file into a NUL-terminated buffer the caller frees. Returns NULL and
-// fills err if the file cannot be opened or read; *length gets the byte count.
+// fills err if the file cannot be opened or read, or holds more than max_bytes (so a
+// device such as /dev/zero is refused instead of filling memory); *length gets the byte
+// count. read_whole_file uses READ_WHOLE_FILE_MAX.
+#define READ_WHOLE_FILE_MAX ((size_t)1 << 30)
+char *read_whole_file_max(const char *path, size_t max_bytes, size_t *length, ErrorMessage *err);
 char *read_whole_file(const char *path, size_t *length, ErrorMessage *err);
 
 // Writes `size` bytes to path atomically: to "path.tmp", flushed and synced, then
 // renamed over path, so an interrupted write never destroys the previous file.
 bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMessage *err);
+
+// ---------------------------------------------------------------------------
+// UTF-8 text in a terminal (labels of tokens, heatmap axes).
+// ---------------------------------------------------------------------------
+
+// Terminal columns of the NUL-terminated UTF-8 string s: one per character, i.e. per
+// byte that is not a continuation byte (10xxxxxx). Wide (CJK) characters count as one.
+int utf8_width(const char *s);
+
+// Byte length of the UTF-8 character starting at s (1..4, from its lead byte; 1 for a
+// stray continuation or invalid byte), never past a NUL that cuts the character short.
+int utf8_char_len(const char *s);
+
+// Copies n bytes of untrusted text (a token from a file, a section tag) into out (size
+// bytes, always NUL-terminated, cut short if it does not fit) so that printing it cannot
+// move the cursor or recolour the terminal: printable ASCII and well-formed UTF-8
+// characters are kept, a backslash becomes "\\", and any other byte (control characters
+// such as ESC, C1 controls, invalid UTF-8) becomes "\xNN". Returns out.
+char *escape_bytes(char *out, size_t size, const char *bytes, size_t n);
 
 // Seconds since an arbitrary fixed point, for progress lines and benchmarks.
 double wall_seconds(void);

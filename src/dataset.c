@@ -12,6 +12,7 @@ static void *grow(void *p, size_t size) {
     return bigger;
 }
 
+// A NUL-terminated copy of the len bytes at s (caller frees).
 static char *copy_string(const char *s, size_t len) {
     char *copy = xmalloc(len + 1);
     memcpy(copy, s, len);
@@ -94,6 +95,8 @@ static int encode_text(const Tokenizer *tok, const char *text, size_t len, int *
     return tokenizer_encode(tok, text, len, *ids, (int)len);
 }
 
+// Tokenizes the src_bytes and tgt_bytes of the two texts and adds them as a pair with
+// copies of the texts; false if the pair was dropped (empty or too long).
 static bool add_text(Dataset *ds, const Tokenizer *tok, const char *src, size_t src_bytes,
                      const char *tgt, size_t tgt_bytes) {
     int *src_ids, *tgt_ids;
@@ -109,47 +112,87 @@ bool dataset_add_text(Dataset *ds, const Tokenizer *tok, const char *src, const 
     return add_text(ds, tok, src, strlen(src), tgt, strlen(tgt));
 }
 
-// One pair per line, "source<TAB>target". The file is read whole; lines are cut in place.
-bool dataset_load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, ErrorMessage *err) {
+// Counts one dropped line of a kind: how many, and the first line number.
+static void count_line(int *count, int *first, int line_no) {
+    if ((*count)++ == 0) *first = line_no;
+}
+
+// Why the line [line, end) is not a pair, or NULL if it is one ("source<TAB>target",
+// both non-empty, no NUL); *empty_side tells an empty field from a malformed line.
+static const char *line_problem(const char *line, const char *end, bool *empty_side) {
+    const char *tab = memchr(line, '\t', (size_t)(end - line));
+    *empty_side = false;
+    if (memchr(line, '\0', (size_t)(end - line))) return "contains a NUL byte (expected UTF-8 text)";
+    if (!tab || memchr(tab + 1, '\t', (size_t)(end - tab - 1)))
+        return "expected two tab-separated fields (source<TAB>target)";
+    *empty_side = true;
+    if (tab == line) return "empty source (expected source<TAB>target)";
+    if (tab + 1 == end) return "empty target (expected source<TAB>target)";
+    *empty_side = false;
+    return NULL;
+}
+
+// The loader of both entry points: strict (report NULL) stops at the first bad line
+// with "path:LINE: problem"; lenient counts bad lines in *report and goes on. The file is
+// read whole; blank lines are skipped, a trailing '\r' ignored.
+static bool load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, LoadReport *report, ErrorMessage *err) {
     size_t size;
     char *text = read_whole_file(path, &size, err);
     if (!text) return false;
+    LoadReport local;
+    LoadReport *r = report ? report : &local;
+    memset(r, 0, sizeof *r);
     bool ok = true;
-    int line_no = 0;
-    char *line = text, *end_of_text = text + size;
+    const char *line = text, *end_of_text = text + size;
     while (line < end_of_text) {
-        line_no++;
-        char *newline = memchr(line, '\n', (size_t)(end_of_text - line));
-        char *end = newline ? newline : end_of_text;
-        char *next = newline ? newline + 1 : end_of_text;
+        int line_no = ++r->lines;
+        const char *newline = memchr(line, '\n', (size_t)(end_of_text - line));
+        const char *end = newline ? newline : end_of_text;
+        const char *next = newline ? newline + 1 : end_of_text;
         if (end > line && end[-1] == '\r') end--;  // Windows line ends
-        if (end == line) {                         // blank line: nothing to learn from
-            line = next;
-            continue;
-        }
-        char *tab = memchr(line, '\t', (size_t)(end - line));
-        if (memchr(line, '\0', (size_t)(end - line))) {
-            ok = error_set(err, "%s:%d: contains a NUL byte (expected UTF-8 text)", path, line_no);
+        bool empty_side;
+        const char *problem = end == line ? NULL : line_problem(line, end, &empty_side);
+        if (problem && !report) {
+            ok = error_set(err, "%s:%d: %s", path, line_no, problem);
             break;
         }
-        if (!tab || memchr(tab + 1, '\t', (size_t)(end - tab - 1))) {
-            ok = error_set(err, "%s:%d: expected two tab-separated fields (source<TAB>target)",
-                           path, line_no);
-            break;
+        if (problem) {
+            if (empty_side) count_line(&r->empty, &r->first_empty, line_no);
+            else count_line(&r->malformed, &r->first_malformed, line_no);
+        } else if (end > line) {  // a blank line has nothing to learn from
+            const char *tab = memchr(line, '\t', (size_t)(end - line));
+            int too_long = ds->n_too_long;
+            if (add_text(ds, tok, line, (size_t)(tab - line), tab + 1, (size_t)(end - tab - 1))) r->kept++;
+            else if (ds->n_too_long > too_long) count_line(&r->too_long, &r->first_too_long, line_no);
         }
-        if (tab == line) {
-            ok = error_set(err, "%s:%d: empty source (expected source<TAB>target)", path, line_no);
-            break;
-        }
-        if (tab + 1 == end) {
-            ok = error_set(err, "%s:%d: empty target (expected source<TAB>target)", path, line_no);
-            break;
-        }
-        add_text(ds, tok, line, (size_t)(tab - line), tab + 1, (size_t)(end - tab - 1));
         line = next;
     }
     free(text);
     return ok;
+}
+
+bool dataset_load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, ErrorMessage *err) {
+    return load_tsv(ds, path, tok, NULL, err);
+}
+
+bool dataset_load_tsv_report(Dataset *ds, const char *path, const Tokenizer *tok, LoadReport *report,
+                             ErrorMessage *err) {
+    return load_tsv(ds, path, tok, report, err);
+}
+
+// Appends ", N WHAT (first: line L)" to buf at *n when count > 0.
+static void report_part(char *buf, size_t size, int *n, int count, const char *what, int first) {
+    if (count == 0 || *n < 0 || (size_t)*n >= size) return;
+    *n += snprintf(buf + *n, size - (size_t)*n, "; dropped %d %s (first: line %d)", count, what, first);
+}
+
+void load_report_format(char *buf, size_t size, const char *path, const LoadReport *r, int max_len) {
+    int n = snprintf(buf, size, "%s: %d pairs from %d lines", path, r->kept, r->lines);
+    char too_long[64];
+    snprintf(too_long, sizeof too_long, "longer than max_len %d tokens", max_len);
+    report_part(buf, size, &n, r->malformed, "malformed (not source<TAB>target)", r->first_malformed);
+    report_part(buf, size, &n, r->empty, "with an empty side", r->first_empty);
+    report_part(buf, size, &n, r->too_long, too_long, r->first_too_long);
 }
 
 int dataset_source_row(const Dataset *ds, int pair, int *out) {

@@ -60,6 +60,26 @@ bool dataset_add_text(Dataset *ds, const Tokenizer *tok, const char *src, const 
 // the bad line and false is returned. Pairs too long for max_len are dropped and counted.
 bool dataset_load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, ErrorMessage *err);
 
+// What a lenient load (dataset_load_tsv_report) cut or dropped, for a report such as
+// "train.tsv: 11872 pairs; dropped 3 malformed lines (first: line 17), 40 longer than
+// max_len 64 (first: line 5)". Line numbers count from 1; 0 = none.
+typedef struct {
+    int lines;                          // lines read (blank ones included)
+    int kept;                           // pairs added
+    int malformed, first_malformed;     // not exactly one tab, or a NUL byte
+    int empty, first_empty;             // an empty source or target
+    int too_long, first_too_long;       // a row longer than max_len
+} LoadReport;
+
+// Like dataset_load_tsv, but a bad line (malformed or with an empty side) is dropped and
+// counted in *report instead of ending the load; fails only if the file cannot be read.
+// For a user's own corpus, where a few messy lines should not stop training.
+bool dataset_load_tsv_report(Dataset *ds, const char *path, const Tokenizer *tok, LoadReport *report,
+                             ErrorMessage *err);
+
+// One line of text: "PATH: N pairs" and what was dropped (see LoadReport), into buf.
+void load_report_format(char *buf, size_t size, const char *path, const LoadReport *r, int max_len);
+
 // The rows a pair becomes (see the top of this file), for tests and decoding.
 int dataset_source_row(const Dataset *ds, int pair, int *out);   // x + EOS; returns length
 int dataset_target_row(const Dataset *ds, int pair, int *out);   // y (no specials); returns |y|

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "generator.h"
 #include "tokenizer.h"
 
 float length_penalty(int length, float alpha) {
@@ -26,9 +27,14 @@ void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float 
     prefix[0] = TOKEN_BOS;
     for (int t = 1; t <= max_tokens; t++) {
         scorer->next_log_probs(scorer->ctx, prefix, 1, t, log_probs);
-        int best = -1;  // argmax; the lowest id wins a tie
+        int best = -1;  // argmax over the usable ones (not NaN); the lowest id wins a tie
         for (int y = 0; y < V; y++)
-            if (token_allowed(y) && (best < 0 || log_probs[y] > log_probs[best])) best = y;
+            if (token_allowed(y) && !isnan(log_probs[y]) && (best < 0 || log_probs[y] > log_probs[best]))
+                best = y;
+        if (best < 0 || log_probs[best] == -INFINITY) {  // nothing the model can say: stop
+            out->log_prob = -INFINITY;
+            break;
+        }
         out->log_prob += log_probs[best];
         if (best == TOKEN_EOS) {
             out->finished = true;
@@ -76,7 +82,7 @@ static void sort_by_score(Hypothesis *h, int n) {
 
 int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, float alpha,
                 int max_tokens) {
-    assert(beam >= 1 && beam <= BEAM_MAX && beam <= scorer->max_rows);
+    assert(max_out >= 1 && beam >= 1 && beam <= BEAM_MAX && beam <= scorer->max_rows);
     assert(max_tokens >= 1 && max_tokens < DECODE_MAX_TOKENS);
     const int V = scorer->vocab_size;
     const int stride = DECODE_MAX_TOKENS;  // one prefix row: <s> + up to max_tokens-1 tokens
@@ -148,6 +154,13 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
         }
     }
 
+    // Every candidate NaN or -inf from the first step on leaves nothing to return; the
+    // caller still gets one hypothesis (empty, unfinished, score -inf) to print.
+    if (n_done == 0) {
+        memset(&done[0], 0, sizeof done[0]);
+        done[0].log_prob = done[0].score = -INFINITY;
+        n_done = 1;
+    }
     sort_by_score(done, n_done);
     int n_out = n_done < max_out ? n_done : max_out;
     memcpy(out, done, sizeof(Hypothesis) * (size_t)n_out);
@@ -160,22 +173,9 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
 
 // ---- the model as a Scorer ---------------------------------------------------------------
 
-typedef struct {
-    Model *m;
-    int lengths[BEAM_MAX > 1 ? BEAM_MAX : 1];
-} ModelScorer;
-
-// log_probs[r,:] = log softmax of the logits at the last prefix position, for each of the
-// k rows; the decoder reruns over the whole prefix (model.h explains why that is fine).
-static void log_softmax_row(float *out, const float *logits, int V) {
-    float max = -INFINITY;
-    for (int y = 0; y < V; y++) max = logits[y] > max ? logits[y] : max;
-    double sum = 0.0;
-    for (int y = 0; y < V; y++) sum += exp((double)(logits[y] - max));
-    float log_z = max + (float)log(sum);
-    for (int y = 0; y < V; y++) out[y] = logits[y] - log_z;
-}
-
+// Scorer callback: log_probs[r,:] (k,V) = log-softmax of the logits at the last position
+// of prefix row r of prefixes (k,t); the decoder reruns over the whole prefix (model.h
+// explains why that is fine). Uses the generator's log-softmax (§3.4), one row each.
 static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
     ModelScorer *s = ctx;
     Model *m = s->m;
@@ -184,7 +184,13 @@ static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, f
     for (int r = 0; r < k; r++) s->lengths[r] = t;
     model_decode(m, prefixes, s->lengths, t, false, NULL);
     for (int r = 0; r < k; r++)
-        log_softmax_row(log_probs + (long)r * V, m->acts.logits + ((long)r * t + (t - 1)) * V, V);
+        log_softmax_forward(log_probs + (long)r * V, m->acts.logits + ((long)r * t + (t - 1)) * V, 1, V);
+}
+
+Scorer model_scorer(ModelScorer *ctx, Model *m) {
+    ctx->m = m;
+    int rows = m->config.max_batch < BEAM_MAX ? m->config.max_batch : BEAM_MAX;
+    return (Scorer){m->config.vocab_size, rows, model_next_log_probs, ctx};
 }
 
 int decode_max_tokens(const Model *m, int src_len) {
@@ -195,23 +201,23 @@ int decode_max_tokens(const Model *m, int src_len) {
     return n < 1 ? 1 : n;
 }
 
+// The encoder over one source row src (src_len tokens, x + </s>): B = 1, no dropout.
 static void encode_one(Model *m, const int *src, int src_len) {
     model_encode(m, src, &src_len, 1, src_len, false, NULL);
 }
 
 void decode_greedy(Hypothesis *out, Model *m, const int *src, int src_len) {
     encode_one(m, src, src_len);
-    ModelScorer ctx = {.m = m};
-    Scorer scorer = {m->config.vocab_size, 1, model_next_log_probs, &ctx};
+    ModelScorer ctx;
+    Scorer scorer = model_scorer(&ctx, m);
     greedy_search(out, &scorer, decode_max_tokens(m, src_len), LENGTH_PENALTY_DEFAULT);
 }
 
 int decode_beam(Hypothesis *out, int max_out, Model *m, const int *src, int src_len,
                 int beam, float alpha) {
     encode_one(m, src, src_len);
-    ModelScorer ctx = {.m = m};
-    int rows = m->config.max_batch < BEAM_MAX ? m->config.max_batch : BEAM_MAX;
-    Scorer scorer = {m->config.vocab_size, rows, model_next_log_probs, &ctx};
+    ModelScorer ctx;
+    Scorer scorer = model_scorer(&ctx, m);
     return beam_search(out, max_out, &scorer, beam, alpha, decode_max_tokens(m, src_len));
 }
 

@@ -59,6 +59,8 @@ float length_penalty(int length, float alpha);
 // Greedy search: from <s>, append argmax_y log p(y | prefix) until </s> or max_tokens
 // tokens (</s> included) have been generated. Fills *out (score = log_prob / lp with
 // alpha, so it is comparable to a beam hypothesis). max_tokens in 1..DECODE_MAX_TOKENS-1.
+// NaN log-probabilities are never chosen; when no token is left (all NaN or -inf) the
+// search stops there, unfinished, with log_prob = -inf.
 void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float alpha);
 
 // Beam search with `beam` live hypotheses (1..BEAM_MAX, and <= scorer->max_rows):
@@ -71,11 +73,25 @@ void greedy_search(Hypothesis *out, const Scorer *scorer, int max_tokens, float 
 //   4. stop when `beam` hypotheses have finished, none is live, or max_tokens tokens have
 //      been generated (live ones are then returned unfinished, scored the same way).
 // The beam shrinks as hypotheses finish, so beam = 1 is exactly greedy search.
-// Writes up to max_out hypotheses to out, best score first; returns how many.
+// Writes up to max_out (>= 1) hypotheses to out, best score first; returns how many,
+// at least 1: when every candidate is NaN or -inf from the first step on, one empty,
+// unfinished hypothesis with log_prob = score = -inf.
 int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, float alpha,
                 int max_tokens);
 
 // ---- with the model ------------------------------------------------------------------
+
+// The model as a Scorer: model_decode over the k prefixes against the memory of the last
+// model_encode (repeated to k rows with model_repeat_memory when k changes), then the
+// log-softmax (generator.h) of each row's last logits. ctx holds the per-row lengths and
+// must outlive the returned Scorer; max_rows = min(m->config.max_batch, BEAM_MAX).
+// decode_greedy / decode_beam use it; a caller with its own length limit (the viewer)
+// calls model_encode, then greedy_search / beam_search with it.
+typedef struct {
+    Model *m;
+    int lengths[BEAM_MAX];  // (k) every prefix row has t tokens
+} ModelScorer;
+Scorer model_scorer(ModelScorer *ctx, Model *m);
 
 // The output length limit of §6.1 for a source of src_len tokens: src_len + 50 tokens
 // (</s> included), capped so that the longest decoder input, <s> + all but the last

@@ -95,6 +95,24 @@ void decoder_layer_forward(DecoderLayerActs *acts, const float *y, const float *
                            const DecoderLayerWeights *w, const int *tgt_lengths,
                            const int *src_lengths, Dropout drop, Dims dims) {
     const int rows = dims.B * dims.T, d_model = dims.d_model;
+    // EXERCISE 07 decoder-layer-forward: masked self-attention, cross-attention, FFN
+    // TODO: three sub-layers, each through the residual connection of lesson 06
+    // TODO: (residual_forward: LayerNorm(x + Dropout(sub)), with sub already in res.sum):
+    // TODO:   y1  = LN1(y  + Drop(MHA(y, y, y)))            keys: tgt_lengths, CAUSAL mask
+    // TODO:   y2  = LN2(y1 + Drop(MHA(y1, memory, memory)))  keys: src_lengths, no causal mask
+    // TODO:   out = LN3(y2 + Drop(FFN(y2)))                   §3.1, §3.2.3, §3.3, §5.4
+    // TODO: y and every y1, y2, out are (B,T,d_model) = (rows,d_model); memory (B,S,d_model).
+    // TODO: Write each sub-layer's output straight into its acts->resK.sum, and use the
+    // TODO: layer's own buffers (acts->self_attn, acts->y1, acts->hidden, ...): the backward
+    // TODO: reads all of them. mha_dims(dims, Tq, Tk) and ffn_dims(dims, rows) make the
+    // TODO: sizes; an AttnMask is {.key_lengths = ..., .causal = ...} (lesson 04).
+    // STUB: vec_zero(acts->out, (long)rows * d_model);
+    // STUB: // the inputs the backward reads, so that it runs (on wrong values) rather than crash
+    // STUB: acts->self_attn.x_q = acts->self_attn.x_kv = y;
+    // STUB: acts->cross_attn.x_q = acts->y1;
+    // STUB: acts->cross_attn.x_kv = memory;
+    // STUB: (void)w; (void)tgt_lengths; (void)src_lengths; (void)drop;
+    // SOLUTION
     // Sub-layer 1: masked self-attention; position i sees target positions 0..i only,
     // so training on a whole sentence at once cannot peek at the words it must predict.
     const AttnMask self_mask = {.key_lengths = tgt_lengths, .causal = true};
@@ -109,6 +127,7 @@ void decoder_layer_forward(DecoderLayerActs *acts, const float *y, const float *
     // Sub-layer 3: the feed-forward network.
     feedforward_forward(acts->res3.sum, acts->hidden, acts->y2, &w->ffn, ffn_dims(dims, rows));
     residual_forward(acts->out, &acts->res3, acts->y2, &w->ln3, drop, rows, d_model);
+    // END EXERCISE
 }
 
 // Backward of decoder_layer_forward, from the last line up. In the forward pass:

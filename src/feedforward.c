@@ -38,6 +38,16 @@ void feedforward_forward(float *out, float *hidden, const float *x, const FfnWei
                          FfnDims dims) {
     const int rows = dims.rows, d_model = dims.d_model, d_ff = dims.d_ff;
     long nh = (long)rows * d_ff;
+    // EXERCISE 06 ffn-forward: FFN(x) = max(0, x·W1 + b1)·W2 + b2, every row at once
+    // TODO: x is (rows,d_model); w->w1 (d_model,d_ff), w->b1 (d_ff), w->w2 (d_ff,d_model),
+    // TODO: w->b2 (d_model), all row-major. Write hidden (rows,d_ff) = max(0, x·W1 + b1)
+    // TODO: (the backward reads hidden: keep it after the ReLU), then out (rows,d_model)
+    // TODO: = hidden·W2 + b2                                                §3.3 Eq. (2)
+    // TODO: Both are overwritten. From lesson 00: matmul_nn(c, a, b, M, K, N) ADDS a·b to
+    // TODO: c, so start c from zero (vec_zero) or from the bias (vec_add_bias_rows).
+    // STUB: vec_zero(hidden, nh);
+    // STUB: vec_zero(out, (long)rows * d_model);
+    // SOLUTION
     // The matmuls accumulate, so start each output from its bias.
     vec_zero(hidden, nh);
     vec_add_bias_rows(hidden, w->b1, rows, d_ff);
@@ -46,6 +56,7 @@ void feedforward_forward(float *out, float *hidden, const float *x, const FfnWei
     vec_zero(out, (long)rows * d_model);
     vec_add_bias_rows(out, w->b2, rows, d_model);
     matmul_nn(out, hidden, w->w2, rows, d_ff, d_model);
+    // END EXERCISE
 }
 
 // Backward of feedforward_forward, line by line from the end. In the forward pass:
@@ -57,6 +68,16 @@ void feedforward_backward(float *dx, FfnWeights *dw, float *dhidden, const float
                           FfnDims dims) {
     const int rows = dims.rows, d_model = dims.d_model, d_ff = dims.d_ff;
     long nh = (long)rows * d_ff;
+    // EXERCISE 06 ffn-backward: the gradients of the feed-forward network, from the end
+    // TODO: the forward lines in reverse (shapes as in feedforward_forward):
+    // TODO:   out = hidden·W2 + b2   gives  dw->w2, dw->b2, and dhidden (rows,d_ff)
+    // TODO:   hidden = max(0, pre)   the gradient passes only where hidden > 0 (at 0 it is 0)
+    // TODO:   pre = x·W1 + b1        gives  dw->w1, dw->b1 and dx (rows,d_model)
+    // TODO: ACCUMULATE (+=) into dx and every field of dw; dhidden is your scratch
+    // TODO: (overwrite it). A bias gradient sums over rows (vec_sum_rows). From lesson 00:
+    // TODO: matmul_tn(c, a, b, ...) adds aᵀ·b, matmul_nt adds a·bᵀ: pick by the shapes.
+    // STUB: (void)nh;
+    // SOLUTION
     matmul_tn(dw->w2, hidden, dout, d_ff, rows, d_model);
     vec_sum_rows(dw->b2, dout, rows, d_model);
     vec_zero(dhidden, nh);
@@ -68,4 +89,5 @@ void feedforward_backward(float *dx, FfnWeights *dw, float *dhidden, const float
     matmul_tn(dw->w1, x, dhidden, d_model, rows, d_ff);
     vec_sum_rows(dw->b1, dhidden, rows, d_ff);
     matmul_nt(dx, dhidden, w->w1, rows, d_ff, d_model);
+    // END EXERCISE
 }

@@ -30,6 +30,18 @@ void layernorm_forward(float *out, LayerNormStats stats, const float *x,
                        const LayerNormWeights *ln, int rows, int d) {
     const float *gain = ln->gain, *bias = ln->bias;
     float *mean = stats.mean, *rstd = stats.rstd;
+    // EXERCISE 06 layernorm-forward: normalize each row, then scale by gain and shift by bias
+    // TODO: for each of the rows r, with xr = x + r*d (d values) and yr = out + r*d:
+    // TODO:     mean μ = Σ_j xr[j] / d,   variance σ² = Σ_j (xr[j] − μ)² / d   (biased:
+    // TODO:     divide by d, not d−1, as PyTorch does), rstd = 1 / sqrtf(σ² + LAYERNORM_EPS),
+    // TODO:     yr[j] = gain[j]·(xr[j] − μ)·rstd + bias[j]                            (§3.1)
+    // TODO: and keep mean[r] = μ, rstd[r] = rstd: the backward reads them. out is
+    // TODO: overwritten. ε goes inside the square root. Computing σ² from the deviations
+    // TODO: (two passes) is more precise than E[x²] − μ².
+    // STUB: vec_zero(out, (long)rows * d);
+    // STUB: vec_zero(mean, rows);
+    // STUB: vec_zero(rstd, rows);
+    // SOLUTION
     #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (long)r * d;
@@ -50,6 +62,7 @@ void layernorm_forward(float *out, LayerNormStats stats, const float *x,
         mean[r] = mu;
         rstd[r] = rs;
     }
+    // END EXERCISE
 }
 
 // Backward of layernorm_forward. In the forward pass this was
@@ -60,6 +73,15 @@ void layernorm_backward(float *dx, const LayerNormWeights *dln, const float *dou
                         int rows, int d) {
     const float *gain = ln->gain, *mean = stats.mean, *rstd = stats.rstd;
     float *dgain = dln->gain, *dbias = dln->bias;
+    // EXERCISE 06 layernorm-backward: dx, dgain and dbias of the LayerNorm
+    // TODO: with x̂ = (x − mean[r])·rstd[r] (recompute it from x and the forward's mean, rstd)
+    // TODO: and dx̂ = dout·gain, each row r of d values gets
+    // TODO:     dx[j] += rstd·(dx̂[j] − mean_k(dx̂[k]) − x̂[j]·mean_k(dx̂[k]·x̂[k]))
+    // TODO: (the two means subtract what flows back through μ and through σ), and over
+    // TODO: all rows   dgain[j] += Σ_r dout[r,j]·x̂[r,j],   dbias[j] += Σ_r dout[r,j].
+    // TODO: ACCUMULATE (+=) into dx, dgain and dbias: the caller zeroes them.
+    // STUB: (void)gain; (void)mean; (void)rstd; (void)dgain; (void)dbias;
+    // SOLUTION
     // dx: rows are independent, so they can run in parallel.
     #pragma omp parallel for schedule(static) if ((long)rows * d > PARALLEL_MIN_WORK)
     for (int r = 0; r < rows; r++) {
@@ -89,4 +111,5 @@ void layernorm_backward(float *dx, const LayerNormWeights *dln, const float *dou
             dbias[j] += dyr[j];
         }
     }
+    // END EXERCISE
 }

@@ -22,32 +22,58 @@
 // C (M,N) += A (M,K) · B (K,N). The loop order i, k, j (rather than i, j, k) walks B and
 // C along their rows, which is what memory likes; the sums are the same.
 void matmul_nn_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    // EXERCISE 00 matmul-nn: C += A·B with three plain loops
+    // TODO: a is (M,K), b is (K,N), c is (M,N), all row-major: entry (i,k) of a is
+    // TODO: a[i*K + k], entry (k,j) of b is b[k*N + j], entry (i,j) of c is c[i*N + j].
+    // TODO: ADD Σ_k A[i][k]·B[k][j] into every c[i][j] (+=, never =: callers accumulate
+    // TODO: gradients into C, see the page). Any loop order gives the right sums; i, k, j
+    // TODO: walks b and c along their rows, which memory likes. Index with long: M·N can
+    // TODO: pass 2^31 in a big model.
+    // STUB: (void)c; (void)a; (void)b; (void)M; (void)K; (void)N;
+    // SOLUTION
     for (int i = 0; i < M; i++)
         for (int k = 0; k < K; k++) {
             float a_ik = a[(long)i * K + k];
             for (int j = 0; j < N; j++) c[(long)i * N + j] += a_ik * b[(long)k * N + j];
         }
+    // END EXERCISE
 }
 
 // C (M,N) += A (M,K) · B(N,K)ᵀ: entry (i,j) is the dot product of row i of A and row j
 // of B, both contiguous.
 void matmul_nt_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    // EXERCISE 00 matmul-nt: C += A·Bᵀ, with B stored (N,K)
+    // TODO: a is (M,K), b is (N,K) (NOT (K,N): the product uses its transpose), c is (M,N).
+    // TODO: Bᵀ[k][j] is b[j*K + k], so c[i][j] gets the dot product of row i of a and
+    // TODO: row j of b, both contiguous: ADD Σ_k a[i*K + k]·b[j*K + k] into c[i*N + j]
+    // TODO: (+=: C may already hold something). Index with long.
+    // STUB: (void)c; (void)a; (void)b; (void)M; (void)K; (void)N;
+    // SOLUTION
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             float sum = 0.0f;
             for (int k = 0; k < K; k++) sum += a[(long)i * K + k] * b[(long)j * K + k];
             c[(long)i * N + j] += sum;
         }
+    // END EXERCISE
 }
 
 // C (M,N) += A(K,M)ᵀ · B (K,N): row k of A and row k of B together add the outer
 // product A[k][:] ⊗ B[k][:] into C.
 void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int N) {
+    // EXERCISE 00 matmul-tn: C += Aᵀ·B, with A stored (K,M)
+    // TODO: a is (K,M) (NOT (M,K): the product uses its transpose), b is (K,N), c is (M,N).
+    // TODO: Aᵀ[i][k] is a[k*M + i], so ADD Σ_k a[k*M + i]·b[k*N + j] into c[i*N + j]
+    // TODO: (+=). With k as the outer loop, row k of a and row k of b together add one
+    // TODO: outer product into C, and every array is read along its rows. Index with long.
+    // STUB: (void)c; (void)a; (void)b; (void)M; (void)K; (void)N;
+    // SOLUTION
     for (int k = 0; k < K; k++)
         for (int i = 0; i < M; i++) {
             float a_ki = a[(long)k * M + i];
             for (int j = 0; j < N; j++) c[(long)i * N + j] += a_ki * b[(long)k * N + j];
         }
+    // END EXERCISE
 }
 
 // ============================================================================
@@ -232,6 +258,15 @@ void transpose(float *dst, const float *src, int rows, int cols) {
 
 // Row-wise softmax in place, max subtracted first; an all -INFINITY row becomes zeros.
 void softmax_rows(float *x, int rows, int cols) {
+    // EXERCISE 00 softmax-rows: each row of x becomes its softmax, in place
+    // TODO: x is (rows, cols), row-major; row r starts at x + r*cols. For every row:
+    // TODO:   softmax(x)_j = exp(x_j - m) / Σ_l exp(x_l - m),  m = max_l x_l
+    // TODO: (the same as without m, but exp never overflows: exp(1000) is inf in float).
+    // TODO: Entries may be -INFINITY (masked, lesson 04): exp(-inf - m) = 0, so they get
+    // TODO: probability 0. A row that is ALL -INFINITY has no distribution: write zeros
+    // TODO: there (its m is -inf, and -inf - -inf is NaN). Use expf, and float sums.
+    // STUB: (void)x; (void)rows; (void)cols;
+    // SOLUTION
     for (int r = 0; r < rows; r++) {
         float *row = x + (long)r * cols;
         float max = -INFINITY;
@@ -248,6 +283,7 @@ void softmax_rows(float *x, int rows, int cols) {
         float inv = 1.0f / sum;
         for (int j = 0; j < cols; j++) row[j] *= inv;
     }
+    // END EXERCISE
 }
 
 // x (n) = 0.

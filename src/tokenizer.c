@@ -405,6 +405,15 @@ static void word_list_free(WordList *w) {
 // Rewrites the n tokens s of one word, left to right, replacing each (left, right) by
 // id, and returns the new length. "a a a" with the pair (a, a) becomes "aa a".
 static int merge_in_word(int *s, int n, int left, int right, int id) {
+    // EXERCISE 01 merge-in-word: replace every (left, right) in one word by id
+    // TODO: s holds the n token ids of one word. Scan it left to right; wherever s[j] is
+    // TODO: left and s[j+1] is right, write the single token id in their place; copy every
+    // TODO: other token as it is. Do it in place (the write position never passes the read
+    // TODO: position) and return the new length. Overlaps go to the leftmost pair: with
+    // TODO: the pair (a, a), "a a a" becomes "aa a", not "a aa" and not "aa aa". Take care
+    // TODO: not to read s[n] when j is the last position.
+    // STUB: (void)s; (void)left; (void)right; (void)id; return n;
+    // SOLUTION
     int out = 0;
     for (int j = 0; j < n; j++) {
         if (j + 1 < n && s[j] == left && s[j + 1] == right) {
@@ -415,6 +424,7 @@ static int merge_in_word(int *s, int n, int left, int right, int id) {
         }
     }
     return out;
+    // END EXERCISE
 }
 
 // Pair counts: count(a, b) = Σ_w c(w) · #{i : w_i = a, w_{i+1} = b} (lesson 01), in dense
@@ -462,6 +472,16 @@ static size_t pair_tally_index(PairTally *t, int left, int right) {
 // lowest left id, then the lowest right id); -1 when no pair occurs at least twice
 // (nothing is worth merging). Both trainers pick with this one function.
 static long most_frequent_pair(const PairTally *t) {
+    // EXERCISE 01 most-frequent-pair: pick the pair BPE merges next (§5.1)
+    // TODO: t holds t->n_pairs pairs: pair p has the count t->counts[p] (int64_t) and the
+    // TODO: key t->keys[p] = pair_key(left, right), which orders pairs by left id, then by
+    // TODO: right id, so "the lowest left id, then the lowest right id" is just the smaller
+    // TODO: key. Return the index p of the pair with the largest count, ties going to the
+    // TODO: smallest key; return -1 when no pair has a count of at least 2 (merging a pair
+    // TODO: seen once saves nothing). Some counts may have dropped to 0: skip them as
+    // TODO: any other small count. Both trainers call this one function.
+    // STUB: (void)t; return -1;
+    // SOLUTION
     size_t best = 0;
     int64_t best_count = 1;  // so only a pair that occurs at least twice can win
     for (size_t p = 0; p < t->n_pairs; p++)
@@ -470,6 +490,7 @@ static long most_frequent_pair(const PairTally *t) {
             best_count = t->counts[p];
         }
     return best_count >= 2 ? (long)best : -1;
+    // END EXERCISE
 }
 
 // ============================================================================
@@ -643,6 +664,19 @@ int tokenizer_vocab_size(const Tokenizer *tok) { return tok->vocab_size; }
 // merged id is smallest), leftmost first, until no learned pair is left: this gives
 // exactly the tokens training's merges would have made of this chunk.
 static int encode_chunk(const Tokenizer *tok, const unsigned char *s, int n, int *sym) {
+    // EXERCISE 01 encode-chunk: apply the learned merges to one chunk of text
+    // TODO: s is one chunk of n bytes (n <= TOKENIZER_MAX_CHUNK); write its tokens into sym
+    // TODO: (room for n ids) and return how many there are. Start with one token per
+    // TODO: byte: byte b is token TOKEN_BYTE0 + b. Then repeat: among all adjacent pairs
+    // TODO: (sym[i], sym[i+1]) that were learned, merged_token(tok, left, right) gives the
+    // TODO: merged id (or -1 if never learned); take the pair with the SMALLEST merged id
+    // TODO: (the earliest merge), the leftmost one if it occurs twice, replace the two
+    // TODO: tokens by that id, and go on until no learned pair is left. Applying merges in
+    // TODO: the order training learned them gives the tokens training made; merging the
+    // TODO: first learned pair met from the left does not (a later merge could take a
+    // TODO: byte an earlier one needed). Helpers you may call: merged_token.
+    // STUB: (void)tok; (void)s; (void)n; (void)sym; return 0;
+    // SOLUTION
     int merged[TOKENIZER_MAX_CHUNK];  // merged[i]: the token (sym[i], sym[i+1]) makes, or INT_MAX
     for (int i = 0; i < n; i++) sym[i] = TOKEN_BYTE0 + s[i];
     for (int i = 0; i + 1 < n; i++) {
@@ -665,6 +699,7 @@ static int encode_chunk(const Tokenizer *tok, const unsigned char *s, int n, int
                 merged[i] = t < 0 ? INT_MAX : t;
             }
     }
+    // END EXERCISE
 }
 
 // Chunk by chunk (chunk_end), each chunk by encode_chunk; snprintf-style count (tokenizer.h).

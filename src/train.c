@@ -22,8 +22,34 @@ enum { STREAM_DROPOUT = 1, STREAM_BATCHES = 2, STREAM_TRAIN_DATA = 3, STREAM_VAL
 #define TEST_SET_SIZE 1000
 #define EVAL_BATCH 64  // pairs per evaluation batch
 
-bool task_is_translation(const char *task) { return strcmp(task, "fr-en") == 0; }
+bool task_is_translation(const char *task) { return strcmp(task, "fr-en") == 0 || strcmp(task, "corpus") == 0; }
+// True for the translation tasks, "fr-en" and a user's "corpus" (the shorter name used
+// inside this file).
 static bool is_fr_en(const char *task) { return task_is_translation(task); }
+
+// The TSV file of a translation task's split ("train", "valid" or "test") into path:
+// --train/--valid/--test for a corpus, DATA/fr-en/SPLIT.tsv for fr-en. "" if a corpus
+// has no such file.
+static void split_path(char *path, size_t size, const TrainOptions *o, const char *split) {
+    if (strcmp(o->task, "corpus") == 0) {
+        const char *given = strcmp(split, "train") == 0 ? o->train_path
+                            : strcmp(split, "valid") == 0 ? o->valid_path : o->test_path;
+        snprintf(path, size, "%s", given);
+    } else {
+        snprintf(path, size, "%s/fr-en/%s.tsv", o->data_dir, split);
+    }
+}
+
+// Loads one split: a user's corpus leniently, with a report (*report), the shipped fr-en
+// files strictly (a bad line there is a bug in the project).
+static bool load_split(Dataset *ds, const TrainOptions *o, const char *split, const Tokenizer *tok,
+                       LoadReport *report, ErrorMessage *err) {
+    char path[512];
+    split_path(path, sizeof path, o, split);
+    if (strcmp(o->task, "corpus") != 0) return dataset_load_tsv(ds, path, tok, err);
+    if (!path[0]) return error_set(err, "a corpus needs --%s FILE", split);
+    return dataset_load_tsv_report(ds, path, tok, report, err);
+}
 
 // ---- options ----------------------------------------------------------------------
 
@@ -31,7 +57,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
     memset(o, 0, sizeof *o);
     TaskKind kind;
     if (!is_fr_en(task) && !task_from_name(task, &kind))
-        return error_set(err, "unknown task '%s' (expected copy, reverse, sort or fr-en)", task);
+        return error_set(err, "unknown task '%s' (expected copy, reverse, sort, fr-en or corpus)", task);
     snprintf(o->task, sizeof o->task, "%s", task);
     snprintf(o->data_dir, sizeof o->data_dir, "data");
     o->smoothing = LABEL_SMOOTHING;
@@ -52,7 +78,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         o->eval_every = 500, o->eval_sentences = 200;
         o->checkpoint_every = 600;
         o->history_every = 30;
-        snprintf(o->out_path, sizeof o->out_path, "fr-en.ckpt");
+        snprintf(o->out_path, sizeof o->out_path, "%s.ckpt", task);
     } else {
         // A toy model: reverse reaches 99.8% exact-sequence accuracy on the held-out test
         // set in 2000 steps, with the parameters averaged over the last 300 (§6.1
@@ -94,6 +120,7 @@ static bool add_task_pairs(Dataset *ds, const Tokenizer *tok, const TrainOptions
     return true;
 }
 
+// The synthetic-task options (lengths, alphabet) of o are usable (tasks.h).
 static bool check_task_options(const TrainOptions *o, ErrorMessage *err) {
     return task_check_params(o->task_min_len, o->task_max_len, o->alphabet, err);
 }
@@ -102,9 +129,8 @@ bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int
                    ErrorMessage *err) {
     dataset_init(ds, max_len);
     if (is_fr_en(o->task)) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/fr-en/test.tsv", o->data_dir);
-        return dataset_load_tsv(ds, path, tok, err);
+        LoadReport report;
+        return load_split(ds, o, "test", tok, &report, err);
     }
     TaskKind kind;
     if (!task_from_name(o->task, &kind))
@@ -115,11 +141,14 @@ bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int
     return add_task_pairs(ds, tok, o, kind, SPLIT_TEST, TEST_SET_SIZE, &rng, err);
 }
 
+// The training and validation sets of t: read from the fr-en files (a BPE vocabulary
+// trained on the training text first, unless have_vocab: a resume brings its own) or
+// generated from the seed for a synthetic task.
 static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
     if (is_fr_en(o->task)) {
         char path[512];
-        snprintf(path, sizeof path, "%s/fr-en/train.tsv", o->data_dir);
+        split_path(path, sizeof path, o, "train");
         if (!have_vocab) {
             // §5.1: one BPE vocabulary shared by source and target, learned on both sides.
             size_t len;
@@ -133,10 +162,13 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
         int max_len = o->max_len > 0 ? o->max_len : 64;
         dataset_init(&t->train, max_len);
         dataset_init(&t->valid, max_len);
-        if (!dataset_load_tsv(&t->train, path, &t->tok, err)) return false;
-        snprintf(path, sizeof path, "%s/fr-en/valid.tsv", o->data_dir);
-        if (!dataset_load_tsv(&t->valid, path, &t->tok, err)) return false;
-        if (!task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+        if (!load_split(&t->train, o, "train", &t->tok, &t->train_report, err) ||
+            !load_split(&t->valid, o, "valid", &t->tok, &t->valid_report, err))
+            return false;
+        bool has_test = strcmp(o->task, "corpus") != 0 || o->test_path[0];
+        if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+        if (!has_test) dataset_init(&t->test, max_len);
+        if (t->valid.n_pairs == 0) return error_set(err, "task %s: no validation pairs", o->task);
     } else {
         TaskKind kind;
         task_from_name(o->task, &kind);
@@ -184,6 +216,8 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
             return false;
         if (!t->state.present || !opt->memory)
             return error_set(err, "%s: has no training state (saved without it), cannot resume", resume_path);
+        if (!checkpoint_load_average(resume_path, t->model.params.n, &t->param_sum, &t->n_averaged, err))
+            return false;
     }
     if (!build_data(t, resume_path != NULL, err)) return false;
 
@@ -214,7 +248,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     t->data_rng_now = t->state.data_rng;
     if (!batch_plan_make(&t->plan, &t->train, o->batch_tokens, o->batch_sentences, &t->data_rng_now, err))
         return false;
-    if (t->state.batch_in_epoch > t->plan.n_batches)
+    if (t->state.batch_in_epoch < 0 || t->state.batch_in_epoch > t->plan.n_batches)
         return error_set(err, "%s: batch %ld of an epoch of %d batches: not the same data or options",
                          resume_path ? resume_path : "resume", t->state.batch_in_epoch, t->plan.n_batches);
 
@@ -222,6 +256,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     batch_init(&t->batch, c->max_batch, c->max_len);
     t->dlogits = xmalloc(sizeof(float) * (size_t)c->max_batch * c->max_len * c->vocab_size);
     t->first_step = t->state.step;
+    t->saved_step = resume_path && strcmp(resume_path, o->out_path) == 0 ? t->state.step : -1;
     return true;
 }
 
@@ -246,6 +281,16 @@ static bool all_finite(const float *x, long n) {
     float sum = 0.0f;
     for (long i = 0; i < n; i++) sum += x[i] * 0.0f;  // 0·finite = 0, 0·NaN/Inf = NaN
     return sum == 0.0f;
+}
+
+// True if every one of the n parameters is finite and at most PARAM_LIMIT in size. A
+// trained Transformer's weights are of order 1; one update that throws a weight past
+// 10^4 (a learning rate far too large) has already ruined the model.
+#define PARAM_LIMIT 1e4f
+static bool params_sane(const float *x, long n) {
+    float peak = 0.0f;
+    for (long i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));  // fmaxf drops a NaN ...
+    return all_finite(x, n) && peak <= PARAM_LIMIT;                 // ... all_finite does not
 }
 
 bool trainer_step(Trainer *t, TrainStepStats *stats) {
@@ -295,6 +340,11 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     if (!all_finite(m->params.grads, m->params.n)) return false;
 
     stats->lr = adam_step(&t->adam, m->params.values, m->params.grads);
+    if (!params_sane(m->params.values, m->params.n)) {  // the update overflowed: nothing to keep
+        stats->loss = stats->nll = INFINITY;
+        stats->params_damaged = true;
+        return false;
+    }
     t->state.step = t->adam.step;
     t->state.batch_in_epoch++;
     stats->step = t->state.step;
@@ -391,7 +441,14 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
 }
 
 bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err) {
-    return checkpoint_save(path, &t->model, &t->tok, with_state ? &t->state : NULL,
+    TrainingState state = t->state;
+    // Inside an averaging window the running sum goes along, so a resume averages the
+    // same steps; once the run is done the average is already in the parameters.
+    if (t->n_averaged > 0 && t->state.step < t->options.steps) {
+        state.n_averaged = t->n_averaged;
+        state.param_sum = t->param_sum;
+    }
+    return checkpoint_save(path, &t->model, &t->tok, with_state ? &state : NULL,
                            with_state ? &t->adam : NULL, err);
 }
 
@@ -437,15 +494,19 @@ static void say(FILE *log, const char *line) {
     }
 }
 
+// Saves a resumable checkpoint to --out (if any) and says so on log.
 static bool save_periodic(Trainer *t, FILE *log, ErrorMessage *err) {
     if (!t->options.out_path[0]) return true;
     if (!trainer_save(t, t->options.out_path, true, err)) return false;
+    t->saved_step = t->state.step;
     char line[600];
     snprintf(line, sizeof line, "saved %s (step %ld)", t->options.out_path, t->state.step);
     say(log, line);
     return true;
 }
 
+// A validation pass over the first eval_sentences pairs (greedy), its line on log and
+// the on_eval hook.
 static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
     int n = t->options.eval_sentences > 0 ? t->options.eval_sentences : 200;
     trainer_evaluate(t, &t->valid, n, 1, &t->last_eval);
@@ -453,6 +514,45 @@ static void run_eval(Trainer *t, const TrainHooks *hooks, FILE *log) {
     train_format_eval(line, sizeof line, t->state.step, &t->last_eval);
     say(log, line);
     if (hooks && hooks->on_eval) hooks->on_eval(hooks->ctx, t, &t->last_eval);
+}
+
+// What is on disk after a failure, for the error line: "the last checkpoint PATH (step
+// N) is kept", or that none was written.
+static void describe_kept(char *buf, size_t size, const Trainer *t) {
+    if (t->saved_step >= 0)
+        snprintf(buf, size, "the last checkpoint %s (step %ld) is kept", t->options.out_path, t->saved_step);
+    else if (t->options.out_path[0])
+        snprintf(buf, size, "no checkpoint was written to %s", t->options.out_path);
+    else
+        snprintf(buf, size, "no checkpoint was written (no --out)");
+}
+
+// The line for a step that failed (trainer_step returned false): NaN/Inf in the loss or
+// gradients (parameters not updated) or in the updated parameters (overflow).
+static void describe_nonfinite(char *buf, size_t size, const Trainer *t, const TrainStepStats *s) {
+    char kept[400];
+    describe_kept(kept, sizeof kept, t);
+    bool params_ok = !s->params_damaged;
+    snprintf(buf, size,
+             "error: step %ld: %s (loss %g); stopping. %s; %s. Try a smaller --lr-scale or a longer --warmup.",
+             s->step, params_ok ? "the loss or a gradient is NaN/Inf"
+                                : "the Adam update made a parameter NaN, infinite or larger than 1e4 (diverged)",
+             s->loss, params_ok ? "Parameters not updated" : "The parameters are damaged and not saved", kept);
+}
+
+// Counts steps whose loss is above DIVERGED_LOSS_FACTOR·ln V; true (with the line for
+// log in buf) once DIVERGED_STEPS have come in a row.
+static bool diverged(Trainer *t, const TrainStepStats *s, char *buf, size_t size) {
+    double limit = DIVERGED_LOSS_FACTOR * log((double)t->model.config.vocab_size);
+    t->steps_diverging = s->loss > limit ? t->steps_diverging + 1 : 0;
+    if (t->steps_diverging < DIVERGED_STEPS) return false;
+    char kept[400];
+    describe_kept(kept, sizeof kept, t);
+    snprintf(buf, size,
+             "error: step %ld: training diverged: the loss (now %g) has been above %.3g (%.0f x ln V, worse "
+             "than guessing) for %d steps; stopping, nothing saved; %s. Try a smaller --lr-scale or a longer "
+             "--warmup.", s->step, s->loss, limit, DIVERGED_LOSS_FACTOR, DIVERGED_STEPS, kept);
+    return true;
 }
 
 // Every history_every steps (and at a session's first and the run's last step) appends
@@ -479,9 +579,8 @@ static void record_history(Trainer *t, const TrainStepStats *s, FILE *log) {
 
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
-    long last_saved = t->state.step;
     long last_eval = -1;
-    char line[512];
+    char line[1024];
     while (t->state.step < o->steps) {
         if (hooks && hooks->stop && atomic_load(hooks->stop)) {
             snprintf(line, sizeof line, "interrupted at step %ld", t->state.step);
@@ -491,11 +590,11 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         }
         TrainStepStats s;
         if (!trainer_step(t, &s)) {
-            snprintf(line, sizeof line,
-                     "error: step %ld: the loss or a gradient is NaN/Inf (loss %g); stopping. "
-                     "Parameters not updated; the last checkpoint%s%s (step %ld) is kept. "
-                     "Try a smaller --lr-scale or a longer --warmup.",
-                     s.step, s.loss, o->out_path[0] ? " " : "", o->out_path, last_saved);
+            describe_nonfinite(line, sizeof line, t, &s);
+            say(log, line);
+            return TRAIN_NONFINITE;
+        }
+        if (diverged(t, &s, line, sizeof line)) {
             say(log, line);
             return TRAIN_NONFINITE;
         }
@@ -517,7 +616,6 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         }
         if (o->checkpoint_every > 0 && s.step % o->checkpoint_every == 0 && s.step < o->steps) {
             if (!save_periodic(t, log, err)) return TRAIN_FAILED;
-            last_saved = s.step;
         }
     }
     if (t->n_averaged > 1) {
@@ -534,6 +632,7 @@ TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage
         if (!save_periodic(t, log, err)) return TRAIN_FAILED;
     } else if (o->out_path[0]) {
         if (!trainer_save(t, o->out_path, false, err)) return TRAIN_FAILED;
+        t->saved_step = t->state.step;
         snprintf(line, sizeof line, "saved %s (step %ld, parameters and vocabulary only)", o->out_path,
                  t->state.step);
         say(log, line);

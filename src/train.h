@@ -37,8 +37,11 @@
 // Everything a run is configured by. train_options_default fills task-specific defaults
 // that learn the task within the project's time targets.
 typedef struct {
-    char task[16];           // "copy", "reverse", "sort" (tasks.h) or "fr-en"
+    char task[16];           // "copy", "reverse", "sort" (tasks.h), "fr-en", or "corpus"
+                             // (a user's own tab-separated files, the three paths below)
     char data_dir[256];      // directory holding fr-en/{train,valid,test}.tsv ("data")
+    char train_path[256], valid_path[256], test_path[256];  // corpus: source<TAB>target
+                             // files (test optional); loaded leniently, with a report
     int merges;              // BPE merges learned on the fr-en training text (§5.1)
     // model (§3, Table 3 names: d_model, h, d_ff, N, P_drop)
     int d_model, n_heads, d_ff, n_layers;
@@ -84,6 +87,7 @@ typedef struct {
     long tokens;             // real target tokens in the batch
     int B, S, T;             // batch shape
     double seconds;          // wall time of this step
+    bool params_damaged;     // the step failed in the update itself (see trainer_step)
 } TrainStepStats;
 
 // A validation pass.
@@ -98,7 +102,8 @@ typedef struct {
 typedef enum {
     TRAIN_DONE,              // reached options.steps
     TRAIN_STOPPED,           // the stop flag was set (Ctrl-C); a checkpoint was saved
-    TRAIN_NONFINITE,         // NaN/Inf in the loss or gradients; parameters left as before
+    TRAIN_NONFINITE,         // NaN/Inf in the loss, gradients or updated parameters, or a
+                             // loss that grew without bound (diverged); nothing saved
     TRAIN_FAILED,            // a checkpoint could not be written (message in err)
 } TrainExit;
 
@@ -112,15 +117,25 @@ typedef struct {
     Batch batch;             // the current batch
     TrainingState state;     // step, epoch, batch_in_epoch, rng, data_rng (epoch start)
     Rng data_rng_now;        // data_rng after this epoch's plan was drawn
-    float *probs, *dlogits;  // (max_batch, max_len, V) loss cache and gradient
+    float *dlogits;          // (max_batch, max_len, V) dLoss/dlogits of the current batch
     long tokens_seen;        // real target tokens trained on (this session)
     double train_seconds;    // wall time spent in steps (this session)
     long first_step;         // state.step when this session began (for tokens/s, ETA)
     TrainStepStats last;     // the last step
     EvalStats last_eval;     // the last validation (n = 0 before the first)
+    LoadReport train_report, valid_report;  // corpus: what loading cut or dropped
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
-    long n_averaged;         // steps summed into param_sum (this session)
+    long n_averaged;         // steps summed into param_sum (restored by a resume)
+    long saved_step;         // the step of the checkpoint known to be at options.out_path
+                             // (saved by this Trainer, or resumed from that path); -1: none
+    int steps_diverging;     // consecutive steps with a loss above DIVERGED_LOSS_FACTOR·ln V
 } Trainer;
+
+// Divergence: a loss above this many times ln V (the loss of a uniform guess, where
+// training starts) for DIVERGED_STEPS steps in a row means training has gone wrong
+// (e.g. --lr-scale far too large), even when every number is still finite.
+#define DIVERGED_LOSS_FACTOR 3.0
+#define DIVERGED_STEPS 20
 
 // Builds the data (synthetic examples from the seed, or the fr-en files with a BPE
 // vocabulary trained on the training text), the model (max_batch and max_len from the
@@ -133,7 +148,10 @@ void trainer_free(Trainer *t);
 
 // One training step on the next batch. Returns false if the loss or a gradient is NaN or
 // Inf: the update is then skipped, so the parameters are still those of the last good
-// step (the caller stops; the last checkpoint stays good).
+// step (the caller stops; the last checkpoint stays good). Also false if the update
+// itself overflowed (a parameter became NaN, Inf or larger than 1e4, e.g. from a huge
+// learning rate): the
+// parameters are then damaged and must not be saved.
 bool trainer_step(Trainer *t, TrainStepStats *stats);
 
 // Validation over up to max_pairs pairs of ds (no dropout): loss by teacher forcing, and
@@ -146,11 +164,12 @@ void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, Ev
 void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
                     bool translation, int max_pairs, int beam, float smoothing);
 
-// True for the translation task ("fr-en"), false for the synthetic ones.
+// True for the translation tasks ("fr-en", "corpus"), false for the synthetic ones.
 bool task_is_translation(const char *task);
 
-// A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, or
-// the 1,000 held-out synthetic sequences, which are the same for every training seed.
+// A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, a
+// corpus's test_path (leniently), or the 1,000 held-out synthetic sequences, which are the
+// same for every training seed.
 bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
                    ErrorMessage *err);
 
@@ -178,12 +197,13 @@ typedef struct {
 
 // The loop: steps until options.steps (or the stop flag), a progress line to log every
 // log_every steps, validation every eval_every steps, an atomic checkpoint (with state)
-// every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf it stops at
-// once, says so on log and does not overwrite the last checkpoint. With average_last,
+// every checkpoint_every steps and at the end. log may be NULL. On NaN/Inf, or when the
+// loss diverges (above), it stops at once, says so on log (naming the checkpoint that is
+// kept, or that none was written) and does not overwrite the last checkpoint. With average_last,
 // the parameters of the last average_last steps are summed and, when the run reaches
 // options.steps, replaced by their mean before the final validation and save (the
-// periodic checkpoints hold the raw parameters; after a resume inside the window the
-// mean covers only the steps since the resume).
+// periodic checkpoints hold the raw parameters and the running sum, so a run resumed
+// inside the window averages exactly the steps an uninterrupted one would).
 TrainExit train_run(Trainer *t, const TrainHooks *hooks, FILE *log, ErrorMessage *err);
 
 #endif

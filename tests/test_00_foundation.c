@@ -42,6 +42,10 @@ static void test_matmul_tn_by_hand(void **state) {
 
 // The plain reference products on the same 2x2 values, worked by hand: A·B, C + A·Bᵀ
 // (C starts at 1, so accumulation is checked too) and Aᵀ·B.
+// hint: work entry (0,0) by hand for the product that fails. All zeros: the loop body
+// never runs, or adds nothing. 17 instead of 18 in C + A·Bᵀ: you wrote = where the
+// product must add (+=). Wrong numbers: for nt, b is stored (N,K), so Bᵀ[k][j] is
+// b[j*K + k]; for tn, a is stored (K,M), so Aᵀ[i][k] is a[k*M + i].
 static void test_plain_products_by_hand(void **state) {
     (void)state;
     float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8};
@@ -107,6 +111,10 @@ static float check_plain_against_blocked(int M, int K, int N) {
 // under, at and over one 256-long chunk and across three chunks. The bigger shapes also
 // take the threaded path. Then the check itself: one entry of a correct product moved by
 // a little more than the tolerance must be caught.
+// hint: the blocked kernels are the reference here; yours must give the same sums on
+// every shape, from a C that is NOT zero. Right on 2x2 but wrong here: an index that
+// only works when M = K = N (a[i*M + k] instead of a[i*K + k]), a loop bound swapped
+// (M for N), or = instead of +=. The message names the product and the shape.
 static void test_plain_and_blocked_agree(void **state) {
     (void)state;
     static const int Ms[] = {1, 7, 8, 9, 17, 23}, Ns[] = {1, 15, 16, 17, 33, 47};
@@ -202,12 +210,52 @@ static void test_matmul_same_bits_on_any_thread_count(void **state) {
 }
 
 // softmax([0, ln 3]) = [1/4, 3/4]; a huge row does not overflow; a fully masked row is 0.
+// hint: inf or NaN in the row [1000, 1000]: subtract the row's maximum before expf.
+// NaN in the last row: an all -INFINITY row must become zeros (its max is -inf and
+// -inf - (-inf) is NaN), so test for it before subtracting. Values unchanged: the
+// rows are not written.
 static void test_softmax_rows(void **state) {
     (void)state;
     float x[] = {0.0f, logf(3.0f), 1000.0f, 1000.0f, -INFINITY, -INFINITY};
     softmax_rows(x, 3, 2);
     float expected[] = {0.25f, 0.75f, 0.5f, 0.5f, 0.0f, 0.0f};
     assert_arrays_close("softmax rows", x, expected, 6, 1e-6f);
+}
+
+// Wider rows against the formula in double: 4 rows of 5, some entries masked with
+// -INFINITY (the first, the last, all but one, none), each row summing to 1, masked
+// entries exactly 0, and the rows independent of each other.
+// hint: a masked entry must come out exactly 0 and the others as if it were not there;
+// only a row whose entries are ALL -INFINITY becomes zeros (look at the whole row's
+// maximum, not at its first entry). Each row is normalised by its own sum.
+static void test_softmax_rows_masked_and_wide(void **state) {
+    (void)state;
+    enum { ROWS = 4, COLS = 5 };
+    const float ninf = -INFINITY;
+    float x[ROWS * COLS] = {
+        ninf, 1.0f, -2.0f, 0.5f, 3.0f,
+        2.0f, 2.0f, -1.0f, 0.0f, ninf,
+        ninf, ninf, 7.0f, ninf, ninf,
+        -3.0f, 40.0f, 41.0f, -0.5f, 1.0f,
+    };
+    float expected[ROWS * COLS];
+    for (int r = 0; r < ROWS; r++) {
+        const float *row = x + r * COLS;
+        double max = -INFINITY, sum = 0;
+        for (int j = 0; j < COLS; j++) max = row[j] > max ? row[j] : max;
+        for (int j = 0; j < COLS; j++) sum += row[j] == ninf ? 0.0 : exp((double)row[j] - max);
+        for (int j = 0; j < COLS; j++)
+            expected[r * COLS + j] = row[j] == ninf ? 0.0f : (float)(exp((double)row[j] - max) / sum);
+    }
+    softmax_rows(x, ROWS, COLS);
+    assert_arrays_close("softmax of 4 rows of 5, some masked", x, expected, ROWS * COLS, 1e-6f);
+    for (int r = 0; r < ROWS; r++) {
+        float sum = 0.0f;
+        for (int j = 0; j < COLS; j++) sum += x[r * COLS + j];
+        assert_float_equal(sum, 1.0f, 1e-6f);
+    }
+    assert_float_equal(x[0], 0.0f, 0.0f);
+    assert_float_equal(x[2 * COLS + 2], 1.0f, 0.0f);
 }
 
 // The same seed gives the same stream; another seed another; uniforms land in [0,1)
@@ -275,6 +323,7 @@ int main(void) {
         cmocka_unit_test(test_matmuls_match_naive_loops),
         cmocka_unit_test(test_matmul_same_bits_on_any_thread_count),
         cmocka_unit_test(test_softmax_rows),
+        cmocka_unit_test(test_softmax_rows_masked_and_wide),
         cmocka_unit_test(test_rng_is_seeded_and_sane),
         cmocka_unit_test(test_atomic_write_and_read_back),
     };

@@ -82,6 +82,8 @@ static const char *write_temp(const char *text, size_t len) {
 // ---- the vocabulary with no merges ------------------------------------------------
 
 // Ids 0,1,2 are the specials, then byte b is 3+b; decode skips specials.
+// hint: with no merges learned, encode gives one token per byte, TOKEN_BYTE0 + b
+// (bytes as unsigned char: 0xC3 is 195, not -61), and returns how many it wrote.
 static void test_bytes_vocabulary(void **state) {
     (void)state;
     Tokenizer tok;
@@ -105,6 +107,9 @@ static void test_bytes_vocabulary(void **state) {
 
 // Labels for heatmap axes: specials by name, a space as ▁, control bytes as <0xNN>,
 // complete UTF-8 characters as themselves, bytes of a broken character as <0xNN>.
+// hint: only the last check encodes: " é" must come out as ONE token, 260, by applying
+// merge 259 (the two bytes of é) and then 260 (space + é). Keep merging until no learned
+// pair is left, not just once.
 static void test_token_strings(void **state) {
     (void)state;
     Tokenizer tok;
@@ -136,6 +141,39 @@ static void test_token_strings(void **state) {
 
 // ---- merges worked out by hand ------------------------------------------------------
 
+// Encoding applies merges in the order they were learned, not in the order of the text.
+// With "b c" learned first (259) and "a b" second (260), "abc" is a + bc = [100, 259]:
+// taking the leftmost learned pair (a, b) first would give ab + c = [260, 102]. With the
+// one merge "a a" (259), "aaa" is aa + a = [259, 100]: overlaps go to the leftmost pair.
+// hint: among the learned pairs present, merge the one whose merged id is SMALLEST
+// first (the earliest merge), wherever it is in the chunk; on equal ids (the same pair
+// twice, overlapping) the leftmost. Then look again: the merge may have made a new pair.
+static void test_encode_applies_merges_in_learned_order(void **state) {
+    (void)state;
+    Tokenizer tok;
+    ErrorMessage err = {{0}};
+    const char *vocab = "bpe-vocab 1\nmerges 2\nmerge 101 102\nmerge 100 101\nend\n";
+    assert_true(tokenizer_from_string(&tok, vocab, strlen(vocab), "inline", &err));
+    int ids[8];
+    assert_int_equal(tokenizer_encode(&tok, "abc", 3, ids, 8), 2);
+    assert_int_equal(ids[0], 3 + 'a');
+    assert_int_equal(ids[1], 259);
+    assert_int_equal(tokenizer_encode(&tok, "abab", 4, ids, 8), 2);  // no (b,c) present: ab ab
+    assert_int_equal(ids[0], 260);
+    assert_int_equal(ids[1], 260);
+    tokenizer_free(&tok);
+
+    const char *pairs = "bpe-vocab 1\nmerges 1\nmerge 100 100\nend\n";
+    assert_true(tokenizer_from_string(&tok, pairs, strlen(pairs), "inline", &err));
+    assert_int_equal(tokenizer_encode(&tok, "aaa", 3, ids, 8), 2);
+    assert_int_equal(ids[0], 259);
+    assert_int_equal(ids[1], 3 + 'a');
+    assert_int_equal(tokenizer_encode(&tok, "aaaa", 4, ids, 8), 2);
+    assert_int_equal(ids[0], 259);
+    assert_int_equal(ids[1], 259);
+    tokenizer_free(&tok);
+}
+
 // Corpus "hug hug hug pug pun bun hugs". Pre-splitting glues each space to the word
 // after it, so the words and their counts are:
 //   "hug" 1, "▁hug" 2, "▁pug" 1, "▁pun" 1, "▁bun" 1, "▁hugs" 1.
@@ -148,6 +186,11 @@ static void test_token_strings(void **state) {
 // 3. (▁,hug)=3                 -> 261 "▁hug". Left: (▁,p) 2, (u,n) 2, the rest 1.
 // 4. tie (▁,p)=2 vs (u,n)=2: the lower left id wins, ▁=35 < u=120 -> 262 "▁p".
 // 5. (u,n)=2 ("▁p u n", "▁ b u n") -> 263 "un". Every pair left occurs once: stop.
+// hint: follow the comment above by hand. Merges wrong from step 1: most-frequent-pair
+// (largest count; ties to the smaller key; -1 below a count of 2). Step 1 right but the
+// same pair learned again, or 10 merges instead of 5: merge-in-word did not replace the
+// pair in the words. Merges right but the encoding wrong: encode-chunk must apply the
+// EARLIEST learned merge first (smallest merged id), not the first pair in the text.
 static void test_merges_by_hand(void **state) {
     (void)state;
     const char *corpus = "hug hug hug pug pun bun hugs";
@@ -180,12 +223,38 @@ static void test_merges_by_hand(void **state) {
     tokenizer_free(&tok);
 }
 
+// Overlapping pairs merge from the left, in training too. "aaa\naaa\naaa" is the word
+// "aaa" three times (and "\n" twice): (a,a) occurs twice in each, 6 in all -> 259 "aa".
+// Merged left to right each word is "aa a", so the next pair is (aa, a) -> 260 "aaa";
+// merged from the right it would be "a aa" and (a, aa). Both trainers.
+// hint: merge-in-word scans left to right and, after replacing s[j], s[j+1], goes on
+// at s[j+2]: "a a a" with the pair (a, a) becomes "aa a".
+static void test_training_merges_overlaps_from_the_left(void **state) {
+    (void)state;
+    const char *text = "aaa\naaa\naaa";
+    const int a = TOKEN_BYTE0 + 'a';
+    int (*train[2])(Tokenizer *, const char *, size_t, int) = {tokenizer_train_plain, tokenizer_train_fast};
+    for (int t = 0; t < 2; t++) {
+        Tokenizer tok;
+        assert_int_equal(train[t](&tok, text, strlen(text), 10), 2);
+        assert_int_equal(tok.merges[0][0], a);
+        assert_int_equal(tok.merges[0][1], a);
+        assert_int_equal(tok.merges[1][0], 259);
+        assert_int_equal(tok.merges[1][1], a);
+        tokenizer_free(&tok);
+    }
+}
+
 // ---- against an independent reference --------------------------------------------
 
 // tests/fixtures/gen_tokenizer.py is a slow, plain-Python BPE with the same rules (it
 // recounts every pair before each merge and encodes by applying merges in order). On
 // its corpus of French words, broken UTF-8 and NULs, the C trainer must learn exactly
 // its merges, and the C encoder must give exactly its ids for a probe text.
+// hint: "learned" differs or a merge differs: look at merge-in-word (overlaps: "a a a"
+// with the pair (a, a) becomes "aa a") and at the tie rule of most-frequent-pair. Merges
+// equal but ids differ: encode-chunk's order of merges (smallest merged id first,
+// leftmost on a tie).
 static void test_matches_python_reference(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/tokenizer_reference.txt");
@@ -229,6 +298,9 @@ static void test_matches_python_reference(void **state) {
 // 10,000 seeded random strings of 0..120 bytes: half uniformly random bytes (all 256
 // values, NUL included), half pieces of French words, spaces and random bytes mixed,
 // so that merges, chunk boundaries and broken UTF-8 are all exercised.
+// hint: decode(encode(x)) must give x back: encode-chunk must return every token of the
+// chunk (one per byte to start with) and never lose or repeat a byte while merging.
+// "total_tokens < total_bytes" failing: your encoder applies no merges.
 static void test_round_trip_random_bytes(void **state) {
     (void)state;
     Tokenizer tok;
@@ -263,6 +335,8 @@ static void test_round_trip_random_bytes(void **state) {
 }
 
 // Accented French round-trips exactly, and the words of the corpus become few tokens.
+// hint: round trip fine but too many tokens: the merges are not applied (encode-chunk)
+// or not learned (most-frequent-pair, merge-in-word).
 static void test_round_trip_french(void **state) {
     (void)state;
     Tokenizer tok;
@@ -281,6 +355,8 @@ static void test_round_trip_french(void **state) {
 
 // Empty input is 0 tokens; NUL is an ordinary byte; a very long run of one letter
 // (longer than a chunk) round-trips too.
+// hint: empty input is 0 tokens; a NUL byte is the token TOKEN_BYTE0 + 0 like any other;
+// a 64-byte chunk must not read or write past sym[n-1].
 static void test_empty_nul_and_long_input(void **state) {
     (void)state;
     Tokenizer tok;
@@ -308,6 +384,8 @@ static void test_empty_nul_and_long_input(void **state) {
 
 // A buffer too small gets the first max_ids ids and the full count (like snprintf);
 // decode truncates the same way.
+// hint: this needs a trained vocabulary and the merges applied: start from the first
+// failure above.
 static void test_small_buffers(void **state) {
     (void)state;
     Tokenizer tok;
@@ -334,6 +412,8 @@ static void test_small_buffers(void **state) {
 // first byte (or in a run of spaces), and no token mixes letters with punctuation or
 // line breaks. And no token holds a broken UTF-8 character, except a token that is
 // itself the first bytes of one character.
+// hint: "n_merges > 100" failing: training stopped early (most-frequent-pair returns -1
+// only when no count reaches 2). "é" not one token: encode-chunk does not apply merges.
 static void test_learned_tokens_respect_boundaries(void **state) {
     (void)state;
     Tokenizer tok;
@@ -367,6 +447,9 @@ static void test_learned_tokens_respect_boundaries(void **state) {
 }
 
 // The same text and merge count give the same vocabulary, byte for byte.
+// hint: the same input must give the same merges: no uninitialised variable in
+// most-frequent-pair, and ties always broken by the smaller key. 150 merges asked, fewer
+// learned: check the count >= 2 rule.
 static void test_training_is_deterministic(void **state) {
     (void)state;
     Tokenizer a, b, c;
@@ -409,6 +492,8 @@ static int assert_trainers_agree(const char *what, const char *text, size_t len,
 // Ties worked by hand. "cd\ncd\nab\nab" has the chunks "cd", "\n", "cd", "\n", "ab", ...:
 // the pairs (c,d) and (a,b) both occur twice, so the tie-break (lowest left id first)
 // learns a+b before c+d, and then no pair is left. Both trainers must say so.
+// hint: a+b must come before c+d: on equal counts the smaller key (lower left id, then
+// lower right id) wins. Both trainers use your most-frequent-pair and merge-in-word.
 static void test_trainers_break_ties_the_same_way(void **state) {
     (void)state;
     const char *text = "cd\ncd\nab\nab";
@@ -439,6 +524,9 @@ static void test_trainers_break_ties_the_same_way(void **state) {
 // The same merges on the shipped corpus (its first 100 kB), on this file's sentences, on
 // random bytes (over 4 letters, so pairs repeat; and over all 256 values, so the UTF-8
 // rule and control bytes take part), and on a corpus made of many-way ties.
+// hint: both trainers call your merge-in-word and most-frequent-pair; if this fails and
+// test_merges_by_hand passes, look at overlapping pairs ("a a a a" with (a, a) gives
+// "aa aa") and at counts that have dropped to 0.
 static void test_plain_and_fast_trainers_agree(void **state) {
     (void)state;
     ErrorMessage err = {0};
@@ -492,6 +580,8 @@ static void assert_same_encodings(const Tokenizer *a, const Tokenizer *b) {
 }
 
 // save -> load, write -> read (embedded in a bigger file), to_string -> from_string.
+// hint: a vocabulary must not learn the same pair twice (loading rejects a repeat):
+// merge-in-word must remove the pair from every word it merges.
 static void test_save_and_load(void **state) {
     (void)state;
     Tokenizer tok, loaded;
@@ -604,6 +694,8 @@ static void test_bad_vocabulary_files(void **state) {
 
 // A vocabulary file cut short at ANY byte fails to load (the "end" line guarantees it),
 // and randomly corrupted files load or fail cleanly, never crash (ASan watches).
+// hint: this trains 40 merges first: if the vocabulary holds a repeated merge (the pair
+// was not replaced by merge-in-word), nothing loads.
 static void test_truncated_and_corrupted_files(void **state) {
     (void)state;
     Tokenizer tok, loaded;
@@ -646,7 +738,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_vocabulary),
         cmocka_unit_test(test_token_strings),
+        cmocka_unit_test(test_encode_applies_merges_in_learned_order),
         cmocka_unit_test(test_merges_by_hand),
+        cmocka_unit_test(test_training_merges_overlaps_from_the_left),
         cmocka_unit_test(test_matches_python_reference),
         cmocka_unit_test(test_round_trip_random_bytes),
         cmocka_unit_test(test_round_trip_french),

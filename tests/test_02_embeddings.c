@@ -13,6 +13,9 @@
 #include "testutil.h"
 
 // V = 3, d_model = 4, so √d_model = 2: each output row is twice the row it looks up.
+// hint: all zeros: nothing written to out. Twice what is expected or half: the scale is
+// √d_model = sqrtf(d_model), 2 for d_model = 4 and 3 for d_model = 9. Rows mixed up: row
+// i of out is row tokens[i] of the table, both d_model long.
 static void test_embedding_forward_by_hand(void **state) {
     (void)state;
     const float table[3 * 4] = {
@@ -40,6 +43,9 @@ static void test_embedding_forward_by_hand(void **state) {
 
 // Token 1 appears twice: its gradient row gets both output rows' gradients (×√4 = 2)
 // added to what was already there; a token that does not appear is left untouched.
+// hint: token 2's row must stay at 100 and the others add to 100: use += (not =). Token 1
+// appears twice, so both of its gradient rows add up. Each is scaled by √d_model, like the
+// forward.
 static void test_embedding_backward_accumulates(void **state) {
     (void)state;
     const int tokens[3] = {1, 1, 0};
@@ -92,6 +98,11 @@ static void backward_overwrite(float *dtable, const float *dout, const int *toke
         for (int j = 0; j < d; j++) dtable[tokens[i] * d + j] = dout[i * d + j] * s;
 }
 
+// The backward against finite differences of the forward, on L = Σ w·out with
+// token 3 used four times and token 4 never (its gradient row must be exactly 0).
+// hint: this compares your backward with finite differences of your forward. If the
+// forward test passes, the backward is off: the √d_model factor, += for repeated tokens,
+// or the row (tokens[i]) it adds into.
 static void test_embedding_gradient_check(void **state) {
     (void)state;
     EmbCtx *c = xcalloc(1, sizeof *c);

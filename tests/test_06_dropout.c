@@ -7,6 +7,8 @@
 enum { DN = 20000 };
 
 // The same seed gives the same mask; another seed a different one.
+// hint: draw every random number from drop.rng (rng_uniform), one per value in index order,
+// and write mask[i] for every i: no other source of randomness, no skipped entries.
 static void test_dropout_same_seed_same_mask(void **state) {
     (void)state;
     static float x[DN], a[DN], b[DN], c[DN], ma[DN], mb[DN], mc[DN];
@@ -22,6 +24,8 @@ static void test_dropout_same_seed_same_mask(void **state) {
 }
 
 // About p of the values are zeroed, the rest scaled by exactly 1/(1−p).
+// hint: a value is dropped when its uniform falls below p (probability p), and a kept value
+// is scaled by 1/(1−p), not by 1−p or 1/p.
 static void test_dropout_rate_and_scale(void **state) {
     (void)state;
     static float x[DN], y[DN], mask[DN];
@@ -40,6 +44,8 @@ static void test_dropout_rate_and_scale(void **state) {
 
 // Evaluation is exactly the identity, draws nothing and leaves the mask alone; p = 0
 // in training is the identity too.
+// hint: check dropout_active(drop) first: when it is false copy x to out (out may be x
+// itself) and return before drawing anything or touching mask.
 static void test_dropout_eval_is_identity(void **state) {
     (void)state;
     static float x[DN], y[DN], mask[DN];
@@ -61,6 +67,8 @@ static void test_dropout_eval_is_identity(void **state) {
 }
 
 // Backward: dx += dout·mask (a dropped value gets no gradient), dx += dout without mask.
+// hint: dx += dout·mask, adding to what dx holds; when mask is NULL (nothing dropped) it is
+// dx += dout. Do not read mask when it is NULL.
 static void test_dropout_backward(void **state) {
     (void)state;
     float x[] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8], mask[8];

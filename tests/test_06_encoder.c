@@ -113,6 +113,8 @@ static void check_encoder_layer(float p, uint64_t seed) {
 }
 
 // Every weight group and the input, with padding, dropout off.
+// hint: the encoder layer is the reference, built on your LayerNorm, FFN and residual: when a
+// test of those fails above, fix that first; this one tells you they fit together.
 static void test_encoder_layer_gradients(void **state) {
     (void)state;
     check_encoder_layer(0.0f, 1);
@@ -120,12 +122,16 @@ static void test_encoder_layer_gradients(void **state) {
 
 // The same with dropout 0.3 in training mode: the masks are fixed by the seed, and the
 // backward must route gradients through the same masks.
+// hint: with dropout on: the backward must see the forward's masks (acts->dropped and
+// acts->mask in residual-add-forward; dropout-backward multiplies by the same mask).
 static void test_encoder_layer_gradients_with_dropout(void **state) {
     (void)state;
     check_encoder_layer(0.3f, 2);
 }
 
 // Changing the vectors at padding positions changes no real position's output.
+// hint: LayerNorm and the FFN work row by row: nothing may mix one position's values with
+// another's (loop over rows, not over the whole buffer's mean).
 static void test_encoder_layer_ignores_padding(void **state) {
     (void)state;
     static EncCtx c;
@@ -142,6 +148,8 @@ static void test_encoder_layer_ignores_padding(void **state) {
 }
 
 // Parity with nn.TransformerEncoderLayer (post-LN, ReLU, dropout 0) on the same weights.
+// hint: PyTorch's LayerNorm uses the biased variance and ε = 1e-5 inside the square root; its
+// FFN is ReLU between two linear maps with biases. Fix the smaller tests above first.
 static void test_encoder_layer_matches_pytorch(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/encoder_layer.txt");

@@ -6,6 +6,8 @@
 // d_model 2, d_ff 3, one row x = [1, -1]:
 //   x·W1 + b1 = [1·1 + -1·2 + 0, 1·0 + -1·1 + 0.5, 1·3 + -1·(-1) − 1] = [-1, -0.5, 3]
 //   ReLU -> [0, 0, 3];   ·W2 + b2 = [3·5 + 0.25, 3·(-1) + 0] = [15.25, -3]
+// hint: the ReLU sits between the two matmuls (on x·W1 + b1), and matmul_nn ADDS to its
+// output: start hidden and out from zero or from the bias, never from what was there.
 static void test_feedforward_by_hand(void **state) {
     (void)state;
     float params[2 * 2 * 3 + 3 + 2];  // W1 (2,3), b1 (3), W2 (3,2), b2 (2)
@@ -24,6 +26,8 @@ static void test_feedforward_by_hand(void **state) {
 
 // "Applied to each position separately and identically": permuting the rows of x
 // permutes the rows of the output the same way.
+// hint: each row of x goes through the same W1, b1, W2, b2 on its own: loop over all rows
+// (M = rows in the matmuls), and add the bias to every row, not only the first.
 static void test_feedforward_is_position_wise(void **state) {
     (void)state;
     enum { R = 3, D = 4, F = 8 };
@@ -59,6 +63,9 @@ static double ffn_loss(void *p) {
 
 // dx and every weight's gradient against central differences (with some hidden units
 // negative, so the ReLU's zero branch is exercised).
+// hint: go backward through the forward's lines in reverse. dW2 = hiddenᵀ·dout is (d_ff,d_model);
+// dhidden must be zeroed where hidden was 0 BEFORE it is used for dW1, db1 and dx; the
+// weight and bias gradients add (+=) to what dw holds.
 static void test_feedforward_gradients(void **state) {
     (void)state;
     static FfnCtx c;

@@ -6,6 +6,8 @@
 
 // x = [1,2,3,4]: μ = 2.5, σ² = (2.25+0.25+0.25+2.25)/4 = 1.25 (biased: divide by d, not
 // d−1), so y = (x − 2.5)/√(1.25 + 1e-5). With gain 2 and bias 1: 2y + 1.
+// hint: the variance divides by d (biased), not d−1, and ε goes inside the square root:
+// 1/sqrtf(σ² + ε). Gain multiplies the normalized value; bias is added after.
 static void test_layernorm_by_hand(void **state) {
     (void)state;
     float x[] = {1, 2, 3, 4, 10, 10, 10, 10};
@@ -24,6 +26,8 @@ static void test_layernorm_by_hand(void **state) {
 
 // Output rows have mean 0 and (biased) variance ≈ 1 when gain 1, bias 0, whatever the
 // input's scale and offset.
+// hint: every row is normalized on its own: its own mean and variance over its d values,
+// not over the whole matrix or over a column.
 static void test_layernorm_normalizes(void **state) {
     (void)state;
     enum { R = 3, D = 16 };
@@ -63,6 +67,10 @@ static double ln_loss(void *p) {
 }
 
 // dx, dgain, dbias match central differences, and a sign-flipped entry is caught.
+// hint: dx has three terms per row: the direct one and the two that flow through μ and σ
+// (row means; the page's section 3 has the formula). If only dx fails, check that
+// dx̂ = dout·gain (not dout) and that x̂ uses the forward's mean and rstd.
+// If dgain fails: it is Σ dout·x̂ over the rows, not Σ dout·out.
 static void test_layernorm_gradients(void **state) {
     (void)state;
     static LnCtx c;
@@ -82,6 +90,8 @@ static void test_layernorm_gradients(void **state) {
 }
 
 // The backward accumulates: running it twice doubles every gradient.
+// hint: the backward must ADD (+=) into dx, dgain and dbias, never overwrite or zero them:
+// the caller zeroes the gradients once.
 static void test_layernorm_backward_accumulates(void **state) {
     (void)state;
     static LnCtx c;

@@ -8,6 +8,8 @@
 // x = [1,2,3,4], sub = [1,0,-1,0]: sum = [2,2,2,4], μ = 2.5, σ² = (3·0.25 + 2.25)/4 = 0.75,
 // so out = (sum − 2.5)/√(0.75 + 1e-5) with gain 1, bias 0. Without dropout the mask is
 // not used, and the two halves one after the other are residual_forward.
+// hint: the before half leaves x + sub in acts->sum (sub is already there: add x to it), and
+// the after half normalizes acts->sum, keeping mean and rstd in acts->norm.
 static void test_residual_by_hand(void **state) {
     (void)state;
     float x[] = {1, 2, 3, 4}, gain[] = {1, 1, 1, 1}, bias[] = {0, 0, 0, 0};
@@ -33,6 +35,8 @@ static void test_residual_by_hand(void **state) {
 
 // In training the sub-layer output is dropped before the sum: sum = x + sub·mask with
 // mask ∈ {0, 1/(1−p)}, some of each; the backward sends dsum·mask to the sub-layer.
+// hint: drop the sub-layer's output BEFORE adding x (x itself is never dropped), and set
+// acts->dropped; the backward then multiplies dsum by the same mask. Is dropout-forward done?
 static void test_residual_dropout(void **state) {
     (void)state;
     enum { R = 8, D = 16, N = R * D };
@@ -81,6 +85,8 @@ static double res_loss(void *p) {
 
 // dL/dx (= dsum, the residual path), dL/dsub (= dsum·mask), dgain and dbias against
 // central differences; each check is also shown to catch a corrupted entry.
+// hint: dL/dsub is dsum through the mask, written over dsublayer (start it from zero);
+// without dropout (acts->dropped false) there is no mask: pass NULL, not acts->mask.
 static void test_residual_gradients(void **state) {
     (void)state;
     static ResCtx c;

@@ -112,11 +112,16 @@ static void check_decoder_layer(float p, uint64_t seed) {
     dec_ctx_free(&c);
 }
 
+// hint: the (reference) backward differentiates the three sub-layers in the order y1, y2, out:
+// y1 must feed the cross-attention's queries and the second residual, y2 the FFN and the
+// third. Keys and values of the cross-attention are memory, its queries y1 (not y).
 static void test_decoder_layer_gradients(void **state) {
     (void)state;
     check_decoder_layer(0.0f, 1);
 }
 
+// hint: every sub-layer goes through residual_forward with the same drop, in the order self-
+// attention, cross-attention, FFN: the masks are drawn in that order.
 static void test_decoder_layer_gradients_with_dropout(void **state) {
     (void)state;
     check_decoder_layer(0.3f, 2);
@@ -124,6 +129,8 @@ static void test_decoder_layer_gradients_with_dropout(void **state) {
 
 // Causality (§3.2.3): changing target position t changes no output before t; and the
 // masked self-attention weights above the diagonal are exactly 0.
+// hint: the self-attention mask is {.key_lengths = tgt_lengths, .causal = true}; the
+// cross-attention one is not causal (every target position may see the whole source).
 static void test_decoder_layer_is_causal(void **state) {
     (void)state;
     static DecCtx c;
@@ -144,6 +151,8 @@ static void test_decoder_layer_is_causal(void **state) {
 }
 
 // Parity with nn.TransformerDecoderLayer (post-LN, ReLU, dropout 0) on the same weights.
+// hint: PyTorch's decoder layer is post-LN: out = norm3(y2 + ffn(y2)) with y2 = norm2(y1 +
+// cross(y1, memory)), y1 = norm1(y + self(y)). Each norm uses its own weights (ln1, ln2, ln3).
 static void test_decoder_layer_matches_pytorch(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/decoder_layer.txt");

@@ -5,6 +5,8 @@
 #include "test_06_helpers.h"
 
 // E = [[1,0],[0,1],[1,1]] (V=3, d=2), y = [1,2]: logits = [y·e0, y·e1, y·e2] = [1, 2, 3].
+// hint: logits[r,v] is row r of y dotted with ROW v of E (E is (V,d_model)): that is y·Eᵀ,
+// matmul_nt; and start logits from zero, since the matmuls add to their output.
 static void test_generator_by_hand(void **state) {
     (void)state;
     float E[] = {1, 0, 0, 1, 1, 1}, y[] = {1, 2}, logits[3] = {9, 9, 9};
@@ -38,6 +40,9 @@ static double gen_loss(void *p) {
     return weighted_sum(c->logp, c->r, GR * GV);
 }
 
+// dy and dE of L against central differences (through the log-softmax too).
+// hint: dy = dlogits·E is (rows,V)·(V,d_model); dE = dlogitsᵀ·y is (V,rows)·(rows,d_model).
+// Write the shapes next to each matmul; a transposed one does not fit.
 static void test_generator_gradients(void **state) {
     (void)state;
     static GenCtx c;
@@ -64,6 +69,8 @@ static void test_generator_gradients(void **state) {
 }
 
 // The backward accumulates into dE (the embedding lookups add to the same buffer).
+// hint: generator_backward must ADD (+=) into dy and dembedding: the embedding lookups put
+// their gradient in the same dembedding buffer, so never zero or overwrite it.
 static void test_generator_backward_accumulates(void **state) {
     (void)state;
     float E[] = {1, 0, 0, 1, 1, 1}, y[] = {1, 2}, dlogits[] = {1, 0, 2};

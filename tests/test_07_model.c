@@ -111,6 +111,9 @@ static void load_model_fixture(ModelFixture *f, Model *m) {
 }
 
 // Logits and every parameter gradient match PyTorch (dropout off = evaluation mode).
+// hint: the whole model uses your decoder layer and generator (and your lesson-06 parts
+// once that lesson is done). Fix tests/test_07_decoder first: a wrong mask, a swapped
+// query/memory in the cross-attention or logits not overwritten shows up here.
 static void test_model_matches_pytorch(void **state) {
     (void)state;
     ModelFixture f;
@@ -197,6 +200,9 @@ static bool whole_kinked(void *p) {
 // gradient from the output projection and from the source and target lookups, token 5
 // twice), through padding (source lengths
 // 5 and 3, target lengths 4 and 2), S = 5 != T = 4, and dropout 0.1 in training mode.
+// hint: the decoder layer's backward reads what your forward kept: every sub-layer's output
+// must go into its acts->resK.sum and the layer's own acts buffers, through mha_forward
+// and residual_forward (so the pointers and masks are the ones it expects).
 static void test_model_gradients(void **state) {
     (void)state;
     static WholeCtx c;
@@ -275,6 +281,8 @@ static const ModelBatch PAIR = {.src = SRC, .src_lengths = SRC_LEN,
 
 // Training mode: the same seed gives the same logits, another seed different ones.
 // Evaluation mode with P_drop = 0.1 equals, bit for bit, a model with P_drop = 0.
+// hint: pass the layer's drop to all three residual connections: in training the masks come
+// from its rng, in evaluation (drop.training false) nothing may be dropped.
 static void test_model_dropout_modes(void **state) {
     (void)state;
     Model m, m0;
@@ -304,6 +312,8 @@ static void test_model_dropout_modes(void **state) {
 
 // Beam search support: encode one sentence, repeat its memory 3 times, decode three
 // different prefixes at once = decoding each alone.
+// hint: each sentence b of the batch must read only its own memory rows and src_lengths[b]:
+// pass memory and the lengths through to mha_forward unchanged.
 static void test_model_repeat_memory(void **state) {
     (void)state;
     Model m;
@@ -329,6 +339,8 @@ static void test_model_repeat_memory(void **state) {
 
 // The attention maps: right shapes, rows sum to 1, padding columns and the causal
 // triangle exactly 0.
+// hint: the maps are the weights your forward leaves in acts->self_attn and acts->cross_attn:
+// the self-attention needs the causal mask and tgt_lengths, the cross-attention src_lengths.
 static void test_model_attention_maps(void **state) {
     (void)state;
     Model m;

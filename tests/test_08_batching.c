@@ -286,10 +286,58 @@ static void test_plan_is_seeded(void **state) {
     dataset_free(&ds);
 }
 
+// Issue 12: a user's own corpus loads leniently: malformed lines, empty sides and pairs
+// too long for max_len are dropped and counted with the first line number of each, and
+// the report line says so; case and punctuation are kept as written.
+static void test_lenient_load_reports(void **state) {
+    (void)state;
+    char path[64];
+    temp_file(path, "Où est la gare ?\tWhere is the station?\n"  // 1 kept
+                    "no tab here\n"                                // 2 malformed
+                    "\tempty source\n"                            // 3 empty
+                    "\n"                                           // 4 blank: skipped, not counted
+                    "a\tb\tc\n"                                   // 5 malformed
+                    "far too long for eight bytes\tx\n"           // 6 too long
+                    "OK\tD'accord.\n");                           // 7 kept
+    Tokenizer tok;
+    tokenizer_init_bytes(&tok);
+    Dataset ds;
+    dataset_init(&ds, 24);
+    ErrorMessage err = {0};
+    LoadReport r;
+    assert_true(dataset_load_tsv_report(&ds, path, &tok, &r, &err));
+    assert_int_equal(r.lines, 7);
+    assert_int_equal(r.kept, 2);
+    assert_int_equal(ds.n_pairs, 2);
+    assert_int_equal(r.malformed, 2);
+    assert_int_equal(r.first_malformed, 2);
+    assert_int_equal(r.empty, 1);
+    assert_int_equal(r.first_empty, 3);
+    assert_int_equal(r.too_long, 1);
+    assert_int_equal(r.first_too_long, 6);
+    assert_string_equal(ds.src_text[0], "Où est la gare ?");
+    assert_string_equal(ds.tgt_text[1], "D'accord.");
+    char line[512];
+    load_report_format(line, sizeof line, "c.tsv", &r, 24);
+    print_message("  %s\n", line);
+    assert_non_null(strstr(line, "c.tsv: 2 pairs from 7 lines"));
+    assert_non_null(strstr(line, "dropped 2 malformed (not source<TAB>target) (first: line 2)"));
+    assert_non_null(strstr(line, "dropped 1 longer than max_len 24 tokens (first: line 6)"));
+    // The strict loader still stops at the first bad line.
+    dataset_free(&ds);
+    dataset_init(&ds, 24);
+    assert_false(dataset_load_tsv(&ds, path, &tok, &err));
+    assert_non_null(strstr(err.text, ":2: expected two tab-separated fields"));
+    dataset_free(&ds);
+    tokenizer_free(&tok);
+    remove(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load_tsv),
         cmocka_unit_test(test_bad_lines_are_reported),
+        cmocka_unit_test(test_lenient_load_reports),
         cmocka_unit_test(test_too_long_pairs_are_dropped),
         cmocka_unit_test(test_batch_rows),
         cmocka_unit_test(test_plan_limits_and_buckets),

@@ -338,6 +338,68 @@ static void test_bad_files_are_rejected(void **state) {
     remove(good_path), remove(bad_path);
 }
 
+// The payload offset of the first section tagged `tag` in a checkpoint's bytes.
+static size_t section_payload(const unsigned char *data, size_t size, const char *tag) {
+    size_t offset = 16;
+    while (offset + 16 <= size) {
+        uint64_t length = 0;
+        for (int i = 0; i < 8; i++) length |= (uint64_t)data[offset + 8 + i] << (8 * i);
+        if (memcmp(data + offset, tag, 4) == 0) return offset + 16;
+        offset += 16 + (size_t)length;
+    }
+    fail_msg("no section %s", tag);
+    return 0;
+}
+
+static void put_u64_at(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+// Issue 12: a saved training state with a negative batch_in_epoch read before the batch
+// plan, RNG increments of 0 made --resume hang, and the optimiser state was not checked.
+// Each is refused by the loader now, naming what is wrong.
+static void test_bad_training_state_is_rejected(void **state) {
+    (void)state;
+    Run r;
+    run_start(&r, 3);
+    char good_path[64], bad_path[64];
+    temp_path(good_path);
+    temp_path(bad_path);
+    TrainingState st = state_of(&r, 0);
+    ErrorMessage err = {{0}};
+    assert_true(checkpoint_save(good_path, &r.model, &r.tok, &st, &r.opt, &err));
+    size_t size;
+    unsigned char *good = read_bytes(good_path, &size);
+    unsigned char *bad = xmalloc(size);
+    size_t trst = section_payload(good, size, "TRST"), adam = section_payload(good, size, "ADAM");
+    struct {
+        size_t at;
+        int bytes;
+        uint64_t value;
+        const char *expected;
+    } cases[] = {
+        {trst + 16, 8, (uint64_t)-1, "batch_in_epoch = -1"},
+        {trst + 0, 8, (uint64_t)-5, "step = -5"},
+        {trst + 32, 8, 0, "RNG increment is even"},
+        {trst + 48, 8, 4, "RNG increment is even"},
+        {adam + 0, 4, 0x3fc00000u, "beta1 1.5"},           // 1.5f
+        {adam + 20, 4, 0xbf800000u, "lr_scale -1"},        // -1.0f
+        {adam + 20, 4, 0x7f800000u, "lr_scale inf"},       // +inf
+        {adam + 40, 8, 12345, "optimiser is at step 12345"},
+        {adam + 48, 4, 0x7fc00000u, "moment is not finite"},  // m[0] = NaN
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(bad, good, size);
+        if (cases[i].bytes == 8) put_u64_at(bad + cases[i].at, cases[i].value);
+        else put_u32_at(bad + cases[i].at, (uint32_t)cases[i].value);
+        fix_checksum(bad, size);
+        expect_rejected(bad_path, bad, size, cases[i].expected);
+    }
+    free(good), free(bad);
+    run_free(&r);
+    remove(good_path), remove(bad_path);
+}
+
 // A save that cannot complete (here: PATH.tmp cannot be created) reports it and leaves
 // the previous checkpoint at PATH as it was.
 static void test_failed_save_keeps_old_file(void **state) {
@@ -369,6 +431,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_bad_files_are_rejected),
+        cmocka_unit_test(test_bad_training_state_is_rejected),
         cmocka_unit_test(test_failed_save_keeps_old_file),
     };
     return cmocka_run_group_tests_name("08 checkpoints", tests, NULL, NULL);

@@ -303,6 +303,35 @@ static void test_model_batch_greedy_matches_single(void **state) {
     }
 }
 
+// A scorer whose every log-probability is the float in *ctx (NaN, -inf ...).
+static void constant_scorer(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    (void)prefixes, (void)t;
+    for (int i = 0; i < k * V_HAND; i++) log_probs[i] = *(const float *)ctx;
+}
+
+// Issue 12: when every candidate is NaN or -inf, beam search returned 0 hypotheses and
+// its callers read an uninitialised one. Now it returns one empty, unfinished
+// hypothesis scored -inf, and greedy search stops instead of choosing a NaN.
+static void test_search_with_nothing_usable(void **state) {
+    (void)state;
+    float values[] = {NAN, -INFINITY};
+    for (int i = 0; i < 2; i++) {
+        Scorer scorer = {V_HAND, 4, constant_scorer, &values[i]};
+        Hypothesis h[4];
+        memset(h, 0x55, sizeof h);  // garbage, as an uninitialised array would hold
+        int n = beam_search(h, 4, &scorer, 4, 0.6f, 10);
+        assert_int_equal(n, 1);
+        assert_int_equal(h[0].length, 0);
+        assert_false(h[0].finished);
+        assert_true(h[0].score == -INFINITY && h[0].log_prob == -INFINITY);
+        Hypothesis g;
+        greedy_search(&g, &scorer, 10, 0.6f);
+        assert_int_equal(g.length, 0);
+        assert_false(g.finished);
+        assert_true(g.log_prob == -INFINITY);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_length_penalty_by_hand),
@@ -311,6 +340,7 @@ int main(void) {
         cmocka_unit_test(test_beam_one_equals_greedy),
         cmocka_unit_test(test_beam_scores_sorted_and_consistent),
         cmocka_unit_test(test_length_limit),
+        cmocka_unit_test(test_search_with_nothing_usable),
         cmocka_unit_test_setup_teardown(test_model_beam_and_greedy, setup_tiny, teardown_tiny),
         cmocka_unit_test_setup_teardown(test_model_batch_greedy_matches_single, setup_tiny, teardown_tiny),
     };

@@ -339,13 +339,105 @@ static void test_average_last_steps(void **state) {
     trainer_free(&b);
 }
 
+// Runs train_run on a fresh Trainer for o, with its log in logbuf; returns how it ended.
+static TrainExit run_logged(const TrainOptions *o, char *logbuf, size_t size) {
+    Trainer t;
+    init_or_fail(&t, o, NULL);
+    ErrorMessage err;
+    FILE *log = fmemopen(logbuf, size, "w");
+    TrainExit how = train_run(&t, NULL, log, &err);
+    fclose(log);
+    printf("log: %s", logbuf);
+    trainer_free(&t);
+    return how;
+}
+
+// Issue 12: --lr-scale 3e38 --warmup 1 made the first Adam step overflow to infinite
+// parameters, which were saved, and the loop said the last checkpoint "is kept" though
+// none had been written. Now the step fails, nothing is saved and the line says so.
+static void test_adam_overflow_saves_nothing(void **state) {
+    (void)state;
+    char path[] = "/tmp/test_08_train_overflow_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    remove(path);  // only the name: nothing is at --out
+    TrainOptions o = tiny_options("reverse");
+    snprintf(o.out_path, sizeof o.out_path, "%s", path);
+    o.lr_scale = 3e38f, o.warmup = 1, o.steps = 5, o.checkpoint_every = 1;
+    char logbuf[4096] = "";
+    assert_int_equal(run_logged(&o, logbuf, sizeof logbuf), TRAIN_NONFINITE);
+    assert_non_null(strstr(logbuf, "step 1:"));
+    assert_non_null(strstr(logbuf, "not saved"));
+    assert_non_null(strstr(logbuf, "no checkpoint was written"));
+    assert_null(strstr(logbuf, "is kept"));
+    assert_int_equal(access(path, F_OK), -1);
+}
+
+// Issue 12: a loss that grows without bound but stays finite (--lr-scale 100 here)
+// ran to the end and saved a useless model with exit 0. Now train_run stops once the
+// loss has been above 3·ln V for 20 steps in a row, and saves nothing.
+static void test_divergence_is_detected(void **state) {
+    (void)state;
+    TrainOptions o = tiny_options("reverse");
+    o.lr_scale = 100.0f, o.warmup = 1, o.steps = 60;
+    char logbuf[4096] = "";
+    assert_int_equal(run_logged(&o, logbuf, sizeof logbuf), TRAIN_NONFINITE);
+    assert_non_null(strstr(logbuf, "diverged"));
+}
+
+// Stops the loop after step 15.
+static void stop_after_fifteen(void *ctx, Trainer *t, const TrainStepStats *s) {
+    (void)t;
+    if (s->step == 15) atomic_store((atomic_int *)ctx, 1);
+}
+
+// Issue 12: a Ctrl-C inside the --average-last window was not resumed exactly (the
+// resumed run averaged only the steps after the resume). Now the running sum is saved
+// with the checkpoint: 20 steps averaging the last 10, stopped at step 15 and resumed,
+// end with exactly the parameters of the uninterrupted run.
+static void test_resume_inside_averaging_window(void **state) {
+    (void)state;
+    char path[] = "/tmp/test_08_train_avg_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    TrainOptions o = tiny_options("copy");
+    o.steps = 20, o.average_last = 10;
+    Trainer a;
+    init_or_fail(&a, &o, NULL);
+    ErrorMessage err;
+    assert_int_equal(train_run(&a, NULL, NULL, &err), TRAIN_DONE);
+
+    snprintf(o.out_path, sizeof o.out_path, "%s", path);
+    Trainer b;
+    init_or_fail(&b, &o, NULL);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
+    assert_int_equal(train_run(&b, &hooks, NULL, &err), TRAIN_STOPPED);
+    trainer_free(&b);
+    Trainer c;
+    init_or_fail(&c, &o, path);
+    assert_int_equal(c.n_averaged, 5);  // steps 11..15 came back with the checkpoint
+    assert_int_equal(train_run(&c, NULL, NULL, &err), TRAIN_DONE);
+    assert_int_equal(c.n_averaged, 10);
+    assert_memory_equal(a.model.params.values, c.model.params.values, sizeof(float) * (size_t)a.model.params.n);
+    trainer_free(&c);
+    trainer_free(&a);
+    remove(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_goes_down),
         cmocka_unit_test(test_nan_stops_training),
+        cmocka_unit_test(test_adam_overflow_saves_nothing),
+        cmocka_unit_test(test_divergence_is_detected),
         cmocka_unit_test(test_resume_equals_uninterrupted),
         cmocka_unit_test(test_stop_flag_saves_checkpoint),
         cmocka_unit_test(test_average_last_steps),
+        cmocka_unit_test(test_resume_inside_averaging_window),
         cmocka_unit_test(test_reverse_attention_is_antidiagonal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

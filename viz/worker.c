@@ -41,7 +41,6 @@ typedef struct {
     double last_probe;        // the last snapshot with a fresh probe translation
     double probe_gap;         // seconds until the next probe translation
     float shown_val;          // the validation loss already in the history
-    int beam_rows[BEAM_MAX];  // lengths for the scorer below
     bool probe_changed;       // since the last curve point (marked on the charts)
     long total_steps;         // the run's plan (0: a loaded model)
     int warmup, alphabet;     // Eq. (3); a synthetic task's letters (0: not synthetic)
@@ -145,32 +144,6 @@ const char *worker_default_probe(const char *task) {
     return "cadbehg";  // copy and reverse: distinct letters, so the pattern is clear
 }
 
-// ---- beam search with a length limit of our own ----------------------------------------
-// decode_beam allows src_len + 50 output tokens (§6.1). An untrained model never says
-// </s>, so early in training that would mean ~50 decoder passes per snapshot; the
-// viewer can show at most VIZ_MAX_TOKENS anyway, so it searches with a shorter limit
-// through the same beam_search and the model as a Scorer.
-
-static void log_softmax(float *out, const float *logits, int V) {
-    float max = -INFINITY;
-    for (int y = 0; y < V; y++) max = logits[y] > max ? logits[y] : max;
-    double sum = 0;
-    for (int y = 0; y < V; y++) sum += exp((double)(logits[y] - max));
-    float log_z = max + (float)log(sum);
-    for (int y = 0; y < V; y++) out[y] = logits[y] - log_z;
-}
-
-// Scorer callback: log p(next | prefix) for k prefixes of length t.
-static void next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
-    Worker *w = ctx;
-    Model *m = w->m;
-    int V = m->config.vocab_size;
-    if (m->acts.B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
-    for (int r = 0; r < k; r++) w->beam_rows[r] = t;
-    model_decode(m, prefixes, w->beam_rows, t, false, NULL);
-    for (int r = 0; r < k; r++) log_softmax(log_probs + (long)r * V, m->acts.logits + ((long)r * t + t - 1) * V, V);
-}
-
 // ---- filling a snapshot ------------------------------------------------------------------
 
 static void token_label(const Tokenizer *tok, int id, char *out) {
@@ -232,6 +205,11 @@ static void copy_attention(Snapshot *s, const Model *m, AttentionKind kind, VizK
 
 // Translates the probe sentence with beam search, reruns the model on the best
 // hypothesis, and fills the sentence part of s: tokens, attention, hypotheses.
+// A length limit of our own: decode_beam allows src_len + 50 output tokens (§6.1). An
+// untrained model never says </s>, so early in training that would mean ~50 decoder
+// passes per snapshot; the viewer can show at most VIZ_MAX_TOKENS anyway, so it searches
+// with a shorter limit through the same beam_search and the model as a Scorer
+// (decode.h model_scorer).
 static void fill_probe(Worker *w, Snapshot *s) {
 #ifdef _OPENMP
     // One sentence is too little work to share: with several threads the many small
@@ -250,7 +228,8 @@ static void fill_probe(Worker *w, Snapshot *s) {
     src[n++] = TOKEN_EOS;  // the source row is x + </s> (dataset.h)
 
     model_encode(m, src, &n, 1, n, false, NULL);
-    Scorer scorer = {m->config.vocab_size, mini(m->config.max_batch, BEAM_MAX), next_log_probs, w};
+    ModelScorer scorer_rows;
+    Scorer scorer = model_scorer(&scorer_rows, m);
     int max_out = mini(decode_max_tokens(m, n), VIZ_MAX_TOKENS - 1);
     if (max_out > 2 * n + 8) max_out = 2 * n + 8;  // a translation is not much longer than its source
     Hypothesis *hyps = xmalloc(sizeof(Hypothesis) * VIZ_MAX_HYPS);

@@ -41,9 +41,13 @@ static void show_products(void) {
     print_matrix("A (2,3):", a, 2, 3);
     print_matrix("B (3,2):", b, 3, 2);
 
+    float c_plain[4] = {0};
+    matmul_nn_plain(c_plain, a, b, 2, 3, 2);   // M=2, K=3, N=2: the three-loop definition
+    print_matrix("matmul_nn_plain: C (2,2) = A·B      C[0][0] = 1·7 + 2·9 + 3·11 = 58", c_plain, 2, 2);
+
     float c[4] = {0};
-    matmul_nn(c, a, b, 2, 3, 2);       // M=2, K=3, N=2
-    print_matrix("matmul_nn: C (2,2) = A·B      C[0][0] = 1·7 + 2·9 + 3·11 = 58", c, 2, 2);
+    matmul_nn(c, a, b, 2, 3, 2);       // what the layers call: the blocked kernel
+    print_matrix("matmul_nn (blocked, what the layers call): the same C", c, 2, 2);
 
     float c_nt[4] = {0};
     matmul_nt(c_nt, a, bt, 2, 3, 2);   // the second operand is stored (N,K) = (2,3)

@@ -8,6 +8,8 @@
 //
 // Every subcommand has --help. All the work is done by src/ (train.h, decode.h,
 // checkpoint.h ...); this file parses options and prints.
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,10 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "attention.h"
 #include "checkpoint.h"
 #include "common.h"
 #include "dataset.h"
@@ -44,10 +48,29 @@ typedef struct {
     void *target;       // int*, long*, float*, uint64_t*, char[size], bool*
     size_t size;        // for OPT_STRING: the buffer size
     const char *help;
+    double min, max;    // a number must lie in [min, max] (when min < max) ...
+    bool above_min;     // ... or in (min, max] with this set
+    bool given;         // set by parse_options when the option was on the command line
 } Option;
+
+// Ranges for the tables below (the limits are those a checkpoint accepts, checkpoint.c).
+// (Each also ends the entry: `given` starts false.)
+#define ANY 0, 0, false, false
+#define RANGE(lo, hi) (lo), (hi), false, false
+#define RANGE_ABOVE(lo, hi) (lo), (hi), true, false
+#define THREADS_MAX 256
 
 static const char *program = "transformer";
 
+// The allowed range of o as text: "1..256" for integers, "[0, 1)"-style for numbers.
+static void range_text(const Option *o, char *buf, size_t size) {
+    if (o->type == OPT_FLOAT)
+        snprintf(buf, size, "%s%g, %g]", o->above_min ? "(" : "[", o->min, o->max);
+    else
+        snprintf(buf, size, "%.0f..%.0f", o->min, o->max);
+}
+
+// The options table as --help lines: name, value kind, help text and the default.
 static void print_options(const Option *opts, int n) {
     for (int i = 0; i < n; i++) {
         const Option *o = &opts[i];
@@ -64,52 +87,73 @@ static void print_options(const Option *opts, int n) {
         char left[64];
         snprintf(left, sizeof left, "%s%s", o->name, arg);
         printf("  %-22s %s", left, o->help);
+        if (o->min < o->max) {
+            char range[80];
+            range_text(o, range, sizeof range);
+            printf(" (%s)", range);
+        }
         if (o->type != OPT_FLAG && def[0]) printf(" [%s]", def);
         printf("\n");
     }
 }
 
-// Parses one value into o->target; false with a message naming the option if malformed.
-static bool parse_value(const Option *o, const char *text, const char *command) {
+// True if v lies in o's range (any v when the option has none).
+static bool in_range(const Option *o, double v) {
+    if (!(o->min < o->max)) return true;
+    return (o->above_min ? v > o->min : v >= o->min) && v <= o->max;
+}
+
+// Parses one number into o->target; false if malformed, out of the type's range
+// (overflow) or out of o's range. *bad_range tells the last from the others.
+static bool parse_number(const Option *o, const char *text, bool *bad_range) {
     char *end = NULL;
-    switch (o->type) {
-    case OPT_INT:
-    case OPT_LONG: {
+    errno = 0;
+    *bad_range = false;
+    if (o->type == OPT_FLOAT) {
+        float v = strtof(text, &end);
+        if (!*text || *end || errno == ERANGE || !isfinite(v)) return false;
+        if (!in_range(o, v)) return !(*bad_range = true);
+        *(float *)o->target = v;
+    } else if (o->type == OPT_U64) {
+        unsigned long long v = strtoull(text, &end, 10);
+        if (!*text || *end || text[0] == '-' || errno == ERANGE) return false;
+        *(uint64_t *)o->target = v;
+    } else {
         long v = strtol(text, &end, 10);
-        if (!*text || *end || (o->type == OPT_INT && (v < -2147483647L || v > 2147483647L))) break;
+        if (!*text || *end || errno == ERANGE || (o->type == OPT_INT && (v < INT_MIN || v > INT_MAX))) return false;
+        if (!in_range(o, (double)v)) return !(*bad_range = true);
         if (o->type == OPT_INT) *(int *)o->target = (int)v;
         else *(long *)o->target = v;
-        return true;
     }
-    case OPT_FLOAT: {
-        float v = strtof(text, &end);
-        if (!*text || *end || !isfinite(v)) break;
-        *(float *)o->target = v;
-        return true;
-    }
-    case OPT_U64: {
-        unsigned long long v = strtoull(text, &end, 10);
-        if (!*text || *end || text[0] == '-') break;
-        *(uint64_t *)o->target = v;
-        return true;
-    }
-    case OPT_STRING:
+    return true;
+}
+
+// Parses one value into o->target; false with a message naming the option if malformed
+// or out of range.
+static bool parse_value(const Option *o, const char *text, const char *command) {
+    if (o->type == OPT_FLAG) return true;
+    if (o->type == OPT_STRING) {
         if (strlen(text) >= o->size) {
             fprintf(stderr, "%s %s: %s is too long (at most %zu bytes)\n", program, command, o->name, o->size - 1);
             return false;
         }
         snprintf((char *)o->target, o->size, "%s", text);
         return true;
-    case OPT_FLAG: return true;
     }
+    bool bad_range;
+    if (parse_number(o, text, &bad_range)) return true;
+    char shown[200], range[80] = "";
+    escape_bytes(shown, sizeof shown, text, strlen(text));
+    if (o->min < o->max) range_text(o, range, sizeof range);
     const char *what = o->type == OPT_FLOAT ? "a number" : o->type == OPT_U64 ? "a non-negative integer" : "an integer";
-    fprintf(stderr, "%s %s: %s expects %s, got '%s'\n", program, command, o->name, what, text);
+    fprintf(stderr, "%s %s: %s expects %s%s%s, got '%s'%s\n", program, command, o->name, what, range[0] ? " in " : "",
+            range, shown, bad_range ? "" : " (not a number, or too large)");
     return false;
 }
 
 // Parses argv[first..argc): options from the table, anything else goes to positional[]
 // (if allowed). "--" ends the options. Returns false after printing an error.
-static bool parse_options(int argc, char **argv, int first, const Option *opts, int n,
+static bool parse_options(int argc, char **argv, int first, Option *opts, int n,
                           const char *command, char **positional, int *n_positional) {
     bool options_done = false;
     if (n_positional) *n_positional = 0;
@@ -120,13 +164,14 @@ static bool parse_options(int argc, char **argv, int first, const Option *opts, 
             continue;
         }
         if (!options_done && a[0] == '-' && a[1] == '-') {
-            const Option *o = NULL;
+            Option *o = NULL;
             for (int j = 0; j < n; j++)
                 if (strcmp(opts[j].name, a) == 0) o = &opts[j];
             if (!o) {
                 fprintf(stderr, "%s %s: unknown option %s (see %s %s --help)\n", program, command, a, program, command);
                 return false;
             }
+            o->given = true;
             if (o->type == OPT_FLAG) {
                 *(bool *)o->target = true;
                 continue;
@@ -147,6 +192,7 @@ static bool parse_options(int argc, char **argv, int first, const Option *opts, 
     return true;
 }
 
+// True if --help or -h comes before any "--" in argv[first..argc).
 static bool wants_help(int argc, char **argv, int first) {
     for (int i = first; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) return false;
@@ -162,6 +208,7 @@ static const char *find_option(int argc, char **argv, int first, const char *nam
     return NULL;
 }
 
+// Sets the OpenMP thread count (threads > 0; a build without OpenMP ignores it).
 static void set_threads(int threads) {
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads(threads);
@@ -178,13 +225,80 @@ static void set_threads(int threads) {
 // reads it through TrainHooks.stop and saves a checkpoint before exiting.
 static atomic_int interrupted;
 
+// SIGINT handler: only sets the flag the training loop polls between steps.
 static void on_sigint(int sig) {
     (void)sig;
     atomic_store(&interrupted, 1);
 }
 
+// `transformer train`: parses the options, builds the Trainer (or resumes one) and
+// runs the loop; the exit status says how it ended.
+// The option called name in opts (it must be there).
+static const Option *option_named(const Option *opts, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(opts[i].name, name) == 0) return &opts[i];
+    die("no option %s", name);
+}
+
+// --out before training: an existing file is overwritten only with --force (or when it
+// is the checkpoint being resumed); a stale PATH.tmp is removed; the directory must be
+// writable now, not at the first save. False after printing the error.
+static bool check_out_path(const char *out, const char *resume, bool force) {
+    if (!out[0]) return true;
+    bool continuing = resume[0] && strcmp(resume, out) == 0;
+    if (!continuing && !force && access(out, F_OK) == 0) {
+        fprintf(stderr, "%s train: --out %s already exists; pass --force to overwrite it, or --resume %s "
+                "to continue it\n", program, out, out);
+        return false;
+    }
+    bool stale;
+    ErrorMessage err;
+    if (!checkpoint_prepare_path(out, &stale, &err)) {
+        fprintf(stderr, "%s train: --out %s: %s\n", program, out, err.text);
+        return false;
+    }
+    if (stale) fprintf(stderr, "%s train: removed %s.tmp, left behind by an interrupted save\n", program, out);
+    return true;
+}
+
+// With --resume, options given on the command line must agree with the checkpoint (the
+// model and the optimiser come from it), and --steps must lie beyond the steps done.
+// False after printing the first conflict, naming the option.
+static bool check_resume_conflicts(const Option *opts, int n, const Trainer *t, const char *resume) {
+    const ModelConfig *c = &t->model.config;
+    const AdamConfig *a = &t->adam.config;
+    const struct { const char *name; double saved; } fixed[] = {
+        {"--d-model", c->d_model}, {"--heads", c->n_heads}, {"--d-ff", c->d_ff}, {"--layers", c->n_layers},
+        {"--dropout", c->dropout}, {"--max-len", c->max_len}, {"--warmup", a->warmup_steps},
+        {"--lr-scale", a->lr_scale},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        const Option *o = option_named(opts, n, fixed[i].name);
+        if (!o->given) continue;
+        double v = o->type == OPT_FLOAT ? *(const float *)o->target : *(const int *)o->target;
+        if (o->type == OPT_FLOAT ? (float)v != (float)fixed[i].saved : v != fixed[i].saved) {
+            fprintf(stderr, "%s train: %s %g conflicts with %s, which was trained with %g; a resumed run keeps "
+                    "the checkpoint's value (leave %s out)\n", program, fixed[i].name, v, resume, fixed[i].saved,
+                    fixed[i].name);
+            return false;
+        }
+    }
+    if (t->options.steps < t->state.step) {
+        fprintf(stderr, "%s train: --steps %ld is below the %ld steps already done in %s: nothing to train (give "
+                "a larger --steps)\n", program, t->options.steps, t->state.step, resume);
+        return false;
+    }
+    return true;
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
+    bool corpus = find_option(argc, argv, 2, "--train") != NULL;
+    if (corpus && task && strcmp(task, "corpus") != 0) {
+        fprintf(stderr, "%s train: --train FILE trains on your own corpus; leave out --task %s\n", program, task);
+        return 1;
+    }
+    if (corpus) task = "corpus";
     bool help = wants_help(argc, argv, 2);
     TrainOptions o;
     ErrorMessage err;
@@ -194,57 +308,75 @@ static int cmd_train(int argc, char **argv) {
     }
     char task_buf[16], resume[256] = "";
     snprintf(task_buf, sizeof task_buf, "%s", o.task);
-    bool dummy_help = false;
+    bool dummy_help = false, force = false;
     Option opts[] = {
-        {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en"},
-        {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total"},
-        {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)"},
-        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads"},
-        {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)"},
-        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)"},
-        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)"},
-        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)"},
-        {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)"},
-        {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers"},
-        {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)"},
-        {"--smoothing", OPT_FLOAT, &o.smoothing, 0, "label smoothing ε_ls (§5.4)"},
-        {"--batch-tokens", OPT_LONG, &o.batch_tokens, 0, "padded tokens per batch (§5.1)"},
-        {"--batch-sentences", OPT_INT, &o.batch_sentences, 0, "at most this many sentences per batch"},
-        {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)"},
-        {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate"},
-        {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)"},
-        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)"},
-        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv"},
-        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
-        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
-        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
-        {"--train-examples", OPT_INT, &o.train_examples, 0, "synthetic: training pairs generated"},
-        {"--log-every", OPT_INT, &o.log_every, 0, "progress line every N steps"},
-        {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)"},
-        {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded"},
-        {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)"},
-        {"--average-last", OPT_LONG, &o.average_last, 0, "average the parameters of the last N steps (§6.1; 0 = off)"},
-        {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)"},
-        {"--help", OPT_FLAG, &dummy_help, 0, "this help"},
+        {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en", ANY},
+        {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total", RANGE(1, 1e9)},
+        {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)", ANY},
+        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)", ANY},
+        {"--force", OPT_FLAG, &force, 0, "overwrite an existing --out file (else refused)", ANY},
+        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)", ANY},
+        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)", RANGE(1, 65536)},
+        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)", RANGE(1, 1024)},
+        {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)", RANGE(1, 262144)},
+        {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers", RANGE(1, 128)},
+        {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)", RANGE(0, 0.99)},
+        {"--smoothing", OPT_FLOAT, &o.smoothing, 0, "label smoothing ε_ls (§5.4)", RANGE(0, 0.99)},
+        {"--batch-tokens", OPT_LONG, &o.batch_tokens, 0, "padded tokens per batch (§5.1; 0 = no limit)", RANGE(0, 1 << 22)},
+        {"--batch-sentences", OPT_INT, &o.batch_sentences, 0, "at most this many sentences per batch (0 = no limit)", RANGE(0, 65536)},
+        {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)", RANGE(1, 1e9)},
+        {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate", RANGE_ABOVE(0, 1e30)},
+        {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
+        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
+        {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
+        {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
+        {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "with --train: test pairs (optional)", ANY},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
+        {"--train-examples", OPT_INT, &o.train_examples, 0, "synthetic: training pairs generated", RANGE(1, 1e8)},
+        {"--log-every", OPT_INT, &o.log_every, 0, "progress line every N steps", RANGE(1, 1e9)},
+        {"--eval-every", OPT_INT, &o.eval_every, 0, "validation line every N steps (0: at the end)", RANGE(0, 1e9)},
+        {"--eval-sentences", OPT_INT, &o.eval_sentences, 0, "validation pairs decoded", RANGE(1, 1e7)},
+        {"--checkpoint-every", OPT_LONG, &o.checkpoint_every, 0, "checkpoint every N steps (0: at the end)", RANGE(0, 1e9)},
+        {"--average-last", OPT_LONG, &o.average_last, 0, "average the parameters of the last N steps (§6.1; 0 = off)", RANGE(0, 1e9)},
+        {"--slim", OPT_FLAG, &o.slim, 0, "final checkpoint without optimiser state (smaller; no resume)", ANY},
+        {"--help", OPT_FLAG, &dummy_help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (help) {
-        printf("usage: %s train --task copy|reverse|sort|fr-en [options]\n\n"
+        printf("usage: %s train --task copy|reverse|sort|fr-en [options]\n"
+               "       %s train --train FILE --valid FILE [--test FILE] [options]\n\n"
                "Trains an encoder-decoder Transformer (§5): label-smoothed cross-entropy, Adam with\n"
                "the warmup schedule of Eq. (3), dropout. Prints a progress line every --log-every\n"
                "steps and a validation line every --eval-every steps; writes --out atomically every\n"
                "--checkpoint-every steps and at the end. Ctrl-C saves a checkpoint and stops; run\n"
                "the same command with --resume FILE to continue exactly where it stopped.\n\n"
-               "options (defaults shown are for --task %s):\n", program, o.task);
+               "Your own corpus: --train/--valid/--test name tab-separated files, one pair per line,\n"
+               "source<TAB>target, any languages and scripts (UTF-8; case and punctuation kept). A BPE\n"
+               "vocabulary of 256 bytes + 3 specials + --merges is learned on the training text (§5.1).\n"
+               "Lines that are malformed, have an empty side or are longer than --max-len tokens are\n"
+               "dropped and reported (counts and first line numbers). Defaults are those of fr-en.\n"
+               "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
+               "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C (checkpoint saved).\n\n"
+               "options (defaults shown are for --task %s):\n", program, program, o.task);
         print_options(opts, n_opts);
         return 0;
     }
     if (!parse_options(argc, argv, 2, opts, n_opts, "train", NULL, NULL)) return 1;
     if (!task) {
-        fprintf(stderr, "%s train: --task is required (copy, reverse, sort or fr-en)\n", program);
+        fprintf(stderr, "%s train: --task (copy, reverse, sort or fr-en) or --train FILE --valid FILE is required\n",
+                program);
+        return 1;
+    }
+    if (corpus && !o.valid_path[0]) {
+        fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
     }
     set_threads(o.threads);
+    if (!check_out_path(o.out_path, resume, force)) return 1;
 
     double t0 = wall_seconds();
     Trainer t;
@@ -253,10 +385,21 @@ static int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return 1;
     }
+    if (resume[0] && !check_resume_conflicts(opts, n_opts, &t, resume)) {
+        trainer_free(&t);
+        return 1;
+    }
     const ModelConfig *c = &t.model.config;
     printf("task %s: %d training pairs, %d validation, %d test", o.task, t.train.n_pairs, t.valid.n_pairs,
            t.test.n_pairs);
     if (t.train.n_too_long) printf(" (%d too long for max_len %d, dropped)", t.train.n_too_long, c->max_len);
+    if (corpus) {
+        char line[600];
+        load_report_format(line, sizeof line, o.train_path, &t.train_report, c->max_len);
+        printf("\n%s", line);
+        load_report_format(line, sizeof line, o.valid_path, &t.valid_report, c->max_len);
+        printf("\n%s", line);
+    }
     printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
            c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.params.n,
            (double)c->dropout, (double)o.smoothing);
@@ -281,7 +424,10 @@ static int cmd_train(int argc, char **argv) {
     int status = 0;
     switch (result) {
     case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t.state.step, t.train_seconds); break;
-    case TRAIN_STOPPED: printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path); break;
+    case TRAIN_STOPPED:  // 128 + SIGINT, what a shell reports for a program Ctrl-C ended
+        printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path);
+        status = 130;
+        break;
     case TRAIN_NONFINITE: status = 2; break;
     case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); status = 1; break;
     }
@@ -293,68 +439,6 @@ static int cmd_train(int argc, char **argv) {
 // translate
 // ===================================================================================
 
-// Number of code points in a UTF-8 string (its width in a terminal, for our labels).
-static int utf8_width(const char *s) {
-    int n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
-}
-
-// Prints s, then spaces up to `width` columns.
-static void print_padded(const char *s, int width) {
-    printf("%s", s);
-    for (int w = utf8_width(s); w < width; w++) putchar(' ');
-}
-
-// Byte length of the UTF-8 character at s.
-static int utf8_char_len(const char *s) {
-    unsigned char c = (unsigned char)*s;
-    int n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    for (int i = 1; i < n; i++)
-        if (!s[i]) return i;
-    return n;
-}
-
-// A terminal heatmap of one attention matrix (rows, cols): row labels down the left,
-// column labels written vertically across the top, one two-character cell per weight
-// shaded by its value, and a legend.
-static void print_heatmap(const float *w, int rows, int cols, char labels_r[][TOKEN_STRING_MAX],
-                          char labels_c[][TOKEN_STRING_MAX], const char *title) {
-    static const char *shade[] = {"  ", "░░", "▒▒", "▓▓", "██"};
-    int lw = 0, lh = 0;
-    for (int r = 0; r < rows; r++) lw = utf8_width(labels_r[r]) > lw ? utf8_width(labels_r[r]) : lw;
-    for (int c = 0; c < cols; c++) lh = utf8_width(labels_c[c]) > lh ? utf8_width(labels_c[c]) : lh;
-    if (lh > 10) lh = 10;
-    printf("%s\n", title);
-    // Column labels, one character per line, top-aligned.
-    const char *pos[256];
-    for (int c = 0; c < cols && c < 256; c++) pos[c] = labels_c[c];
-    for (int line = 0; line < lh; line++) {
-        print_padded("", lw + 1);
-        for (int c = 0; c < cols && c < 256; c++) {
-            if (*pos[c]) {
-                int n = utf8_char_len(pos[c]);
-                printf("%.*s ", n, pos[c]);
-                pos[c] += n;
-            } else {
-                printf("  ");
-            }
-        }
-        putchar('\n');
-    }
-    for (int r = 0; r < rows; r++) {
-        print_padded(labels_r[r], lw + 1);
-        for (int c = 0; c < cols; c++) {
-            float v = w[(long)r * cols + c];
-            int level = v < 0.05f ? 0 : v < 0.25f ? 1 : v < 0.5f ? 2 : v < 0.75f ? 3 : 4;
-            printf("%s", shade[level]);
-        }
-        putchar('\n');
-    }
-    printf("legend: '  ' < 0.05  ░ < 0.25  ▒ < 0.5  ▓ < 0.75  █ >= 0.75   (rows: target tokens, columns: source tokens)\n");
-}
-
 typedef struct {
     Model model;
     Tokenizer tok;
@@ -363,13 +447,103 @@ typedef struct {
     bool attention;
     int layer, head;  // which cross-attention to draw; head -1 = average of heads
     bool show_hyps;
+    bool seen_byte[256];  // bytes inside some merged token: letters the training text had
 } Translator;
+
+// Marks the bytes that occur in a merged token (two bytes or more): BPE learns merges from
+// the training text only (§5.1), so a byte in none of them was never seen in training.
+static void find_seen_bytes(Translator *tr) {
+    for (int id = 0; id < tokenizer_vocab_size(&tr->tok); id++) {
+        int len;
+        const unsigned char *b = tokenizer_token_bytes(&tr->tok, id, &len);
+        for (int i = 0; b && len >= 2 && i < len; i++) tr->seen_byte[b[i]] = true;
+    }
+}
+
+// Appends s (n bytes, escaped) to the list in buf unless it is already there or full.
+static void add_to_list(char *buf, size_t size, const char *s, size_t n) {
+    char item[96];
+    escape_bytes(item, sizeof item, s, n);
+    if (strstr(buf, item) || strlen(buf) + strlen(item) + 8 > size) return;
+    if (buf[0]) strcat(buf, ", ");
+    strcat(buf, item);
+}
+
+// Warns on stderr when input line_no (len bytes) is empty or has letters no training
+// text had (naming them): the model then still answers, confidently and wrongly.
+// (Words never seen cannot be told apart: BPE splits many training words into pieces
+// too, and the checkpoint does not hold the training word list.)
+static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, int line_no) {
+    size_t i = 0;
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    if (i == len) {
+        fprintf(stderr, "%s translate: warning: input %d is empty\n", program, line_no);
+        return;
+    }
+    char letters[256] = "";
+    for (size_t c = 0; c < len; c += (size_t)utf8_char_len(line + c)) {
+        int n = utf8_char_len(line + c);
+        for (int k = 0; k < n; k++)
+            if (line[c] != ' ' && !tr->seen_byte[(unsigned char)line[c + k]])
+                add_to_list(letters, sizeof letters, line + c, (size_t)n);
+    }
+    if (letters[0])
+        fprintf(stderr, "%s translate: warning: input %d has letters never seen in training: %s\n", program,
+                line_no, letters);
+}
+
+// Prints the cross-attention of the model producing hyp from src (n tokens) as a
+// heatmap (attention.h attention_print_rows): the chosen layer, one head or the mean of
+// all heads; a (T,S) matrix with T = the decoder steps of hyp and S = n.
+static void print_cross_attention(Translator *tr, const int *src, int n, const Hypothesis *hyp) {
+    Model *m = &tr->model;
+    int T = decode_rerun_attention(m, src, n, hyp);
+    int rows, cols;
+    int layer = tr->layer < 0 ? m->config.n_layers - 1 : tr->layer;
+    const float *w = model_attention(m, ATTN_CROSS, layer, &rows, &cols);
+    int h = m->config.n_heads;
+    float *avg = xcalloc((size_t)rows * cols, sizeof(float));
+    for (int k = 0; k < h; k++) {
+        if (tr->head >= 0 && k != tr->head) continue;
+        for (long i = 0; i < (long)rows * cols; i++) avg[i] += w[(long)k * rows * cols + i];
+    }
+    if (tr->head < 0) vec_scale(avg, 1.0f / (float)h, (long)rows * cols);
+    // Row r is the query at decoder input r (<s> y1 ...), which predicts output r:
+    // label rows with the token produced there.
+    char(*lr)[TOKEN_STRING_MAX] = xcalloc((size_t)rows, sizeof(*lr));
+    char(*lc)[TOKEN_STRING_MAX] = xcalloc((size_t)cols, sizeof(*lc));
+    const char **row_labels = xmalloc(sizeof(char *) * (size_t)rows);
+    const char **col_labels = xmalloc(sizeof(char *) * (size_t)cols);
+    for (int r = 0; r < rows; r++) {
+        int produced = r < hyp->length ? hyp->tokens[r] : TOKEN_EOS;
+        if (r < T) tokenizer_token_string(&tr->tok, produced, lr[r], TOKEN_STRING_MAX);
+        row_labels[r] = lr[r];
+    }
+    for (int c = 0; c < cols; c++) {
+        tokenizer_token_string(&tr->tok, src[c], lc[c], TOKEN_STRING_MAX);
+        col_labels[c] = lc[c];
+    }
+    if (tr->head < 0)
+        printf("cross-attention, layer %d of %d, average of %d heads (keys: source tokens):\n", layer + 1,
+               m->config.n_layers, h);
+    else
+        printf("cross-attention, layer %d of %d, head %d (keys: source tokens):\n", layer + 1, m->config.n_layers,
+               tr->head + 1);
+    attention_print_rows(stdout, avg, rows, cols, row_labels, col_labels, "rows: the token each step predicts");
+    printf("\n");
+    free(col_labels);
+    free(row_labels);
+    free(lc);
+    free(lr);
+    free(avg);
+}
 
 // Translates one line and prints it; with --attention also its cross-attention.
 static void translate_line(Translator *tr, const char *line, int line_no) {
     Model *m = &tr->model;
     const int max_len = m->config.max_len;
     size_t len = strlen(line);
+    warn_unfamiliar(tr, line, len, line_no);
     if (len == 0) {  // an empty line translates to an empty line, keeping lines aligned
         printf("\n");
         return;
@@ -402,45 +576,14 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
                    (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? "" : " (cut at the length limit)", text);
         }
     }
-    if (tr->attention) {
-        int T = decode_rerun_attention(m, src, n, &hyps[0]);
-        int rows, cols;
-        int layer = tr->layer < 0 ? m->config.n_layers - 1 : tr->layer;
-        const float *w = model_attention(m, ATTN_CROSS, layer, &rows, &cols);
-        int h = m->config.n_heads;
-        float *avg = xcalloc((size_t)rows * cols, sizeof(float));
-        for (int k = 0; k < h; k++) {
-            if (tr->head >= 0 && k != tr->head) continue;
-            for (long i = 0; i < (long)rows * cols; i++) avg[i] += w[(long)k * rows * cols + i];
-        }
-        if (tr->head < 0) vec_scale(avg, 1.0f / (float)h, (long)rows * cols);
-        // Row r is the query at decoder input r (<s> y1 ...), which predicts output r:
-        // label rows with the token produced there.
-        char(*lr)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lr) * (size_t)rows);
-        char(*lc)[TOKEN_STRING_MAX] = xmalloc(sizeof(*lc) * (size_t)cols);
-        for (int r = 0; r < rows && r < T; r++) {
-            int produced = r < hyps[0].length ? hyps[0].tokens[r] : TOKEN_EOS;
-            tokenizer_token_string(&tr->tok, produced, lr[r], TOKEN_STRING_MAX);
-        }
-        for (int c = 0; c < cols; c++) tokenizer_token_string(&tr->tok, src[c], lc[c], TOKEN_STRING_MAX);
-        char title[160];
-        if (tr->head < 0)
-            snprintf(title, sizeof title, "cross-attention, layer %d of %d, average of %d heads:", layer + 1,
-                     m->config.n_layers, h);
-        else
-            snprintf(title, sizeof title, "cross-attention, layer %d of %d, head %d:", layer + 1, m->config.n_layers,
-                     tr->head + 1);
-        print_heatmap(avg, rows, cols, lr, lc, title);
-        printf("\n");
-        free(lc);
-        free(lr);
-        free(avg);
-    }
+    if (tr->attention) print_cross_attention(tr, src, n, &hyps[0]);
     fflush(stdout);
     free(text);
     free(src);
 }
 
+// `transformer translate`: loads a checkpoint and translates each argument (or each
+// line of standard input), with --attention heatmaps and --hypotheses on request.
 static int cmd_translate(int argc, char **argv) {
     char model_path[512] = "";
     // One thread by default: decoding works on a few rows at a time, too little to share.
@@ -448,15 +591,15 @@ static int cmd_translate(int argc, char **argv) {
     float alpha = LENGTH_PENALTY_DEFAULT;
     bool attention = false, hyps = false, help = false;
     Option opts[] = {
-        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)"},
-        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
-        {"--alpha", OPT_FLOAT, &alpha, 0, "length penalty α (§6.1, Wu et al. 2016)"},
-        {"--attention", OPT_FLAG, &attention, 0, "print each sentence's cross-attention as a heatmap"},
-        {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)"},
-        {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)"},
-        {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores"},
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)", ANY},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
+        {"--alpha", OPT_FLOAT, &alpha, 0, "length penalty α (§6.1, Wu et al. 2016)", RANGE(0, 100)},
+        {"--attention", OPT_FLAG, &attention, 0, "print each sentence's cross-attention as a heatmap", ANY},
+        {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)", RANGE(0, 128)},
+        {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)", RANGE(0, 1024)},
+        {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores", ANY},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
@@ -464,7 +607,11 @@ static int cmd_translate(int argc, char **argv) {
                "Translates each SENTENCE, or each line of standard input when none is given, and\n"
                "prints one translation per line (an empty line gives an empty line). Beam search\n"
                "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
-               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n\n"
+               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
+               "A model knows only what it was trained on: the shipped data/fr-en.ckpt knows the toy\n"
+               "grammar of data/fr-en (about 630 lower-case French words, no punctuation) and turns\n"
+               "anything else into confident nonsense. So translate warns, on standard error, when a\n"
+               "sentence is empty, contains a NUL byte, or has letters no training text had (named).\n\n"
                "options:\n", program);
         print_options(opts, n_opts);
         return 0;
@@ -493,6 +640,7 @@ static int cmd_translate(int argc, char **argv) {
     } else {
         set_threads(threads);
         tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
+        find_seen_bytes(&tr);
         tr.layer = layer - 1, tr.head = head - 1;
         if (n_sentences > 0) {
             for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
@@ -504,6 +652,9 @@ static int cmd_translate(int argc, char **argv) {
             while ((got = getline(&line, &cap, stdin)) >= 0) {
                 line_no++;
                 while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+                if (strlen(line) < (size_t)got)
+                    fprintf(stderr, "%s translate: warning: input %d contains a NUL byte; the rest of the line "
+                            "is ignored\n", program, line_no);
                 translate_line(&tr, line, line_no);
             }
             free(line);
@@ -528,33 +679,36 @@ static int cmd_eval(int argc, char **argv) {
     ErrorMessage err;
     train_options_default(&o, "reverse", &err);
     Option opts[] = {
-        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)"},
-        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)"},
-        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)"},
-        {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)"},
-        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv"},
-        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence"},
-        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence"},
-        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used"},
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+        {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)", ANY},
+        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)", ANY},
+        {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
+        {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)", RANGE(0, INT_MAX)},
+        {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv", ANY},
+        {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "your own test pairs, source<TAB>target (BLEU)", ANY},
+        {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
+        {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
-        printf("usage: %s eval --model FILE --task copy|reverse|sort|fr-en [options]\n\n"
+        printf("usage: %s eval --model FILE --task copy|reverse|sort|fr-en [options]\n"
+               "       %s eval --model FILE --test FILE [options]   (your own source<TAB>target pairs)\n\n"
                "Scores a trained model on the task's test set: exact-sequence accuracy on 1,000\n"
                "held-out sequences for the synthetic tasks (the same for every training seed), or\n"
                "corpus BLEU on data/fr-en/test.tsv. The last line is 'accuracy: X' or 'BLEU: X'.\n\n"
-               "options:\n", program);
+               "options:\n", program, program);
         print_options(opts, n_opts);
         return 0;
     }
     if (!parse_options(argc, argv, 2, opts, n_opts, "eval", NULL, NULL)) return 1;
+    if (o.test_path[0] && !task[0]) snprintf(task, sizeof task, "corpus");
     if (!model_path[0] || !task[0]) {
         fprintf(stderr, "%s eval: --model FILE and --task T are required\n", program);
         return 1;
     }
-    if (strcmp(task, "fr-en") != 0) {
+    if (!task_is_translation(task)) {
         TaskKind kind;
         if (!task_from_name(task, &kind)) {
             fprintf(stderr, "%s eval: unknown task '%s' (expected copy, reverse, sort or fr-en)\n", program, task);
@@ -581,6 +735,14 @@ static int cmd_eval(int argc, char **argv) {
     } else {
         EvalStats e;
         int n = limit > 0 && limit < test.n_pairs ? limit : test.n_pairs;
+        if (n == 0) {
+            fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
+                    o.test_path[0] ? o.test_path : task);
+            dataset_free(&test);
+            model_free(&m);
+            tokenizer_free(&tok);
+            return 1;
+        }
         evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
@@ -712,18 +874,20 @@ static double torch_best(const char *results, const char *name, int *threads) {
     return best;
 }
 
+// `transformer bench`: training throughput of the bench_configs, optionally next to
+// PyTorch's from the reference script's output.
 static int cmd_bench(int argc, char **argv) {
     int threads = 2;
     float seconds = 8.0f;
     char configs[64] = "toy,small,base", torch_path[512] = "";
     bool help = false;
     Option opts[] = {
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads"},
-        {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration"},
-        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base"},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration", RANGE_ABOVE(0, 3600)},
+        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base", ANY},
         {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
-         "output of torch_reference.py to compare with (make bench writes it)"},
-        {"--help", OPT_FLAG, &help, 0, "this help"},
+         "output of torch_reference.py to compare with (make bench writes it)", ANY},
+        {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
