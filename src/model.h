@@ -103,6 +103,9 @@ struct DecoderStepScratch;
 // sentence, so that a step costs one new row per hypothesis instead of the whole prefix.
 // Allocated by the first model_decode_start (training never needs it).
 typedef struct {
+    bool full_recompute;    // false (the default): decode.h's searches use the cache;
+                            // true: they rerun model_decode over the whole prefix every
+                            // step (the reference the cache is tested against)
     int B, S;               // hypotheses (rows) the cache holds, source length
     int t;                  // positions cached so far: the next step is position t
     int *src_lengths;       // (max_batch) real source tokens of each row

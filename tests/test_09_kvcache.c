@@ -2,10 +2,14 @@
 // full-recompute reference, model_decode: the cached step's logits equal row t of the
 // full decode at every position (padding in the sources, S != T, several layers), beam
 // reordering by parent index gives the same logits as decoding the reordered prefixes
-// from scratch, and a start with one row copied to k rows works as beam search needs.
+// from scratch, a start with one row copied to k rows works as beam search needs, and
+// on the shipped fr-en model greedy, beam-4 and batch-greedy translations of test
+// sentences are the same with the cache as with the full recompute.
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
+#include "decode.h"
 #include "model.h"
 #include "tensor.h"
 #include "testutil.h"
@@ -150,10 +154,80 @@ static void test_reorder_by_parent(void **state) {
     model_free(&m);
 }
 
+// Two hypotheses are the same translation: tokens, length, finished; scores to rounding.
+static void assert_same_hypothesis(const Hypothesis *a, const Hypothesis *b) {
+    assert_int_equal(a->length, b->length);
+    assert_int_equal(a->finished, b->finished);
+    assert_memory_equal(a->tokens, b->tokens, sizeof(int) * (size_t)a->length);
+    assert_float_equal(a->log_prob, b->log_prob, 1e-4);
+    assert_float_equal(a->score, b->score, 1e-4);
+}
+
+// The first N_SENTENCES of data/fr-en/test.tsv, tokenized as source rows x + </s>,
+// padded (N_SENTENCES, MAX_SRC) with their lengths.
+enum { N_SENTENCES = 12, N_SEARCHED = 4, MAX_SRC = 40 };
+static void read_test_sources(int *src, int *lengths, int *S, const Tokenizer *tok) {
+    FILE *f = fopen("data/fr-en/test.tsv", "r");
+    assert_non_null(f);
+    char line[512];
+    *S = 1;
+    memset(src, 0, sizeof(int) * N_SENTENCES * MAX_SRC);
+    for (int i = 0; i < N_SENTENCES; i++) {
+        assert_non_null(fgets(line, sizeof line, f));
+        size_t n = strcspn(line, "\t");
+        int len = tokenizer_encode(tok, line, n, src + i * MAX_SRC, MAX_SRC - 1);
+        assert_true(len >= 0 && len < MAX_SRC - 1);
+        src[i * MAX_SRC + len++] = TOKEN_EOS;
+        lengths[i] = len;
+        if (len > *S) *S = len;
+    }
+    fclose(f);
+}
+
+// Greedy, beam 4 and batch greedy on the shipped model: the cache changes no output.
+static void test_translations_same_with_cache(void **state) {
+    (void)state;
+    Model m = {0};
+    Tokenizer tok = {0};
+    ErrorMessage err;
+    if (!checkpoint_load("data/fr-en.ckpt", N_SENTENCES, &m, &tok, NULL, NULL, &err))
+        fail_msg("%s", err.text);
+    int src[N_SENTENCES * MAX_SRC], lengths[N_SENTENCES], S;
+    read_test_sources(src, lengths, &S, &tok);
+    for (int i = 0; i < N_SEARCHED; i++) {  // (the full beam search is slow under ASan)
+        const int *row = src + i * MAX_SRC;
+        Hypothesis cached, full, cached_beam[4], full_beam[4];
+        m.decode.full_recompute = false;
+        decode_greedy(&cached, &m, row, lengths[i]);
+        int n_cached = decode_beam(cached_beam, 4, &m, row, lengths[i], 4, LENGTH_PENALTY_DEFAULT);
+        m.decode.full_recompute = true;
+        decode_greedy(&full, &m, row, lengths[i]);
+        int n_full = decode_beam(full_beam, 4, &m, row, lengths[i], 4, LENGTH_PENALTY_DEFAULT);
+        assert_true(cached.finished && cached.length > 0);  // a real translation
+        assert_same_hypothesis(&cached, &full);
+        assert_int_equal(n_cached, n_full);
+        for (int h = 0; h < n_full; h++) assert_same_hypothesis(&cached_beam[h], &full_beam[h]);
+    }
+    // The whole batch at once: rows leave the cached batch as they finish.
+    int padded[N_SENTENCES * 64], out_cached[N_SENTENCES * 64], out_full[N_SENTENCES * 64];
+    int len_cached[N_SENTENCES], len_full[N_SENTENCES];
+    for (int i = 0; i < N_SENTENCES; i++) memcpy(padded + i * S, src + i * MAX_SRC, sizeof(int) * S);
+    m.decode.full_recompute = false;
+    decode_greedy_batch(out_cached, len_cached, &m, padded, lengths, N_SENTENCES, S, 64);
+    m.decode.full_recompute = true;
+    decode_greedy_batch(out_full, len_full, &m, padded, lengths, N_SENTENCES, S, 64);
+    assert_memory_equal(len_cached, len_full, sizeof len_full);
+    for (int i = 0; i < N_SENTENCES; i++)
+        assert_memory_equal(out_cached + i * 64, out_full + i * 64, sizeof(int) * len_full[i]);
+    tokenizer_free(&tok);
+    model_free(&m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cached_steps_equal_full_decode),
         cmocka_unit_test(test_reorder_by_parent),
+        cmocka_unit_test(test_translations_same_with_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
