@@ -94,31 +94,57 @@ long mha_scratch_floats(MhaDims dims) { return mha_scratch_layout(NULL, NULL, di
 // (B,T,d_model) -> (B,h,T,d_k): dst[b,i,t,c] = src[b,t,i*d_k + c].
 void mha_split_heads(float *dst, const float *src, int B, int T, int d_model, int h) {
     const int d_k = d_model / h;
+    // EXERCISE 05 split-heads: (B,T,d_model) -> (B,h,T,d_k), one contiguous block per head
+    // TODO: Head i owns the feature columns i*d_k .. (i+1)*d_k-1 of every token (§3.2.2:
+    // TODO: the columns of W^Q that make W_i^Q). Copy, for every b < B, i < h, t < T:
+    // TODO:     dst[b, i, t, c] = src[b, t, i*d_k + c]   for c < d_k.
+    // TODO: src is (B,T,d_model) row-major; dst is (B,h,T,d_k) row-major, so head i of
+    // TODO: sequence b is the (T,d_k) matrix starting at dst + (b*h + i)*T*d_k.
+    // TODO: The d_k numbers of one (b,t,i) are contiguous on both sides: vec_copy them.
+    // TODO: Use long for the offsets (B*T*d_model can exceed an int in bigger runs).
+    // STUB: vec_zero(dst, (long)B * T * d_model);
+    // SOLUTION
     for (int b = 0; b < B; b++)
         for (int i = 0; i < h; i++)
             for (int t = 0; t < T; t++)
                 vec_copy(dst + (((long)b * h + i) * T + t) * d_k,
                          src + ((long)b * T + t) * d_model + (long)i * d_k, d_k);
+    // END EXERCISE
 }
 
 // (B,h,T,d_k) -> (B,T,d_model): Concat(head_1, ..., head_h) along the feature axis.
 void mha_merge_heads(float *dst, const float *src, int B, int T, int d_model, int h) {
     const int d_k = d_model / h;
+    // EXERCISE 05 merge-heads: Concat(head_1..head_h): (B,h,T,d_k) -> (B,T,d_model)
+    // TODO: The inverse copy of split-heads: for every b < B, i < h, t < T,
+    // TODO:     dst[b, t, i*d_k + c] = src[b, i, t, c]   for c < d_k,
+    // TODO: so token t's row of dst holds head 1's d_k outputs, then head 2's, ... (§3.2.2
+    // TODO: Concat). src is (B,h,T,d_k), dst (B,T,d_model), both row-major; overwrite dst.
+    // TODO: merge(split(x)) must give x back exactly.
+    // STUB: vec_zero(dst, (long)B * T * d_model);
+    // SOLUTION
     for (int b = 0; b < B; b++)
         for (int i = 0; i < h; i++)
             for (int t = 0; t < T; t++)
                 vec_copy(dst + ((long)b * T + t) * d_model + (long)i * d_k,
                          src + (((long)b * h + i) * T + t) * d_k, d_k);
+    // END EXERCISE
 }
 
 // y (rows, d_model) = x (rows, d_model) · W + bias: a Linear layer over all rows at once.
-void mha_linear(float *y, const float *x, const float *w, const float *bias,
+static void linear_forward(float *y, const float *x, const float *w, const float *bias,
                            int rows, int d_model) {
     for (int r = 0; r < rows; r++) vec_copy(y + (long)r * d_model, bias, d_model);
     matmul_nn(y, x, w, rows, d_model, d_model);
 }
 
-// Backward of mha_linear: dx += dy Wᵀ, dW += xᵀ dy, dbias += Σ_rows dy.
+// The same Linear layer for other files (decoder.h's incremental step): multihead.h.
+void mha_linear(float *y, const float *x, const float *w, const float *bias, int rows,
+                int d_model) {
+    linear_forward(y, x, w, bias, rows, d_model);
+}
+
+// Backward of linear_forward: dx += dy Wᵀ, dW += xᵀ dy, dbias += Σ_rows dy.
 static void linear_backward(float *dx, float *dw, float *dbias, const float *dy,
                             const float *x, const float *w, int rows, int d_model) {
     matmul_nt(dx, dy, w, rows, d_model, d_model);
@@ -142,19 +168,39 @@ void mha_forward(float *out, MhaActs *acts, const float *x_q, const float *x_kv,
     const int B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d_model = dims.d_model, h = dims.h;
     acts->x_q = x_q;
     acts->x_kv = x_kv;
+    // EXERCISE 05 mha-forward: MultiHead(x_q, x_kv, x_kv) of §3.2.2, filling acts
+    // TODO: §3.2.2:  head_i = Attention(x_q W_i^Q, x_kv W_i^K, x_kv W_i^V),
+    // TODO:          out = Concat(head_1, ..., head_h) W^O + b_o   (out (B,Tq,d_model)).
+    // TODO: All heads at once, keeping in acts what the backward reads (multihead.h):
+    // TODO: 1. acts->proj (B*Tq rows) = x_q W^Q + b_q: linear_forward(y, x, w, bias, rows,
+    // TODO:    d_model) above; then split-heads it into acts->q (B,h,Tq,d_k).
+    // TODO: 2. the same from x_kv (B*Tk rows) with W^K, b_k -> acts->k and W^V, b_v -> acts->v
+    // TODO:    (acts->proj is scratch: reuse it for each projection in turn).
+    // TODO: 3. attention_forward (lesson 04) on acts->q, k, v with `mask` and the per-head
+    // TODO:    sizes `heads` -> acts->heads_out (B,h,Tq,d_k) and acts->weights.
+    // TODO: 4. merge-heads acts->heads_out into acts->concat (B,Tq,d_model), then
+    // TODO:    out = concat W^O + b_o with linear_forward.
+    // TODO: Trap: the keys and values come from x_kv with Tk rows, the queries from x_q.
+    // STUB: (void)w; (void)mask; (void)heads;
+    // STUB: vec_zero(out, (long)B * Tq * d_model);
+    // STUB: vec_zero(acts->q, (long)B * Tq * d_model); vec_zero(acts->heads_out, (long)B * Tq * d_model);
+    // STUB: vec_zero(acts->k, (long)B * Tk * d_model); vec_zero(acts->v, (long)B * Tk * d_model);
+    // STUB: vec_zero(acts->weights, (long)B * h * Tq * Tk); vec_zero(acts->concat, (long)B * Tq * d_model);
+    // SOLUTION
     // Q = x_q W^Q + b_q for all heads in one matmul, then split into (B,h,Tq,d_k).
-    mha_linear(acts->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
+    linear_forward(acts->proj, x_q, w->w_q, w->b_q, B * Tq, d_model);
     mha_split_heads(acts->q, acts->proj, B, Tq, d_model, h);
-    mha_linear(acts->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
+    linear_forward(acts->proj, x_kv, w->w_k, w->b_k, B * Tk, d_model);
     mha_split_heads(acts->k, acts->proj, B, Tk, d_model, h);
-    mha_linear(acts->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
+    linear_forward(acts->proj, x_kv, w->w_v, w->b_v, B * Tk, d_model);
     mha_split_heads(acts->v, acts->proj, B, Tk, d_model, h);
     // Every head attends on its own, in parallel.
     attention_forward(acts->heads_out, acts->weights,
                       (AttnInputs){.q = acts->q, .k = acts->k, .v = acts->v}, mask, heads);
     // Concat the heads and project back: out = concat W^O + b_o.
     mha_merge_heads(acts->concat, acts->heads_out, B, Tq, d_model, h);
-    mha_linear(out, acts->concat, w->w_o, w->b_o, B * Tq, d_model);
+    linear_forward(out, acts->concat, w->w_o, w->b_o, B * Tq, d_model);
+    // END EXERCISE
 }
 
 // Backward of mha_forward, its lines in reverse order. dout is (B,Tq,d_model).
@@ -164,6 +210,24 @@ void mha_backward(float *dx_q, float *dx_kv, MhaWeights *dw, float *scratch,
     const int B = dims.B, Tq = dims.Tq, Tk = dims.Tk, d_model = dims.d_model, h = dims.h;
     MhaScratch s = {0};
     mha_scratch_layout(&s, scratch, dims);
+    // EXERCISE 05 mha-backward: the gradients of mha_forward, its lines in reverse
+    // TODO: ACCUMULATE (+=) into dx_q (B,Tq,d_model), dx_kv (B,Tk,d_model) and every field
+    // TODO: of dw; never zero them (the caller did). For self-attention dx_q == dx_kv: only
+    // TODO: add to them, never read them. The forward's tensors are in acts; the scratch
+    // TODO: s has dproj (B,max(Tq,Tk),d_model), dheads, dq (B,h,Tq,d_k), dk, dv
+    // TODO: (B,h,Tk,d_k) and dscores (B,h,Tq,Tk): zero what you accumulate into.
+    // TODO: Undo mha_forward from its last line to its first:
+    // TODO:   out = concat W^O + b_o  ->  linear_backward(dx, dw, dbias, dy, x, w, rows,
+    // TODO:       d_model) above gives dconcat (into a zeroed s.dproj), dW^O, db_o;
+    // TODO:   concat = merge(heads_out) -> dheads = split-heads(dconcat);
+    // TODO:   heads_out = Attention(q,k,v) -> attention_backward (lesson 04) into zeroed
+    // TODO:       s.dq, s.dk, s.dv (it accumulates too), scratch s.dscores, sizes `heads`;
+    // TODO:   q = split(x_q W^Q + b_q) -> merge-heads s.dq into s.dproj (B*Tq rows), then
+    // TODO:       linear_backward into dx_q, dw->w_q, dw->b_q; the same for k and v from
+    // TODO:       x_kv (B*Tk rows) into dx_kv, dw->w_k/b_k and dw->w_v/b_v.
+    // STUB: (void)dx_q; (void)dx_kv; (void)dw; (void)dout; (void)acts; (void)w; (void)heads;
+    // STUB: (void)B; (void)Tq; (void)Tk; (void)d_model; (void)h;
+    // SOLUTION
 
     // out = concat W^O + b_o  ->  dconcat (kept in dproj), dW^O, db_o
     vec_zero(s.dproj, (long)B * Tq * d_model);
@@ -185,4 +249,5 @@ void mha_backward(float *dx_q, float *dx_kv, MhaWeights *dw, float *scratch,
     linear_backward(dx_kv, dw->w_k, dw->b_k, s.dproj, acts->x_kv, w->w_k, B * Tk, d_model);
     mha_merge_heads(s.dproj, s.dv, B, Tk, d_model, h);
     linear_backward(dx_kv, dw->w_v, dw->b_v, s.dproj, acts->x_kv, w->w_v, B * Tk, d_model);
+    // END EXERCISE
 }

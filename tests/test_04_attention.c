@@ -41,6 +41,9 @@ static void assert_rows_sum_to_one(const float *w, int rows, int cols) {
 // Keys are the one-hot vectors e_0..e_3; the query is 10·e_2. Its scores are
 // 10/√4 = 5 for key 2 and 0 for the others, so key 2 gets e^5/(e^5+3) ≈ 0.980 and the
 // output is that mix of the values (value j = j+1 in every component).
+// hint: weights of 0.25 each: the scores never reached the softmax. 0.9999 on key 2: no
+// hint: scale; 0.80: divided by d_k instead of √d_k (d_k = 4 here). The tensor.h matmuls
+// hint: ADD into their output: zero w and out first.
 static void test_one_hot_query_attends_to_its_key(void **state) {
     (void)state;
     enum { T = 4, D = 4 };
@@ -61,6 +64,8 @@ static void test_one_hot_query_attends_to_its_key(void **state) {
 
 // The causal mask leaves every weight above the diagonal at exactly 0 and each row
 // still sums to 1; row 0 can only see key 0, so its weight there is exactly 1.
+// hint: query i sees keys 0..i: hide j > i (not j >= i, or row 0 sees nothing). Mask
+// hint: after the 1/√d_k scaling and before softmax_rows, with -INFINITY so exp gives 0.
 static void test_causal_mask_zeroes_upper_triangle(void **state) {
     (void)state;
     enum { B = 2, H = 3, T = 6, D = 4 };
@@ -86,6 +91,8 @@ static void test_causal_mask_zeroes_upper_triangle(void **state) {
 
 // Keys at or beyond a sequence's length get exactly 0, every other weight is positive,
 // and rows sum to 1. Sequence 1 (length 2) with the causal mask too.
+// hint: hide keys j >= n_keys in EVERY query row, not only row 0; with both masks on, a
+// hint: key is hidden when either mask hides it.
 static void test_padding_keys_get_zero_weight(void **state) {
     (void)state;
     enum { B = 2, H = 2, Tq = 3, Tk = 5, D = 4 };
@@ -117,6 +124,9 @@ static void test_padding_keys_get_zero_weight(void **state) {
 
 // A sequence of length 0 masks every key: the weights and output are zeros, not NaN,
 // and so is the gradient.
+// hint: n_keys = 0 hides every key (mind a loop that would start below 0);
+// hint: softmax_rows already turns an all -inf row into zeros. In the backward, every
+// hint: dS[j] is multiplied by p[j], which is 0 here.
 static void test_fully_masked_row_is_zero(void **state) {
     (void)state;
     enum { T = 3, D = 2 };
@@ -208,22 +218,43 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
     free(dq), free(dk), free(dv), free(scratch);
 }
 
+// dq, dk, dv against central differences, no mask (B=2, h=2, Tq=Tk=4, d_k=3); one
+// flipped sign in each must then fail the same check.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_no_mask(void **state) {
     (void)state;
     check_attention_gradients("no mask", 2, 2, 4, 4, 3, NULL, false);
 }
 
+// The same with padding (lengths 4 and 2): hidden keys get no gradient.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_padding(void **state) {
     (void)state;
     int lengths[2] = {4, 2};
     check_attention_gradients("padding", 2, 2, 4, 4, 3, lengths, false);
 }
 
+// The same with the causal mask.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_causal(void **state) {
     (void)state;
     check_attention_gradients("causal", 2, 2, 4, 4, 3, NULL, true);
 }
 
+// The same with padding and the causal mask at once.
+// hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
+// hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
+// hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
+// hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
 static void test_gradients_padding_and_causal(void **state) {
     (void)state;
     int lengths[2] = {3, 2};
@@ -231,6 +262,8 @@ static void test_gradients_padding_and_causal(void **state) {
 }
 
 // Cross-attention: 3 target queries against 5 source keys, with padding.
+// hint: Tq = 3 queries, Tk = 5 keys: check every matmul's three sizes against the shapes
+// hint: (dv and dk are (Tk,d_k), dq is (Tq,d_k), P and ds are (Tq,Tk)).
 static void test_gradients_cross_attention(void **state) {
     (void)state;
     int lengths[2] = {5, 3};
@@ -239,6 +272,7 @@ static void test_gradients_cross_attention(void **state) {
 
 // A gradient with the softmax's "- Σ P dP" term dropped (the most common mistake)
 // must fail the check: computed here by hand for one slice, from the correct dv path.
+// hint: this one runs only your forward: if it fails, fix the forward tests above first.
 static void test_check_rejects_softmax_without_jacobian_term(void **state) {
     (void)state;
     enum { T = 4, D = 3 };
@@ -262,6 +296,8 @@ static void test_check_rejects_softmax_without_jacobian_term(void **state) {
 // ---- parity with PyTorch ---------------------------------------------------------
 
 // tests/fixtures/attention.txt: Eq. (1) in PyTorch for each mask and for cross-attention.
+// hint: the message names the first array that differs: out or weights is the forward,
+// hint: dq, dk or dv the backward (dk += dSᵀ·q is (Tk,Tq)·(Tq,d_k): mind the transpose).
 static void test_matches_pytorch(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/attention.txt");
@@ -301,6 +337,8 @@ static void test_matches_pytorch(void **state) {
 // ---- threads ---------------------------------------------------------------------
 
 // Large enough to take the threaded path: 1 thread and 2 threads give identical bits.
+// hint: a slice function must write only its own slice's blocks and keep no static
+// hint: variables: the threads run slices at the same time.
 static void test_same_result_for_any_thread_count(void **state) {
     (void)state;
 #ifdef _OPENMP

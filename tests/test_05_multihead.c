@@ -96,6 +96,9 @@ static double layer_loss(void *ctx) {
 
 // With d_model = 4 and h = 2 (d_k = 2), token t's features [a b | c d] go to head 0 as
 // [a b] and head 1 as [c d]; merging puts them back.
+// hint: in dst, head i of sequence b is one contiguous (T,d_k) block (all of head 0's
+// hint: tokens first, then head 1's); its numbers come from columns i*d_k .. of each
+// hint: token's row of d_model numbers. merge-heads is the same copy, the sides swapped.
 static void test_split_heads_by_hand(void **state) {
     (void)state;
     // B=1, T=2: token 0 = 0 1 2 3, token 1 = 4 5 6 7
@@ -110,6 +113,8 @@ static void test_split_heads_by_hand(void **state) {
 
 // Head i reads only columns i*d_k.. of W^Q and W^K: changing head 1's columns changes
 // head 1's attention weights and leaves head 0's bit for bit the same.
+// hint: head i must read only its own columns: in split-heads the column offset is
+// hint: i*d_k (not i*T); in mha-forward each projection is split after its bias is added.
 static void test_heads_are_independent(void **state) {
     (void)state;
     enum { B = 1, T = 4, D = 8, H = 2 };
@@ -126,6 +131,7 @@ static void test_heads_are_independent(void **state) {
 
 // Every head's weights are a distribution over the real keys: padded keys and (with the
 // causal mask) future keys get exactly 0, rows sum to 1.
+// hint: pass `mask` to attention_forward as it came, with the per-head sizes `heads`.
 static void test_masks_reach_every_head(void **state) {
     (void)state;
     enum { B = 2, T = 5, D = 8, H = 4 };
@@ -202,22 +208,38 @@ static void check_mha_gradients(const char *label, int B, int Tq, int Tk, int d_
     layer_free(&L);
 }
 
+// Every input, weight and bias of self-attention against central differences, no mask.
+// hint: the backward ADDS into dx_q, dx_kv and dw (never zero or overwrite them) but
+// hint: zero s.dproj, s.dq, s.dk, s.dv before accumulating into them. W^K and W^V act on
+// hint: x_kv (B*Tk rows); a wrong b_q or W^O usually means a wrong first step.
 static void test_gradients_self_no_mask(void **state) {
     (void)state;
     check_mha_gradients("self", 2, 4, 4, 8, 2, NULL, false, true);
 }
 
+// The same with padding (lengths 4 and 2).
+// hint: the backward ADDS into dx_q, dx_kv and dw (never zero or overwrite them) but
+// hint: zero s.dproj, s.dq, s.dk, s.dv before accumulating into them. W^K and W^V act on
+// hint: x_kv (B*Tk rows); a wrong b_q or W^O usually means a wrong first step.
 static void test_gradients_self_padding(void **state) {
     (void)state;
     int lengths[2] = {4, 2};
     check_mha_gradients("self+pad", 2, 4, 4, 8, 2, lengths, false, true);
 }
 
+// The same with the causal mask.
+// hint: the backward ADDS into dx_q, dx_kv and dw (never zero or overwrite them) but
+// hint: zero s.dproj, s.dq, s.dk, s.dv before accumulating into them. W^K and W^V act on
+// hint: x_kv (B*Tk rows); a wrong b_q or W^O usually means a wrong first step.
 static void test_gradients_self_causal(void **state) {
     (void)state;
     check_mha_gradients("self+causal", 2, 4, 4, 8, 2, NULL, true, true);
 }
 
+// The same with both masks and 4 heads (d_k = 2).
+// hint: the backward ADDS into dx_q, dx_kv and dw (never zero or overwrite them) but
+// hint: zero s.dproj, s.dq, s.dk, s.dv before accumulating into them. W^K and W^V act on
+// hint: x_kv (B*Tk rows); a wrong b_q or W^O usually means a wrong first step.
 static void test_gradients_self_padding_and_causal(void **state) {
     (void)state;
     int lengths[2] = {3, 4};
@@ -225,6 +247,8 @@ static void test_gradients_self_padding_and_causal(void **state) {
 }
 
 // Cross-attention with S != T, separate inputs x_q (B,T,.) and x_kv (B,S,.).
+// hint: Tq = 3 queries, Tk = 5 keys: the q path uses x_q and B*Tq rows, the k and v paths
+// hint: x_kv and B*Tk rows, and every split/merge takes the T of its own tensor.
 static void test_gradients_cross_attention(void **state) {
     (void)state;
     int lengths[2] = {5, 3};
@@ -233,6 +257,8 @@ static void test_gradients_cross_attention(void **state) {
 
 // Self-attention through one shared gradient buffer equals the sum of the two
 // contributions computed into separate buffers.
+// hint: dx_q and dx_kv are ONE buffer here: add to it (linear_backward does), never
+// hint: assign or zero it; and calling the backward twice must double every gradient.
 static void test_shared_input_gradient_buffer(void **state) {
     (void)state;
     enum { B = 2, T = 4, D = 8, H = 2 };
@@ -265,6 +291,8 @@ static void test_shared_input_gradient_buffer(void **state) {
 // tests/fixtures/multihead.txt: nn.MultiheadAttention(batch_first=True) with the same
 // weights; self-attention (with and without padding+causal masks), cross-attention, and
 // 4 heads over 3 sequences of different lengths.
+// hint: the message names the first array that differs; out and weights come from the
+// hint: forward, dx and dW/db from the backward. Biases: y = x·W + b on every row.
 static void test_matches_pytorch(void **state) {
     (void)state;
     Fixture *fx = fixture_load("tests/fixtures/multihead.txt");

@@ -18,8 +18,8 @@ static void usage(FILE *out) {
             "Trains byte-level BPE merges (paper §5.1) on corpus (default data/fr-en/train.tsv),\n"
             "prints the first merges, then tokenizes sentences and decodes them back.\n"
             "  --merges N      how many merges to learn (default 1000)\n"
-            "  --sentence S    a sentence to tokenize (repeatable; default: the paper's\n"
-            "                  \"je suis étudiant\" and \"i am a student\")\n"
+            "  --sentence S    a sentence to tokenize (repeatable; default: the classic\n"
+            "                  example \"je suis étudiant\" and \"i am a student\")\n"
             "  --save PATH     also write the vocabulary to PATH (text, one merge per line)\n"
             "  --help          this text\n");
 }

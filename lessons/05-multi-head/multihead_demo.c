@@ -56,17 +56,19 @@ static void layer_free(Layer *L) {
     free(L->params), free(L->acts_mem), free(L->out);
 }
 
-// Prints each head's (T,T) weights: acts.weights is (B=1, h, T, T).
+// Prints each head's (T,T) weights: acts.weights is (B=1, h, T, T). Heads are
+// printed counting from 1 (the course's convention), so index i is "head i+1".
 static void print_heads(const Layer *L, const char *const *names) {
     for (int i = 0; i < L->h; i++) {
-        printf("\nhead %d%s%s:\n", i, names ? " - " : "", names ? names[i] : "");
+        printf("\nhead %d%s%s:\n", i + 1, names ? " - " : "", names ? names[i] : "");
         attention_print(stdout, L->acts.weights + (long)i * T * T, T, T, WORDS, WORDS);
     }
 }
 
 // Part 1. d_model = 16, h = 2, so d_k = 8. Each input vector is
 //   x[t] = [ one-hot position t (8 dims) | one-hot word id (8 dims) ].
-// Head 0 owns columns 0..7 of W^Q and W^K, head 1 owns columns 8..15 (multihead.h).
+// The first head owns columns 0..7 of W^Q and W^K, the second columns 8..15 (multihead.h);
+// the demo prints them as head 1 and head 2.
 static void hand_set_heads(void) {
     enum { D = 16, H = 2, DK = D / H };
     const float sharp = 12.0f;  // score of a match: 12/√8 ≈ 4.2, so e^4.2 ≈ 70 to 1
@@ -76,11 +78,11 @@ static void hand_set_heads(void) {
         x[t * D + t] = 1.0f;                    // position
         x[t * D + DK + WORD_IDS[t]] = 1.0f;     // word
     }
-    // Head 0, "previous word": the query of position p asks for position p-1, the key
+    // Head 1 (index 0), "previous word": the query of position p asks for position p-1, the key
     // of position p announces p. Row = input feature, column = output feature.
     for (int p = 1; p < DK; p++) L.w.w_q[p * D + (p - 1)] = sharp;
     for (int p = 0; p < DK; p++) L.w.w_k[p * D + p] = 1.0f;
-    // Head 1, "same word": query and key both carry the word id.
+    // Head 2 (index 1), "same word": query and key both carry the word id.
     for (int w = 0; w < DK; w++) {
         L.w.w_q[(DK + w) * D + (DK + w)] = sharp;
         L.w.w_k[(DK + w) * D + (DK + w)] = 1.0f;
@@ -91,19 +93,19 @@ static void hand_set_heads(void) {
     mha_forward(L.out, &L.acts, x, x, &L.w, ATTN_NO_MASK,
                 (MhaDims){.B = 1, .Tq = T, .Tk = T, .d_model = D, .h = H});
     printf("Part 1: two heads with hand-set projections (d_model = %d, h = %d, d_k = %d)\n", D, H, DK);
-    printf("Input x[t] = [one-hot position | one-hot word]. Head 0 reads columns 0..7 of\n"
-           "W^Q, W^K, W^V; head 1 reads columns 8..15. Same input, different questions:\n");
+    printf("Input x[t] = [one-hot position | one-hot word]. Head 1 reads columns 0..7 of\n"
+           "W^Q, W^K, W^V; head 2 reads columns 8..15. Same input, different questions:\n");
     const char *names[H] = {"query asks for position t-1 (\"previous word\")",
                             "query asks for its own word id (\"same word\")"};
     print_heads(&L, names);
-    printf("\nThe first word has no previous word: head 0's row 0 finds no match and spreads\n"
-           "evenly. Head 1 links the two copies of \"the\" to each other. One head could not\n"
+    printf("\nThe first word has no previous word: head 1's first row finds no match and spreads\n"
+           "evenly. Head 2 links the two copies of \"the\" to each other. One head could not\n"
            "do both: its single softmax row would have to split its weight between them.\n");
-    printf("\nConcat(head_0, head_1) W^O for \"sat\" (W^O = identity here):\n   positions [");
+    printf("\nConcat(head_1, head_2) W^O for \"sat\" (W^O = identity here):\n   positions [");
     for (int c = 0; c < DK; c++) printf("%s%.2f", c ? " " : "", (double)L.out[2 * D + c]);
-    printf("] <- head 0 fetched position 1: the previous word, \"cat\"\n   words     [");
+    printf("] <- head 1 fetched position 1: the previous word, \"cat\"\n   words     [");
     for (int c = DK; c < D; c++) printf("%s%.2f", c > DK ? " " : "", (double)L.out[2 * D + c]);
-    printf("] <- head 1 fetched word id 2: \"sat\" itself\n");
+    printf("] <- head 2 fetched word id 2: \"sat\" itself\n");
     layer_free(&L);
 }
 
@@ -132,13 +134,13 @@ static void random_heads(uint64_t seed) {
     printf("Input: random word vectors + sinusoidal positions (lesson 03). Nothing is\n"
            "trained; still, each head's projections make it score the words its own way:\n");
     print_heads(&L, NULL);
-    // How different are the heads? Mean |difference| between head 0 and the others.
-    printf("\nMean |weight difference| from head 0 (0 = identical; 0.33 = every row puts all\n"
-           "its weight on a different word than head 0's row does):\n ");
+    // How different are the heads? Mean |difference| between the first head and the others.
+    printf("\nMean |weight difference| from head 1 (0 = identical; 0.33 = every row puts all\n"
+           "its weight on a different word than head 1's row does):\n ");
     for (int i = 1; i < H; i++) {
         double diff = 0;
         for (int e = 0; e < T * T; e++) diff += fabs(L.acts.weights[e] - L.acts.weights[i * T * T + e]);
-        printf("  head %d: %.3f", i, diff / (T * T));
+        printf("  head %d: %.3f", i + 1, diff / (T * T));
     }
     printf("\nTraining (lesson 08) shapes such differences into roles like part 1's.\n");
     layer_free(&L);

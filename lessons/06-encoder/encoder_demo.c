@@ -33,20 +33,21 @@ static void usage(FILE *out) {
             "  --sentence TEXT  the sentence (default \"je suis étudiant\"); at most %d tokens\n"
             "  --merges N       BPE merges learned from the corpus first (default 300; 0 = bytes)\n"
             "  --corpus FILE    text to learn merges from (default data/fr-en/train.tsv)\n"
-            "  --head H         show head H (0..%d) instead of the mean over heads\n"
+            "  --head H         show head H (1..%d) instead of the mean over heads\n"
             "  --layers N       encoder layers, 1..6 (default %d)\n"
             "  --seed S         seed for the random weights (default 1)\n"
             "  --help           this text\n",
-            MAX_TOKENS - 1, HEADS - 1, LAYERS);
+            MAX_TOKENS - 1, HEADS, LAYERS);
 }
 
-// Parses a whole non-negative integer option value, or exits with a one-line message.
-static long parse_count(const char *option, const char *value, long max) {
+// Parses a whole-number option value in min..max, or exits with a one-line message
+// naming the option.
+static long parse_count(const char *option, const char *value, long min, long max) {
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno || end == value || *end || v < 0 || v > max)
-        die("%s: expected a whole number 0..%ld, got '%s'", option, max, value);
+    if (errno || end == value || *end || v < min || v > max)
+        die("%s: expected a whole number %ld..%ld, got '%s'", option, min, max, value);
     return v;
 }
 
@@ -75,13 +76,11 @@ int main(int argc, char **argv) {
         }
         const char *v = argv[++i];
         if (!strcmp(a, "--sentence")) sentence = v;
-        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 20000);
+        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 0, 20000);
         else if (!strcmp(a, "--corpus")) corpus = v;
-        else if (!strcmp(a, "--head")) head = parse_count(a, v, HEADS - 1);
-        else if (!strcmp(a, "--layers")) {
-            layers = parse_count(a, v, 6);
-            if (layers < 1) die("--layers: expected 1..6, got 0");
-        } else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 1L << 40);
+        else if (!strcmp(a, "--head")) head = parse_count(a, v, 1, HEADS) - 1;  // heads count from 1
+        else if (!strcmp(a, "--layers")) layers = parse_count(a, v, 1, 6);
+        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
         else {
             usage(stderr);
             die("%s: unknown option", a);
@@ -158,7 +157,7 @@ int main(int argc, char **argv) {
                    "tokens it attends to):\n", l + 1, HEADS);
         } else {
             memcpy(mean_w, weights + head * S * S, sizeof(float) * (size_t)S * S);
-            printf("Layer %d self-attention, head %ld:\n", l + 1, head);
+            printf("Layer %d self-attention, head %ld:\n", l + 1, head + 1);
         }
         attention_print(stdout, mean_w, S, S, labels, labels);
         // LayerNorm's promise, checked on this layer's output (gain 1, bias 0 untrained).

@@ -29,23 +29,25 @@ static void usage(FILE *out) {
             "Runs a sentence pair through an untrained Transformer (paper Figure 1) and prints\n"
             "the decoder's masked self-attention, its cross-attention over the source, the\n"
             "next-token probabilities, and the parameter count by component (Table 3).\n"
-            "  --source TEXT  source sentence (default \"je suis étudiant\")\n"
+            "  --source TEXT  source sentence (default: the classic example \"je suis étudiant\")\n"
             "  --target TEXT  target sentence (default \"i am a student\"); at most %d tokens each\n"
             "  --merges N     BPE merges learned from the corpus first (default 300; 0 = bytes)\n"
             "  --corpus FILE  text to learn merges from (default data/fr-en/train.tsv)\n"
-            "  --head H       show head H (0..3) instead of the mean over the 4 heads\n"
+            "  --head H       show head H (1..4) instead of the mean over the 4 heads\n"
             "  --seed S       seed for the random weights (default 1)\n"
             "  --no-base      do not allocate the 63M-parameter base model (count it only)\n"
             "  --help         this text\n",
             MAX_TOKENS - 1);
 }
 
-static long parse_count(const char *option, const char *value, long max) {
+// Parses a whole-number option value in min..max, or exits with a one-line message
+// naming the option.
+static long parse_count(const char *option, const char *value, long min, long max) {
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno || end == value || *end || v < 0 || v > max)
-        die("%s: expected a whole number 0..%ld, got '%s'", option, max, value);
+    if (errno || end == value || *end || v < min || v > max)
+        die("%s: expected a whole number %ld..%ld, got '%s'", option, min, max, value);
     return v;
 }
 
@@ -110,10 +112,10 @@ int main(int argc, char **argv) {
         const char *v = argv[++i];
         if (!strcmp(a, "--source")) source = v;
         else if (!strcmp(a, "--target")) target = v;
-        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 20000);
+        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 0, 20000);
         else if (!strcmp(a, "--corpus")) corpus = v;
-        else if (!strcmp(a, "--head")) head = parse_count(a, v, 3);
-        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 1L << 40);
+        else if (!strcmp(a, "--head")) head = parse_count(a, v, 1, 4) - 1;  // heads count from 1
+        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
         else {
             usage(stderr);
             die("%s: unknown option", a);
@@ -141,6 +143,16 @@ int main(int argc, char **argv) {
     const char *slab[MAX_TOKENS], *tlab[MAX_TOKENS];
     for (int i = 0; i < S; i++) slab[i] = tokenizer_token_string(&tok, src[i], sbuf[i], TOKEN_STRING_MAX);
     for (int i = 0; i < T; i++) tlab[i] = tokenizer_token_string(&tok, tgt[i], tbuf[i], TOKEN_STRING_MAX);
+    // A decoder row is labelled "fed → predicts": row t is fed target token t and its
+    // output predicts token t+1 (the last row predicts </s>), the convention of every
+    // decoder heatmap in the course.
+    char rbuf[MAX_TOKENS][2 * TOKEN_STRING_MAX + 8], ebuf[TOKEN_STRING_MAX];
+    const char *rlab[MAX_TOKENS];
+    for (int i = 0; i < T; i++) {
+        const char *next = i + 1 < T ? tlab[i + 1] : tokenizer_token_string(&tok, TOKEN_EOS, ebuf, sizeof ebuf);
+        snprintf(rbuf[i], sizeof rbuf[i], "%s → %s", tlab[i], next);
+        rlab[i] = rbuf[i];
+    }
     printf("Source (encoder input, x + </s>): %d tokens:", S);
     for (int i = 0; i < S; i++) printf(" %s", slab[i]);
     printf("\nTarget (decoder input, <s> + y): %d tokens:", T);
@@ -163,24 +175,32 @@ int main(int argc, char **argv) {
 
     float shown[MAX_TOKENS * MAX_TOKENS];
     int rows, cols;
-    const char *which = head < 0 ? "mean over the 4 heads" : "one head";
+    char which[32] = "mean over the 4 heads";
+    if (head >= 0) snprintf(which, sizeof which, "head %ld", head + 1);
     const float *w = model_attention(&m, ATTN_DECODER_SELF, 0, &rows, &cols);
     pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
-    printf("1. Decoder layer 1, masked self-attention (%s). Row t may only look at\n"
-           "   target positions 0..t: everything above the diagonal is exactly 0 (§3.2.3).\n", which);
-    attention_print(stdout, shown, rows, cols, tlab, tlab);
+    printf("1. Decoder layer 1, masked self-attention (%s). Each row is labelled\n"
+           "   \"fed → predicts\": the token fed in at that position and the token its output\n"
+           "   must predict. A row may only look at the tokens fed so far (the columns up to\n"
+           "   its own): everything above the diagonal is exactly 0 (§3.2.3).\n", which);
+    attention_print(stdout, shown, rows, cols, rlab, tlab);
 
     w = model_attention(&m, ATTN_CROSS, cfg.n_layers - 1, &rows, &cols);
     pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
-    printf("\n2. Decoder layer %d, cross-attention (%s): target tokens down, source tokens\n"
-           "   across. Queries come from the decoder, keys and values from the encoder output.\n",
+    printf("\n2. Decoder layer %d, cross-attention (%s): target rows (fed → predicts)\n"
+           "   down, source tokens across. Queries come from the decoder, keys and values\n"
+           "   from the encoder output.\n",
            cfg.n_layers, which);
-    attention_print(stdout, shown, rows, cols, tlab, slab);
+    attention_print(stdout, shown, rows, cols, rlab, slab);
 
     // ---- the generator: logits = y·Embᵀ, log-softmax (§3.4) -------------------------
     int V = cfg.vocab_size;
     float *logp = xmalloc(sizeof(float) * (size_t)V);
-    log_softmax_forward(logp, m.acts.logits + (long)(T - 1) * V, 1, V);
+    const float *logits = m.acts.logits + (long)(T - 1) * V;
+    log_softmax_forward(logp, logits, 1, V);
+    double mean = 0, square = 0;  // the spread of this row's logits, measured
+    for (int v = 0; v < V; v++) mean += logits[v] / (double)V;
+    for (int v = 0; v < V; v++) square += (logits[v] - mean) * (logits[v] - mean) / (double)V;
     printf("\n3. Next-token probabilities after \"%s\" (tied generator + softmax), top 5 of %d:\n",
            target, V);
     for (int k = 0; k < 5; k++) {
@@ -191,9 +211,10 @@ int main(int argc, char **argv) {
                exp((double)logp[best]));
         logp[best] = -INFINITY;
     }
-    printf("   (uniform would be 1/%d = %.4f. Untrained logits y·Eᵀ have a standard deviation\n"
-           "   near 1, as the embedding init intends: no token is anywhere near likely yet.)\n\n",
-           V, 1.0 / V);
+    printf("   (uniform would be 1/%d = %.4f. These untrained logits y·Eᵀ have a standard\n"
+           "   deviation of %.2f; the embedding init N(0, 1/d_model) aims at about 1, so that\n"
+           "   no token starts out anywhere near likely.)\n\n",
+           V, 1.0 / V, sqrt(square));
     free(logp);
 
     // ---- parameter counts (Table 3) -------------------------------------------------
