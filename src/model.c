@@ -344,6 +344,7 @@ static long decode_state_layout(DecodeState *s, float *base, const ModelConfig *
     s->x = layout_take(&l, row);
     s->y = layout_take(&l, row);
     s->logits = layout_take(&l, (long)c->max_batch * c->vocab_size);
+    s->embedding_t = layout_take(&l, (long)c->vocab_size * c->d_model);
     s->scratch = layout_take(&l, row * c->max_len);
     return l.used;
 }
@@ -370,7 +371,8 @@ static Dims step_dims(const Model *m) {
     return dims;
 }
 
-// Every layer's cross-attention K, V from the memory of the last model_encode.
+// Every layer's cross-attention K, V from the memory of the last model_encode, and
+// the transposed embedding for the steps' logits.
 void model_decode_start(Model *m) {
     const ModelActs *a = &m->acts;
     assert(a->B >= 1 && a->S >= 1 && "model_decode_start needs a model_encode first");
@@ -381,13 +383,15 @@ void model_decode_start(Model *m) {
     s->t = 0;
     memcpy(s->src_lengths, a->src_lengths, sizeof(int) * (size_t)a->B);
     const Dims dims = step_dims(m);
+    transpose(s->embedding_t, m->params.w.embedding, m->config.vocab_size, m->config.d_model);
     for (int l = 0; l < m->config.n_layers; l++)
         decoder_layer_cache_memory(&s->layers[l], s->scratch, a->memory, &m->params.w.dec[l],
                                    dims);
 }
 
 // y_0 = Emb[token]·√d_model + PE(t) (§3.4, §3.5), N layers one position each, then the
-// tied generator (§3.4): m->decode.logits (B,V).
+// tied generator (§3.4): m->decode.logits (B,V) (the same sums as generator_forward's
+// matmul_nt, which multiplies by a transposed copy too).
 void model_decode_step(Model *m, const int *tokens) {
     const ModelConfig *c = &m->config;
     DecodeState *s = &m->decode;
@@ -403,7 +407,9 @@ void model_decode_step(Model *m, const int *tokens) {
         s->x = s->y;
         s->y = swap;
     }
-    generator_forward(s->logits, s->x, m->params.w.embedding, s->B, c->d_model, c->vocab_size);
+    // The tied generator (§3.4), logits = y·Eᵀ, as y (B,d_model) · Eᵀ (d_model,V).
+    vec_zero(s->logits, (long)s->B * c->vocab_size);
+    matmul_nn(s->logits, s->x, s->embedding_t, s->B, c->d_model, c->vocab_size);
     s->t++;
 }
 

@@ -116,6 +116,9 @@ typedef struct {
     struct DecoderLayerCache *layers;  // N: the keys and values (decoder.h)
     struct DecoderStepScratch *step;   // one step's work space (decoder.h)
     float *x, *y;           // (max_batch,d_model) a layer's input and output at position t
+    float *embedding_t;     // (d_model,V) the embedding transposed at model_decode_start,
+                            //   so each step's logits y·Eᵀ are one plain product (no
+                            //   transposing V·d_model floats per token)
     float *scratch;         // max_batch·max_len·d_model: memory projections, reordering
 } DecodeState;
 
