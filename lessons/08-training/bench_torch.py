@@ -215,7 +215,7 @@ def main():
         f"{os.getloadavg()[0]:.2f}")
     say(f"C: {args.c} bench --threads {args.threads} (toy also --threads 1); "
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')} in the caller's "
-        f"environment (the program sets its own, see lessons/08-training/README.md)")
+        f"environment (the program sets its own, see lessons/08-training/4-training-loop.md)")
     if env is None:
         say("PyTorch: not installed (Debian: sudo apt-get install python3-torch "
             "libopenblas0-pthread); C alone")
