@@ -253,7 +253,9 @@ run_one() {  # test source, program
             awk -v t="$name" '$0 ~ "^\\[ RUN      \\] " t "$" { on = 1; next }
                                on && /^\[ *(OK|FAILED|RUN) *\]/ { exit } on { print "          " $0 }' "$log" | head -n 8
             hint_for "$1" "$name" | while IFS='	' read -r kind text; do
-                printf '          %-7s %s\n' "$kind:" "$text" | fold -s -w 96 | sed '2,$s/^/                  /'
+                # fold the text alone, then indent: every line stays within 96 columns
+                printf '%s\n' "$text" | fold -s -w 78 | awk -v k="$kind:" '
+                    NR == 1 { printf "          %-7s %s\n", k, $0; next } { print "                  " $0 }'
             done
         fi
     done < "$log.res"

@@ -10,7 +10,12 @@
 #include "tokenizer.h"
 
 float length_penalty(int length, float alpha) {
+    // EXERCISE 08 length-penalty: Wu et al.'s length penalty, used in §6.1 with α = 0.6
+    // TODO: lp(Y) = ((5 + |Y|) / 6)^α   with |Y| = length (in float: powf).
+    // STUB: (void)length; (void)alpha; return 1.0f;
+    // SOLUTION
     return powf((5.0f + (float)length) / 6.0f, alpha);
+    // END EXERCISE
 }
 
 // Tokens the search may never produce: <pad> is not a word and <s> only starts a prefix.
@@ -103,6 +108,21 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
         for (int r = 0; r < n_live; r++) memcpy(packed + r * t, prefixes + r * stride, sizeof(int) * t);
         scorer->next_log_probs(scorer->ctx, packed, n_live, t, log_probs);
 
+        // EXERCISE 08 beam-step: one step of beam search (§6.1, decode.h steps 1-3)
+        // TODO: log_probs is (n_live, V): log p(y | live prefix r). For every live row r
+        // TODO: and every token y that token_allowed(y), whose lp is neither NaN nor -inf,
+        // TODO: offer the candidate (live_log_prob[r] + lp, r, y) to keep_if_better, which
+        // TODO: keeps the best `beam - n_done` of them sorted (ties: the first offered).
+        // TODO: Then, for each kept candidate i in order, with parent = prefixes + row*stride
+        // TODO: (<s> y1 .. y(t-1)):
+        // TODO:   - token </s> (TOKEN_EOS): a finished hypothesis done[n_done++] with the
+        // TODO:     parent's tokens after <s> (length t-1), finished = true, its log_prob,
+        // TODO:     and score = log_prob / length_penalty(t, alpha) (|Y| = t counts </s>);
+        // TODO:   - any other token: row n_next of next_prefixes = parent followed by the
+        // TODO:     token (t + 1 ints), next_log_prob[n_next] = its log_prob, n_next++.
+        // TODO: n_next must end as the number of live rows for the next step.
+        // STUB: int n_next = 0;
+        // SOLUTION
         // Steps 1 and 2: the best (beam - n_done) extensions of all live prefixes.
         Candidate best[BEAM_MAX];
         int n_best = 0, want = beam - n_done;
@@ -134,6 +154,7 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
                 next_log_prob[n_next++] = best[i].log_prob;
             }
         }
+        // END EXERCISE
         int *swap = prefixes;
         prefixes = next_prefixes;
         next_prefixes = swap;

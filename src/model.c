@@ -499,23 +499,41 @@ void model_backward(Model *m, const float *dlogits) {
 // ---------------------------------------------------------------------------------
 
 // Points into the activations of the last forward: the weights of one attention.
-const float *model_attention(const Model *m, AttentionKind kind, int layer, int *rows,
-                             int *cols) {
+// The multi-head activations of one layer's attention of the given kind and their
+// (rows, cols) = (query positions, key positions) in the last forward pass; NULL if the
+// layer is out of range. Shared by the two accessors below.
+static const MhaActs *attention_acts(const Model *m, AttentionKind kind, int layer, int *rows, int *cols) {
     const ModelActs *a = &m->acts;
     if (layer < 0 || layer >= m->config.n_layers) return NULL;
     switch (kind) {
     case ATTN_ENCODER_SELF:
         *rows = a->S;
         *cols = a->S;
-        return a->enc[layer].attn.weights;
+        return &a->enc[layer].attn;
     case ATTN_DECODER_SELF:
         *rows = a->T;
         *cols = a->T;
-        return a->dec[layer].self_attn.weights;
+        return &a->dec[layer].self_attn;
     case ATTN_CROSS:
         *rows = a->T;
         *cols = a->S;
-        return a->dec[layer].cross_attn.weights;
+        return &a->dec[layer].cross_attn;
     }
     return NULL;
+}
+
+const float *model_attention(const Model *m, AttentionKind kind, int layer, int *rows,
+                             int *cols) {
+    const MhaActs *acts = attention_acts(m, kind, layer, rows, cols);
+    return acts ? acts->weights : NULL;
+}
+
+bool model_attention_qkv(const Model *m, AttentionKind kind, int layer, AttentionQKV *out) {
+    const MhaActs *acts = attention_acts(m, kind, layer, &out->rows, &out->cols);
+    if (!acts) return false;
+    out->d_k = m->config.d_model / m->config.n_heads;
+    out->q = acts->q;
+    out->k = acts->k;
+    out->v = acts->v;
+    return true;
 }

@@ -214,6 +214,18 @@ typedef enum { ATTN_ENCODER_SELF, ATTN_DECODER_SELF, ATTN_CROSS } AttentionKind;
 const float *model_attention(const Model *m, AttentionKind kind, int layer, int *rows,
                              int *cols);
 
+// The inputs of Eq. (1) behind those weights: the projected queries, keys and values of
+// one layer's attention in the last forward pass, split by head (§3.2.2), so that
+// weights = softmax(q·kᵀ / √d_k) with the mask. Read-only views into the activations.
+typedef struct {
+    const float *q;        // (B,h,rows,d_k)
+    const float *k, *v;    // (B,h,cols,d_k)
+    int rows, cols, d_k;   // as model_attention; d_k = d_model / h
+} AttentionQKV;
+
+// Fills out for one layer of the given kind; false if layer is out of range.
+bool model_attention_qkv(const Model *m, AttentionKind kind, int layer, AttentionQKV *out);
+
 // Parameter counts from a configuration alone (no allocation), per component.
 typedef struct {
     long embedding;              // V·d_model, counted once: shared three ways (§3.4)

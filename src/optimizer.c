@@ -42,10 +42,17 @@ void adam_free(Adam *opt) {
 // meet at step = warmup: a linear ramp up, then a 1/√step decay.
 float lrate_schedule(long step, int d_model, int warmup_steps) {
     if (step < 1) return 0.0f;
+    // EXERCISE 08 lr-schedule: the learning rate of Eq. (3) (§5.3)
+    // TODO: lrate = d_model^-0.5 · min(step^-0.5, step · warmup_steps^-1.5)
+    // TODO: Compute in double (sqrt, pow, fmin) and return it as a float. The two terms
+    // TODO: cross at step = warmup_steps: a linear ramp before, 1/√step after.
+    // STUB: return 0.0f;
+    // SOLUTION
     double s = (double)step;
     double decay = 1.0 / sqrt(s);
     double ramp = s * pow((double)warmup_steps, -1.5);
     return (float)(fmin(decay, ramp) / sqrt((double)d_model));
+    // END EXERCISE
 }
 
 // sqrt(Σ g²) over (n) values. Like the loss, summed in fixed chunks, then the chunk sums
@@ -70,6 +77,15 @@ float grad_global_norm(const float *grads, long n) {
 void adam_update(Adam *opt, float *params, const float *grads, float lr) {
     opt->step++;
     opt->last_lr = lr;
+    // EXERCISE 08 adam-update: one Adam step on every parameter (Kingma & Ba, Algorithm 1)
+    // TODO: With g = grads[i], t = opt->step (already counted), β1, β2, ε from opt->config,
+    // TODO: and the moments opt->m, opt->v (opt->n floats each, kept between steps):
+    // TODO:     m[i] = β1·m[i] + (1-β1)·g          v[i] = β2·v[i] + (1-β2)·g²
+    // TODO:     params[i] -= lr/(1-β1^t) · m[i] / (sqrt(v[i]) / sqrt(1-β2^t) + ε)
+    // TODO: (PyTorch's arrangement of the bias corrections: the fixture test compares to
+    // TODO: it to the last bits, so keep this order; compute 1-β^t once, with pow in double).
+    // STUB: (void)params; (void)grads;
+    // SOLUTION
     const float beta1 = opt->config.beta1, beta2 = opt->config.beta2, eps = opt->config.eps;
     // m and v start at 0, so early on they are biased towards 0; dividing by 1 - β^t
     // undoes that (t = 1: m̂ = g exactly).
@@ -87,6 +103,7 @@ void adam_update(Adam *opt, float *params, const float *grads, float lr) {
         float denom = sqrtf(v[i]) / correction2_sqrt + eps;
         params[i] -= step_size * m[i] / denom;
     }
+    // END EXERCISE
 }
 
 // §5.3: one step with the learning rate of Eq. (3) at step_num = opt->step + 1.

@@ -42,6 +42,7 @@ static void tree_scorer(void *ctx, const int *prefixes, int k, int t, float *log
 // Wu et al.'s lp(Y) = ((5+|Y|)/6)^α, worked by hand:
 //   lp(1) = (6/6)^α = 1 for every α;  lp(4, 0.6) = 1.5^0.6 = e^(0.6·ln 1.5) = 1.275425;
 //   lp(2, 0.6) = (7/6)^0.6 = 1.096903;  α = 0 gives 1.
+// hint: (5 + length) / 6, raised to the power α; lp(1) must be exactly 1.
 static void test_length_penalty_by_hand(void **state) {
     (void)state;
     assert_float_equal(length_penalty(1, 0.6f), 1.0f, 1e-6);
@@ -55,6 +56,8 @@ static void test_length_penalty_by_hand(void **state) {
 // "<s> a": "a </s>" with log .34 + log .98 = -1.099012, |Y| = 2.
 //   α = 0.6: scores -1.021651 / 1 and -1.099012 / 1.096903 = -1.001923 -> "a" wins.
 //   α = 0:   -1.021651 > -1.099012 -> the empty translation wins.
+// hint: a finished hypothesis is scored log_prob / length_penalty(t, alpha) where t
+// counts the </s>; the search keeps candidates by log_prob, the final ranking is by score.
 static void test_beam_length_penalty_decides(void **state) {
     (void)state;
     Scorer scorer = {V_HAND, 4, tree_scorer, NULL};
@@ -80,6 +83,8 @@ static void test_beam_length_penalty_decides(void **state) {
 
 // Greedy takes </s> (0.36) at once: the empty output, though "a </s>" is better under
 // the length penalty; beam 1 is the same search and must agree.
+// hint: a candidate's log-probability is its parent's plus the token's log p; never
+// offer <pad> or <s> (token_allowed).
 static void test_greedy_on_tree(void **state) {
     (void)state;
     Scorer scorer = {V_HAND, 1, tree_scorer, NULL};
@@ -157,6 +162,8 @@ static double path_log_prob(const Scorer *scorer, const Hypothesis *h) {
 
 // Beam 4: hypotheses come best-first, each score is log_prob / lp(|Y|) with |Y| counting
 // </s>, each log_prob is the true probability of its path, and outputs hold no specials.
+// hint: a live row of next_prefixes is the WHOLE parent prefix (t ints, <s> first) followed
+// by the new token; a finished one copies the parent without its <s>.
 static void test_beam_scores_sorted_and_consistent(void **state) {
     (void)state;
     for (int salt = 0; salt < 100; salt++) {
@@ -177,6 +184,7 @@ static void test_beam_scores_sorted_and_consistent(void **state) {
 
 // With </s> (almost) impossible, every hypothesis stops at the length limit, unfinished,
 // with exactly max_tokens tokens.
+// hint: n_next counts only the candidates that did not end in </s>.
 static void test_length_limit(void **state) {
     (void)state;
     RandomScorer ctx = {7, true};

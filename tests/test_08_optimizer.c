@@ -27,6 +27,8 @@ static void omp_set_num_threads(int n) { (void)n; }
 //   step 1:     512^-0.5 · 1 · 4000^-1.5 = 0.04419417 · 3.952847e-6 = 1.746928e-7
 //   step 4000:  512^-0.5 · 4000^-0.5     = 0.04419417 · 0.01581139  = 6.987712e-4 (the peak)
 //   step 16000: 512^-0.5 · 16000^-0.5    = 0.04419417 · 0.007905694 = 3.493856e-4 (half)
+// hint: both terms are computed at every step and the SMALLER one is taken (min), then
+// everything is divided by √d_model; warmup_steps^-1.5 is 1/(warmup·√warmup).
 static void test_schedule_by_hand(void **state) {
     (void)state;
     assert_true(fabsf(lrate_schedule(1, 512, 4000) - 1.746928e-7f) < 1e-12f);
@@ -44,6 +46,8 @@ static void test_schedule_by_hand(void **state) {
 
 // On the first step m̂ = g and v̂ = g² exactly, so every parameter moves by
 // lr · g / (|g| + ε) ≈ lr · sign(g), whatever the size of g: Adam's step is scale free.
+// hint: update m and v BEFORE using them, and divide by the bias corrections 1-β1^t and
+// sqrt(1-β2^t) with t the step already counted (1 on the first call).
 static void test_first_step_by_hand(void **state) {
     (void)state;
     AdamConfig config = adam_config_paper(16);
@@ -110,6 +114,8 @@ static void test_global_norm(void **state) {
 // Ten steps of Adam with the schedule of Eq. (3) (d_model 16, warmup 4) on
 // f(x) = Σ a(x-c)²/2 + Σ sin x, gradient a(x-c) + cos x, next to PyTorch's parameters
 // after each step.
+// hint: ε is added to sqrt(v)/sqrt(1-β2^t), not inside the square root; the moments
+// persist in opt->m and opt->v from one call to the next.
 static void test_adam_matches_pytorch(void **state) {
     (void)state;
     enum { N = 12, STEPS = 10 };

@@ -20,6 +20,7 @@
 
 #include "draw.h"
 #include "input.h"
+#include "model.h"
 #include "png.h"
 #include "replay.h"
 #include "rng.h"
@@ -577,6 +578,116 @@ static void test_positional_wavelengths_and_rotation(void **state) {
     draw(sc, "formula");
 }
 
+// Eq. (1) step by step from a real forward pass: the snapshot keeps q, k and v of every
+// kind, layer and head (snapshot_copy_attention, as the viewer's worker calls it), and
+// the softmax of the scores the panel shows (q·k_j / √d_k, the mask) gives back the
+// heatmap's row, the weights the model itself computed; out = Σ_j p_j v_j.
+static void fill_from_model(Snapshot *s, Model *m) {
+    ModelConfig cfg = {.vocab_size = 12, .d_model = 16, .n_heads = 2, .d_ff = 32,
+                       .n_layers = 2, .max_len = 12, .max_batch = 1, .dropout = 0.1f};
+    Rng rng;
+    rng_seed(&rng, 11, 0);
+    model_init(m, &cfg, &rng);
+    // Larger weights than the initialisation gives, so the rows are far from uniform.
+    for (long i = 0; i < m->params.n; i++) m->params.values[i] *= 2.0f;
+    int src[6] = {4, 7, 5, 9, 3, 2}, tgt[5] = {1, 8, 6, 10, 5};
+    int S = 6, T = 5;
+    model_forward(m, &(ModelBatch){.src = src, .src_lengths = &S, .tgt = tgt, .tgt_lengths = &T,
+                                   .B = 1, .S = S, .T = T}, false, NULL);
+    memset(s, 0, sizeof *s);
+    s->n_layers = 2;
+    s->n_heads = 2;
+    snapshot_copy_attention(s, m);
+}
+
+static void test_formula_reproduces_the_weights(void **state) {
+    (void)state;
+    Snapshot *s = calloc(1, sizeof *s);
+    Model m;
+    fill_from_model(s, &m);
+    double worst = 0, sharpest = 0;
+    for (int k = 0; k < VIZ_KINDS; k++) {
+        const VizAttention *a = &s->attn[k];
+        assert_int_equal(a->d_k, 8);
+        assert_int_equal(a->rows, k == VIZ_ENC_SELF ? 6 : 5);
+        assert_int_equal(a->cols, k == VIZ_DEC_SELF ? 5 : 6);
+        for (int l = 0; l < 2; l++)
+            for (int hd = 0; hd < 2; hd++)
+                for (int r = 0; r < a->rows; r++) {
+                    VizFormula f;
+                    assert_true(viz_formula(s, (VizKind)k, l, hd, r, &f));
+                    for (int c = 0; c < a->cols; c++) {
+                        float want = a->weights[l][hd][r * a->cols + c];
+                        worst = fmax(worst, fabs(f.weight[c] - want));
+                        sharpest = fmax(sharpest, want);
+                        assert_true(f.masked[c] == (k == VIZ_DEC_SELF && c > r));
+                        if (!f.masked[c]) assert_float_equal(f.scaled[c], f.raw[c] / sqrtf(8.0f), 1e-5);
+                    }
+                    for (int i = 0; i < f.d_k; i++) {
+                        double out = 0;
+                        for (int c = 0; c < a->cols; c++) out += f.weight[c] * a->v[l][hd][c * f.d_k + i];
+                        assert_float_equal(f.out[i], out, 1e-5);
+                    }
+                }
+    }
+    assert_true(worst < 1e-5);
+    assert_true(sharpest > 0.5);  // not a uniform row that any scores would give
+    // A replay keeps no q, k, v: the panel falls back to the recovered scores.
+    VizFormula f;
+    s->attn[VIZ_CROSS].d_k = 0;
+    assert_false(viz_formula(s, VIZ_CROSS, 0, 0, 0, &f));
+    model_free(&m);
+    free(s);
+}
+
+// The panel itself: a click on a row of a live model's heatmap draws the table (q·k_j,
+// ÷√d_k, p_j, v_j) closed by a rule and the accent-coloured out = Σ p_j v_j row; a
+// replay (no q, k, v) draws the recovered scores, with no such rule.
+static int rule_row(const Scene *sc, SDL_Rect r) {
+    SDL_Color line = {70, 70, 86, 255};
+    for (int y = r.y; y < r.y + r.h; y++) {
+        SDL_Rect one = {r.x, y, r.w, 1};
+        if (count_color(sc, one, line) > 150) return y;
+    }
+    return -1;
+}
+
+static void test_formula_panel_pixels(void **state) {
+    Scene *sc = *state;
+    Snapshot *saved = sc->snap;
+    Snapshot *s = calloc(1, sizeof *s);
+    Model m;
+    fill_from_model(s, &m);
+    memcpy(s->src_tokens, saved->src_tokens, sizeof s->src_tokens);
+    memcpy(s->tgt_tokens, saved->tgt_tokens, sizeof s->tgt_tokens);
+    memcpy(s->tgt_next, saved->tgt_next, sizeof s->tgt_next);
+    s->version = 1;
+    s->src_len = 6;
+    s->tgt_len = 5;
+    sc->snap = s;
+    ViewState st = sc->st;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = 1;
+    st.formula_row = 2;
+    ViewState keep = sc->st;
+    sc->st = st;
+    draw(sc, "formula_exact");
+    SDL_Rect right = {W * 62 / 100 + 20, H / 2, W - W * 62 / 100 - 40, H / 2 - 40};
+    int y = rule_row(sc, right);
+    assert_true(y > 0);
+    SDL_Color accent = {255, 184, 64, 255};
+    SDL_Rect out_row = {right.x, y + 1, right.w, 16};
+    assert_true(count_color(sc, out_row, accent) > 40);  // "out = Σ p_j v_j" and its numbers
+    s->attn[VIZ_CROSS].d_k = 0;  // as a replay
+    draw(sc, "formula_recovered");
+    assert_int_equal(rule_row(sc, right), -1);
+    sc->st = keep;
+    sc->snap = saved;
+    model_free(&m);
+    free(s);
+}
+
 // Presentation mode: no key hints in the footer, secondary text near-white, and the
 // fonts the caller opens for 1.6 times the height are larger.
 static void test_presentation_mode(void **state) {
@@ -1064,6 +1175,55 @@ static void test_missing_font_names_the_file(void **state) {
     painter_free(&p);
 }
 
+// make run: the recording plays in the main view while the live run trains beside it.
+// The LIVE inset shows the live snapshot's matrix for the same kind, layer and head (the
+// hand-made one-hot head: the colour scale's top colour appears) and its step; a click
+// on it brings the live model to full size, after which there is no inset.
+static void test_live_inset_beside_a_replay(void **state) {
+    Scene *sc = *state;
+    Replay r;
+    char path[] = "/tmp/test_09_inset_XXXXXX";
+    make_replay(&r, path);
+    Snapshot *s = calloc(1, sizeof *s);
+    replay_fill_snapshot(s, &r, 1);
+    s->version = 2;
+    ViewState st;
+    view_state_init(&st, W, H);
+    st.has_replay = st.replay = st.has_live = true;
+    st.replay_frames = 4;
+    st.replay_frame = 1;
+    st.kind = VIZ_CROSS;
+    st.layer = 1;
+    st.head = 2;
+    SDL_Rect inset = viz_live_inset_rect(&sc->painter, &st);
+    assert_true(inset.w > 100 && inset.h > 100);
+    viz_draw(&sc->painter, &st, s);
+    viz_draw_live_inset(&sc->painter, &st, sc->snap);
+    SDL_RenderPresent(sc->renderer);
+    const char *dir = getenv("VIZ_TEST_SAVE_DIR");
+    if (dir) {
+        char out[512];
+        snprintf(out, sizeof out, "%s/live_inset.png", dir);
+        ErrorMessage err;
+        viz_save_png(sc->renderer, W, H, out, &err);
+    }
+    SDL_Color accent = {255, 184, 64, 255};
+    SDL_Rect title = {inset.x, inset.y, inset.w, 20};
+    assert_true(count_color(sc, title, accent) > 30);                // "LIVE beside the replay: step ..."
+    assert_true(count_color(sc, inset, viz_colormap(1.0f)) > 100);   // the live one-hot head
+    st.formula_row = 0;  // the Eq. (1) panel takes that place
+    assert_int_equal(viz_live_inset_rect(&sc->painter, &st).w, 0);
+    st.formula_row = -1;
+    InputActions act;
+    SDL_Event click = click_event(inset.x + inset.w / 2, inset.y + inset.h / 2);
+    viz_handle_event(&sc->painter, &st, s, &click, &act);
+    assert_false(st.replay);
+    assert_int_equal(viz_live_inset_rect(&sc->painter, &st).w, 0);
+    replay_free(&r);
+    unlink(path);
+    free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormap_ends_and_order),
@@ -1082,6 +1242,9 @@ int main(void) {
         cmocka_unit_test(test_rows_say_fed_and_predicted),
         cmocka_unit_test(test_comparisons),
         cmocka_unit_test(test_presentation_mode),
+        cmocka_unit_test(test_formula_reproduces_the_weights),
+        cmocka_unit_test(test_formula_panel_pixels),
+        cmocka_unit_test(test_live_inset_beside_a_replay),
         cmocka_unit_test(test_positional_wavelengths_and_rotation),
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),

@@ -738,23 +738,13 @@ static void draw_tooltip(Painter *p, const ViewState *st, int x, int y, const ch
     draw_text(p, FONT_NORMAL, TEXT, x + 6, y + 3, ALIGN_LEFT, s);
 }
 
-// Eq. (1) for one query row (a click on the row): softmax(q·k_j / √d_k) over the keys
-// j the mask leaves, and the weights that mix the values. The viewer keeps the weights,
-// not q and k, so the scores are shown as softmax recovers them: s_j − max_j s_j =
+// The panel's body when the snapshot keeps no q, k, v (a replay, the mean of heads):
+// the scores as softmax recovers them from the weights, s_j − max_j s_j =
 // log(p_j / p_max), exact up to the one constant per row that softmax ignores.
-static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b, SDL_Rect box) {
-    int lhs = line_height(p, FONT_SMALL), r = st->formula_row;
-    if (box.h < 4 * lhs) return;
-    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+static void draw_formula_recovered(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b,
+                                   SDL_Rect box, int y) {
+    int lhs = line_height(p, FONT_SMALL), r = st->formula_row, x = box.x + 8;
     const VizAttention *a = &s->attn[st->kind];
-    char row[2 * VIZ_TOKEN_CHARS + 8];
-    viz_row_label(s, st->kind, r, row, (int)sizeof row);
-    int y = box.y + 4, x = box.x + 8;
-    draw_textf(p, FONT_NORMAL, ACCENT, x, y, ALIGN_LEFT, "Eq. (1) for row %s", row);
-    y += line_height(p, FONT_NORMAL);
-    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16,
-                      "Attention(Q,K,V) = softmax(QK\xe1\xb5\x80 / \xe2\x88\x9a" "d_k) V   (§3.2.1)");
-    y += lhs;
     draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "key");
     draw_text(p, FONT_SMALL, p->dim, x + box.w / 3, y, ALIGN_LEFT, "score \xe2\x88\x92 max");
     draw_text(p, FONT_SMALL, p->dim, x + 2 * box.w / 3, y, ALIGN_LEFT, "softmax = weight");
@@ -778,6 +768,141 @@ static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, con
     }
     draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "sum %.4f; output = \xce\xa3 weight \xc2\xb7 v_j, %.0f%% from the top key", total,
                100.0 * pmax);
+    y += lhs;
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16,
+                      b->head < 0 ? "(the mean of heads has no single q, k, v: pick one head for them)"
+                                  : "(scores from the weights: this snapshot keeps no q, k, v)");
+}
+
+// Columns of the step-by-step table: the key, q·k_j, ÷√d_k, the weight p_j, then as
+// many of the d_k value dimensions as fit (at most 4); x positions are right edges.
+typedef struct {
+    int key_x, key_w;
+    int raw_x, scaled_x, p_x;
+    int v_x[4], n_v;
+} FormulaColumns;
+
+// Lays the table's columns out in a panel of width box_w starting at x.
+static FormulaColumns formula_columns(Painter *p, int x, int box_w, int d_k) {
+    FormulaColumns c;
+    int num = text_width(p, FONT_SMALL, "+00.0") + 8;  // format_number's widest
+    int v_num = num;
+    c.key_x = x;
+    c.key_w = SDL_max(40, box_w / 7);
+    c.raw_x = x + c.key_w + num;
+    c.scaled_x = c.raw_x + num;
+    c.p_x = c.scaled_x + text_width(p, FONT_SMALL, "0.0000") + 8;
+    int room = x + box_w - 16 - c.p_x;
+    c.n_v = SDL_max(0, SDL_min(SDL_min(d_k, 4), room / v_num));
+    for (int i = 0; i < c.n_v; i++) c.v_x[i] = c.p_x + (i + 1) * v_num;
+    return c;
+}
+
+// A number in at most 5 characters ("+1.23", "+12.3", "+123", "+1234"), so the
+// columns of the Eq. (1) table stay narrow and apart whatever the scale of the scores.
+static void format_number(char *out, int cap, float x) {
+    float a = fabsf(x);
+    snprintf(out, (size_t)cap, a < 9.995f ? "%+.2f" : a < 99.95f ? "%+.1f" : "%+.0f", x);
+}
+
+// One row of the table: a key, its score, its scaled (or masked) score, its weight and
+// the first value dimensions of v_j.
+static void draw_formula_key(Painter *p, const Snapshot *s, const ViewState *st, const FormulaColumns *fc,
+                             const VizFormula *f, int layer, int head, int c, int y, float pmax) {
+    const VizAttention *a = &s->attn[st->kind];
+    draw_text_clipped(p, FONT_SMALL, f->masked[c] ? p->dim : TEXT, fc->key_x, y, fc->key_w - 4, col_label(s, st->kind, c));
+    char num[16];
+    format_number(num, (int)sizeof num, f->raw[c]);
+    draw_text(p, FONT_SMALL, f->masked[c] ? p->dim : TEXT, fc->raw_x, y, ALIGN_RIGHT, num);
+    if (f->masked[c]) {
+        draw_text(p, FONT_SMALL, p->dim, fc->scaled_x, y, ALIGN_RIGHT, "\xe2\x88\x92\xe2\x88\x9e");
+        draw_text(p, FONT_SMALL, p->dim, fc->p_x, y, ALIGN_RIGHT, "0");
+    } else {
+        format_number(num, (int)sizeof num, f->scaled[c]);
+        draw_text(p, FONT_SMALL, TEXT, fc->scaled_x, y, ALIGN_RIGHT, num);
+        draw_textf(p, FONT_SMALL, f->weight[c] == pmax ? ACCENT : TEXT, fc->p_x, y, ALIGN_RIGHT, "%.4f", f->weight[c]);
+    }
+    for (int i = 0; i < fc->n_v; i++) {
+        format_number(num, (int)sizeof num, a->v[layer][head][c * f->d_k + i]);
+        draw_text(p, FONT_SMALL, f->masked[c] ? p->dim : TEXT, fc->v_x[i], y, ALIGN_RIGHT, num);
+    }
+}
+
+// The panel's body from the kept q, k and v (viz_formula): q, then per key q·k_j, ÷√d_k
+// (−∞ where masked), the softmax weight p_j and the first dimensions of v_j, then
+// out = Σ_j p_j v_j under the v columns.
+static void draw_formula_exact(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b,
+                               const VizFormula *f, SDL_Rect box, int y) {
+    int lhs = line_height(p, FONT_SMALL), x = box.x + 8;
+    char line[VIZ_TEXT_CHARS];
+    int o = snprintf(line, sizeof line, "q =");
+    for (int i = 0; i < f->d_k && o < (int)sizeof line - 12; i++)
+        o += snprintf(line + o, sizeof line - (size_t)o, " %+.2f", s->attn[st->kind].q[b->layer][b->head][st->formula_row * f->d_k + i]);
+    draw_text_clipped(p, FONT_SMALL, TEXT, x, y, box.w - 16, line);
+    y += lhs;
+    FormulaColumns fc = formula_columns(p, x, box.w, f->d_k);
+    draw_text(p, FONT_SMALL, p->dim, fc.key_x, y, ALIGN_LEFT, "key j");
+    draw_text(p, FONT_SMALL, p->dim, fc.raw_x, y, ALIGN_RIGHT, "q\xc2\xb7k_j");
+    draw_textf(p, FONT_SMALL, p->dim, fc.scaled_x, y, ALIGN_RIGHT, "\xc3\xb7%.2f", sqrt((double)f->d_k));
+    draw_text(p, FONT_SMALL, p->dim, fc.p_x, y, ALIGN_RIGHT, "p_j");
+    for (int i = 0; i < fc.n_v; i++) draw_textf(p, FONT_SMALL, p->dim, fc.v_x[i], y, ALIGN_RIGHT, "v_j[%d]", i);
+    y += lhs;
+    float pmax = 0;
+    double total = 0;
+    for (int c = 0; c < f->cols; c++) pmax = fmaxf(pmax, f->weight[c]);
+    int c = 0;
+    for (; c < f->cols && y + 3 * lhs <= box.y + box.h; c++, y += lhs) {
+        draw_formula_key(p, s, st, &fc, f, b->layer, b->head, c, y, pmax);
+        total += f->weight[c];
+    }
+    if (c < f->cols) {
+        draw_textf(p, FONT_SMALL, p->dim, fc.key_x, y, ALIGN_LEFT, "... %d more keys", f->cols - c);
+        y += lhs;
+    }
+    for (; c < f->cols; c++) total += f->weight[c];
+    fill_rect(p->renderer, fc.key_x, y, (fc.n_v > 0 ? fc.v_x[fc.n_v - 1] : fc.p_x) - fc.key_x, 1, GRID_LINE);
+    draw_text(p, FONT_SMALL, ACCENT, fc.key_x, y + 1, ALIGN_LEFT, "out = \xce\xa3 p_j v_j");
+    draw_textf(p, FONT_SMALL, p->dim, fc.p_x, y + 1, ALIGN_RIGHT, "\xce\xa3 %.4f", total);
+    for (int i = 0; i < fc.n_v; i++) {
+        char num[16];
+        format_number(num, (int)sizeof num, f->out[i]);
+        draw_text(p, FONT_SMALL, ACCENT, fc.v_x[i], y + 1, ALIGN_RIGHT, num);
+    }
+    y += lhs;
+    bool masked = false;
+    for (int j = 0; j < f->cols; j++) masked |= f->masked[j];
+    snprintf(line, sizeof line, "the first %d of d_k = %d dimensions of v_j and out", fc.n_v, f->d_k);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16, line);
+    if (masked && y + 2 * lhs <= box.y + box.h)
+        draw_text_clipped(p, FONT_SMALL, p->dim, x, y + lhs, box.w - 16,
+                          "\xe2\x88\x92\xe2\x88\x9e: a masked key (the future, §3.2.3), so p_j = 0");
+}
+
+// Eq. (1) for one query row (a click on the row): softmax(q·k_j / √d_k) over the keys
+// j the mask leaves, and the weighted sum of the values, with this model's numbers on
+// this sentence when the snapshot keeps q, k and v (a live or explored model), else
+// the scores recovered from the weights (a replay).
+static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *b, SDL_Rect box) {
+    int lhs = line_height(p, FONT_SMALL), r = st->formula_row;
+    if (box.h < 4 * lhs) return;
+    fill_rect(p->renderer, box.x, box.y, box.w, box.h, PANEL);
+    char row[2 * VIZ_TOKEN_CHARS + 8];
+    viz_row_label(s, st->kind, r, row, (int)sizeof row);
+    int y = box.y + 4, x = box.x + 8;
+    draw_textf(p, FONT_NORMAL, ACCENT, x, y, ALIGN_LEFT, "Eq. (1) for row %s", row);
+    y += line_height(p, FONT_NORMAL);
+    VizFormula f;
+    bool exact = b->head >= 0 && viz_formula(s, st->kind, b->layer, b->head, r, &f);
+    char eq[160];
+    if (exact)
+        snprintf(eq, sizeof eq, "softmax(q\xc2\xb7k_j / \xe2\x88\x9a" "d_k) v_j, d_k = %d   (§3.2.1, layer %d head %d)",
+                 f.d_k, b->layer + 1, b->head + 1);
+    else
+        snprintf(eq, sizeof eq, "Attention(Q,K,V) = softmax(QK\xe1\xb5\x80 / \xe2\x88\x9a" "d_k) V   (§3.2.1)");
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, box.w - 16, eq);
+    y += lhs;
+    if (exact) draw_formula_exact(p, st, s, b, &f, box, y);
+    else draw_formula_recovered(p, st, s, b, box, y);
 }
 
 static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
@@ -1298,7 +1423,7 @@ static void draw_help(Painter *p, const ViewState *st) {
         {"left / right", "previous / next head; before head 1 comes 'all heads'"},
         {"a", "all heads of the layer as a grid (or click one head of the grid)"},
         {"v  g  b", "mean of the heads;  all layers x heads;  pin a head to compare with the next"},
-        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live"},
+        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live (or click the LIVE inset)"},
         {"c  p", "captions on / off;  presentation mode (large, high contrast)"},
         {"+ / -   [ ]", "positional view: twice / half as many positions;  the offset k of the rotation"},
         {"Enter", "type a sentence (or click the box); while typing no key is a shortcut"},
@@ -1325,6 +1450,63 @@ static void draw_help(Painter *p, const ViewState *st) {
 }
 
 // ---- the frame -----------------------------------------------------------------------------
+
+SDL_Rect viz_live_inset_rect(Painter *p, const ViewState *st) {
+    SDL_Rect r = {0, 0, 0, 0};
+    if (st->view != VIEW_ATTENTION || !st->replay || !st->has_live || st->formula_row >= 0) return r;
+    int x, w;
+    right_column(p, st, &x, &w);
+    SDL_Rect area = attention_area(p, st);
+    r.x = x;
+    r.w = w;
+    r.y = viz_text_box_rect(p, st).y - line_height(p, FONT_SMALL);
+    r.h = area.y + area.h - r.y;
+    if (r.h < 5 * line_height(p, FONT_SMALL)) r.w = r.h = 0;
+    return r;
+}
+
+void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live) {
+    SDL_Rect r = viz_live_inset_rect(p, st);
+    if (r.w <= 0) return;
+    int lhs = line_height(p, FONT_SMALL), m = margin(p);
+    fill_rect(p->renderer, r.x, r.y, r.w, r.h, PANEL);
+    outline_rect(p->renderer, r.x, r.y, r.w, r.h, GRID_LINE);
+    int x = r.x + 8, y = r.y + 4;
+    char line[VIZ_TEXT_CHARS];
+    bool training = live->total_steps > 0 && !live->finished;
+    if (live->version == 0 || live->history_len == 0)
+        snprintf(line, sizeof line, "%s beside the replay: %s", training ? "LIVE" : "the model",
+                 live->status[0] ? live->status : "starting ...");
+    else if (live->total_steps > 0)
+        snprintf(line, sizeof line, "LIVE beside the replay: step %ld / %ld, loss %.3f%s", live->step, live->total_steps,
+                 live->train_loss, live->finished ? ", finished" : "");
+    else
+        snprintf(line, sizeof line, "LIVE beside the replay: step %ld, loss %.3f", live->step, live->train_loss);
+    draw_text_clipped(p, FONT_SMALL, ACCENT, x, y, r.w - 16, line);
+    y += lhs;
+    if (st->head >= 0)
+        snprintf(line, sizeof line, "layer %d head %d, %s;  r or click: full size", st->layer + 1,
+                 SDL_min(st->head, live->n_heads - 1) + 1, training ? "training now" : "loaded model");
+    else
+        snprintf(line, sizeof line, "layer %d, mean of heads, %s;  r or click: full size", st->layer + 1,
+                 training ? "training now" : "loaded model");
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, r.w - 16, line);
+    y += lhs + 4;
+    // The live model's matrix for the view's kind, layer and head (the mean for a grid).
+    const VizAttention *a = &live->attn[st->kind];
+    int rows = a->rows, cols = a->cols;
+    if (live->version == 0 || rows <= 0 || cols <= 0 || st->layer >= live->n_layers) {
+        draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "(no live attention yet)");
+        return;
+    }
+    int room_w = r.w - 16, room_h = r.y + r.h - y - m / 2;
+    int cell = SDL_max(2, SDL_min(room_w / cols, room_h / rows));
+    HeatmapBox b = {.head = st->head >= 0 ? SDL_min(st->head, live->n_heads - 1) : VIZ_HEAD_AVERAGE,
+                    .layer = SDL_max(0, st->layer), .rows = rows, .cols = cols, .cell = cell, .labels = false};
+    b.grid = (SDL_Rect){x + (room_w - cell * cols) / 2, y, cell * cols, cell * rows};
+    b.area = b.grid;
+    draw_heatmap(p, live, st->kind, &b, FONT_SMALL);
+}
 
 void viz_draw(Painter *p, const ViewState *st, const Snapshot *s) {
     p->frame++;

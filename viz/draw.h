@@ -102,6 +102,15 @@ bool painter_resize(Painter *p, int height, ErrorMessage *err);
 // Draws one whole frame (clears first; the caller presents).
 void viz_draw(Painter *p, const ViewState *st, const Snapshot *s);
 
+// The live run beside a replay (make run: the recording plays while the model trains):
+// while the attention view shows the replay, the right column's lower part (the text
+// box's place, unused by a replay) holds the live model's step and loss and its matrix
+// for the same kind, layer and head. Empty rect when not shown (another view, the live
+// model on screen, no live run, or the Eq. (1) panel open). The caller draws the inset
+// after viz_draw, with the newest live snapshot.
+SDL_Rect viz_live_inset_rect(Painter *p, const ViewState *st);
+void viz_draw_live_inset(Painter *p, const ViewState *st, const Snapshot *live);
+
 // ---- layout, shared by drawing, mouse hit tests and the pixel tests ---------------
 typedef struct {
     int head, layer;

@@ -175,10 +175,15 @@ static void key_shortcut(SDL_Keycode key, SDL_Keymod mod, ViewState *st, const S
     }
 }
 
-// A click: the sentence box takes (or, clicked outside, gives back) the keyboard; the
-// slider picks a frame; a head of the grid is shown alone; a row of one head opens
+// A click: the live inset beside a replay brings the live model to full size; the
+// sentence box takes (or, clicked outside, gives back) the keyboard; the slider picks a frame; a head of the grid is shown alone; a row of one head opens
 // Eq. (1) for that query.
 static void click(Painter *p, ViewState *st, const Snapshot *s, int x, int y) {
+    if (inside(viz_live_inset_rect(p, st), x, y)) {  // the live run beside a replay: full size
+        st->replay = false;
+        set_message(st, "live training (r: the recorded run)");
+        return;
+    }
     bool in_box = st->view == VIEW_ATTENTION && inside(viz_text_box_rect(p, st), x, y);
     if (in_box != st->editing) {
         st->editing = in_box;

@@ -719,8 +719,9 @@ static bool app_event(App *app, ViewState *st, const Snapshot *s, const SDL_Even
     return !act.quit;
 }
 
-// Draws one frame (at most 60 a second) and keeps the timing figures.
-static bool app_frame(App *app, Options *o, const Snapshot *s) {
+// Draws one frame (at most 60 a second), with the live run's inset over a replay, and
+// keeps the timing figures.
+static bool app_frame(App *app, Options *o, const Snapshot *s, const Snapshot *live) {
     ViewState *st = &o->view;
     ErrorMessage err;
     if (!fit_fonts(&app->painter, st, &err)) {
@@ -734,6 +735,7 @@ static bool app_frame(App *app, Options *o, const Snapshot *s) {
     double t0 = wall_seconds();
     app->last_frame = t0;
     viz_draw(&app->painter, st, s);
+    if (s != live && app->thread_started) viz_draw_live_inset(&app->painter, st, live);
     SDL_RenderPresent(app->renderer);
     double dt = wall_seconds() - t0;
     app->draw_seconds += dt;
@@ -792,7 +794,7 @@ static void fit_sentence(App *app, ViewState *st, const Snapshot *s) {
 static int app_loop(App *app, Options *o) {
     static const Snapshot empty;
     ViewState *st = &o->view;
-    uint64_t drawn_version = (uint64_t)-1;
+    uint64_t drawn_version = (uint64_t)-1, drawn_live = (uint64_t)-1;
     bool dirty = true, running = true, checked = false;
     const Snapshot *live = app->thread_started ? exchange_acquire(&app->x) : &empty;
     app->started = app->fps_start = wall_seconds();
@@ -812,14 +814,17 @@ static int app_loop(App *app, Options *o) {
         s = app_snapshot(app, st, live);
         if (!app_first_look(o, st, s, &checked)) return 2;
         fit_sentence(app, st, s);
+        if (s != live && live->version != drawn_live && viz_live_inset_rect(&app->painter, st).w > 0)
+            dirty = true;  // the live inset beside a replay moves on its own
         if (s->version != drawn_version) {
             dirty = true;
             if (s->version > 0 && !strcmp(st->message, "translating ...") && !st->editing) st->message[0] = '\0';
         }
         if (o->quit_after > 0 && wall_seconds() - app->started > o->quit_after) running = false;
         if (!running || (!dirty && !o->fps)) continue;
-        if (!app_frame(app, o, s)) return 1;
+        if (!app_frame(app, o, s, live)) return 1;
         drawn_version = s->version;
+        drawn_live = live->version;
         dirty = false;
     }
     return 0;

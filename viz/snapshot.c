@@ -23,6 +23,86 @@ bool viz_cell_masked(const VizAttention *a, int r, int c) {
     return a->causal && c > r;  // a query may not see later keys (§3.2.3)
 }
 
+static int min_int(int a, int b) { return a < b ? a : b; }
+
+// Copies the first (rows, cols) of one (1,h,rows,cols) matrix per head, and the first
+// rows of its (1,h,rows,d_k) q and (1,h,cols,d_k) k and v when they fit, for one layer.
+static void copy_layer(VizAttention *a, int layer, const float *w, const AttentionQKV *qkv, int heads) {
+    int R = a->rows, C = a->cols, dk = a->d_k;
+    for (int hd = 0; hd < heads; hd++) {
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < C; c++)
+                a->weights[layer][hd][r * C + c] = w[((long)hd * qkv->rows + r) * qkv->cols + c];
+        if (dk == 0) continue;
+        for (int r = 0; r < R; r++)
+            memcpy(a->q[layer][hd] + r * dk, qkv->q + ((long)hd * qkv->rows + r) * dk, sizeof(float) * (size_t)dk);
+        for (int c = 0; c < C; c++) {
+            memcpy(a->k[layer][hd] + c * dk, qkv->k + ((long)hd * qkv->cols + c) * dk, sizeof(float) * (size_t)dk);
+            memcpy(a->v[layer][hd] + c * dk, qkv->v + ((long)hd * qkv->cols + c) * dk, sizeof(float) * (size_t)dk);
+        }
+    }
+}
+
+// One kind of attention (§3.2.3) of every layer into s->attn[vk].
+static void copy_kind(Snapshot *s, const Model *m, AttentionKind kind, VizKind vk, bool causal) {
+    VizAttention *a = &s->attn[vk];
+    int heads = min_int(m->config.n_heads, VIZ_MAX_HEADS);
+    int layers = min_int(m->config.n_layers, VIZ_MAX_LAYERS);
+    memset(a, 0, sizeof *a);
+    a->causal = causal;
+    for (int l = 0; l < layers; l++) {
+        int rows, cols;
+        AttentionQKV qkv;
+        const float *w = model_attention(m, kind, l, &rows, &cols);
+        if (!w || !model_attention_qkv(m, kind, l, &qkv)) continue;
+        a->rows = a->valid_rows = min_int(rows, VIZ_MAX_TOKENS);  // one sentence: no padding inside
+        a->cols = a->valid_cols = min_int(cols, VIZ_MAX_TOKENS);
+        a->d_k = qkv.d_k <= VIZ_MAX_DK ? qkv.d_k : 0;
+        copy_layer(a, l, w, &qkv, heads);
+    }
+}
+
+void snapshot_copy_attention(Snapshot *s, const Model *m) {
+    copy_kind(s, m, ATTN_ENCODER_SELF, VIZ_ENC_SELF, false);
+    copy_kind(s, m, ATTN_DECODER_SELF, VIZ_DEC_SELF, true);
+    copy_kind(s, m, ATTN_CROSS, VIZ_CROSS, false);
+}
+
+// Eq. (1) for one row, as attention.c computes it: scores, the scale 1/√d_k, the mask
+// as −∞, a softmax shifted by the row's maximum, then the weighted sum of the values.
+bool viz_formula(const Snapshot *s, VizKind kind, int layer, int head, int row, VizFormula *f) {
+    const VizAttention *a = &s->attn[kind];
+    int dk = a->d_k;
+    if (dk <= 0 || layer < 0 || layer >= VIZ_MAX_LAYERS || head < 0 || head >= VIZ_MAX_HEADS || row < 0 ||
+        row >= a->rows)
+        return false;
+    memset(f, 0, sizeof *f);
+    f->cols = a->cols;
+    f->d_k = dk;
+    const float *q = a->q[layer][head] + row * dk;
+    float scale = 1.0f / sqrtf((float)dk), max = -INFINITY;
+    for (int c = 0; c < a->cols; c++) {
+        const float *k = a->k[layer][head] + c * dk;
+        double dot = 0;
+        for (int i = 0; i < dk; i++) dot += (double)q[i] * k[i];
+        f->raw[c] = (float)dot;
+        f->masked[c] = viz_cell_masked(a, row, c);
+        f->scaled[c] = f->masked[c] ? -INFINITY : f->raw[c] * scale;
+        if (f->scaled[c] > max) max = f->scaled[c];
+    }
+    double sum = 0;
+    for (int c = 0; c < a->cols; c++) {
+        f->weight[c] = f->masked[c] ? 0.0f : (float)exp((double)(f->scaled[c] - max));
+        sum += f->weight[c];
+    }
+    for (int c = 0; c < a->cols; c++) {
+        f->weight[c] = sum > 0 ? (float)(f->weight[c] / sum) : 0.0f;
+        const float *v = a->v[layer][head] + c * dk;
+        for (int i = 0; i < dk; i++) f->out[i] += f->weight[c] * v[i];
+    }
+    return true;
+}
+
 // Entropy of row distributions, averaged over heads and valid query rows. Masked
 // weights are zero, and 0·log 0 counts as 0.
 void snapshot_compute_entropy(Snapshot *s) {

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model.h"
+
 enum {
     VIZ_MAX_TOKENS = 40,   // longest probe sentence shown (tokens incl. BOS/EOS)
     VIZ_MAX_LAYERS = 6,    // N in the paper's base model
@@ -22,6 +24,7 @@ enum {
     VIZ_MAX_HISTORY = 512, // points on the curves; older ones are thinned, never dropped
     VIZ_MAX_HYPS = 4,      // beam size 4 (§6.1)
     VIZ_TEXT_CHARS = 256,  // a sentence
+    VIZ_MAX_DK = 32,       // d_k of the q, k, v rows kept for Eq. (1) (fr-en 32, reverse 16)
 };
 
 // The three uses of attention in the model (§3.2.3).
@@ -43,7 +46,26 @@ typedef struct {
     bool causal;               // key index > query index is masked (§3.2.3)
     // weights[layer][head][r * cols + c]
     float weights[VIZ_MAX_LAYERS][VIZ_MAX_HEADS][VIZ_MAX_TOKENS * VIZ_MAX_TOKENS];
+    // What the weights were computed from (Eq. 1, §3.2.2): the projected query of row r
+    // is q[layer][head][r * d_k + i], key and value of column c k[..][c * d_k + i] and
+    // v[..][c * d_k + i]. d_k == 0: not kept (a replay, or heads wider than VIZ_MAX_DK).
+    int d_k;
+    float q[VIZ_MAX_LAYERS][VIZ_MAX_HEADS][VIZ_MAX_TOKENS * VIZ_MAX_DK];
+    float k[VIZ_MAX_LAYERS][VIZ_MAX_HEADS][VIZ_MAX_TOKENS * VIZ_MAX_DK];
+    float v[VIZ_MAX_LAYERS][VIZ_MAX_HEADS][VIZ_MAX_TOKENS * VIZ_MAX_DK];
 } VizAttention;
+
+// Eq. (1) for one query row of one head, from the kept q, k and v:
+//   raw[c] = q·k_c, scaled[c] = raw[c] / √d_k (−∞ where masked),
+//   weight = softmax(scaled) over the row, out = Σ_c weight[c] v_c  (d_k numbers).
+typedef struct {
+    int cols, d_k;
+    float raw[VIZ_MAX_TOKENS];
+    float scaled[VIZ_MAX_TOKENS];
+    bool masked[VIZ_MAX_TOKENS];
+    float weight[VIZ_MAX_TOKENS];
+    float out[VIZ_MAX_DK];
+} VizFormula;
 
 // One point of the training curves. val_loss is NAN where validation was not measured.
 typedef struct {
@@ -91,10 +113,20 @@ typedef struct {
 // True if cell (r, c) of a is masked (padding or the causal triangle).
 bool viz_cell_masked(const VizAttention *a, int r, int c);
 
+// Fills f with Eq. (1) for query row `row` of (kind, layer, head); false when the
+// snapshot keeps no q/k/v (a->d_k == 0) or the indices are outside it.
+bool viz_formula(const Snapshot *s, VizKind kind, int layer, int head, int row, VizFormula *f);
+
 // Mean over heads and valid query rows of the entropy -Σ p log p of each row's
 // attention distribution (nats), for each layer of each kind; written into s->entropy.
 // Uniform attention over n keys gives log n; attention on one key gives 0.
 void snapshot_compute_entropy(Snapshot *s);
+
+// Copies the attention of the model's last forward pass (B = 1: one probe sentence) into
+// s->attn: the weights of every kind, layer and head (model_attention), and their q, k
+// and v (model_attention_qkv) when d_k <= VIZ_MAX_DK; at most VIZ_MAX_TOKENS rows and
+// columns, VIZ_MAX_LAYERS layers and VIZ_MAX_HEADS heads.
+void snapshot_copy_attention(Snapshot *s, const Model *m);
 
 // Appends a point to the history. When full, every other point is dropped first so the
 // curve keeps covering the whole run at half the resolution.

@@ -55,8 +55,9 @@ $(BUILD)/transformer-viz: $(VIZ_MAIN) $(VIZ_OBJ) $(CORE_LIB) $(VIZ_HDR) | $(BUIL
 	$(CC) $(CFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(VIZ_MAIN) $(VIZ_OBJ) $(CORE_LIB) $(SDL_LIBS) $(LDLIBS) -o $@
 
 # `make run`: everything, then the viewer training the fr-en task live on the paper's
-# example sentence; until that has learned something, the window plays the shipped
-# recording of a whole run (data/fr-en.history; r switches to the live model).
+# example sentence while the window plays the shipped recording of a whole run
+# (data/fr-en.history) with the live model in an inset beside it (r or a click on the
+# inset shows the live model full size).
 run: all
 	./$(BUILD)/transformer-viz --task $(VIZ_TASK) --probe "$(VIZ_PROBE)" --replay data/$(VIZ_TASK).history
 

@@ -181,28 +181,6 @@ static void show_bytes_as_labels(char *text, int cap) {
     viz_copy_text(text, cap, out);
 }
 
-// Copies the (1,h,rows,cols) attention of every layer of one kind into the snapshot,
-// keeping at most VIZ_MAX_TOKENS rows and columns (and VIZ_MAX_LAYERS / _HEADS).
-static void copy_attention(Snapshot *s, const Model *m, AttentionKind kind, VizKind vk, bool causal) {
-    VizAttention *a = &s->attn[vk];
-    int heads = mini(m->config.n_heads, VIZ_MAX_HEADS);
-    int layers = mini(m->config.n_layers, VIZ_MAX_LAYERS);
-    memset(a, 0, sizeof *a);
-    a->causal = causal;
-    for (int l = 0; l < layers; l++) {
-        int rows, cols;
-        const float *w = model_attention(m, kind, l, &rows, &cols);
-        if (!w) continue;
-        int R = mini(rows, VIZ_MAX_TOKENS), C = mini(cols, VIZ_MAX_TOKENS);
-        a->rows = a->valid_rows = R;  // one sentence: no padding inside the matrix
-        a->cols = a->valid_cols = C;
-        for (int hd = 0; hd < heads; hd++)
-            for (int r = 0; r < R; r++)
-                for (int c = 0; c < C; c++)
-                    a->weights[l][hd][r * C + c] = w[((long)hd * rows + r) * cols + c];
-    }
-}
-
 // Translates the probe sentence with beam search, reruns the model on the best
 // hypothesis, and fills the sentence part of s: tokens, attention, hypotheses.
 // A length limit of our own: decode_beam allows src_len + 50 output tokens (§6.1). An
@@ -250,9 +228,7 @@ static void fill_probe(Worker *w, Snapshot *s) {
         else viz_copy_text(s->tgt_next[i], VIZ_TOKEN_CHARS, "...");
     }
     if (T > 0) {
-        copy_attention(s, m, ATTN_ENCODER_SELF, VIZ_ENC_SELF, false);
-        copy_attention(s, m, ATTN_DECODER_SELF, VIZ_DEC_SELF, true);
-        copy_attention(s, m, ATTN_CROSS, VIZ_CROSS, false);
+        snapshot_copy_attention(s, m);
     } else {
         memset(s->attn, 0, sizeof s->attn);
     }
