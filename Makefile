@@ -178,21 +178,23 @@ data: $(BUILD)/make_fr_en
 	$(BUILD)/make_fr_en --out data/fr-en
 
 # ---- bench: training throughput next to PyTorch's (owner: lessons/08-training) --------
-# `make bench` times full training steps of the toy/small/base configurations with
-# `build/transformer bench` on 2 threads. When ../shared/bench/torch_reference.py and
-# PyTorch are both present it first runs that script with 1 and 2 threads, and the C
-# program then prints C/PyTorch ratios against PyTorch's better thread setting.
-TORCH_REFERENCE ?= ../shared/bench/torch_reference.py
+# `make bench` runs lessons/08-training/bench_torch.py (the only Python make runs besides `make fixtures`): it
+# checks PyTorch's BLAS, alternates `build/transformer bench` (2 threads; toy also on 1)
+# with the same model in PyTorch (1 and 2 threads), BENCH_RUNS rounds of BENCH_SECONDS
+# per run, prints medians, ratios and peak RSS, and writes them to build/bench.txt.
+# Without python3 it times the C side alone.
 BENCH_PYTHON ?= /usr/bin/python3
+BENCH_RUNS ?= 5
+BENCH_SECONDS ?= 4
+BENCH_CONFIGS ?= toy,small,base
 bench: $(BUILD)/transformer
-	@if [ -f $(TORCH_REFERENCE) ] && $(BENCH_PYTHON) -c "import torch" 2>/dev/null; then \
-	  echo "PyTorch reference ($(TORCH_REFERENCE)), threads 1 and 2:"; \
-	  rm -f $(BUILD)/bench-torch.txt; \
-	  for t in 1 2; do $(BENCH_PYTHON) $(TORCH_REFERENCE) $$t | tee -a $(BUILD)/bench-torch.txt || exit 1; done; \
-	  $(BUILD)/transformer bench --threads 2 --torch-results $(BUILD)/bench-torch.txt; \
+	@if command -v $(BENCH_PYTHON) >/dev/null 2>&1; then \
+	  $(BENCH_PYTHON) lessons/08-training/bench_torch.py --c $(BUILD)/transformer \
+	    --runs $(BENCH_RUNS) --seconds $(BENCH_SECONDS) --configs $(BENCH_CONFIGS) \
+	    --out $(BUILD)/bench.txt; \
 	else \
-	  echo "no PyTorch comparison ($(TORCH_REFERENCE) or python3-torch is missing)"; \
-	  $(BUILD)/transformer bench --threads 2; \
+	  echo "no $(BENCH_PYTHON): C alone (for the PyTorch comparison: sudo apt-get install python3-torch libopenblas0-pthread)"; \
+	  $(BUILD)/transformer bench --threads 2 --configs $(BENCH_CONFIGS) --seconds $(BENCH_SECONDS); \
 	fi
 
 # ---- fuzzing (owner: tests/fuzz, issue 12) -----------------------------------------------

@@ -78,4 +78,25 @@ char *escape_bytes(char *out, size_t size, const char *bytes, size_t n);
 // Seconds since an arbitrary fixed point, for progress lines and benchmarks.
 double wall_seconds(void);
 
+// ---------------------------------------------------------------------------
+// Threads that share the machine politely.
+// ---------------------------------------------------------------------------
+// OpenMP threads that finish a parallel loop wait for the next one. By default GNU
+// OpenMP (libgomp) makes them spin for a while (busy-waiting, 100% of a core) before
+// they sleep: the fastest choice on an idle machine, and a bad one on a laptop where a
+// browser or the viewer's drawing thread needs a core, because the spinning threads take
+// it from them, and a thread that loses its core holds up every other one at the next
+// barrier. A passive wait policy (OMP_WAIT_POLICY=PASSIVE) makes waiting threads sleep
+// at once; waking them costs a few microseconds per parallel loop, which the loops'
+// minimum work (PARALLEL_MIN_WORK in tensor.h) covers.
+//
+// libgomp reads OMP_WAIT_POLICY once, when the program is loaded, before main runs, so
+// setting it from main is too late and there is no function to change it afterwards.
+// This function therefore sets it and re-executes the program (/proc/self/exe, the same
+// argv) so the OpenMP runtime starts with it. Call it first thing in main, before any
+// OpenMP call. It does nothing when the user has set OMP_WAIT_POLICY or GOMP_SPINCOUNT
+// (their choice wins), in a build without OpenMP, or where re-executing fails (then the
+// program simply runs with the default policy).
+void threads_wait_passively(char **argv);
+
 #endif

@@ -194,11 +194,11 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
 
 // ---- the model as a Scorer ---------------------------------------------------------------
 
-// Scorer callback: log_probs[r,:] (k,V) = log-softmax of the logits at the last position
-// of prefix row r of prefixes (k,t); the decoder reruns over the whole prefix (model.h
-// explains why that is fine). Uses the generator's log-softmax (§3.4), one row each.
-static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
-    ModelScorer *s = ctx;
+// Scorer callback, the reference: log_probs[r,:] (k,V) = log-softmax of the logits at
+// the last position of prefix row r of prefixes (k,t); the decoder reruns over the whole
+// prefix. Uses the generator's log-softmax (§3.4), one row each.
+static void full_next_log_probs(ModelScorer *s, const int *prefixes, int k, int t,
+                                float *log_probs) {
     Model *m = s->m;
     const int V = m->config.vocab_size;
     if (m->acts.B != k) model_repeat_memory(m, k);  // the beam shrinks as hypotheses finish
@@ -208,8 +208,68 @@ static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, f
         log_softmax_forward(log_probs + (long)r * V, m->acts.logits + ((long)r * t + (t - 1)) * V, 1, V);
 }
 
+// The parent of every prefix row (k,t): the row of the previous call whose t-1 tokens
+// are this row's first t-1. False when the previous call was not step t-1 of the same
+// search, or a row has no parent.
+static bool find_parents(int *parents, const ModelScorer *s, const int *prefixes, int k, int t) {
+    if (s->cached_t != t - 1 || s->cached_rows < 1) return false;
+    for (int r = 0; r < k; r++) {
+        parents[r] = -1;
+        for (int p = 0; p < s->cached_rows && parents[r] < 0; p++)
+            if (memcmp(s->cached[p], prefixes + (long)r * t, sizeof(int) * (size_t)(t - 1)) == 0)
+                parents[r] = p;
+        if (parents[r] < 0) return false;
+    }
+    return true;
+}
+
+// A new search (or one the cache cannot follow): the cache starts again from the memory
+// of the last model_encode (one row, or k for a batch), is copied to k rows if it has
+// one, and is fed positions 0..t-2 of every prefix row (k,t).
+static void restart_cache(Model *m, const int *prefixes, int k, int t) {
+    model_decode_start(m);
+    if (m->decode.B != k) {
+        assert(m->decode.B == 1 && "the scorer needs one encoded row or one per prefix");
+        int zeros[BEAM_MAX] = {0};
+        model_decode_reorder(m, zeros, k);
+    }
+    int tokens[BEAM_MAX];
+    for (int p = 0; p < t - 1; p++) {
+        for (int r = 0; r < k; r++) tokens[r] = prefixes[(long)r * t + p];
+        model_decode_step(m, tokens);
+    }
+}
+
+// Scorer callback with the KV cache: the same log_probs as full_next_log_probs from one
+// decoder step per row (decode.h: parents found by prefix, the cache reordered).
+static void cached_next_log_probs(ModelScorer *s, const int *prefixes, int k, int t,
+                                  float *log_probs) {
+    Model *m = s->m;
+    const int V = m->config.vocab_size;
+    int parents[BEAM_MAX] = {0}, tokens[BEAM_MAX];
+    if (find_parents(parents, s, prefixes, k, t)) model_decode_reorder(m, parents, k);
+    else restart_cache(m, prefixes, k, t);
+    for (int r = 0; r < k; r++) tokens[r] = prefixes[(long)r * t + t - 1];
+    model_decode_step(m, tokens);
+    log_softmax_forward(log_probs, m->decode.logits, k, V);
+    // What the cache holds now, for the next call's parents.
+    for (int r = 0; r < k; r++)
+        memcpy(s->cached[r], prefixes + (long)r * t, sizeof(int) * (size_t)t);
+    s->cached_rows = k;
+    s->cached_t = t;
+}
+
+// The Scorer callback: the cache, or the full recompute when the model asks for it.
+static void model_next_log_probs(void *ctx, const int *prefixes, int k, int t, float *log_probs) {
+    ModelScorer *s = ctx;
+    assert(k <= BEAM_MAX && t <= DECODE_MAX_TOKENS);
+    if (s->m->decode.full_recompute) full_next_log_probs(s, prefixes, k, t, log_probs);
+    else cached_next_log_probs(s, prefixes, k, t, log_probs);
+}
+
 Scorer model_scorer(ModelScorer *ctx, Model *m) {
     ctx->m = m;
+    ctx->cached_rows = ctx->cached_t = 0;  // nothing cached yet: the first call starts it
     int rows = m->config.max_batch < BEAM_MAX ? m->config.max_batch : BEAM_MAX;
     return (Scorer){m->config.vocab_size, rows, model_next_log_probs, ctx};
 }
@@ -232,6 +292,9 @@ void decode_greedy(Hypothesis *out, Model *m, const int *src, int src_len) {
     ModelScorer ctx;
     Scorer scorer = model_scorer(&ctx, m);
     greedy_search(out, &scorer, decode_max_tokens(m, src_len), LENGTH_PENALTY_DEFAULT);
+    // The cache left the activations alone: the last prefix once more through
+    // model_decode, so they hold its attention as the full recompute's last step did.
+    if (!m->decode.full_recompute) decode_rerun_attention(m, src, src_len, out);
 }
 
 int decode_beam(Hypothesis *out, int max_out, Model *m, const int *src, int src_len,
@@ -256,21 +319,54 @@ int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothes
     return T;
 }
 
-void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
-                         const int *src_lengths, int B, int S, int max_tokens) {
+// The most probable allowed token of one row of logits (V); the lowest id wins a tie.
+static int argmax_token(const float *logits, int V) {
+    int best = -1;
+    for (int y = 0; y < V; y++)
+        if (token_allowed(y) && (best < 0 || logits[y] > logits[best])) best = y;
+    return best;
+}
+
+// decode_greedy_batch with the KV cache: rows[i] is the sentence of cache row i; a row
+// that says </s> leaves, the others move down (model_decode_reorder).
+static void greedy_batch_cached(int *out, int *out_lengths, int out_stride, Model *m, int B,
+                                int max_tokens) {
     const int V = m->config.vocab_size;
-    const int out_stride = max_tokens;  // the caller's row width of out
-    if (max_tokens > m->config.max_len) max_tokens = m->config.max_len;
-    model_encode(m, src, src_lengths, B, S, false, NULL);
+    int *rows = xmalloc(sizeof(int) * (size_t)B), *tokens = xmalloc(sizeof(int) * (size_t)B);
+    int *keep = xmalloc(sizeof(int) * (size_t)B);
+    for (int b = 0; b < B; b++) rows[b] = b, tokens[b] = TOKEN_BOS;
+    model_decode_start(m);
+    int live = B;
+    for (int t = 1; t <= max_tokens && live > 0; t++) {
+        model_decode_step(m, tokens);
+        int n_keep = 0;
+        for (int i = 0; i < live; i++) {
+            int best = argmax_token(m->decode.logits + (long)i * V, V), b = rows[i];
+            if (best == TOKEN_EOS) continue;
+            out[(long)b * out_stride + out_lengths[b]++] = best;
+            keep[n_keep] = i;
+            rows[n_keep] = b;  // n_keep <= i: the entry is not read again
+            tokens[n_keep++] = best;
+        }
+        if (n_keep > 0 && n_keep < live) model_decode_reorder(m, keep, n_keep);
+        live = n_keep;
+    }
+    free(keep);
+    free(tokens);
+    free(rows);
+}
+
+// decode_greedy_batch, the reference: model_decode over every row's whole prefix each
+// step until every row has finished.
+static void greedy_batch_full(int *out, int *out_lengths, int out_stride, Model *m, int B,
+                              int max_tokens) {
+    const int V = m->config.vocab_size;
     int width = max_tokens + 1;
     int *tgt = xmalloc(sizeof(int) * (size_t)B * width);  // (B,t) packed each step
     int *rows = xmalloc(sizeof(int) * (size_t)B * width);  // (B,width) <s> y1 y2 ...
     int *lengths = xmalloc(sizeof(int) * (size_t)B);
     bool *done = xcalloc((size_t)B, sizeof(bool));
-    for (int b = 0; b < B; b++) {
-        rows[(long)b * width] = TOKEN_BOS;
-        out_lengths[b] = 0;
-    }
+    for (int b = 0; b < B; b++) rows[(long)b * width] = TOKEN_BOS;
     int n_done = 0;
     for (int t = 1; t <= max_tokens && n_done < B; t++) {
         for (int b = 0; b < B; b++) {
@@ -279,10 +375,7 @@ void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
         }
         model_decode(m, tgt, lengths, t, false, NULL);
         for (int b = 0; b < B; b++) {
-            const float *logits = m->acts.logits + ((long)b * t + (t - 1)) * V;
-            int best = -1;
-            for (int y = 0; y < V; y++)
-                if (token_allowed(y) && (best < 0 || logits[y] > logits[best])) best = y;
+            int best = argmax_token(m->acts.logits + ((long)b * t + (t - 1)) * V, V);
             // A finished row keeps decoding (rows are independent under the causal mask)
             // but its output no longer changes.
             rows[(long)b * width + t] = best;
@@ -299,4 +392,14 @@ void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
     free(lengths);
     free(rows);
     free(tgt);
+}
+
+void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
+                         const int *src_lengths, int B, int S, int max_tokens) {
+    const int out_stride = max_tokens;  // the caller's row width of out
+    if (max_tokens > m->config.max_len) max_tokens = m->config.max_len;
+    model_encode(m, src, src_lengths, B, S, false, NULL);
+    for (int b = 0; b < B; b++) out_lengths[b] = 0;
+    if (m->decode.full_recompute) greedy_batch_full(out, out_lengths, out_stride, m, B, max_tokens);
+    else greedy_batch_cached(out, out_lengths, out_stride, m, B, max_tokens);
 }

@@ -81,15 +81,25 @@ int beam_search(Hypothesis *out, int max_out, const Scorer *scorer, int beam, fl
 
 // ---- with the model ------------------------------------------------------------------
 
-// The model as a Scorer: model_decode over the k prefixes against the memory of the last
-// model_encode (repeated to k rows with model_repeat_memory when k changes), then the
-// log-softmax (generator.h) of each row's last logits. ctx holds the per-row lengths and
-// must outlive the returned Scorer; max_rows = min(m->config.max_batch, BEAM_MAX).
-// decode_greedy / decode_beam use it; a caller with its own length limit (the viewer)
-// calls model_encode, then greedy_search / beam_search with it.
+// The model as a Scorer against the memory of the last model_encode: the log-softmax
+// (generator.h) of each prefix row's next-token logits. Two ways, the same numbers:
+//   with the KV cache (the default, model.h model_decode_step): one decoder step per row
+//     for the prefixes' last token. The search hands over whole prefixes, so the scorer
+//     finds each row's parent among the previous call's rows (the row whose prefix is
+//     this one minus its last token) and reorders the cache by those parents
+//     (model_decode_reorder); when there is none (a new search) it starts the cache
+//     again and feeds it the prefixes position by position;
+//   m->decode.full_recompute = true: model_decode over the k whole prefixes each call
+//     (the memory repeated to k rows with model_repeat_memory when k changes).
+// ctx holds the per-row lengths and the previous prefixes and must outlive the returned
+// Scorer; max_rows = min(m->config.max_batch, BEAM_MAX). decode_greedy / decode_beam use
+// it; a caller with its own length limit (the viewer) calls model_encode, then
+// greedy_search / beam_search with it.
 typedef struct {
     Model *m;
     int lengths[BEAM_MAX];  // (k) every prefix row has t tokens
+    int cached_rows, cached_t;                     // the previous call's k and t (0: none)
+    int cached[BEAM_MAX][DECODE_MAX_TOKENS];       // its prefixes, what the cache holds
 } ModelScorer;
 Scorer model_scorer(ModelScorer *ctx, Model *m);
 
@@ -100,14 +110,15 @@ int decode_max_tokens(const Model *m, int src_len);
 
 // Greedy translation of one source row src (src_len tokens, x + </s>) with the model in
 // evaluation mode (no dropout). The model's last forward pass then holds the attention
-// of the final prefix (what `translate --attention` and the viewer draw).
+// of the final prefix (what `translate --attention` and the viewer draw; with the KV
+// cache the decoder runs over that prefix once more at the end to leave it there).
 void decode_greedy(Hypothesis *out, Model *m, const int *src, int src_len);
 
-// Beam search translation of one source row (§6.1): model_encode once, then
-// model_repeat_memory so the live hypotheses decode together as one batch.
-// m->config.max_batch must be >= beam. Returns the number of hypotheses written (best
-// first). Afterwards the model's attention buffers hold the last step's batch, not
-// necessarily the best hypothesis: call decode_rerun_attention to see the winner's.
+// Beam search translation of one source row (§6.1): model_encode once, then the live
+// hypotheses decode together as one batch (the scorer above). m->config.max_batch must
+// be >= beam. Returns the number of hypotheses written (best first). Afterwards the
+// model's attention buffers do not show the best hypothesis (the last step's batch, or
+// with the cache only the encoder's): call decode_rerun_attention to see the winner's.
 int decode_beam(Hypothesis *out, int max_out, Model *m, const int *src, int src_len,
                 int beam, float alpha);
 
@@ -119,7 +130,10 @@ int decode_rerun_attention(Model *m, const int *src, int src_len, const Hypothes
 
 // Greedy decoding of a whole batch at once (fast validation): src (B,S) with src_lengths,
 // B <= max_batch. out is (B, max_tokens) tokens without <s>/</s>; out_lengths (B).
-// Each row stops at its own </s> or after max_tokens tokens.
+// Each row stops at its own </s> or after max_tokens tokens: with the KV cache a
+// finished row leaves the batch (model_decode_reorder keeps the others), so later steps
+// only compute the rows still running; m->decode.full_recompute decodes every row to the
+// end with model_decode (the reference).
 void decode_greedy_batch(int *out, int *out_lengths, Model *m, const int *src,
                          const int *src_lengths, int B, int S, int max_tokens);
 

@@ -157,3 +157,144 @@ void decoder_layer_backward(float *dy, float *dmemory, DecoderLayerWeights *dw,
     mha_backward(dy, dy, &dw->self_attn, s.mha, s.dself_out, &acts->self_attn, &w->self_attn,
                  mha_dims(dims, dims.T, dims.T));
 }
+
+// ---- incremental decoding (decoder.h) ---------------------------------------------------
+
+// self_k, self_v (B,h,L,d_k), then cross_k, cross_v (B,h,L,d_k) sized for S = L.
+long decoder_layer_cache_layout(DecoderLayerCache *c, float *base, Dims dims) {
+    const long n = (long)dims.B * dims.T * dims.d_model;  // B·h·L·d_k
+    Layout l = {base, 0};
+    DecoderLayerCache p = {0};
+    p.self_k = layout_take(&l, n);
+    p.self_v = layout_take(&l, n);
+    p.cross_k = layout_take(&l, n);
+    p.cross_v = layout_take(&l, n);
+    if (base) *c = p;
+    return l.used;
+}
+
+// q, k, v, heads, weights, res, y1, y2, hidden (shapes in decoder.h).
+long decoder_step_scratch_layout(DecoderStepScratch *s, float *base, Dims dims) {
+    const long n = (long)dims.B * dims.d_model;
+    const long keys = dims.T > dims.S ? dims.T : dims.S;
+    Layout l = {base, 0};
+    DecoderStepScratch p = {0};
+    p.q = layout_take(&l, n);
+    p.k = layout_take(&l, n);
+    p.v = layout_take(&l, n);
+    p.heads = layout_take(&l, n);
+    p.weights = layout_take(&l, (long)dims.B * dims.h * keys);
+    layout_skip(&l, residual_acts_layout(&p.res, layout_next(&l), dims.B, dims.d_model));
+    p.y1 = layout_take(&l, n);
+    p.y2 = layout_take(&l, n);
+    p.hidden = layout_take(&l, (long)dims.B * dims.d_ff);
+    if (base) *s = p;
+    return l.used;
+}
+
+// K = memory·W^K + b_k, V = memory·W^V + b_v, split by head: the cross-attention keys
+// and values of §3.2.3, the same at every decoding step. memory (B,S,d_model) ->
+// c->cross_k, c->cross_v (B,h,S,d_k); scratch (B,S,d_model).
+void decoder_layer_cache_memory(DecoderLayerCache *c, float *scratch, const float *memory,
+                                const DecoderLayerWeights *w, Dims dims) {
+    const int rows = dims.B * dims.S, d = dims.d_model;
+    mha_linear(scratch, memory, w->cross_attn.w_k, w->cross_attn.b_k, rows, d);
+    mha_split_heads(c->cross_k, scratch, dims.B, dims.S, d, dims.h);
+    mha_linear(scratch, memory, w->cross_attn.w_v, w->cross_attn.b_v, rows, d);
+    mha_split_heads(c->cross_v, scratch, dims.B, dims.S, d, dims.h);
+}
+
+// Where the cached keys of one (row, head) start, and how many positions apart rows of
+// different (row, head) pairs are.
+typedef struct {
+    const float *k, *v;  // (B,h,stride,d_k)
+    int stride;          // positions per (row, head) block: L for self, S for cross
+    int n_keys;          // keys the query sees: t + 1 (self) or S (cross)
+    const int *lengths;  // (B) keys j >= lengths[b] are padding; NULL: none
+} CachedKeys;
+
+// heads (B,d_model) = Attention(q, K, V) of §3.2.1 Eq. (1) for one query position per
+// row, each head against its cached keys. q (B,d_model) is (B,h,1,d_k) (one position:
+// the same layout); weights (B,h,n_keys) scratch. Each (row, head) is one
+// attention_forward call on a contiguous (n_keys,d_k) block of the cache.
+static void attend_cached(float *heads, float *weights, const float *q, CachedKeys kv,
+                          Dims dims) {
+    const int h = dims.h, d_k = dims.d_model / dims.h;
+    const AttnDims one = {.B = 1, .h = 1, .Tq = 1, .Tk = kv.n_keys, .d_k = d_k};
+    #pragma omp parallel for schedule(static) \
+        if (dims.B * h > 1 && (long)dims.B * h * kv.n_keys * d_k > PARALLEL_MIN_WORK)
+    for (int bh = 0; bh < dims.B * h; bh++) {
+        const long block = (long)bh * kv.stride * d_k;
+        const AttnMask mask = {.key_lengths = kv.lengths ? kv.lengths + bh / h : NULL,
+                               .causal = false};
+        attention_forward(heads + (long)bh * d_k, weights + (long)bh * kv.n_keys,
+                          (AttnInputs){.q = q + (long)bh * d_k, .k = kv.k + block,
+                                       .v = kv.v + block},
+                          mask, one);
+    }
+}
+
+// Copies this position's key and value (B,d_model) into row t of every (row, head)
+// block of the self-attention cache.
+static void append_self_kv(DecoderLayerCache *c, const float *k, const float *v, int t,
+                           Dims dims) {
+    const int h = dims.h, d_k = dims.d_model / dims.h;
+    for (int bh = 0; bh < dims.B * h; bh++) {
+        const long at = ((long)bh * dims.T + t) * d_k;
+        vec_copy(c->self_k + at, k + (long)bh * d_k, d_k);
+        vec_copy(c->self_v + at, v + (long)bh * d_k, d_k);
+    }
+}
+
+// decoder_layer_forward for the one new position t of each row (formulas at the top
+// of decoder.h), without dropout:
+//   y1 = LN1(y + MHA(y, y_0..t, y_0..t))   keys/values 0..t-1 from the cache
+//   y2 = LN2(y1 + MHA(y1, memory, memory)) keys/values projected once
+//   out = LN3(y2 + FFN(y2))
+// y, out (B,d_model). No mask is needed in the self-attention: position t sees 0..t,
+// which is exactly what the cache holds.
+void decoder_layer_step(float *out, DecoderLayerCache *c, DecoderStepScratch *s,
+                        const float *y, const DecoderLayerWeights *w, const int *src_lengths,
+                        int t, Dims dims) {
+    const int B = dims.B, d = dims.d_model;
+    const MhaWeights *sa = &w->self_attn, *ca = &w->cross_attn;
+    // Sub-layer 1: the new row's query, key and value; the key and value join the cache.
+    mha_linear(s->q, y, sa->w_q, sa->b_q, B, d);
+    mha_linear(s->k, y, sa->w_k, sa->b_k, B, d);
+    mha_linear(s->v, y, sa->w_v, sa->b_v, B, d);
+    append_self_kv(c, s->k, s->v, t, dims);
+    CachedKeys self = {.k = c->self_k, .v = c->self_v, .stride = dims.T, .n_keys = t + 1};
+    attend_cached(s->heads, s->weights, s->q, self, dims);
+    mha_linear(s->res.sum, s->heads, sa->w_o, sa->b_o, B, d);
+    residual_forward(s->y1, &s->res, y, &w->ln1, DROPOUT_OFF, B, d);
+    // Sub-layer 2: cross-attention over the memory's cached keys and values.
+    mha_linear(s->q, s->y1, ca->w_q, ca->b_q, B, d);
+    CachedKeys cross = {.k = c->cross_k, .v = c->cross_v, .stride = dims.S, .n_keys = dims.S,
+                        .lengths = src_lengths};
+    attend_cached(s->heads, s->weights, s->q, cross, dims);
+    mha_linear(s->res.sum, s->heads, ca->w_o, ca->b_o, B, d);
+    residual_forward(s->y2, &s->res, s->y1, &w->ln2, DROPOUT_OFF, B, d);
+    // Sub-layer 3: the feed-forward network.
+    feedforward_forward(s->res.sum, s->hidden, s->y2, &w->ffn, ffn_dims(dims, B));
+    residual_forward(out, &s->res, s->y2, &w->ln3, DROPOUT_OFF, B, d);
+}
+
+// dst row r = src row parents[r] for r < k, a row being `row` floats (one hypothesis'
+// (h,positions,d_k) block).
+static void gather_rows(float *dst, const float *src, const int *parents, int k, long row) {
+    for (int r = 0; r < k; r++) vec_copy(dst + r * row, src + parents[r] * row, row);
+}
+
+// Row r of every cache tensor becomes old row parents[r] (decoder.h). Each tensor is
+// gathered into scratch, then copied back (parents may repeat and overlap).
+void decoder_layer_cache_reorder(DecoderLayerCache *c, float *scratch, const int *parents,
+                                 int k, int t, Dims dims) {
+    (void)t;  // whole rows are copied: positions t.. are unused but cheap next to a step
+    const long self_row = (long)dims.T * dims.d_model, cross_row = (long)dims.S * dims.d_model;
+    float *tensors[4] = {c->self_k, c->self_v, c->cross_k, c->cross_v};
+    const long rows[4] = {self_row, self_row, cross_row, cross_row};
+    for (int i = 0; i < 4; i++) {
+        gather_rows(scratch, tensors[i], parents, k, rows[i]);
+        vec_copy(tensors[i], scratch, k * rows[i]);
+    }
+}

@@ -76,4 +76,58 @@ void decoder_layer_backward(float *dy, float *dmemory, DecoderLayerWeights *dw,
                             float *scratch, const float *dout, const DecoderLayerActs *acts,
                             const DecoderLayerWeights *w, Dims dims);
 
+// ---- incremental decoding: one new position at a time, with a KV cache (lesson 09) ------
+//
+// At inference the decoder is fed one token more each step. Under the causal mask the
+// rows of positions 0..t-1 do not depend on position t, so their keys and values in the
+// self-attention are the same at every later step: the cache keeps them, and a step
+// computes only the new row. Cross-attention's keys and values are the encoder memory
+// projected by W^K and W^V, the same at every step: projected once per sentence.
+
+// One decoder layer's decoding state; "L" is the capacity in positions (max_len).
+typedef struct DecoderLayerCache {
+    float *self_k, *self_v;    // (B,h,L,d_k): keys and values of positions 0..t-1, per head
+    float *cross_k, *cross_v;  // (B,h,S,d_k): memory·W^K + b_k and memory·W^V + b_v, per head
+} DecoderLayerCache;
+
+// Lays c out in base for dims.B rows, dims.T = L positions, dims.S source positions
+// (S <= L: the layout is sized for S = L) and returns the number of floats (base NULL:
+// only count).
+long decoder_layer_cache_layout(DecoderLayerCache *c, float *base, Dims dims);
+
+// Work space of one decoder_layer_step (every buffer for B rows of one position).
+typedef struct DecoderStepScratch {
+    float *q, *k, *v;      // (B,d_model) this position's projections (head i: columns
+                           //   i*d_k..; with one position (B,d_model) is (B,h,1,d_k))
+    float *heads;          // (B,d_model) the heads' outputs, concatenated
+    float *weights;        // (B,h,L) one row of attention weights per head
+    ResidualActs res;      // (B rows) the residual connection of the sub-layer at hand
+    float *y1, *y2;        // (B,d_model) after the first and second sub-layers
+    float *hidden;         // (B,d_ff)
+} DecoderStepScratch;
+
+// Lays s out in base for dims (B, T = L, d_model, d_ff) and returns the number of floats.
+long decoder_step_scratch_layout(DecoderStepScratch *s, float *base, Dims dims);
+
+// Fills c->cross_k and c->cross_v from the encoder output memory (B,S,d_model): the
+// keys and values of this layer's cross-attention, computed once per sentence.
+// scratch: dims.B·dims.S·d_model floats.
+void decoder_layer_cache_memory(DecoderLayerCache *c, float *scratch, const float *memory,
+                                const DecoderLayerWeights *w, Dims dims);
+
+// One position of decoder_layer_forward (eval mode, no dropout): y (B,d_model) is the
+// layer's input at position t of each row; out (B,d_model) its output there, equal to
+// row t of decoder_layer_forward over positions 0..t. Appends this position's self-
+// attention key and value to c (positions 0..t-1 must be there). src_lengths (B) masks
+// the cross-attention keys. dims: B, S, T = L (the cache's capacity), widths.
+void decoder_layer_step(float *out, DecoderLayerCache *c, DecoderStepScratch *s,
+                        const float *y, const DecoderLayerWeights *w, const int *src_lengths,
+                        int t, Dims dims);
+
+// Beam reordering: row r of the cache becomes old row parents[r], for r < k (the rows
+// of positions 0..t-1 of the self-attention and the S rows of the cross-attention).
+// scratch: dims.B·h·L·d_k floats (one layer's self keys). k <= dims.B.
+void decoder_layer_cache_reorder(DecoderLayerCache *c, float *scratch, const int *parents,
+                                 int k, int t, Dims dims);
+
 #endif

@@ -203,6 +203,10 @@ void model_free(Model *m) {
     free(m->acts.enc);
     free(m->acts.dec);
     free(m->acts.buffer);
+    free(m->decode.src_lengths);
+    free(m->decode.layers);
+    free(m->decode.step);
+    free(m->decode.buffer);
     memset(m, 0, sizeof *m);
 }
 
@@ -310,6 +314,119 @@ void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool 
         y = a->dec[l].out;
     }
     generator_forward(a->logits, y, m->params.w.embedding, B * T, c->d_model, c->vocab_size);
+}
+
+// ---------------------------------------------------------------------------------
+// Incremental decoding with the KV cache (model.h, lesson 09)
+// ---------------------------------------------------------------------------------
+
+// The sizes of the decoding state: max_batch rows, a capacity of max_len positions on
+// both sides.
+static Dims cache_dims(const ModelConfig *c) { return max_dims(c); }
+
+// Lays the decoding state's float buffers out (base NULL: only count; otherwise
+// s->layers and s->step hold N entries and one).
+static long decode_state_layout(DecodeState *s, float *base, const ModelConfig *c) {
+    const Dims dims = cache_dims(c);
+    const long row = (long)c->max_batch * c->d_model;
+    DecodeState counting = {0};
+    DecoderLayerCache layer_counting;
+    DecoderStepScratch step_counting;
+    if (!base) {
+        s = &counting;
+        s->step = &step_counting;
+    }
+    Layout l = {base, 0};
+    for (int i = 0; i < c->n_layers; i++)
+        layout_skip(&l, decoder_layer_cache_layout(base ? &s->layers[i] : &layer_counting,
+                                                   layout_next(&l), dims));
+    layout_skip(&l, decoder_step_scratch_layout(s->step, layout_next(&l), dims));
+    s->x = layout_take(&l, row);
+    s->y = layout_take(&l, row);
+    s->logits = layout_take(&l, (long)c->max_batch * c->vocab_size);
+    s->embedding_t = layout_take(&l, (long)c->vocab_size * c->d_model);
+    s->scratch = layout_take(&l, row * c->max_len);
+    return l.used;
+}
+
+// Allocates the decoding state the first time it is needed.
+static void decode_state_alloc(Model *m) {
+    DecodeState *s = &m->decode;
+    if (s->buffer) return;
+    const ModelConfig *c = &m->config;
+    s->src_lengths = xcalloc((size_t)c->max_batch, sizeof(int));
+    s->layers = xcalloc((size_t)c->n_layers, sizeof *s->layers);
+    s->step = xcalloc(1, sizeof *s->step);
+    s->n = decode_state_layout(NULL, NULL, c);
+    s->buffer = xmalloc(sizeof(float) * (size_t)s->n);
+    decode_state_layout(s, s->buffer, c);
+}
+
+// The layer sizes of a decoding step: the cache's rows and source length, T = the
+// capacity in positions (the stride of the self-attention cache).
+static Dims step_dims(const Model *m) {
+    Dims dims = cache_dims(&m->config);
+    dims.B = m->decode.B;
+    dims.S = m->decode.S;
+    return dims;
+}
+
+// Every layer's cross-attention K, V from the memory of the last model_encode, and
+// the transposed embedding for the steps' logits.
+void model_decode_start(Model *m) {
+    const ModelActs *a = &m->acts;
+    assert(a->B >= 1 && a->S >= 1 && "model_decode_start needs a model_encode first");
+    decode_state_alloc(m);
+    DecodeState *s = &m->decode;
+    s->B = a->B;
+    s->S = a->S;
+    s->t = 0;
+    memcpy(s->src_lengths, a->src_lengths, sizeof(int) * (size_t)a->B);
+    const Dims dims = step_dims(m);
+    transpose(s->embedding_t, m->params.w.embedding, m->config.vocab_size, m->config.d_model);
+    for (int l = 0; l < m->config.n_layers; l++)
+        decoder_layer_cache_memory(&s->layers[l], s->scratch, a->memory, &m->params.w.dec[l],
+                                   dims);
+}
+
+// y_0 = Emb[token]·√d_model + PE(t) (§3.4, §3.5), N layers one position each, then the
+// tied generator (§3.4): m->decode.logits (B,V) (the same sums as generator_forward's
+// matmul_nt, which multiplies by a transposed copy too).
+void model_decode_step(Model *m, const int *tokens) {
+    const ModelConfig *c = &m->config;
+    DecodeState *s = &m->decode;
+    assert(s->buffer && s->B >= 1 && "model_decode_step needs a model_decode_start first");
+    assert(s->t < c->max_len);
+    const Dims dims = step_dims(m);
+    embedding_forward(s->x, tokens, m->params.w.embedding, s->B, c->vocab_size, c->d_model);
+    positional_add(s->x, m->pe + (long)s->t * c->d_model, s->B, 1, c->d_model);
+    for (int l = 0; l < c->n_layers; l++) {
+        decoder_layer_step(s->y, &s->layers[l], s->step, s->x, &m->params.w.dec[l],
+                           s->src_lengths, s->t, dims);
+        float *swap = s->x;  // this layer's output is the next one's input
+        s->x = s->y;
+        s->y = swap;
+    }
+    // The tied generator (§3.4), logits = y·Eᵀ, as y (B,d_model) · Eᵀ (d_model,V).
+    vec_zero(s->logits, (long)s->B * c->vocab_size);
+    matmul_nn(s->logits, s->x, s->embedding_t, s->B, c->d_model, c->vocab_size);
+    s->t++;
+}
+
+// Row r of every layer's cache (and its source length) becomes old row parents[r].
+void model_decode_reorder(Model *m, const int *parents, int k) {
+    DecodeState *s = &m->decode;
+    assert(k >= 1 && k <= m->config.max_batch && s->buffer);
+    int lengths[k];
+    for (int r = 0; r < k; r++) {
+        assert(parents[r] >= 0 && parents[r] < s->B);
+        lengths[r] = s->src_lengths[parents[r]];
+    }
+    Dims dims = step_dims(m);
+    for (int l = 0; l < m->config.n_layers; l++)
+        decoder_layer_cache_reorder(&s->layers[l], s->scratch, parents, k, s->t, dims);
+    memcpy(s->src_lengths, lengths, sizeof(int) * (size_t)k);
+    s->B = k;
 }
 
 // The encoder over batch->src, then the decoder over batch->tgt.

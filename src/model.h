@@ -14,7 +14,7 @@
 //   acts    the activations: everything the last forward pass computed, sized for
 //           max_batch sequences of max_len tokens and kept for the backward pass and
 //           the viewer, and the backward's scratch;
-//   decode  the decoding state (the KV cache of incremental decoding, still to come).
+//   decode  the decoding state: the KV cache of incremental decoding (lesson 09).
 //
 // Typical training step:
 //   model_zero_grad(m);
@@ -22,9 +22,10 @@
 //   ... loss from m->acts.logits (B,T,V) gives dlogits ...
 //   model_backward(m, dlogits);       // m->params.grads now holds dLoss/dparams
 //
-// Decoding (greedy or beam): model_encode once, then model_decode on a growing target
-// prefix (each call recomputes the decoder over the whole prefix: simple, and cheap
-// next to training). Token ids: TOKEN_PAD = 0, TOKEN_BOS = 1, TOKEN_EOS = 2 (tokenizer.h).
+// Decoding (greedy or beam): model_encode once, then either model_decode on a growing
+// target prefix (each call recomputes the decoder over the whole prefix: simple, the
+// reference) or model_decode_start and one model_decode_step per position (the KV
+// cache: each step computes only the new position; see below). Token ids: TOKEN_PAD = 0, TOKEN_BOS = 1, TOKEN_EOS = 2 (tokenizer.h).
 // Sequences are padded on the right; lengths[b] counts the real tokens of row b, and
 // positions >= lengths[b] are padding that no query may attend to.
 #ifndef MODEL_H
@@ -94,11 +95,31 @@ typedef struct {
                             //   dL/d(its input), swapped from one layer to the next
 } ModelActs;
 
-// The decoding state: empty for now. The KV cache of incremental decoding (issue 13:
-// each decoder layer's keys and values of the prefix decoded so far, so a new token
-// costs one row instead of the whole prefix) goes here.
+struct DecoderLayerCache;
+struct DecoderStepScratch;
+
+// The decoding state of incremental decoding (lesson 09): each decoder layer's keys and
+// values of the positions decoded so far, and of the encoder memory projected once per
+// sentence, so that a step costs one new row per hypothesis instead of the whole prefix.
+// Allocated by the first model_decode_start (training never needs it).
 typedef struct {
-    char placeholder;  // C11 has no empty structs
+    bool full_recompute;    // false (the default): decode.h's searches use the cache;
+                            // true: they rerun model_decode over the whole prefix every
+                            // step (the reference the cache is tested against)
+    int B, S;               // hypotheses (rows) the cache holds, source length
+    int t;                  // positions cached so far: the next step is position t
+    int *src_lengths;       // (max_batch) real source tokens of each row
+    float *logits;          // (max_batch,V) the last step's logits, row per hypothesis
+    // ---- storage: one buffer of n floats; every float pointer here points into it ----
+    long n;
+    float *buffer;
+    struct DecoderLayerCache *layers;  // N: the keys and values (decoder.h)
+    struct DecoderStepScratch *step;   // one step's work space (decoder.h)
+    float *x, *y;           // (max_batch,d_model) a layer's input and output at position t
+    float *embedding_t;     // (d_model,V) the embedding transposed at model_decode_start,
+                            //   so each step's logits y·Eᵀ are one plain product (no
+                            //   transposing V·d_model floats per token)
+    float *scratch;         // max_batch·max_len·d_model: memory projections, reordering
 } DecodeState;
 
 typedef struct {
@@ -153,6 +174,28 @@ void model_repeat_memory(Model *m, int k);
 // 1..T. T <= max_len.
 void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
                   Rng *rng);
+
+// ---- incremental decoding with the KV cache (lesson 09) -----------------------------
+// The same numbers as model_decode (to float rounding), one position at a time:
+//   model_encode(m, src, lengths, B, S, false, NULL);
+//   model_decode_start(m);                   // cross K, V of every layer, t = 0
+//   tokens[b] = TOKEN_BOS; model_decode_step(m, tokens);   // logits of position 0
+//   tokens[b] = next token; model_decode_step(m, tokens);  // position 1, ...
+// m->decode.logits (B,V) after a step equals row t of model_decode's logits over the
+// prefix 0..t. Beam search reorders the rows between steps (model_decode_reorder).
+
+// After model_encode (eval mode): projects the encoder memory into every decoder
+// layer's cross-attention keys and values, empties the self-attention cache (t = 0).
+void model_decode_start(Model *m);
+
+// One decoding step: tokens (B) is the decoder input at position t of each row (BOS at
+// t = 0); fills m->decode.logits (B,V) and caches this position (t += 1). t < max_len.
+void model_decode_step(Model *m, const int *tokens);
+
+// Beam reordering: row r becomes old row parents[r] for r < k, and the cache holds k
+// rows from now on (k may be larger than before: after a start with B = 1, parents of
+// all 0 make k copies). parents[r] < B, k <= max_batch.
+void model_decode_reorder(Model *m, const int *parents, int k);
 
 // model_encode then model_decode on one batch (dropout masks: encoder first, then
 // decoder).

@@ -138,6 +138,12 @@ static void linear_forward(float *y, const float *x, const float *w, const float
     matmul_nn(y, x, w, rows, d_model, d_model);
 }
 
+// The same Linear layer for other files (decoder.h's incremental step): multihead.h.
+void mha_linear(float *y, const float *x, const float *w, const float *bias, int rows,
+                int d_model) {
+    linear_forward(y, x, w, bias, rows, d_model);
+}
+
 // Backward of linear_forward: dx += dy Wᵀ, dW += xᵀ dy, dbias += Σ_rows dy.
 static void linear_backward(float *dx, float *dw, float *dbias, const float *dy,
                             const float *x, const float *w, int rows, int d_model) {

@@ -69,6 +69,11 @@ long mha_scratch_floats(MhaDims dims);
 void mha_split_heads(float *dst, const float *src, int B, int T, int d_model, int h);
 void mha_merge_heads(float *dst, const float *src, int B, int T, int d_model, int h);
 
+// y (rows,d_model) = x (rows,d_model) · W + bias: one of the four projections over all
+// rows at once (W (d_model,d_model), bias (d_model)). y must not alias x.
+void mha_linear(float *y, const float *x, const float *w, const float *bias, int rows,
+                int d_model);
+
 // out (B,Tq,d_model) = MultiHead(x_q, x_kv, x_kv), §3.2.2, filling acts.
 // x_q (B,Tq,d_model); x_kv (B,Tk,d_model), the same pointer for self-attention.
 // mask: as in attention_forward. out must not alias x_q or x_kv. d_model must be a

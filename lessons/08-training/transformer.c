@@ -584,12 +584,15 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
 
 // `transformer translate`: loads a checkpoint and translates each argument (or each
 // line of standard input), with --attention heatmaps and --hypotheses on request.
+// translate and eval: the KV cache (lesson 09) is on unless --full-decode.
+#define FULL_DECODE_HELP "decode without the KV cache, rerunning the decoder over the whole prefix each step (the reference: same output, slower)"
+
 static int cmd_translate(int argc, char **argv) {
     char model_path[512] = "";
     // One thread by default: decoding works on a few rows at a time, too little to share.
     int beam = BEAM_SIZE_DEFAULT, threads = 1, layer = 0, head = 0;
     float alpha = LENGTH_PENALTY_DEFAULT;
-    bool attention = false, hyps = false, help = false;
+    bool attention = false, hyps = false, full_decode = false, help = false;
     Option opts[] = {
         {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to translate with (required)", ANY},
         {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
@@ -598,6 +601,7 @@ static int cmd_translate(int argc, char **argv) {
         {"--layer", OPT_INT, &layer, 0, "with --attention: decoder layer, 1..N (0 = last)", RANGE(0, 128)},
         {"--head", OPT_INT, &head, 0, "with --attention: head, 1..h (0 = average of all heads)", RANGE(0, 1024)},
         {"--hypotheses", OPT_FLAG, &hyps, 0, "also print the beam's hypotheses and their scores", ANY},
+        {"--full-decode", OPT_FLAG, &full_decode, 0, FULL_DECODE_HELP, ANY},
         {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
         {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
@@ -639,6 +643,7 @@ static int cmd_translate(int argc, char **argv) {
                 tr.model.config.n_layers, tr.model.config.n_heads);
     } else {
         set_threads(threads);
+        tr.model.decode.full_recompute = full_decode;
         tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
         find_seen_bytes(&tr);
         tr.layer = layer - 1, tr.head = head - 1;
@@ -674,7 +679,7 @@ static int cmd_translate(int argc, char **argv) {
 static int cmd_eval(int argc, char **argv) {
     char model_path[512] = "", task[16] = "";
     int beam = BEAM_SIZE_DEFAULT, threads = 1, limit = 0;  // decoding: see translate
-    bool help = false;
+    bool full_decode = false, help = false;
     TrainOptions o;
     ErrorMessage err;
     train_options_default(&o, "reverse", &err);
@@ -688,6 +693,7 @@ static int cmd_eval(int argc, char **argv) {
         {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
+        {"--full-decode", OPT_FLAG, &full_decode, 0, FULL_DECODE_HELP, ANY},
         {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
         {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
@@ -734,6 +740,7 @@ static int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "%s eval: %s\n", program, err.text);
     } else {
         EvalStats e;
+        m.decode.full_recompute = full_decode;
         int n = limit > 0 && limit < test.n_pairs ? limit : test.n_pairs;
         if (n == 0) {
             fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
@@ -759,7 +766,7 @@ static int cmd_eval(int argc, char **argv) {
 }
 
 // ===================================================================================
-// bench: training throughput, the same configurations as ../shared/bench/torch_reference.py
+// bench: training throughput, the same configurations as lessons/08-training/bench_torch.py
 // ===================================================================================
 
 typedef struct {
@@ -886,7 +893,7 @@ static int cmd_bench(int argc, char **argv) {
         {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration", RANGE_ABOVE(0, 3600)},
         {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base", ANY},
         {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
-         "output of torch_reference.py to compare with (make bench writes it)", ANY},
+         "output of a PyTorch run to compare with (lines 'NAME threads=N ... tgt_tok/s=X')", ANY},
         {"--help", OPT_FLAG, &help, 0, "this help", ANY},
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
@@ -895,14 +902,14 @@ static int cmd_bench(int argc, char **argv) {
                "Training throughput (target tokens per second, and GFLOP/s of the matrix products,\n"
                "backward counted as 2x forward) of full training steps: forward, label-smoothed\n"
                "loss, backward, Adam with warmup; dropout 0.1; random tokens. The configurations\n"
-               "are those of ../shared/bench/torch_reference.py:\n", program);
+               "are those of lessons/08-training/bench_torch.py:\n", program);
         for (size_t i = 0; i < sizeof bench_configs / sizeof bench_configs[0]; i++) {
             const BenchConfig *c = &bench_configs[i];
             printf("  %-6s d_model %d, h %d, d_ff %d, N %d, V %d, S %d, T %d, B %d\n", c->name, c->d_model,
                    c->heads, c->d_ff, c->layers, c->vocab, c->src_len, c->tgt_len, c->batch);
         }
-        printf("`make bench` also runs the PyTorch script (threads 1 and 2) when PyTorch is installed\n"
-               "and prints our speed over PyTorch's better thread setting.\n\noptions:\n");
+        printf("`make bench` alternates this with the same model in PyTorch (threads 1 and 2) and prints\n"
+               "medians, ratios and peak RSS into build/bench.txt (lessons/08-training/bench_torch.py).\n\noptions:\n");
         print_options(opts, n_opts);
         return 0;
     }
@@ -919,7 +926,9 @@ static int cmd_bench(int argc, char **argv) {
         if (!torch) fprintf(stderr, "%s bench: %s (no PyTorch comparison)\n", program, err.text);
     }
     set_threads(threads);
-    printf("C training throughput, %d threads, %.0f s per configuration\n", threads, (double)seconds);
+    const char *wait = getenv("OMP_WAIT_POLICY");
+    printf("C training throughput, %d threads (OMP_WAIT_POLICY=%s), %g s per configuration\n", threads,
+           wait ? wait : "unset", (double)seconds);
     int n_known = (int)(sizeof bench_configs / sizeof bench_configs[0]);
     char list[64];
     snprintf(list, sizeof list, "%s", configs);
@@ -965,6 +974,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    // OpenMP's idle threads sleep instead of spinning on cores other programs need
+    // (common.h); before any OpenMP call, since it may re-execute the program.
+    threads_wait_passively(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;
