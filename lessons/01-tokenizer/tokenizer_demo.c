@@ -25,10 +25,9 @@ static void usage(FILE *out) {
 }
 
 // Prints s left-aligned in `width` columns. printf's %-8s counts bytes, and "▁" is
-// three bytes of UTF-8 but one column, so count characters (non-continuation bytes).
+// three bytes of UTF-8 but one column, so count columns with common.h's utf8_width.
 static void print_padded(const char *s, int width) {
-    int columns = 0;
-    for (const char *p = s; *p; p++) columns += ((unsigned char)*p & 0xC0) != 0x80;
+    int columns = utf8_width(s);
     printf("%s%*s", s, columns < width ? width - columns : 0, "");
 }
 
