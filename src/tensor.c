@@ -15,6 +15,19 @@
 #include <omp.h>
 #endif
 
+// One thread per PARALLEL_MIN_WORK of work, at most the OpenMP thread count; 1 when
+// nested inside a parallel loop (tensor.h).
+int threads_for_work(long work) {
+#ifdef _OPENMP
+    if (work <= PARALLEL_MIN_WORK || omp_in_parallel()) return 1;
+    long threads = work / PARALLEL_MIN_WORK, max = omp_get_max_threads();
+    return (int)(threads < max ? threads : max);
+#else
+    (void)work;
+    return 1;
+#endif
+}
+
 // ============================================================================
 // The matrix products, plain: three loops each, straight from the formula
 // ============================================================================
@@ -83,30 +96,46 @@ void matmul_tn_plain(float *c, const float *a, const float *b, int M, int K, int
 // The plain loops above move much more data than they compute with: for every
 // multiply-add, matmul_nn_plain loads an element of B and loads and stores one of C, and
 // matmul_nt_plain's dot product is one long chain of dependent additions. The
-// blocked kernel below computes C a block of BLOCK_ROWS x BLOCK_COLS = 8 x 16 entries at
-// a time. Those 128 sums live in a small local array that the compiler keeps in vector
-// registers (8 registers of 16 floats with AVX-512) while k runs, so each row of B that
-// is loaded is used 8 times, by 8 rows of A, before it leaves the register, and C is
-// read and written once per block instead of once per k. The innermost loop walks 16
-// contiguous floats, which the compiler turns into one SIMD fused multiply-add (the
-// Makefile's -ffp-contract=fast allows the fusion). 8 x 16 was the fastest of the shapes
-// tried on a 2-core AVX-512 machine: about twice the speed of 4 x 32 without fused
-// multiply-adds.
+// blocked kernel below computes C a block of BLOCK_ROWS x BLOCK_COLS entries at a time
+// (6 x 16 with AVX2, 8 x 16 with AVX-512). Those sums live in a small local array that
+// the compiler keeps in vector registers while k runs, so each row of B that is loaded
+// is used by 6 (or 8) rows of A before it leaves the register, and C is read and written
+// once per block instead of once per k. The innermost loop walks 16 contiguous floats,
+// which the compiler turns into SIMD fused multiply-adds (the Makefile's
+// -ffp-contract=fast allows the fusion). The shape is set by the register count: AVX2
+// has 16 vector registers of 8 floats, and 6 x 16 sums take 12 of them, leaving room
+// for the row of B and the broadcast A[i][k]; 8 x 16 (all 16 registers) made the
+// compiler spill sums to memory and ran at 2/3 of the speed on a 2-core AVX2 machine,
+// while with AVX-512's 32 registers of 16 floats 8 x 16 fits and was the fastest shape.
 //
-// The k loop is cut into chunks of BLOCK_K = 256: a chunk of B (256 rows of the block's
-// 16 columns, 16 KB) stays in the L1/L2 cache while every row block of C that needs it
-// passes over it. Blocks at the right and bottom edges of C, where fewer than 8 rows or
-// 16 columns are left, take a slower general path (block_edge).
+// The k loop is cut into chunks of BLOCK_K = 256. For each chunk, the 16 columns of B a
+// block needs (256 x 16 floats, 16 KB) are first copied into a small contiguous panel on
+// the stack (pack_panel), which then stays in the L1 cache while a group of row blocks
+// passes over it; the group's rows of A stay in L2. Reading B through strides into the
+// panel also serves A·Bᵀ without a transposed copy of B, so no product allocates
+// memory. Blocks at the right and bottom edges of C, where fewer rows or columns are
+// left, take a slower general path (block_edge) that sums in the same order.
 //
 // Blocks of rows of C are shared out among OpenMP threads; every element of C is still
 // summed by one thread in one fixed order, so results do not depend on the thread count.
 // Without -fopenmp the pragmas are ignored and the code is plain serial C. The order of
 // the additions differs from the plain loops (each chunk of k is summed apart, then added
-// to C), so the two agree to float rounding, not bit for bit. `make bench` measures the
-// kernel (GFLOP/s) inside a whole training step.
+// to C), so the two agree to float rounding, not bit for bit; it does not depend on the
+// block shape, the panels or the groups, which only change how memory is walked: every
+// C[i][j] gets Σ over each chunk of k, in increasing k, one fused multiply-add per term,
+// added to C chunk after chunk. `make bench` measures the kernel (GFLOP/s) inside a
+// whole training step.
+#ifdef __AVX512F__
 #define BLOCK_ROWS 8
+#else
+#define BLOCK_ROWS 6
+#endif
 #define BLOCK_COLS 16
 #define BLOCK_K 256
+// Row blocks handled together while one chunk of k is in progress: their slice of A
+// (GROUP_BLOCKS * BLOCK_ROWS rows of BLOCK_K floats, at most 128 KB) stays in the L2
+// cache while every column panel of B passes over it.
+#define GROUP_BLOCKS 16
 
 // Where element (i,k) of the left operand lives: a[i*row_stride + k*col_stride].
 // A plain (M,K) matrix has strides (K,1); a transposed one stored (K,M) has (1,M).
@@ -115,24 +144,34 @@ typedef struct {
     long row_stride, col_stride;
 } LeftOperand;
 
+// Where element (k,j) of the right operand lives: b[k*row_stride + j*col_stride]. A
+// plain (K,N) matrix has strides (N,1); Bᵀ of a B stored (N,K) has (1,K).
+typedef struct {
+    const float *data;
+    long row_stride, col_stride;
+} RightOperand;
+
 // One block of C and one chunk of k: rows [i0, i0+rows) and columns [j0, j0+cols) of C
 // (N columns in all) get Σ_{k0 <= k < k1} A[i][k] · B[k][j] added.
 typedef struct {
     int i0, rows;  // first row of the block and how many (at most BLOCK_ROWS)
     int j0, cols;  // first column and how many (at most BLOCK_COLS)
     int k0, k1;    // the chunk of the sum over k
-    int N;         // columns of B and C (their row stride)
+    int N;         // columns of C (its row stride)
 } Block;
 
-// c[i0..i0+8, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · b[k,j], a full 8 x 16 block: the loop
-// bounds are constants, so the compiler unrolls them into vector registers. a (M,K)
-// through its strides, b (K,N), c (M,N).
-static void block_full(float *c, LeftOperand a, const float *b, Block blk) {
+// c[i0..i0+BLOCK_ROWS, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · panel[k-k0][j-j0], a full
+// block. panel (k1-k0, BLOCK_COLS) is the chunk of B's columns j0..j0+16, copied out
+// contiguously (pack_panel). The loop bounds are constants, so the compiler unrolls
+// them into vector registers (see the notes above for the shape). Each sum runs over k
+// in order, one fused multiply-add per term, as in block_edge.
+static void block_full(float *c, LeftOperand a, const float *panel, Block blk) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
+    const float *a_rows = a.data + blk.i0 * a.row_stride;
     for (int k = blk.k0; k < blk.k1; k++) {
-        const float *b_row = b + (long)k * blk.N + blk.j0;
+        const float *b_row = panel + (long)(k - blk.k0) * BLOCK_COLS;
         for (int r = 0; r < BLOCK_ROWS; r++) {
-            const float a_rk = a.data[(blk.i0 + r) * a.row_stride + k * a.col_stride];
+            const float a_rk = a_rows[r * a.row_stride + k * a.col_stride];
             #pragma omp simd
             for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] += a_rk * b_row[j];
         }
@@ -144,15 +183,17 @@ static void block_full(float *c, LeftOperand a, const float *b, Block blk) {
     }
 }
 
-// The same for a block cut short by the edge of C (blk.rows < 8 or blk.cols < 16).
-static void block_edge(float *c, LeftOperand a, const float *b, Block blk) {
+// The same for a block cut short by the edge of C (blk.rows < BLOCK_ROWS or
+// blk.cols < 16).
+static void block_edge(float *c, LeftOperand a, const float *panel, Block blk) {
     float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
+    const float *a_rows = a.data + blk.i0 * a.row_stride;
     for (int k = blk.k0; k < blk.k1; k++) {
-        const float *b_row = b + (long)k * blk.N + blk.j0;
+        const float *b_row = panel + (long)(k - blk.k0) * BLOCK_COLS;
         for (int r = 0; r < blk.rows; r++) {
-            const float a_rk = a.data[(blk.i0 + r) * a.row_stride + k * a.col_stride];
+            const float a_rk = a_rows[r * a.row_stride + k * a.col_stride];
             #pragma omp simd
-            for (int j = 0; j < blk.cols; j++) sum[r][j] += a_rk * b_row[j];
+            for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] += a_rk * b_row[j];
         }
     }
     for (int r = 0; r < blk.rows; r++) {
@@ -161,66 +202,86 @@ static void block_edge(float *c, LeftOperand a, const float *b, Block blk) {
     }
 }
 
-// Rows blocks [first, last) of C (M,N) += A·B, with A read through its strides and B
-// (K,N) row-major. k is cut into chunks so the slice of B being reused stays in cache.
-static void multiply_row_blocks(float *c, LeftOperand a, const float *b, int M, int K, int N,
+// panel (k1-k0, BLOCK_COLS) = rows k0..k1 of B's columns j0..j0+cols, contiguous, the
+// columns past cols zero-filled (block_edge computes them and throws them away). Read
+// through its strides, so B and Bᵀ pack alike: A·Bᵀ needs no transposed copy of B.
+static void pack_panel(float *panel, RightOperand b, int k0, int k1, int j0, int cols) {
+    for (int k = k0; k < k1; k++) {
+        float *row = panel + (long)(k - k0) * BLOCK_COLS;
+        const float *src = b.data + k * b.row_stride + j0 * b.col_stride;
+        if (b.col_stride == 1 && cols == BLOCK_COLS) {
+            // a constant-length copy: two vector moves (a variable length one becomes a
+            // slow `rep movs` string copy)
+            #pragma omp simd
+            for (int j = 0; j < BLOCK_COLS; j++) row[j] = src[j];
+        } else {
+            for (int j = 0; j < cols; j++) row[j] = src[j * b.col_stride];
+        }
+        for (int j = cols; j < BLOCK_COLS; j++) row[j] = 0.0f;
+    }
+}
+
+// Row blocks [first, last) of C (M,N) += A·B, A and B read through their strides. k is
+// cut into chunks of BLOCK_K; inside a chunk the row blocks are taken GROUP_BLOCKS at a
+// time, and for each group every column panel of B is packed once (on the stack: no
+// allocation) and multiplied into the group's blocks.
+static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, int K, int N,
                                 int first, int last) {
+    float panel[BLOCK_K * BLOCK_COLS];
     for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
         int k1 = K - k0 < BLOCK_K ? K : k0 + BLOCK_K;
-        for (int j0 = 0; j0 < N; j0 += BLOCK_COLS) {
-            int cols = N - j0 < BLOCK_COLS ? N - j0 : BLOCK_COLS;
-            for (int ib = first; ib < last; ib++) {
-                int i0 = ib * BLOCK_ROWS, rows = M - i0 < BLOCK_ROWS ? M - i0 : BLOCK_ROWS;
-                Block blk = {.i0 = i0, .rows = rows, .j0 = j0, .cols = cols, .k0 = k0, .k1 = k1, .N = N};
-                if (rows == BLOCK_ROWS && cols == BLOCK_COLS) block_full(c, a, b, blk);
-                else block_edge(c, a, b, blk);
+        for (int g0 = first; g0 < last; g0 += GROUP_BLOCKS) {
+            int g1 = last - g0 < GROUP_BLOCKS ? last : g0 + GROUP_BLOCKS;
+            for (int j0 = 0; j0 < N; j0 += BLOCK_COLS) {
+                int cols = N - j0 < BLOCK_COLS ? N - j0 : BLOCK_COLS;
+                pack_panel(panel, b, k0, k1, j0, cols);
+                for (int ib = g0; ib < g1; ib++) {
+                    int i0 = ib * BLOCK_ROWS, rows = M - i0 < BLOCK_ROWS ? M - i0 : BLOCK_ROWS;
+                    Block blk = {.i0 = i0, .rows = rows, .j0 = j0, .cols = cols, .k0 = k0, .k1 = k1, .N = N};
+                    if (rows == BLOCK_ROWS && cols == BLOCK_COLS) block_full(c, a, panel, blk);
+                    else block_edge(c, a, panel, blk);
+                }
             }
         }
     }
 }
 
-// C (M,N) += A·B, A (M,K) through its strides, B (K,N). Big products are split among the
+// C (M,N) += A·B, A and B read through their strides. Big products are split among the
 // OpenMP threads by contiguous ranges of row blocks, so no two threads ever add into the
 // same element of C and each element is summed in the same order whatever the thread
 // count. Small products (the per-head slices of attention) and products called from
 // inside an already parallel loop run on the calling thread: entering a parallel region
-// costs about a microsecond.
-static void matmul_blocked(float *c, LeftOperand a, const float *b, int M, int K, int N) {
+// costs about a microsecond, and far more when a thread must be woken.
+static void matmul_blocked(float *c, LeftOperand a, RightOperand b, int M, int K, int N) {
     int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
-#ifdef _OPENMP
-    if ((long)M * K * N > PARALLEL_MIN_WORK && !omp_in_parallel() && omp_get_max_threads() > 1) {
-        #pragma omp parallel
+    int threads = threads_for_work((long)M * K * N);
+    if (threads > row_blocks) threads = row_blocks;
+    if (threads > 1) {
+        #pragma omp parallel num_threads(threads)
         {
             int t = omp_get_thread_num(), n = omp_get_num_threads();
             multiply_row_blocks(c, a, b, M, K, N, row_blocks * t / n, row_blocks * (t + 1) / n);
         }
         return;
     }
-#endif
     multiply_row_blocks(c, a, b, M, K, N, 0, row_blocks);
 }
 
 // C (M,N) += A (M,K) · B (K,N), blocked.
 void matmul_nn_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
-    LeftOperand left = {a, K, 1};
-    matmul_blocked(c, left, b, M, K, N);
+    matmul_blocked(c, (LeftOperand){a, K, 1}, (RightOperand){b, N, 1}, M, K, N);
 }
 
-// C (M,N) += A(K,M)ᵀ · B (K,N), blocked: the kernel reads A through transposed strides.
+// C (M,N) += A(K,M)ᵀ · B (K,N), blocked: the kernel reads A through transposed strides
+// (A is stored (K,M): element (i,k) is a[k*M + i]).
 void matmul_tn_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
-    LeftOperand left = {a, 1, M};  // A is stored (K,M): element (i,k) is a[k*M + i]
-    matmul_blocked(c, left, b, M, K, N);
+    matmul_blocked(c, (LeftOperand){a, 1, M}, (RightOperand){b, N, 1}, M, K, N);
 }
 
-// C (M,N) += A (M,K) · B(N,K)ᵀ, blocked. Bᵀ's rows are B's columns, which are not
-// contiguous: copy Bᵀ out once (N·K floats, cheap next to the M·N·K multiply-adds) so the
-// kernel can stream its rows.
+// C (M,N) += A (M,K) · B(N,K)ᵀ, blocked: B is stored (N,K), so element (k,j) of Bᵀ is
+// b[j*K + k]; pack_panel gathers each panel of Bᵀ through those strides.
 void matmul_nt_blocked(float *c, const float *a, const float *b, int M, int K, int N) {
-    float *b_transposed = xmalloc(sizeof(float) * (size_t)K * (size_t)N);
-    transpose(b_transposed, b, N, K);
-    LeftOperand left = {a, K, 1};
-    matmul_blocked(c, left, b_transposed, M, K, N);
-    free(b_transposed);
+    matmul_blocked(c, (LeftOperand){a, K, 1}, (RightOperand){b, 1, K}, M, K, N);
 }
 
 // ============================================================================

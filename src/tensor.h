@@ -15,6 +15,11 @@
 // computed by one thread in a fixed order whatever the thread count.
 #define PARALLEL_MIN_WORK 32768L
 
+// How many OpenMP threads a loop of `work` multiply-adds (or elements) should share:
+// one per PARALLEL_MIN_WORK of work, at most omp_get_max_threads(); 1 below the
+// threshold, inside a loop that is already parallel, or in a build without OpenMP.
+int threads_for_work(long work);
+
 // ---- the matrix products: read the plain versions first ---------------------------
 // Each product exists twice. The *_plain version is the definition, three loops a
 // student can check against the formula; read it first. The *_blocked version computes
