@@ -34,13 +34,20 @@ static void fail_at(const char *file, int line, const char *what, const char *hi
     exit(1);
 }
 
+// The count allocations_made reports; atomic, since threads may allocate at once.
+static _Atomic long allocation_count = 0;
+
+long allocations_made(void) { return allocation_count; }
+
 void *malloc_check(size_t size, const char *file, int line) {
+    allocation_count++;
     void *p = malloc(size ? size : 1);
     if (!p) fail_at(file, line, "out of memory", "(try a smaller model or batch)");
     return p;
 }
 
 void *calloc_check(size_t count, size_t size, const char *file, int line) {
+    allocation_count++;
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) fail_at(file, line, "out of memory", "(try a smaller model or batch)");
     return p;

@@ -37,6 +37,11 @@ void fread_check(void *ptr, size_t size, size_t count, FILE *f, const char *file
 void fwrite_check(const void *ptr, size_t size, size_t count, FILE *f, const char *file, int line);
 void fclose_check(FILE *f, const char *file, int line);
 
+// How many times malloc_check and calloc_check (xmalloc, xcalloc) have run since the
+// program started. src/ allocates only through them, so a test reads this around a
+// training step to prove that the step allocates nothing.
+long allocations_made(void);
+
 #define xmalloc(size) malloc_check((size), __FILE__, __LINE__)
 #define xcalloc(count, size) calloc_check((count), (size), __FILE__, __LINE__)
 #define xfopen(path, mode) fopen_check((path), (mode), __FILE__, __LINE__)

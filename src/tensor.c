@@ -15,11 +15,11 @@
 #include <omp.h>
 #endif
 
-// One thread per PARALLEL_MIN_WORK of work, at most the OpenMP thread count; 1 when
-// nested inside a parallel loop (tensor.h).
+// As many threads as the work keeps busy with PARALLEL_MIN_WORK each, at most the
+// OpenMP thread count; 1 when nested inside a parallel loop (tensor.h).
 int threads_for_work(long work) {
 #ifdef _OPENMP
-    if (work <= PARALLEL_MIN_WORK || omp_in_parallel()) return 1;
+    if (work < 2 * PARALLEL_MIN_WORK || omp_in_parallel()) return 1;
     long threads = work / PARALLEL_MIN_WORK, max = omp_get_max_threads();
     return (int)(threads < max ? threads : max);
 #else

@@ -9,15 +9,25 @@
 #ifndef TENSOR_H
 #define TENSOR_H
 
-// OpenMP threads start only for loops with more than this many multiply-adds (or
-// elements): below it, waking threads costs more than the work. Every parallel loop in
-// src/ uses this one threshold. Threading never changes a result: each number is
-// computed by one thread in a fixed order whatever the thread count.
-#define PARALLEL_MIN_WORK 32768L
+// Threads that behave. A parallel loop runs on threads_for_work(work) OpenMP threads,
+// where work counts multiply-adds (a row-wise pass such as a LayerNorm, a softmax, the
+// loss or Adam counts ELEMENT_WORK per element): each thread gets at least
+// PARALLEL_MIN_WORK of it, and smaller loops run on the calling thread alone. The
+// program waits passively (common.h: threads_wait_passively), so every parallel region
+// costs a wake-up of a sleeping thread, measured at 6-25 µs on a busy 2-core machine;
+// PARALLEL_MIN_WORK multiply-adds take about 8 µs on one core, so a loop is shared
+// only when each thread's part outweighs that. (Busy-waiting instead, with
+// GOMP_SPINCOUNT=10000, made the toy bench 4x slower on a loaded machine: the spinning
+// thread takes the core from the thread it waits for.) Threading never changes a result:
+// each number is computed by one thread in a fixed order whatever the thread count.
+#define PARALLEL_MIN_WORK 262144L
+// One element of a row-wise pass, in multiply-adds: a LayerNorm or loss element took
+// about 1-2.5 ns on one core, where the blocked products do 30-40 multiply-adds a ns.
+#define ELEMENT_WORK 32L
 
-// How many OpenMP threads a loop of `work` multiply-adds (or elements) should share:
-// one per PARALLEL_MIN_WORK of work, at most omp_get_max_threads(); 1 below the
-// threshold, inside a loop that is already parallel, or in a build without OpenMP.
+// How many OpenMP threads a loop of `work` multiply-adds should share: work /
+// PARALLEL_MIN_WORK, at most omp_get_max_threads(); 1 for less than twice
+// PARALLEL_MIN_WORK, inside a loop that is already parallel, or without OpenMP.
 int threads_for_work(long work);
 
 // ---- the matrix products: read the plain versions first ---------------------------
