@@ -35,6 +35,10 @@ float rng_uniform(Rng *rng) {
     return (float)(rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
 }
 
+void rng_uniform_fill(Rng *rng, float *out, long n) {
+    for (long i = 0; i < n; i++) out[i] = rng_uniform(rng);
+}
+
 float rng_normal(Rng *rng) {
     // Box-Muller: two uniforms give a normal. 1 - u keeps the log argument in (0, 1].
     float u1 = 1.0f - rng_uniform(rng);

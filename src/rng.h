@@ -23,6 +23,10 @@ uint32_t rng_below(Rng *rng, uint32_t n);
 // A uniform float in [0, 1), with 24 random bits.
 float rng_uniform(Rng *rng);
 
+// out[0..n) = n successive rng_uniform draws, the same numbers in the same order, in one
+// call (dropout draws one per activation: a call per draw cost more than the draw).
+void rng_uniform_fill(Rng *rng, float *out, long n);
+
 // A standard normal sample (mean 0, variance 1), by the Box-Muller transform.
 float rng_normal(Rng *rng);
 

@@ -227,7 +227,7 @@ static void pack_panel(float *panel, RightOperand b, int k0, int k1, int j0, int
 // allocation) and multiplied into the group's blocks.
 static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, int K, int N,
                                 int first, int last) {
-    float panel[BLOCK_K * BLOCK_COLS];
+    _Alignas(64) float panel[BLOCK_K * BLOCK_COLS];  // aligned: a row of 16 floats is one cache line
     for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
         int k1 = K - k0 < BLOCK_K ? K : k0 + BLOCK_K;
         for (int g0 = first; g0 < last; g0 += GROUP_BLOCKS) {
