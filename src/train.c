@@ -198,12 +198,17 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
 
 // A resumed training state's counts must be ones a run can reach: every epoch and every
 // batch of this epoch took at least one step, so neither exceeds the steps done (a
-// damaged epoch near LONG_MAX would also overflow at the next epoch boundary).
+// damaged epoch near LONG_MAX would also overflow at the next epoch boundary). And the
+// run must have steps left: with options.steps below the steps done nothing would be
+// trained, yet a saved average would be taken as the final one.
 static bool check_resumed_counts(const Trainer *t, const char *path, ErrorMessage *err) {
     const TrainingState *s = &t->state;
     if (s->epoch > s->step || s->batch_in_epoch > s->step)
         return error_set(err, "%s: corrupted training state: epoch %ld, batch %ld after only %ld steps", path,
                          s->epoch, s->batch_in_epoch, s->step);
+    if (t->options.steps < s->step)
+        return error_set(err, "--steps %ld is below the %ld steps already done in %s: nothing to train (give "
+                         "a larger --steps)", t->options.steps, s->step, path);
     return true;
 }
 
@@ -213,8 +218,7 @@ static bool check_resumed_counts(const Trainer *t, const char *path, ErrorMessag
 // --average-last changed since the save, and averaging on would mix two windows (the
 // final mean silently wrong). No saved average (a checkpoint from before the window, or a
 // finished run trained on) is fine: the run averages the steps it still does. Each sum
-// must be one that n steps of sane parameters can make. A --steps below the steps done
-// is left to the caller (nothing is trained; the command says so).
+// must be one that n steps of sane parameters can make.
 static bool check_resumed_average(const Trainer *t, const char *path, ErrorMessage *err) {
     const TrainOptions *o = &t->options;
     long step = t->state.step, n = t->n_averaged;
@@ -228,7 +232,6 @@ static bool check_resumed_average(const Trainer *t, const char *path, ErrorMessa
         if (fabs(t->param_sum[i]) > (double)n * PARAM_LIMIT)
             return error_set(err, "%s: corrupted checkpoint: its parameter average holds a sum (%g) larger than "
                              "%ld steps of parameters can make", path, t->param_sum[i], n);
-    if (step > o->steps) return true;
     long window_start = o->average_last > 0 && o->steps > o->average_last ? o->steps - o->average_last : 0;
     long expected = o->average_last > 0 && step > window_start ? step - window_start : 0;
     if (n != expected)

@@ -444,7 +444,8 @@ static void expect_resume_refused(const TrainOptions *o, const char *path, const
 // --average-last averaged that stale sum with the new window's steps (or, with
 // --average-last 0, still averaged it), and a damaged count or sum (too many steps, a sum
 // finite as a double but not as a float mean) gave a silently wrong or infinite model.
-// All are refused now, naming the options or the damage; so is an impossible epoch.
+// All are refused now, naming the options or the damage; so are an impossible epoch and
+// a --steps below the steps done.
 static void test_resume_average_must_match(void **state) {
     (void)state;
     char path[] = "/tmp/test_08_train_avgmatch_XXXXXX";
@@ -470,6 +471,10 @@ static void test_resume_average_must_match(void **state) {
     expect_resume_refused(&changed, path, "--steps 40");
     changed = o, changed.average_last = 8;
     expect_resume_refused(&changed, path, "would have averaged 3 by step 15");
+    // --steps below the steps done trained nothing, then took the saved sum of 5 steps as
+    // the final average (the command refused it; the library now does, for every caller).
+    changed = o, changed.steps = 10;
+    expect_resume_refused(&changed, path, "--steps 10 is below the 15 steps already done");
 
     Trainer c;
     init_or_fail(&c, &o, path);  // the same options resume (test above: exactly)
