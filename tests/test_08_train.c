@@ -393,6 +393,19 @@ static void stop_after_fifteen(void *ctx, Trainer *t, const TrainStepStats *s) {
     if (s->step == 15) atomic_store((atomic_int *)ctx, 1);
 }
 
+// Trains o from the start until the stop flag is raised at step 15 (as a Ctrl-C would);
+// train_run then saves its resumable checkpoint at o->out_path.
+static void run_stopped_at_fifteen(const TrainOptions *o) {
+    Trainer t;
+    init_or_fail(&t, o, NULL);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
+    ErrorMessage err;
+    assert_int_equal(train_run(&t, &hooks, NULL, &err), TRAIN_STOPPED);
+    trainer_free(&t);
+}
+
 // Issue 12: a Ctrl-C inside the --average-last window was not resumed exactly (the
 // resumed run averaged only the steps after the resume). Now the running sum is saved
 // with the checkpoint: 20 steps averaging the last 10, stopped at step 15 and resumed,
@@ -411,13 +424,7 @@ static void test_resume_inside_averaging_window(void **state) {
     assert_int_equal(train_run(&a, NULL, NULL, &err), TRAIN_DONE);
 
     snprintf(o.out_path, sizeof o.out_path, "%s", path);
-    Trainer b;
-    init_or_fail(&b, &o, NULL);
-    atomic_int stop;
-    atomic_init(&stop, 0);
-    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
-    assert_int_equal(train_run(&b, &hooks, NULL, &err), TRAIN_STOPPED);
-    trainer_free(&b);
+    run_stopped_at_fifteen(&o);
     Trainer c;
     init_or_fail(&c, &o, path);
     assert_int_equal(c.n_averaged, 5);  // steps 11..15 came back with the checkpoint
@@ -455,14 +462,8 @@ static void test_resume_average_must_match(void **state) {
     TrainOptions o = tiny_options("copy");
     o.steps = 20, o.average_last = 10;
     snprintf(o.out_path, sizeof o.out_path, "%s", path);
-    Trainer b;
-    init_or_fail(&b, &o, NULL);
-    atomic_int stop;
-    atomic_init(&stop, 0);
-    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
+    run_stopped_at_fifteen(&o);
     ErrorMessage err;
-    assert_int_equal(train_run(&b, &hooks, NULL, &err), TRAIN_STOPPED);
-    trainer_free(&b);
 
     TrainOptions changed = o;
     changed.average_last = 0;
