@@ -77,10 +77,8 @@ void attention_forward(float *out, float *weights, AttnInputs in, AttnMask mask,
                        AttnDims dims) {
     const int B = dims.B, h = dims.h, Tq = dims.Tq, Tk = dims.Tk, d_k = dims.d_k;
     const int *key_lengths = mask.key_lengths;
-    // One (batch, head) slice alone stays on this thread, so that its products can share
-    // their row blocks among the threads instead.
-    const int threads = B * h > 1 ? threads_for_work((long)B * h * Tq * Tk * (2 * d_k + ELEMENT_WORK)) : 1;
-    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_loop(B * h, (long)B * h * Tq * Tk * (2 * d_k + ELEMENT_WORK)))
     for (int bh = 0; bh < B * h; bh++) {
         const int b = bh / h;
         const AttnInputs slice = {.q = in.q + (long)bh * Tq * d_k,
@@ -162,8 +160,8 @@ static void attention_slice_backward(AttnInputGrads grads, float *ds, const floa
 void attention_backward(AttnInputGrads grads, float *dweights_scratch, const float *dout,
                         const float *weights, AttnInputs in, AttnDims dims) {
     const int B = dims.B, h = dims.h, Tq = dims.Tq, Tk = dims.Tk, d_k = dims.d_k;
-    const int threads = B * h > 1 ? threads_for_work((long)B * h * Tq * Tk * (2 * d_k + ELEMENT_WORK)) : 1;
-    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_loop(B * h, (long)B * h * Tq * Tk * (2 * d_k + ELEMENT_WORK)))
     for (int bh = 0; bh < B * h; bh++) {
         const long q_off = (long)bh * Tq * d_k, k_off = (long)bh * Tk * d_k;
         const AttnInputs slice = {.q = in.q + q_off, .k = in.k + k_off, .v = in.v + k_off};

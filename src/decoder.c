@@ -221,9 +221,8 @@ static void attend_cached(float *heads, float *weights, const float *q, CachedKe
                           Dims dims) {
     const int h = dims.h, d_k = dims.d_model / dims.h;
     const AttnDims one = {.B = 1, .h = 1, .Tq = 1, .Tk = kv.n_keys, .d_k = d_k};
-    const int threads =
-        dims.B * h > 1 ? threads_for_work((long)dims.B * h * kv.n_keys * (2 * d_k + ELEMENT_WORK)) : 1;
-    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    #pragma omp parallel for schedule(static) num_threads(threads_for_loop( \
+        dims.B * h, (long)dims.B * h * kv.n_keys * (2 * d_k + ELEMENT_WORK)))
     for (int bh = 0; bh < dims.B * h; bh++) {
         const long block = (long)bh * kv.stride * d_k;
         const AttnMask mask = {.key_lengths = kv.lengths ? kv.lengths + bh / h : NULL,

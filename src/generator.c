@@ -43,8 +43,8 @@ void generator_backward(float *dy, float *dembedding, const float *dlogits, cons
 // log-softmax of each row: out = x − log Σ exp(x), stably.                  §3.4
 // logits, out (rows,V).
 void log_softmax_forward(float *out, const float *logits, int rows, int V) {
-    const int threads = threads_for_work((long)rows * V * ELEMENT_WORK);
-    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_work((long)rows * V * ELEMENT_WORK))
     for (int r = 0; r < rows; r++) {
         const float *x = logits + (long)r * V;
         float *o = out + (long)r * V;
@@ -62,8 +62,8 @@ void log_softmax_forward(float *out, const float *logits, int rows, int V) {
 // Backward of log_softmax_forward: out = x − logsumexp(x), so
 // dx += dout − softmax(x)·Σ dout, with softmax(x) = exp(out). All (rows,V).
 void log_softmax_backward(float *dlogits, const float *dout, const float *out, int rows, int V) {
-    const int threads = threads_for_work((long)rows * V * ELEMENT_WORK);
-    #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_work((long)rows * V * ELEMENT_WORK))
     for (int r = 0; r < rows; r++) {
         const float *g = dout + (long)r * V, *o = out + (long)r * V;
         float *dx = dlogits + (long)r * V;

@@ -154,8 +154,7 @@ void loss_forward(LossResult *result, float *probs, const float *logits, const i
     long rows = (long)spec.B * spec.T;
     double chunk_nll[LOSS_CHUNKS] = {0}, chunk_smooth[LOSS_CHUNKS] = {0};
     long chunk_tokens[LOSS_CHUNKS] = {0}, chunk_correct[LOSS_CHUNKS] = {0};
-    const int threads = threads_for_work(rows * V * ELEMENT_WORK);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(threads_for_work(rows * V * ELEMENT_WORK))
     for (int chunk = 0; chunk < LOSS_CHUNKS; chunk++) {
         long begin = rows * chunk / LOSS_CHUNKS, end = rows * (chunk + 1) / LOSS_CHUNKS;
         for (long r = begin; r < end; r++) {
@@ -212,8 +211,7 @@ void loss_backward(float *dlogits, const float *probs, long n_tokens, const int 
     float scale = 1.0f / (float)n_tokens;
     float uniform = spec.smoothing / (float)V;  // ε/V, for every class
     float on_target = 1.0f - spec.smoothing;    // the extra (1-ε) at the true class
-    const int threads = threads_for_work(rows * V * ELEMENT_WORK);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(threads_for_work(rows * V * ELEMENT_WORK))
     for (long r = 0; r < rows; r++) {
         int y = targets[r];
         if (y == spec.ignore_index) continue;

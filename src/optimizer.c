@@ -60,8 +60,7 @@ float lrate_schedule(long step, int d_model, int warmup_steps) {
 enum { NORM_CHUNKS = 64 };
 float grad_global_norm(const float *grads, long n) {
     double chunk_sum[NORM_CHUNKS] = {0};
-    const int threads = threads_for_work(n * ELEMENT_WORK);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(threads_for_work(n * ELEMENT_WORK))
     for (int chunk = 0; chunk < NORM_CHUNKS; chunk++) {
         long begin = n * chunk / NORM_CHUNKS, end = n * (chunk + 1) / NORM_CHUNKS;
         double sum = 0.0;
@@ -96,8 +95,7 @@ void adam_update(Adam *opt, float *params, const float *grads, float lr) {
     float step_size = lr / correction1;
     float *m = opt->m, *v = opt->v;
     long n = opt->n;
-    const int threads = threads_for_work(n * ELEMENT_WORK);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for schedule(static) num_threads(threads_for_work(n * ELEMENT_WORK))
     for (long i = 0; i < n; i++) {
         float g = grads[i];
         m[i] = beta1 * m[i] + (1.0f - beta1) * g;

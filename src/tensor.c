@@ -28,6 +28,12 @@ int threads_for_work(long work) {
 #endif
 }
 
+// threads_for_work(work), at most one thread per iteration (tensor.h).
+int threads_for_loop(long iterations, long work) {
+    int threads = threads_for_work(work);
+    return iterations < threads ? (int)(iterations > 1 ? iterations : 1) : threads;
+}
+
 // ============================================================================
 // The matrix products, plain: three loops each, straight from the formula
 // ============================================================================
@@ -254,8 +260,8 @@ static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, 
 // costs about a microsecond, and far more when a thread must be woken.
 static void matmul_blocked(float *c, LeftOperand a, RightOperand b, int M, int K, int N) {
     int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
-    int threads = threads_for_work((long)M * K * N);
-    if (threads > row_blocks) threads = row_blocks;
+#ifdef _OPENMP
+    int threads = threads_for_loop(row_blocks, (long)M * K * N);
     if (threads > 1) {
         #pragma omp parallel num_threads(threads)
         {
@@ -264,6 +270,7 @@ static void matmul_blocked(float *c, LeftOperand a, RightOperand b, int M, int K
         }
         return;
     }
+#endif
     multiply_row_blocks(c, a, b, M, K, N, 0, row_blocks);
 }
 

@@ -30,6 +30,12 @@
 // PARALLEL_MIN_WORK, inside a loop that is already parallel, or without OpenMP.
 int threads_for_work(long work);
 
+// The same for a loop of `iterations` independent iterations that together do `work`
+// multiply-adds: never more threads than iterations, and a loop of one iteration (one
+// attention slice) stays on this thread, so that the products inside it can share
+// their row blocks among the threads instead.
+int threads_for_loop(long iterations, long work);
+
 // ---- the matrix products: read the plain versions first ---------------------------
 // Each product exists twice. The *_plain version is the definition, three loops a
 // student can check against the formula; read it first. The *_blocked version computes
