@@ -10,12 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "testutil.h"
 
 #define PROGRAM "build/transformer"
 // A model so small that a few steps take a moment even under a loaded machine.
-#define TINY "--task reverse --d-model 16 --heads 2 --d-ff 16 --layers 1 --train-examples 200 " \
-             "--eval-sentences 5 --log-every 1000 --threads 1 --average-last 0 --checkpoint-every 0"
+#define TINY_MODEL "--d-model 16 --heads 2 --d-ff 16 --layers 1 --train-examples 200 " \
+                   "--eval-sentences 5 --log-every 1000 --threads 1 --average-last 0 --checkpoint-every 0"
+#define TINY "--task reverse " TINY_MODEL
 
 // Runs `PROGRAM args` through sh with stderr captured; returns the exit status (128 +
 // signal if killed) and the first line of stderr in err_line.
@@ -34,6 +36,47 @@ static int run(const char *args, char *err_line, size_t size) {
     remove(errors);
     print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), err_line[0] ? err_line : "\n");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The same as run, with all of stderr (up to size bytes) in errors.
+static int run_all(const char *args, char *errors, size_t size) {
+    char path[] = "/tmp/test_08_cli_err_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char command[2048];
+    snprintf(command, sizeof command, "%s %s >/dev/null 2>%s", PROGRAM, args, path);
+    int status = system(command);
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(errors, 1, size - 1, f) : 0;
+    errors[got] = '\0';
+    if (f) fclose(f);
+    remove(path);
+    print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), errors[0] ? errors : "\n");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// How many times needle occurs in haystack.
+static int count_of(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+// Writes the checkpoint at from again as a checkpoint from before run descriptions and
+// word lists (checkpoint_save, which leaves them out): an "old" file.
+static void save_as_old(const char *from, const char *to) {
+    Model m;
+    Tokenizer tok;
+    TrainingState st;
+    Adam opt;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok), memset(&opt, 0, sizeof opt);
+    ErrorMessage err;
+    assert_true(checkpoint_load(from, 0, &m, &tok, &st, &opt, &err));
+    assert_true(checkpoint_save(to, &m, &tok, st.present ? &st : NULL, opt.memory ? &opt : NULL, &err));
+    adam_free(&opt);
+    tokenizer_free(&tok);
+    model_free(&m);
 }
 
 // `args` is refused: exit 1 and a first error line containing `expected`.
@@ -131,6 +174,99 @@ static void test_resume_conflicts_refused(void **state) {
     rmdir(dir);
 }
 
+// --resume with an option that shapes the data or the batches different from the run's
+// description in the checkpoint is refused, naming the option (a different --task used
+// to train the reverse model on copy data); so is leaving out one the run was given.
+static void test_resume_data_conflicts_refused(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], line[1024];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/r.ckpt", dir);
+    snprintf(args, sizeof args, "train " TINY " --steps 2 --out %s", path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    const char *conflicts[][2] = {
+        {"--task copy", "--task copy conflicts"}, {"--seed 2", "--seed 2 conflicts"},
+        {"--smoothing 0.2", "--smoothing 0.2 conflicts"}, {"--batch-tokens 512", "--batch-tokens 512 conflicts"},
+        {"--batch-sentences 100", "--batch-sentences 100 conflicts"},
+        {"--average-last 1", "--average-last 1 conflicts"}, {"--alphabet 5", "--alphabet 5 conflicts"},
+        {"--task-min-len 2", "--task-min-len 2 conflicts"}, {"--task-max-len 10", "--task-max-len 10 conflicts"},
+        {"--train-examples 100", "--train-examples 100 conflicts"},
+    };
+    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
+        // TINY_MODEL first, so an option given here overrides its value.
+        snprintf(args, sizeof args, "train %s %s --steps 4 --resume %s --out %s %s",
+                 strncmp(conflicts[i][0], "--task ", 7) == 0 ? "" : "--task reverse", TINY_MODEL, path, path,
+                 conflicts[i][0]);
+        expect_refused(args, conflicts[i][1]);
+    }
+    // A run given --seed 3, resumed without it: the default seed 1 conflicts.
+    snprintf(args, sizeof args, "train " TINY " --steps 2 --seed 3 --out %s --force", path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "train " TINY " --steps 4 --resume %s --out %s", path, path);
+    expect_refused(args, "--seed 1 (the default) conflicts");
+    // What may change: --steps, --threads, the intervals, --out.
+    snprintf(args, sizeof args, "train " TINY " --seed 3 --steps 4 --threads 2 --log-every 7 --eval-every 3 "
+             "--eval-sentences 4 --checkpoint-every 9 --resume %s --out %s/moved.ckpt", path, dir);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "%s/moved.ckpt", dir);
+    remove(args);
+    remove(path);
+    rmdir(dir);
+}
+
+// The same for a corpus: --merges and the data files are checked; the language names are
+// kept from the checkpoint unless given again (a rename), and translate shows them.
+static void test_resume_corpus_conflicts_refused(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], line[2048];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/c.ckpt", dir);
+#define CORPUS "--train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --merges 30 --eval-sentences 3 " \
+               "--d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1 --checkpoint-every 0"
+    snprintf(args, sizeof args, "train " CORPUS " --source-name Frenchish --steps 1 --out %s", path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    const char *conflicts[][2] = {
+        {"--merges 40", "--merges 40 conflicts"},
+        {"--train data/fr-en/test.tsv", "--train data/fr-en/test.tsv conflicts"},
+        {"--valid data/fr-en/test.tsv", "--valid data/fr-en/test.tsv conflicts"},
+        {"--test data/fr-en/test.tsv", "--test data/fr-en/test.tsv conflicts"},
+    };
+    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
+        snprintf(args, sizeof args, "train " CORPUS " --steps 2 --resume %s --out %s %s", path, path, conflicts[i][0]);
+        expect_refused(args, conflicts[i][1]);
+    }
+    snprintf(args, sizeof args, "translate --model %s maison", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: Frenchish → target, task corpus"));
+    snprintf(args, sizeof args, "train " CORPUS " --target-name Englishish --steps 2 --resume %s --out %s", path, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "translate --model %s maison", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: Frenchish → Englishish"));
+#undef CORPUS
+    remove(path);
+    rmdir(dir);
+}
+
+// A checkpoint from before run descriptions resumes as before, with a one-line note that
+// the options could not be checked.
+static void test_resume_old_checkpoint_noted(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], old[128], line[1024];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/r.ckpt", dir);
+    snprintf(old, sizeof old, "%s/old.ckpt", dir);
+    snprintf(args, sizeof args, "train " TINY " --steps 2 --out %s", path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    save_as_old(path, old);
+    snprintf(args, sizeof args, "train " TINY " --steps 3 --resume %s --out %s", old, old);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "could not be checked"));
+    remove(old);
+    remove(path);
+    rmdir(dir);
+}
+
 // Ctrl-C saves a checkpoint and exits with 130 (128 + SIGINT), as shells expect; it
 // used to exit 0. The signal is sent once the program says setup is done, so it meets
 // the handler rather than the default action.
@@ -181,13 +317,47 @@ static void test_model_not_a_checkpoint(void **state) {
 // letters no training text had. It used to answer "your ks" and "he finds ks" silently.
 static void test_translate_warns(void **state) {
     (void)state;
-    char line[1024];
-    assert_int_equal(run("translate --model data/fr-en.ckpt '     '", line, sizeof line), 0);
+    char line[2048];
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt '     '", line, sizeof line), 0);
     assert_non_null(strstr(line, "input 1 is empty"));
-    assert_int_equal(run("translate --model data/fr-en.ckpt 'JE SUIS'", line, sizeof line), 0);
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'JE SUIS'", line, sizeof line), 0);
     assert_non_null(strstr(line, "letters never seen in training: J, E, S, U, I"));
-    assert_int_equal(run("translate --model data/fr-en.ckpt \"$(printf '\\033[31m')\"", line, sizeof line), 0);
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf '\\033[31m')\"", line, sizeof line), 0);
     assert_non_null(strstr(line, "\\x1B"));  // the escape byte is shown escaped, not sent to the terminal
+}
+
+// Words the training sources never had are named (the first five, escaped); words they
+// had give no warning; the model's languages come first. "bonjour" used to become "you
+// like today" without a word.
+static void test_translate_names_unseen_words(void **state) {
+    (void)state;
+    char line[2048];
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'je suis étudiant'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: French → English, task fr-en"));
+    assert_null(strstr(line, "never seen"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'bonjour je suis étudiant'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "input 1 has a word never seen in training: bonjour\n"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'a b c d e f g h i j b'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "words never seen in training: b, c, d, e, f and 4 more\n"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf 'x\\033y')\"", line, sizeof line), 0);
+    assert_non_null(strstr(line, "a word never seen in training: x\\x1By"));
+}
+
+// A checkpoint from before word lists: no word warning, no crash, and one note (not one
+// per sentence) that the check is unavailable.
+static void test_translate_old_checkpoint_noted(void **state) {
+    (void)state;
+    char dir[64], old[128], args[512], line[2048];
+    temp_dir(dir, sizeof dir);
+    snprintf(old, sizeof old, "%s/old.ckpt", dir);
+    save_as_old("data/fr-en.ckpt", old);
+    snprintf(args, sizeof args, "translate --model %s bonjour 'où est la gare'", old);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_int_equal(count_of(line, "holds no training word list"), 1);
+    assert_null(strstr(line, "never seen in training: bonjour"));
+    assert_null(strstr(line, "model: "));  // no description to show
+    remove(old);
+    rmdir(dir);
 }
 
 // Your own corpus: --train needs --valid; eval --test on an empty file is an error (it
@@ -211,9 +381,14 @@ int main(void) {
         cmocka_unit_test(test_numeric_options_checked),
         cmocka_unit_test(test_out_path_checked_first),
         cmocka_unit_test(test_resume_conflicts_refused),
+        cmocka_unit_test(test_resume_data_conflicts_refused),
+        cmocka_unit_test(test_resume_corpus_conflicts_refused),
+        cmocka_unit_test(test_resume_old_checkpoint_noted),
         cmocka_unit_test(test_ctrl_c_exits_130),
         cmocka_unit_test(test_model_not_a_checkpoint),
         cmocka_unit_test(test_translate_warns),
+        cmocka_unit_test(test_translate_names_unseen_words),
+        cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -291,6 +291,49 @@ static bool check_resume_conflicts(const Option *opts, int n, const Trainer *t, 
     return true;
 }
 
+// The options of a run's description (train.h train_options_describe) that shape its
+// data or batches, so a resumed run must repeat them; the model's and the optimiser's own
+// come from the checkpoint (check_resume_conflicts), and --steps, --threads, the logging,
+// evaluation and checkpoint intervals, --out and --slim may change.
+static const char *const RESUME_FIXED[] = {
+    "task", "seed", "data", "train", "valid", "test", "merges", "smoothing", "batch-tokens",
+    "batch-sentences", "average-last", "task-min-len", "task-max-len", "alphabet", "train-examples",
+};
+
+// Before a resume: the options that shape the data (RESUME_FIXED) must be those the
+// checkpoint's run description records, given or by default; the language names not
+// given are taken from it. A checkpoint without a description (an older file) resumes
+// with a note. False after printing the first conflict, naming the option.
+static bool check_resume_description(const Option *opts, int n, TrainOptions *o, const char *resume) {
+    RunInfo *saved = xmalloc(sizeof *saved), *now = xmalloc(sizeof *now);
+    ErrorMessage err;
+    bool ok = checkpoint_load_run(resume, saved, NULL, &err);
+    if (!ok) fprintf(stderr, "%s train: %s\n", program, err.text);
+    if (ok && !saved->present)
+        fprintf(stderr, "%s train: note: %s has no run description (an older checkpoint): --task, --seed and the "
+                "data options could not be checked against it\n", program, resume);
+    if (ok && saved->present) {
+        const char *src = run_info_get(saved, "source-name"), *tgt = run_info_get(saved, "target-name");
+        if (src && !option_named(opts, n, "--source-name")->given) snprintf(o->source_name, sizeof o->source_name, "%s", src);
+        if (tgt && !option_named(opts, n, "--target-name")->given) snprintf(o->target_name, sizeof o->target_name, "%s", tgt);
+        train_options_describe(o, now);
+    }
+    for (size_t i = 0; ok && saved->present && i < sizeof RESUME_FIXED / sizeof RESUME_FIXED[0]; i++) {
+        const char *key = RESUME_FIXED[i], *was = run_info_get(saved, key), *is = run_info_get(now, key);
+        if (!was || !is || strcmp(was, is) == 0) continue;
+        char name[40];
+        snprintf(name, sizeof name, "--%s", key);
+        bool given = option_named(opts, n, name)->given;
+        fprintf(stderr, "%s train: %s %s%s conflicts with %s, which was trained with %s %s; a resumed run must "
+                "use the same data and batches (give %s %s, or train anew without --resume)\n", program, name, is,
+                given ? "" : " (the default)", resume, name, was, name, was);
+        ok = false;
+    }
+    free(now);
+    free(saved);
+    return ok;
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool corpus = find_option(argc, argv, 2, "--train") != NULL;
@@ -333,6 +376,8 @@ static int cmd_train(int argc, char **argv) {
         {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
         {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
         {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "with --train: test pairs (optional)", ANY},
+        {"--source-name", OPT_STRING, o.source_name, sizeof o.source_name, "the source language's name (kept in the checkpoint)", ANY},
+        {"--target-name", OPT_STRING, o.target_name, sizeof o.target_name, "the target language's name", ANY},
         {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
@@ -377,6 +422,8 @@ static int cmd_train(int argc, char **argv) {
     }
     set_threads(o.threads);
     if (!check_out_path(o.out_path, resume, force)) return 1;
+
+    if (resume[0] && !check_resume_description(opts, n_opts, &o, resume)) return 1;
 
     double t0 = wall_seconds();
     Trainer t;
@@ -448,6 +495,7 @@ typedef struct {
     int layer, head;  // which cross-attention to draw; head -1 = average of heads
     bool show_hyps;
     bool seen_byte[256];  // bytes inside some merged token: letters the training text had
+    WordList words;       // the training sources' words (words.present false: not known)
 } Translator;
 
 // Marks the bytes that occur in a merged token (two bytes or more): BPE learns merges from
@@ -469,10 +517,22 @@ static void add_to_list(char *buf, size_t size, const char *s, size_t n) {
     strcat(buf, item);
 }
 
+// Warns on stderr when line (input line_no) has words the training sources never had,
+// naming the first few (escaped), if the checkpoint holds its training word list (a
+// vocabulary cannot tell: BPE splits many training words into pieces too).
+static void warn_unseen_words(const Translator *tr, const char *line, int line_no) {
+    if (!tr->words.present) return;
+    char names[600];
+    int unseen = wordlist_unseen(&tr->words, line, 5, names, sizeof names);
+    if (unseen == 0) return;
+    fprintf(stderr, "%s translate: warning: input %d has %s never seen in training: %s%s\n", program, line_no,
+            unseen == 1 ? "a word" : "words", names,
+            wordlist_capped(&tr->words) ? " (the checkpoint keeps only the most frequent training words, so a rare "
+                                          "one may be among them)" : "");
+}
+
 // Warns on stderr when input line_no (len bytes) is empty or has letters no training
 // text had (naming them): the model then still answers, confidently and wrongly.
-// (Words never seen cannot be told apart: BPE splits many training words into pieces
-// too, and the checkpoint does not hold the training word list.)
 static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, int line_no) {
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
@@ -490,6 +550,34 @@ static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, 
     if (letters[0])
         fprintf(stderr, "%s translate: warning: input %d has letters never seen in training: %s\n", program,
                 line_no, letters);
+    warn_unseen_words(tr, line, line_no);
+}
+
+// "PROGRAM COMMAND: model: French → English, task fr-en, N words seen in training" on
+// stderr, from a checkpoint's run description (nothing if it has none) and word list.
+static void print_model_line(const char *command, const RunInfo *info, const WordList *words) {
+    const char *src = run_info_get(info, "source-name"), *tgt = run_info_get(info, "target-name");
+    const char *task = run_info_get(info, "task");
+    if (!info->present || !src || !tgt) return;
+    fprintf(stderr, "%s %s: model: %s → %s, task %s", program, command, src, tgt, task ? task : "?");
+    if (words && words->present) fprintf(stderr, ", %d words seen in training", words->n);
+    fprintf(stderr, "\n");
+}
+
+// Reads the run description and the word list of the checkpoint at path into tr and
+// says on stderr what the model translates ("model: French → English, ..."), or, for an
+// older checkpoint without them, that unseen words cannot be checked (once).
+static void describe_model(Translator *tr, const char *path) {
+    RunInfo *info = xmalloc(sizeof *info);
+    ErrorMessage err;
+    if (!checkpoint_load_run(path, info, &tr->words, &err)) info->present = false;
+    print_model_line("translate", info, &tr->words);
+    const char *task = run_info_get(info, "task");
+    bool translation = !task || task_is_translation(task);
+    if (!tr->words.present && translation)
+        fprintf(stderr, "%s translate: note: %s holds no training word list (an older checkpoint): words never "
+                "seen in training are not checked\n", program, path);
+    free(info);
 }
 
 // Prints the cross-attention of the model producing hyp from src (n tokens) as a
@@ -612,10 +700,14 @@ static int cmd_translate(int argc, char **argv) {
                "prints one translation per line (an empty line gives an empty line). Beam search\n"
                "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
                "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
-               "A model knows only what it was trained on: the shipped data/fr-en.ckpt knows the toy\n"
-               "grammar of data/fr-en (about 630 lower-case French words, no punctuation) and turns\n"
-               "anything else into confident nonsense. So translate warns, on standard error, when a\n"
-               "sentence is empty, contains a NUL byte, or has letters no training text had (named).\n\n"
+               "A model knows only what it was trained on: the shipped data/fr-en.ckpt (French →\n"
+               "English) knows the toy grammar of data/fr-en (about 630 lower-case French words, no\n"
+               "punctuation, no capitals) and turns anything else into confident nonsense. So\n"
+               "translate first says on standard error what the model translates (\"model: French →\n"
+               "English, ...\", from its checkpoint), then warns when a sentence is empty, contains a\n"
+               "NUL byte, has letters no training text had, or has words the training sources never\n"
+               "had (the first few named; the checkpoint keeps its training word list). A checkpoint\n"
+               "from before word lists were kept gets one note that words cannot be checked.\n\n"
                "options:\n", program);
         print_options(opts, n_opts);
         return 0;
@@ -646,6 +738,7 @@ static int cmd_translate(int argc, char **argv) {
         tr.model.decode.full_recompute = full_decode;
         tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
         find_seen_bytes(&tr);
+        describe_model(&tr, model_path);
         tr.layer = layer - 1, tr.head = head - 1;
         if (n_sentences > 0) {
             for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
@@ -668,6 +761,7 @@ static int cmd_translate(int argc, char **argv) {
     }
     model_free(&tr.model);
     tokenizer_free(&tr.tok);
+    wordlist_free(&tr.words);
     free(sentences);
     return status;
 }
@@ -750,6 +844,9 @@ static int cmd_eval(int argc, char **argv) {
             tokenizer_free(&tok);
             return 1;
         }
+        RunInfo *info = xmalloc(sizeof *info);
+        if (checkpoint_load_run(model_path, info, NULL, &err)) print_model_line("eval", info, NULL);
+        free(info);
         evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
