@@ -486,20 +486,22 @@ void train_options_describe(const TrainOptions *o, RunInfo *info) {
         run_info_set(info, "valid", o->valid_path);
         run_info_set(info, "test", o->test_path);
     }
-    if (is_fr_en(o->task)) describe_long(info, "merges", o->merges);
-    if (!is_fr_en(o->task)) {
-        describe_long(info, "task-min-len", o->task_min_len);
-        describe_long(info, "task-max-len", o->task_max_len);
-        describe_long(info, "alphabet", o->alphabet);
-        describe_long(info, "train-examples", o->train_examples);
-    }
+    bool translation = is_fr_en(o->task);
+    const struct {
+        const char *key;
+        long value;
+        bool applies;
+    } numbers[] = {
+        {"merges", o->merges, translation},
+        {"task-min-len", o->task_min_len, !translation}, {"task-max-len", o->task_max_len, !translation},
+        {"alphabet", o->alphabet, !translation}, {"train-examples", o->train_examples, !translation},
+        {"batch-tokens", o->batch_tokens, true}, {"batch-sentences", o->batch_sentences, true},
+        {"average-last", o->average_last, true}, {"max-len", o->max_len, true}, {"steps", o->steps, true},
+        {"warmup", o->warmup, true},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (numbers[i].applies) describe_long(info, numbers[i].key, numbers[i].value);
     describe_float(info, "smoothing", o->smoothing);
-    describe_long(info, "batch-tokens", o->batch_tokens);
-    describe_long(info, "batch-sentences", o->batch_sentences);
-    describe_long(info, "average-last", o->average_last);
-    describe_long(info, "max-len", o->max_len);
-    describe_long(info, "steps", o->steps);
-    describe_long(info, "warmup", o->warmup);
     describe_float(info, "lr-scale", o->lr_scale);
 }
 

@@ -20,25 +20,7 @@
 #define TINY "--task reverse " TINY_MODEL
 
 // Runs `PROGRAM args` through sh with stderr captured; returns the exit status (128 +
-// signal if killed) and the first line of stderr in err_line.
-static int run(const char *args, char *err_line, size_t size) {
-    char errors[] = "/tmp/test_08_cli_err_XXXXXX";
-    int fd = mkstemp(errors);
-    assert_true(fd >= 0);
-    close(fd);
-    char command[2048];
-    snprintf(command, sizeof command, "%s %s >/dev/null 2>%s", PROGRAM, args, errors);
-    int status = system(command);
-    FILE *f = fopen(errors, "r");
-    err_line[0] = '\0';
-    if (f && !fgets(err_line, (int)size, f)) err_line[0] = '\0';
-    if (f) fclose(f);
-    remove(errors);
-    print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), err_line[0] ? err_line : "\n");
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// The same as run, with all of stderr (up to size bytes) in errors.
+// signal if killed) and all of stderr (up to size bytes) in errors.
 static int run_all(const char *args, char *errors, size_t size) {
     char path[] = "/tmp/test_08_cli_err_XXXXXX";
     int fd = mkstemp(path);
@@ -54,6 +36,15 @@ static int run_all(const char *args, char *errors, size_t size) {
     remove(path);
     print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), errors[0] ? errors : "\n");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The same with only the first line of stderr in err_line.
+static int run(const char *args, char *err_line, size_t size) {
+    char all[8192];
+    int status = run_all(args, all, sizeof all);
+    size_t n = strcspn(all, "\n");
+    snprintf(err_line, size, "%.*s", (int)(all[n] ? n + 1 : n), all);
+    return status;
 }
 
 // How many times needle occurs in haystack.
@@ -87,6 +78,17 @@ static void expect_refused(const char *args, const char *expected) {
         fail_msg("'%s': expected exit 1 and '%s', got exit %d: %s", args, expected, status, line);
 }
 
+// Each `train OPTIONS --resume PATH --out PATH CONFLICT` of the n conflicts
+// ({conflict, expected}) is refused with a first error line containing its expected text.
+static void expect_resumes_refused(const char *options, const char *path, const char *const conflicts[][2],
+                                   size_t n) {
+    char args[1024];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(args, sizeof args, "train %s --resume %s --out %s %s", options, path, path, conflicts[i][0]);
+        expect_refused(args, conflicts[i][1]);
+    }
+}
+
 // Numeric options out of range, overflowing, or not numbers, on every subcommand:
 // --threads 100000 used to crash inside libgomp (exit 139), the others were accepted.
 static void test_numeric_options_checked(void **state) {
@@ -116,6 +118,17 @@ static void test_numeric_options_checked(void **state) {
 static void temp_dir(char *dir, size_t size) {
     snprintf(dir, size, "/tmp/test_08_cli_XXXXXX");
     assert_non_null(mkdtemp(dir));
+}
+
+// A new temporary directory (into dir) holding PATH = dir/name, a checkpoint trained by
+// `train OPTIONS --out PATH` (which must succeed).
+static void train_fresh(char *dir, size_t dir_size, char *path, size_t path_size, const char *name,
+                        const char *options) {
+    char args[1024], line[1024];
+    temp_dir(dir, dir_size);
+    snprintf(path, path_size, "%s/%s", dir, name);
+    snprintf(args, sizeof args, "train %s --out %s", options, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
 }
 
 // --out in a missing directory fails before the first step (it used to fail at the first
@@ -154,20 +167,13 @@ static void test_out_path_checked_first(void **state) {
 // steps done says so (it used to do nothing, silently).
 static void test_resume_conflicts_refused(void **state) {
     (void)state;
-    char args[1024], dir[64], path[128];
-    temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/r.ckpt", dir);
-    snprintf(args, sizeof args, "train " TINY " --steps 3 --out %s", path);
-    char line[1024];
-    assert_int_equal(run(args, line, sizeof line), 0);
-    const char *conflicts[][2] = {
+    char args[1024], dir[64], path[128], line[1024];
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 3");
+    const char *const conflicts[][2] = {
         {"--d-model 32", "--d-model 32 conflicts"}, {"--layers 2", "--layers 2 conflicts"},
         {"--lr-scale 0.5", "--lr-scale 0.5 conflicts"}, {"--steps 2", "below the 3 steps already done"},
     };
-    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
-        snprintf(args, sizeof args, "train " TINY " --steps 5 --resume %s --out %s %s", path, path, conflicts[i][0]);
-        expect_refused(args, conflicts[i][1]);
-    }
+    expect_resumes_refused(TINY " --steps 5", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
     snprintf(args, sizeof args, "train " TINY " --steps 5 --resume %s --out %s", path, path);
     assert_int_equal(run(args, line, sizeof line), 0);  // the same options: accepted
     remove(path);
@@ -180,25 +186,20 @@ static void test_resume_conflicts_refused(void **state) {
 static void test_resume_data_conflicts_refused(void **state) {
     (void)state;
     char args[1024], dir[64], path[128], line[1024];
-    temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/r.ckpt", dir);
-    snprintf(args, sizeof args, "train " TINY " --steps 2 --out %s", path);
-    assert_int_equal(run(args, line, sizeof line), 0);
-    const char *conflicts[][2] = {
-        {"--task copy", "--task copy conflicts"}, {"--seed 2", "--seed 2 conflicts"},
-        {"--smoothing 0.2", "--smoothing 0.2 conflicts"}, {"--batch-tokens 512", "--batch-tokens 512 conflicts"},
-        {"--batch-sentences 100", "--batch-sentences 100 conflicts"},
-        {"--average-last 1", "--average-last 1 conflicts"}, {"--alphabet 5", "--alphabet 5 conflicts"},
-        {"--task-min-len 2", "--task-min-len 2 conflicts"}, {"--task-max-len 10", "--task-max-len 10 conflicts"},
-        {"--train-examples 100", "--train-examples 100 conflicts"},
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 2");
+    // After TINY_MODEL, so an option given here overrides its value.
+    const char *const conflicts[][2] = {
+        {"--task copy", "--task copy conflicts"}, {"--task reverse --seed 2", "--seed 2 conflicts"},
+        {"--task reverse --smoothing 0.2", "--smoothing 0.2 conflicts"},
+        {"--task reverse --batch-tokens 512", "--batch-tokens 512 conflicts"},
+        {"--task reverse --batch-sentences 100", "--batch-sentences 100 conflicts"},
+        {"--task reverse --average-last 1", "--average-last 1 conflicts"},
+        {"--task reverse --alphabet 5", "--alphabet 5 conflicts"},
+        {"--task reverse --task-min-len 2", "--task-min-len 2 conflicts"},
+        {"--task reverse --task-max-len 10", "--task-max-len 10 conflicts"},
+        {"--task reverse --train-examples 100", "--train-examples 100 conflicts"},
     };
-    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
-        // TINY_MODEL first, so an option given here overrides its value.
-        snprintf(args, sizeof args, "train %s %s --steps 4 --resume %s --out %s %s",
-                 strncmp(conflicts[i][0], "--task ", 7) == 0 ? "" : "--task reverse", TINY_MODEL, path, path,
-                 conflicts[i][0]);
-        expect_refused(args, conflicts[i][1]);
-    }
+    expect_resumes_refused(TINY_MODEL " --steps 4", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
     // A run given --seed 3, resumed without it: the default seed 1 conflicts.
     snprintf(args, sizeof args, "train " TINY " --steps 2 --seed 3 --out %s --force", path);
     assert_int_equal(run(args, line, sizeof line), 0);
@@ -219,22 +220,16 @@ static void test_resume_data_conflicts_refused(void **state) {
 static void test_resume_corpus_conflicts_refused(void **state) {
     (void)state;
     char args[1024], dir[64], path[128], line[2048];
-    temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/c.ckpt", dir);
 #define CORPUS "--train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --merges 30 --eval-sentences 3 " \
                "--d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1 --checkpoint-every 0"
-    snprintf(args, sizeof args, "train " CORPUS " --source-name Frenchish --steps 1 --out %s", path);
-    assert_int_equal(run(args, line, sizeof line), 0);
-    const char *conflicts[][2] = {
+    train_fresh(dir, sizeof dir, path, sizeof path, "c.ckpt", CORPUS " --source-name Frenchish --steps 1");
+    const char *const conflicts[][2] = {
         {"--merges 40", "--merges 40 conflicts"},
         {"--train data/fr-en/test.tsv", "--train data/fr-en/test.tsv conflicts"},
         {"--valid data/fr-en/test.tsv", "--valid data/fr-en/test.tsv conflicts"},
         {"--test data/fr-en/test.tsv", "--test data/fr-en/test.tsv conflicts"},
     };
-    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
-        snprintf(args, sizeof args, "train " CORPUS " --steps 2 --resume %s --out %s %s", path, path, conflicts[i][0]);
-        expect_refused(args, conflicts[i][1]);
-    }
+    expect_resumes_refused(CORPUS " --steps 2", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
     snprintf(args, sizeof args, "translate --model %s maison", path);
     assert_int_equal(run_all(args, line, sizeof line), 0);
     assert_non_null(strstr(line, "model: Frenchish → target, task corpus"));
@@ -253,11 +248,8 @@ static void test_resume_corpus_conflicts_refused(void **state) {
 static void test_resume_old_checkpoint_noted(void **state) {
     (void)state;
     char args[1024], dir[64], path[128], old[128], line[1024];
-    temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/r.ckpt", dir);
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 2");
     snprintf(old, sizeof old, "%s/old.ckpt", dir);
-    snprintf(args, sizeof args, "train " TINY " --steps 2 --out %s", path);
-    assert_int_equal(run(args, line, sizeof line), 0);
     save_as_old(path, old);
     snprintf(args, sizeof args, "train " TINY " --steps 3 --resume %s --out %s", old, old);
     assert_int_equal(run(args, line, sizeof line), 0);
