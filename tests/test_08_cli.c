@@ -205,6 +205,12 @@ static void test_resume_data_conflicts_refused(void **state) {
     assert_int_equal(run(args, line, sizeof line), 0);
     snprintf(args, sizeof args, "train " TINY " --steps 4 --resume %s --out %s", path, path);
     expect_refused(args, "--seed 1 (the default) conflicts");
+    // translate knows the task's letters from the description: a..j seen, z not.
+    snprintf(args, sizeof args, "translate --model %s abcj abz", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: letters → letters reversed, task reverse\n"));
+    assert_non_null(strstr(line, "input 2 has letters never seen in training: z\n"));
+    assert_null(strstr(line, "input 1 has"));
     // What may change: --steps, --threads, the intervals, --out.
     snprintf(args, sizeof args, "train " TINY " --seed 3 --steps 4 --threads 2 --log-every 7 --eval-every 3 "
              "--eval-sentences 4 --checkpoint-every 9 --resume %s --out %s/moved.ckpt", path, dir);

@@ -553,6 +553,13 @@ static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, 
     warn_unseen_words(tr, line, line_no);
 }
 
+// A synthetic task's model (byte tokens, no merges) saw exactly the letters a, b, ... of
+// its alphabet: those are its seen letters (find_seen_bytes has no merges to go by).
+static void mark_alphabet(Translator *tr, int alphabet) {
+    memset(tr->seen_byte, 0, sizeof tr->seen_byte);
+    for (int i = 0; i < alphabet && i < 26; i++) tr->seen_byte['a' + i] = true;
+}
+
 // "PROGRAM COMMAND: model: French → English, task fr-en, N words seen in training" on
 // stderr, from a checkpoint's run description (nothing if it has none) and word list.
 static void print_model_line(const char *command, const RunInfo *info, const WordList *words) {
@@ -574,6 +581,8 @@ static void describe_model(Translator *tr, const char *path) {
     print_model_line("translate", info, &tr->words);
     const char *task = run_info_get(info, "task");
     bool translation = !task || task_is_translation(task);
+    const char *alphabet = run_info_get(info, "alphabet");
+    if (!translation && alphabet) mark_alphabet(tr, atoi(alphabet));
     if (!tr->words.present && translation)
         fprintf(stderr, "%s translate: note: %s holds no training word list (an older checkpoint): words never "
                 "seen in training are not checked\n", program, path);
