@@ -374,6 +374,31 @@ static void test_translate_old_checkpoint_noted(void **state) {
     rmdir(dir);
 }
 
+// --vocab-size V is --merges V - 259 for a BPE task: the saved model has V tokens (a
+// text with enough pairs makes every merge); with --merges too, on a synthetic task or
+// below the 259 base tokens it is refused, naming the option.
+static void test_vocab_size_option(void **state) {
+    (void)state;
+    expect_refused("train --task fr-en --vocab-size 300 --merges 41", "--vocab-size");
+    expect_refused("train --task reverse --vocab-size 300", "--vocab-size");
+    expect_refused("train --task fr-en --vocab-size 258", "--vocab-size");
+    char dir[64], path[128];
+    train_fresh(dir, sizeof dir, path, sizeof path, "v.ckpt",
+                "--train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --vocab-size 289 --steps 1 "
+                "--eval-sentences 3 --d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1");
+    Model m;
+    Tokenizer tok;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok);
+    ErrorMessage err;
+    assert_true(checkpoint_load(path, 1, &m, &tok, NULL, NULL, &err));
+    assert_int_equal(m.config.vocab_size, 289);
+    assert_int_equal(tok.n_merges, 30);
+    tokenizer_free(&tok);
+    model_free(&m);
+    remove(path);
+    rmdir(dir);
+}
+
 // Your own corpus: --train needs --valid; eval --test on an empty file is an error (it
 // used to print "BLEU: 0.00" and exit 0).
 static void test_corpus_options(void **state) {
@@ -405,6 +430,7 @@ int main(void) {
         cmocka_unit_test(test_translate_names_unseen_words),
         cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
+        cmocka_unit_test(test_vocab_size_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,6 +338,25 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
     return ok;
 }
 
+// --vocab-size V is the other way to say --merges: the vocabulary is 259 tokens (3
+// specials, 256 bytes) plus one per merge (tokenizer.h), so merges = V - 259 (BPE may
+// stop early on a small text: V is an upper bound). Only for BPE tasks, and not with
+// --merges too. False after printing the error.
+static bool vocab_size_to_merges(const Option *opts, int n, int vocab_size, TrainOptions *o) {
+    if (!option_named(opts, n, "--vocab-size")->given) return true;
+    if (option_named(opts, n, "--merges")->given) {
+        fprintf(stderr, "%s train: give --vocab-size or --merges, not both (V = 259 + merges)\n", program);
+        return false;
+    }
+    if (strcmp(o->task, "fr-en") != 0 && strcmp(o->task, "corpus") != 0) {
+        fprintf(stderr, "%s train: --vocab-size applies to fr-en or your own corpus (--train); task %s has a fixed "
+                "vocabulary\n", program, o->task);
+        return false;
+    }
+    o->merges = vocab_size - TOKEN_FIRST_MERGE;
+    return true;
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool corpus = find_option(argc, argv, 2, "--train") != NULL;
@@ -356,6 +375,7 @@ static int cmd_train(int argc, char **argv) {
     char task_buf[16], resume[256] = "";
     snprintf(task_buf, sizeof task_buf, "%s", o.task);
     bool dummy_help = false, force = false;
+    int vocab_size = 0;
     Option opts[] = {
         {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en", ANY},
         {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total", RANGE(1, 1e9)},
@@ -376,6 +396,7 @@ static int cmd_train(int argc, char **argv) {
         {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate", RANGE_ABOVE(0, 1e30)},
         {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
         {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
+        {"--vocab-size", OPT_INT, &vocab_size, 0, "fr-en or --train: vocabulary size V, at most (= 259 + merges; 0: use --merges)", RANGE(TOKEN_FIRST_MERGE, 1000000 + TOKEN_FIRST_MERGE)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
         {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
         {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
@@ -405,9 +426,10 @@ static int cmd_train(int argc, char **argv) {
                "the same command with --resume FILE to continue exactly where it stopped.\n\n"
                "Your own corpus: --train/--valid/--test name tab-separated files, one pair per line,\n"
                "source<TAB>target, any languages and scripts (UTF-8; case and punctuation kept). A BPE\n"
-               "vocabulary of 256 bytes + 3 specials + --merges is learned on the training text (§5.1).\n"
-               "Lines that are malformed, have an empty side or are longer than --max-len tokens are\n"
-               "dropped and reported (counts and first line numbers). Defaults are those of fr-en.\n"
+               "vocabulary of 256 bytes + 3 specials + --merges (or --vocab-size V) is learned on the\n"
+               "training text (§5.1). Lines that are malformed, have an empty side or are longer than\n"
+               "--max-len tokens are dropped and reported (counts and first line numbers). Defaults\n"
+               "are those of fr-en.\n"
                "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
                "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C (checkpoint saved).\n\n"
                "options (defaults shown are for --task %s):\n", program, program, o.task);
@@ -424,6 +446,7 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
     }
+    if (!vocab_size_to_merges(opts, n_opts, vocab_size, &o)) return 1;
     set_threads(o.threads);
     if (!check_out_path(o.out_path, resume, force)) return 1;
 
