@@ -177,6 +177,15 @@ $(BUILD)/make_fr_en: data/make_fr_en.c src/rng.c src/common.c src/rng.h src/comm
 data: $(BUILD)/make_fr_en
 	$(BUILD)/make_fr_en --out data/fr-en
 
+# `make shipped-run-info` gives data/fr-en.ckpt (trained before checkpoints kept them) its
+# run description and training word list, recomputed from the fr-en defaults, seed 1 and
+# data/fr-en/train.tsv; the model's own sections stay byte for byte (data/add_run_info.c).
+.PHONY: shipped-run-info
+$(BUILD)/add_run_info: data/add_run_info.c $(CORE_LIB)
+	$(CC) $(CFLAGS) $< $(CORE_LIB) $(LDLIBS) -o $@
+shipped-run-info: $(BUILD)/add_run_info
+	$(BUILD)/add_run_info data/fr-en.ckpt --task fr-en --seed 1 --data data
+
 # ---- bench: training throughput next to PyTorch's (owner: lessons/08-training) --------
 # `make bench` runs lessons/08-training/bench_torch.py (the only Python make runs besides `make fixtures`): it
 # checks PyTorch's BLAS, alternates `build/transformer bench` (2 threads; toy also on 1)
