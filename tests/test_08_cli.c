@@ -399,6 +399,25 @@ static void test_vocab_size_option(void **state) {
     rmdir(dir);
 }
 
+// Issue 12: the sample corpus (data/sample, written as sentences) trains with --train and
+// keeps case and punctuation: its model knows "Je" and "étudiant." (no warning), while
+// the shipped model, trained on lower-case text without punctuation, names both.
+static void test_sample_corpus_keeps_case(void **state) {
+    (void)state;
+    char dir[64], path[128], args[512], errors[4096];
+    train_fresh(dir, sizeof dir, path, sizeof path, "s.ckpt",
+                "--train data/sample/train.tsv --valid data/sample/valid.tsv --steps 1 --eval-sentences 2 "
+                "--merges 200 --d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1");
+    snprintf(args, sizeof args, "translate --model %s \"Je suis étudiant.\"", path);
+    assert_int_equal(run_all(args, errors, sizeof errors), 0);
+    assert_null(strstr(errors, "never seen"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"Je suis étudiant.\"", errors, sizeof errors), 0);
+    assert_non_null(strstr(errors, "letters never seen in training: J, ."));
+    assert_non_null(strstr(errors, "Je, étudiant."));
+    remove(path);
+    rmdir(dir);
+}
+
 // Your own corpus: --train needs --valid; eval --test on an empty file is an error (it
 // used to print "BLEU: 0.00" and exit 0).
 static void test_corpus_options(void **state) {
@@ -431,6 +450,7 @@ int main(void) {
         cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
         cmocka_unit_test(test_vocab_size_option),
+        cmocka_unit_test(test_sample_corpus_keeps_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -580,6 +580,14 @@ static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, 
     warn_unseen_words(tr, line, line_no);
 }
 
+// With the training word list, a letter is seen if some training word has it: this
+// catches what the merges miss, punctuation above all, which BPE never merges with
+// letters (tokenizer.h), so "." of a corpus written as sentences is no stranger.
+static void mark_word_letters(Translator *tr) {
+    for (int i = 0; i < tr->words.n; i++)
+        for (const char *c = tr->words.words[i]; *c; c++) tr->seen_byte[(unsigned char)*c] = true;
+}
+
 // A synthetic task's model (byte tokens, no merges) saw exactly the letters a, b, ... of
 // its alphabet: those are its seen letters (find_seen_bytes has no merges to go by).
 static void mark_alphabet(Translator *tr, int alphabet) {
@@ -610,6 +618,7 @@ static void describe_model(Translator *tr, const char *path) {
     bool translation = !task || task_is_translation(task);
     const char *alphabet = run_info_get(info, "alphabet");
     if (!translation && alphabet) mark_alphabet(tr, atoi(alphabet));
+    if (translation && tr->words.present) mark_word_letters(tr);
     if (!tr->words.present && translation)
         fprintf(stderr, "%s translate: note: %s holds no training word list (an older checkpoint): words never "
                 "seen in training are not checked\n", program, path);
