@@ -291,6 +291,22 @@ static void test_rng_is_seeded_and_sane(void **state) {
     for (int i = 0; i < 3; i++) assert_true(abs(counts[i] - 10000) < 500);
 }
 
+// rng_uniform_fill gives the same numbers as one rng_uniform per draw, for every length
+// around its lanes, and leaves the Rng where those draws would.
+static void test_rng_uniform_fill_matches_draws(void **state) {
+    (void)state;
+    enum { LONGEST = 41 };
+    float filled[LONGEST];
+    for (int n = 0; n <= LONGEST; n++) {
+        Rng fill_rng, draw_rng;
+        rng_seed(&fill_rng, 7, 3);
+        rng_seed(&draw_rng, 7, 3);
+        rng_uniform_fill(&fill_rng, filled, n);
+        for (int i = 0; i < n; i++) assert_true(filled[i] == rng_uniform(&draw_rng));
+        assert_int_equal(rng_u32(&fill_rng), rng_u32(&draw_rng));
+    }
+}
+
 // An atomic write replaces the file whole; reading it back gives the same bytes; a
 // missing file is an error message naming the path, not a crash.
 static void test_atomic_write_and_read_back(void **state) {
@@ -325,6 +341,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_rows),
         cmocka_unit_test(test_softmax_rows_masked_and_wide),
         cmocka_unit_test(test_rng_is_seeded_and_sane),
+        cmocka_unit_test(test_rng_uniform_fill_matches_draws),
         cmocka_unit_test(test_atomic_write_and_read_back),
     };
     return cmocka_run_group_tests_name("00 foundation", tests, NULL, NULL);
