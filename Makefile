@@ -246,7 +246,7 @@ fuzz: $(FUZZ_BINS)
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
 	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/corpus/$$t/crash- $(BUILD)/fuzz/work-$$t tests/fuzz/corpus/$$t \
-	    2>&1 | grep -E "^(stat::|#[0-9]+ *DONE|==|SUMMARY|.*fuzz check failed)" || exit 1; \
+	    2>&1 | grep -E "^(stat::|#[0-9]+[[:space:]]+DONE|==|SUMMARY|.*fuzz check failed)" || exit 1; \
 	done
 
 $(BUILD)/fuzz_make_seeds: tests/fuzz/make_seeds.c $(CORE_LIB)
