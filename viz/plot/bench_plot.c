@@ -204,17 +204,41 @@ static void draw_series(SDL_Renderer *r, const Series *s, SDL_Color colour, cons
     }
 }
 
-// The legend in the chart's top-left corner, on white over the grid and the curves: a
-// colour swatch and each series' name.
-static void draw_legend(SDL_Renderer *r, TTF_Font *font, const Chart *c, int x, int y) {
-    SDL_Color ink = {40, 40, 40, 255};
+// The legend's box (x, y, w, h) for the series' names at its top-left corner (x, y).
+static SDL_Rect legend_box(TTF_Font *font, const Chart *c, int x, int y) {
     int width = 0;
     for (int s = 0; s < c->n_series; s++) {
         int w = 0;
         TTF_SizeUTF8(font, c->series[s].name, &w, NULL);
         if (w > width) width = w;
     }
-    SDL_Rect box = {x - 8, y - 14, width + 50, 24 * c->n_series + 4};
+    return (SDL_Rect){x, y, width + 50, 24 * c->n_series + 4};
+}
+
+// Where the legend hides the fewest points: the top-left corner of its box, in one of
+// the plot area's four corners (ties: top-left first).
+static SDL_Point legend_place(TTF_Font *font, const Chart *c, const Axis *ax, const Axis *ay) {
+    SDL_Rect box = legend_box(font, c, 0, 0);
+    SDL_Point best = {0, 0};
+    int fewest = -1;
+    for (int corner = 0; corner < 4; corner++) {
+        int x = corner % 2 ? ax->p1 - box.w - 8 : ax->p0 + 8, y = corner < 2 ? ay->p1 + 4 : ay->p0 - box.h - 4;
+        int hidden = 0;
+        for (int s = 0; s < c->n_series; s++)
+            for (int i = 0; i < c->series[s].n; i++) {
+                int px = axis_pixel(ax, c->series[s].x[i]), py = axis_pixel(ay, c->series[s].y[i]);
+                hidden += px >= x - 8 && px <= x + box.w + 8 && py >= y - 8 && py <= y + box.h + 8;
+            }
+        if (fewest < 0 || hidden < fewest) fewest = hidden, best = (SDL_Point){x, y};
+    }
+    return best;
+}
+
+// The legend with its box's top-left corner at (x, y), on white over the grid and the
+// curves: a colour swatch and each series' name.
+static void draw_legend(SDL_Renderer *r, TTF_Font *font, const Chart *c, int x, int y) {
+    SDL_Color ink = {40, 40, 40, 255};
+    SDL_Rect box = legend_box(font, c, x, y);
     SDL_SetRenderDrawColor(r, 255, 255, 255, 255);
     SDL_RenderFillRect(r, &box);
     SDL_SetRenderDrawColor(r, 200, 200, 200, 255);
@@ -222,9 +246,9 @@ static void draw_legend(SDL_Renderer *r, TTF_Font *font, const Chart *c, int x, 
     for (int s = 0; s < c->n_series; s++) {
         SDL_Color colour = series_colour(s);
         SDL_SetRenderDrawColor(r, colour.r, colour.g, colour.b, 255);
-        SDL_Rect swatch = {x, y + 24 * s - 3, 24, 6};
+        SDL_Rect swatch = {x + 8, y + 14 + 24 * s - 3, 24, 6};
         SDL_RenderFillRect(r, &swatch);
-        draw_text(r, font, c->series[s].name, x + 32, y + 24 * s, 0, ink, false);
+        draw_text(r, font, c->series[s].name, x + 40, y + 14 + 24 * s, 0, ink, false);
     }
 }
 
@@ -237,7 +261,8 @@ static void chart_draw(SDL_Renderer *r, TTF_Font *font, TTF_Font *big, const Cha
     draw_axes(r, font, &ax, &ay);
     for (int s = 0; s < c->n_series; s++) draw_series(r, &c->series[s], series_colour(s), &ax, &ay);
     SDL_Color ink = {20, 20, 20, 255}, dim = {90, 90, 90, 255};
-    draw_legend(r, font, c, ax.p0 + 16, ay.p1 + 18);
+    SDL_Point legend = legend_place(font, c, &ax, &ay);
+    draw_legend(r, font, c, legend.x, legend.y);
     draw_text(r, big, c->title, PLOT_W / 2, 28, 1, ink, false);
     draw_text(r, font, c->xlabel, (ax.p0 + ax.p1) / 2, PLOT_H - 52, 1, ink, false);
     draw_text(r, font, c->ylabel, 24, (ay.p0 + ay.p1) / 2, 1, ink, true);
