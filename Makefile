@@ -216,8 +216,10 @@ bench: $(BENCH_PROGRAMS) $(if $(wildcard $(VIZ_MAIN)),$(BENCH_PLOT))
 #   make fuzz-replay   gcc + ASan/UBSan with tests/fuzz/replay.c as main: every stored
 #                      input once. `make test` runs it, so CI needs no libFuzzer.
 #   make fuzz-seeds    rewrites the seed corpora from the project (tests/fuzz/make_seeds.c).
-FUZZ_TARGETS := vocab checkpoint tsv roundtrip search
+FUZZ_TARGETS := vocab checkpoint tsv roundtrip search resume
 FUZZ_SECONDS ?= 60
+# seconds one input may take before libFuzzer calls it a hang
+FUZZ_TIMEOUT ?= 20
 FUZZ_CC      ?= clang
 FUZZ_SHARED  := tests/fuzz/fuzz_util.c tests/fuzz/fuzz.h
 FUZZ_REPLAY_BINS := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/fuzz_%)
@@ -244,7 +246,7 @@ fuzz: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/work-$$t; \
 	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
-	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
 	    -artifact_prefix=tests/fuzz/corpus/$$t/crash- $(BUILD)/fuzz/work-$$t tests/fuzz/corpus/$$t \
 	    2>&1 | grep -E "^(stat::|#[0-9]+[[:space:]]+DONE|==|SUMMARY|.*fuzz check failed)" || exit 1; \
 	done

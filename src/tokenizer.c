@@ -935,16 +935,20 @@ static bool parse_line(const char *s, const char *word, long *values, int count)
 }
 
 // What was found where a line was expected, for an error message: the line in quotes,
-// or at_end (such as "end of file") when there was none (got == 0). Uses buf (size bytes).
+// or at_end (such as "end of file") when there was none (got == 0). Uses buf (size >= 3
+// bytes). The line is escaped (common.h): a crafted vocabulary, also one inside a
+// checkpoint, must not put terminal escape sequences on the user's screen (issue 12).
 static const char *found(int got, const char *line, const char *at_end, char *buf, size_t size) {
     if (got == 0) return at_end;
-    snprintf(buf, size, "'%s'", line);
+    buf[0] = '\'';
+    escape_bytes(buf + 1, size - 2, line, strlen(line));
+    strcat(buf, "'");
     return buf;
 }
 
 // Reads the format from r into tok. check_end: also require nothing after the merges.
 static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessage *err) {
-    char line[128], quoted[sizeof line + 2];
+    char line[128], quoted[4 * sizeof line + 3];  // a line, escaped (\xNN per byte), in quotes
     long v[2];
     tokenizer_init_bytes(tok);
     int got = next_content_line(r, line, sizeof line, err);
@@ -955,8 +959,8 @@ static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessa
         goto fail;
     }
     if (!parse_line(line, VOCAB_HEADER, v, 1)) {
-        error_set(err, "%s:%d: expected '%s %d' header, got '%s'", r->name, r->number, VOCAB_HEADER,
-                  VOCAB_VERSION, line);
+        error_set(err, "%s:%d: expected '%s %d' header, got %s", r->name, r->number, VOCAB_HEADER,
+                  VOCAB_VERSION, found(got, line, "", quoted, sizeof quoted));
         goto fail;
     }
     if (v[0] != VOCAB_VERSION) {
@@ -982,7 +986,8 @@ static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessa
             goto fail;
         }
         if (!parse_line(line, "merge", v, 2)) {
-            error_set(err, "%s:%d: expected 'merge <id> <id>', got '%s'", r->name, r->number, line);
+            error_set(err, "%s:%d: expected 'merge <id> <id>', got %s", r->name, r->number,
+                      found(got, line, "", quoted, sizeof quoted));
             goto fail;
         }
         for (int k = 0; k < 2; k++) {
@@ -1024,7 +1029,8 @@ static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessa
         got = next_content_line(r, line, sizeof line, err);
         if (got < 0) goto fail;
         if (got > 0) {
-            error_set(err, "%s:%d: expected nothing after 'end', got '%s'", r->name, r->number, line);
+            error_set(err, "%s:%d: expected nothing after 'end', got %s", r->name, r->number,
+                      found(got, line, "", quoted, sizeof quoted));
             goto fail;
         }
     }

@@ -21,6 +21,9 @@ enum { STREAM_DROPOUT = 1, STREAM_BATCHES = 2, STREAM_TRAIN_DATA = 3, STREAM_VAL
 #define TEST_SET_SEED 20170612u
 #define TEST_SET_SIZE 1000
 #define EVAL_BATCH 64  // pairs per evaluation batch
+// A trained Transformer's weights are of order 1; one update that throws a weight past
+// 10^4 (a learning rate far too large) has already ruined the model (params_sane).
+#define PARAM_LIMIT 1e4f
 
 bool task_is_translation(const char *task) { return strcmp(task, "fr-en") == 0 || strcmp(task, "corpus") == 0; }
 // True for the translation tasks, "fr-en" and a user's "corpus" (the shorter name used
@@ -193,6 +196,52 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
 
 // ---- init / free --------------------------------------------------------------------
 
+// A resumed training state's counts must be ones a run can reach: every epoch and every
+// batch of this epoch took at least one step, so neither exceeds the steps done (a
+// damaged epoch near LONG_MAX would also overflow at the next epoch boundary). And the
+// run must have steps left: with options.steps below the steps done nothing would be
+// trained, yet a saved average would be taken as the final one.
+static bool check_resumed_counts(const Trainer *t, const char *path, ErrorMessage *err) {
+    const TrainingState *s = &t->state;
+    if (s->epoch > s->step || s->batch_in_epoch > s->step)
+        return error_set(err, "%s: corrupted training state: epoch %ld, batch %ld after only %ld steps", path,
+                         s->epoch, s->batch_in_epoch, s->step);
+    if (t->options.steps < s->step)
+        return error_set(err, "--steps %ld is below the %ld steps already done in %s: nothing to train (give "
+                         "a larger --steps)", t->options.steps, s->step, path);
+    return true;
+}
+
+// A resumed parameter average (§6.1, the checkpoint's AVGS) must be the one this run's
+// options would have summed by the saved step: the steps after steps - average_last.
+// More than the steps done means a damaged file; another count means --steps or
+// --average-last changed since the save, and averaging on would mix two windows (the
+// final mean silently wrong). No saved average (a checkpoint from before the window, or a
+// finished run trained on) is fine: the run averages the steps it still does. Each sum
+// must be one that n steps of sane parameters can make.
+static bool check_resumed_average(const Trainer *t, const char *path, ErrorMessage *err) {
+    const TrainOptions *o = &t->options;
+    long step = t->state.step, n = t->n_averaged;
+    if (n == 0) return true;
+    if (n > step)
+        return error_set(err, "%s: corrupted checkpoint: its parameter average counts %ld steps, more than "
+                         "the %ld done", path, n, step);
+    // Every summed step passed params_sane, so no sum can exceed n·PARAM_LIMIT (a larger
+    // one, finite as a double, would make an infinite float mean).
+    for (long i = 0; i < t->model.params.n; i++)
+        if (fabs(t->param_sum[i]) > (double)n * PARAM_LIMIT)
+            return error_set(err, "%s: corrupted checkpoint: its parameter average holds a sum (%g) larger than "
+                             "%ld steps of parameters can make", path, t->param_sum[i], n);
+    long window_start = o->average_last > 0 && o->steps > o->average_last ? o->steps - o->average_last : 0;
+    long expected = o->average_last > 0 && step > window_start ? step - window_start : 0;
+    if (n != expected)
+        return error_set(err, "%s: holds a parameter average of the last %ld steps, but --steps %ld with "
+                         "--average-last %ld would have averaged %ld by step %ld: resume with the --steps "
+                         "and --average-last the checkpoint was trained with", path, n, o->steps,
+                         o->average_last, expected, step);
+    return true;
+}
+
 bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_path,
                   ErrorMessage *err) {
     memset(t, 0, sizeof *t);
@@ -242,6 +291,8 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     } else if (t->model.config.max_len < t->train.max_len) {
         return error_set(err, "%s: the model's max_len %d is shorter than the data's %d", resume_path,
                          t->model.config.max_len, t->train.max_len);
+    } else if (!check_resumed_counts(t, resume_path, err) || !check_resumed_average(t, resume_path, err)) {
+        return false;
     }
 
     // This epoch's plan, from the batch-order Rng as it was when the epoch began.
@@ -283,10 +334,8 @@ static bool all_finite(const float *x, long n) {
     return sum == 0.0f;
 }
 
-// True if every one of the n parameters is finite and at most PARAM_LIMIT in size. A
-// trained Transformer's weights are of order 1; one update that throws a weight past
-// 10^4 (a learning rate far too large) has already ruined the model.
-#define PARAM_LIMIT 1e4f
+// True if every one of the n parameters is finite and at most PARAM_LIMIT in size (the
+// limit is defined at the top: a resumed average is held to it too).
 static bool params_sane(const float *x, long n) {
     float peak = 0.0f;
     for (long i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));  // fmaxf drops a NaN ...

@@ -661,6 +661,12 @@ static void test_bad_vocabulary_files(void **state) {
         {"bpe-vocab 1\nmerges 1\nmerge 35 116\nmerge 35 117\nend\n", "vocab.txt:4: expected 'end' after 1 merges, got 'merge 35 117'"},
         {"bpe-vocab 1\nmerges 0\nend\nmore\n", "vocab.txt:4: expected nothing after 'end', got 'more'"},
         {"bpe-vocab 1\nmer\0ges 0\n", "vocab.txt:2: expected text, found a NUL byte"},
+        // Issue 12: a line quoted in an error is escaped, never sent raw to the terminal.
+        {"\x1b[2Jbpe-vocab 1\n", "vocab.txt:1: expected 'bpe-vocab 1' header, got '\\x1B[2Jbpe-vocab 1'"},
+        {"bpe-vocab 1\nmerges \x1b]0;x\x07\n", "got 'merges \\x1B]0;x\\x07'"},
+        {"bpe-vocab 1\nmerges 1\nmerge 35 \x9b\n", "got 'merge 35 \\x9B'"},
+        {"bpe-vocab 1\nmerges 1\nmerge 35 116\n\x1b[1m\n", "got '\\x1B[1m'"},
+        {"bpe-vocab 1\nmerges 0\nend\n\x1b[1m\n", "expected nothing after 'end', got '\\x1B[1m'"},
         // Each merge doubles a token: 2, 4, ..., 64 bytes, then 128 is too long.
         {"bpe-vocab 1\nmerges 7\nmerge 100 100\nmerge 259 259\nmerge 260 260\nmerge 261 261\n"
          "merge 262 262\nmerge 263 263\nmerge 264 264\nend\n",

@@ -400,6 +400,36 @@ static void test_bad_training_state_is_rejected(void **state) {
     remove(good_path), remove(bad_path);
 }
 
+// Issue 12: bytes of a crafted file quoted in an error (a section tag, a line of the
+// embedded vocabulary) are escaped, so the file cannot send terminal escape sequences
+// to the user's screen. The vocabulary line used to be printed raw.
+static void test_crafted_bytes_are_escaped(void **state) {
+    (void)state;
+    Run r;
+    run_start(&r, 4);
+    char good_path[64], bad_path[64];
+    temp_path(good_path);
+    temp_path(bad_path);
+    ErrorMessage err = {{0}};
+    assert_true(checkpoint_save(good_path, &r.model, &r.tok, NULL, NULL, &err));
+    size_t size;
+    unsigned char *good = read_bytes(good_path, &size);
+    unsigned char *bad = xmalloc(size);
+    memcpy(bad, good, size);
+    size_t vocab = section_payload(good, size, "VOCB");
+    bad[vocab] = 0x1b;  // "bpe-vocab 1" becomes ESC "pe-vocab 1"
+    fix_checksum(bad, size);
+    expect_rejected(bad_path, bad, size, "got '\\x1Bpe-vocab 1'");
+    memcpy(bad, good, size);
+    size_t end = section_payload(good, size, "END ") - 16;
+    memcpy(bad + end, "\x1b[2J", 4);  // a tag that clears the screen, in a cut-off section
+    put_u64_at(bad + end + 8, 1000);
+    expect_rejected(bad_path, bad, size, "section '\\x1B[2J'");
+    free(good), free(bad);
+    run_free(&r);
+    remove(good_path), remove(bad_path);
+}
+
 // A save that cannot complete (here: PATH.tmp cannot be created) reports it and leaves
 // the previous checkpoint at PATH as it was.
 static void test_failed_save_keeps_old_file(void **state) {
@@ -432,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_resume_is_exact),
         cmocka_unit_test(test_bad_files_are_rejected),
         cmocka_unit_test(test_bad_training_state_is_rejected),
+        cmocka_unit_test(test_crafted_bytes_are_escaped),
         cmocka_unit_test(test_failed_save_keeps_old_file),
     };
     return cmocka_run_group_tests_name("08 checkpoints", tests, NULL, NULL);

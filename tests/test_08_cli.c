@@ -69,6 +69,22 @@ static void test_numeric_options_checked(void **state) {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) expect_refused(bad[i][0], bad[i][1]);
 }
 
+// The limits shown in --help are accepted (a float option's value was compared with
+// its limit as a double, so "--lr-scale 1e30", "--smoothing 0.99" and "--dropout 0.99"
+// were refused as out of "(0, 1e+30]" and "[0, 0.99]"). And the issue's --lr-scale 1e30
+// run: it diverges at once, exits 2 and writes nothing (it used to save step 1 with
+// huge parameters, then say that checkpoint "is kept").
+static void test_option_limits_accepted(void **state) {
+    (void)state;
+    char line[1024];
+    assert_int_equal(run("train " TINY " --steps 1 --smoothing 0.99 --dropout 0.99 --out /tmp/test_08_cli_limits.ckpt "
+                         "--force", line, sizeof line), 0);
+    remove("/tmp/test_08_cli_limits.ckpt");
+    assert_int_equal(run("train " TINY " --steps 3 --lr-scale 1e30 --out /tmp/test_08_cli_limits.ckpt", line,
+                         sizeof line), 2);
+    assert_int_equal(access("/tmp/test_08_cli_limits.ckpt", F_OK), -1);
+}
+
 // A temporary directory for one test's files; its path is written to dir.
 static void temp_dir(char *dir, size_t size) {
     snprintf(dir, size, "/tmp/test_08_cli_XXXXXX");
@@ -209,6 +225,7 @@ static void test_corpus_options(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_options_checked),
+        cmocka_unit_test(test_option_limits_accepted),
         cmocka_unit_test(test_out_path_checked_first),
         cmocka_unit_test(test_resume_conflicts_refused),
         cmocka_unit_test(test_ctrl_c_exits_130),

@@ -1,6 +1,7 @@
 // test_08_train.c: the training loop (§5) on tiny models: it learns, it stops on NaN, a
 // resumed run repeats an uninterrupted one exactly, Ctrl-C (the stop flag) saves, and a
 // model trained on reverse attends along the anti-diagonal.
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -392,6 +393,19 @@ static void stop_after_fifteen(void *ctx, Trainer *t, const TrainStepStats *s) {
     if (s->step == 15) atomic_store((atomic_int *)ctx, 1);
 }
 
+// Trains o from the start until the stop flag is raised at step 15 (as a Ctrl-C would);
+// train_run then saves its resumable checkpoint at o->out_path.
+static void run_stopped_at_fifteen(const TrainOptions *o) {
+    Trainer t;
+    init_or_fail(&t, o, NULL);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
+    ErrorMessage err;
+    assert_int_equal(train_run(&t, &hooks, NULL, &err), TRAIN_STOPPED);
+    trainer_free(&t);
+}
+
 // Issue 12: a Ctrl-C inside the --average-last window was not resumed exactly (the
 // resumed run averaged only the steps after the resume). Now the running sum is saved
 // with the checkpoint: 20 steps averaging the last 10, stopped at step 15 and resumed,
@@ -410,13 +424,7 @@ static void test_resume_inside_averaging_window(void **state) {
     assert_int_equal(train_run(&a, NULL, NULL, &err), TRAIN_DONE);
 
     snprintf(o.out_path, sizeof o.out_path, "%s", path);
-    Trainer b;
-    init_or_fail(&b, &o, NULL);
-    atomic_int stop;
-    atomic_init(&stop, 0);
-    TrainHooks hooks = {.on_step = stop_after_fifteen, .ctx = &stop, .stop = &stop};
-    assert_int_equal(train_run(&b, &hooks, NULL, &err), TRAIN_STOPPED);
-    trainer_free(&b);
+    run_stopped_at_fifteen(&o);
     Trainer c;
     init_or_fail(&c, &o, path);
     assert_int_equal(c.n_averaged, 5);  // steps 11..15 came back with the checkpoint
@@ -425,6 +433,64 @@ static void test_resume_inside_averaging_window(void **state) {
     assert_memory_equal(a.model.params.values, c.model.params.values, sizeof(float) * (size_t)a.model.params.n);
     trainer_free(&c);
     trainer_free(&a);
+    remove(path);
+}
+
+// Expects trainer_init to refuse resuming from path with o, with a message containing want.
+static void expect_resume_refused(const TrainOptions *o, const char *path, const char *want) {
+    Trainer t;
+    ErrorMessage err = {{0}};
+    bool ok = trainer_init(&t, o, path, &err);
+    trainer_free(&t);
+    if (ok) fail_msg("resume from %s accepted (expected an error with '%s')", path, want);
+    if (!strstr(err.text, want)) fail_msg("error '%s' does not say '%s'", err.text, want);
+}
+
+// Issue 12 (found by tests/fuzz/fuzz_resume.c): a checkpoint saved inside the averaging
+// window carries the running sum of its window; resuming it with another --steps or
+// --average-last averaged that stale sum with the new window's steps (or, with
+// --average-last 0, still averaged it), and a damaged count or sum (too many steps, a sum
+// finite as a double but not as a float mean) gave a silently wrong or infinite model.
+// All are refused now, naming the options or the damage; so are an impossible epoch and
+// a --steps below the steps done.
+static void test_resume_average_must_match(void **state) {
+    (void)state;
+    char path[] = "/tmp/test_08_train_avgmatch_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    TrainOptions o = tiny_options("copy");
+    o.steps = 20, o.average_last = 10;
+    snprintf(o.out_path, sizeof o.out_path, "%s", path);
+    run_stopped_at_fifteen(&o);
+    ErrorMessage err;
+
+    TrainOptions changed = o;
+    changed.average_last = 0;
+    expect_resume_refused(&changed, path, "--average-last 0");
+    changed = o, changed.steps = 40;
+    expect_resume_refused(&changed, path, "--steps 40");
+    changed = o, changed.average_last = 8;
+    expect_resume_refused(&changed, path, "would have averaged 3 by step 15");
+    // --steps below the steps done trained nothing, then took the saved sum of 5 steps as
+    // the final average (the command refused it; the library now does, for every caller).
+    changed = o, changed.steps = 10;
+    expect_resume_refused(&changed, path, "--steps 10 is below the 15 steps already done");
+
+    Trainer c;
+    init_or_fail(&c, &o, path);  // the same options resume (test above: exactly)
+    c.param_sum[3] = 1e300;
+    assert_true(trainer_save(&c, path, true, &err));
+    expect_resume_refused(&o, path, "parameter average holds a sum");
+    c.param_sum[3] = 0, c.n_averaged = 99;
+    assert_true(trainer_save(&c, path, true, &err));
+    expect_resume_refused(&o, path, "counts 99 steps, more than the 15 done");
+    // And an epoch no run reaches in 15 steps (near LONG_MAX it overflowed at the next
+    // epoch boundary, found by tests/fuzz/fuzz_resume.c).
+    c.n_averaged = 5, c.state.epoch = LONG_MAX;
+    assert_true(trainer_save(&c, path, true, &err));
+    expect_resume_refused(&o, path, "epoch 9223372036854775807, batch");
+    trainer_free(&c);
     remove(path);
 }
 
@@ -438,6 +504,7 @@ int main(void) {
         cmocka_unit_test(test_stop_flag_saves_checkpoint),
         cmocka_unit_test(test_average_last_steps),
         cmocka_unit_test(test_resume_inside_averaging_window),
+        cmocka_unit_test(test_resume_average_must_match),
         cmocka_unit_test(test_reverse_attention_is_antidiagonal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

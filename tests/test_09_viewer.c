@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "draw.h"
@@ -1224,6 +1225,32 @@ static void test_live_inset_beside_a_replay(void **state) {
     free(s);
 }
 
+// Issue 12: --head 5 on the shipped 4-head model showed head 4 (clamped silently). The
+// real program (built by `make`, run from the repository root) refuses it and a layer
+// the model lacks, naming the option, with exit status 2 and no picture written.
+static void test_head_beyond_the_model_refused(void **state) {
+    (void)state;
+    const char *cases[][2] = {{"--head 5", "--head 5: the model has 4 heads"},
+                              {"--layer 3", "--layer 3: the model has 2 layers"}};
+    for (int i = 0; i < 2; i++) {
+        const char *png = "/tmp/test_09_viewer_head.png", *errors = "/tmp/test_09_viewer_head.err";
+        remove(png);
+        char command[512];
+        snprintf(command, sizeof command, "SDL_VIDEODRIVER=dummy build/transformer-viz --model data/fr-en.ckpt %s "
+                 "--snapshot %s 2>%s >/dev/null", cases[i][0], png, errors);
+        int status = system(command);
+        char line[256] = "";
+        FILE *f = fopen(errors, "r");
+        assert_non_null(f);
+        if (!fgets(line, sizeof line, f)) line[0] = '\0';
+        fclose(f);
+        remove(errors);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 2 || !strstr(line, cases[i][1]))
+            fail_msg("%s: expected exit 2 and '%s', got status %d: %s", cases[i][0], cases[i][1], status, line);
+        assert_int_equal(access(png, F_OK), -1);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormap_ends_and_order),
@@ -1249,6 +1276,7 @@ int main(void) {
         cmocka_unit_test(test_apng_reads_back),
         cmocka_unit_test(test_replay_draws_the_recording),
         cmocka_unit_test(test_no_training_history_is_said),
+        cmocka_unit_test(test_head_beyond_the_model_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

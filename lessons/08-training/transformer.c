@@ -97,10 +97,14 @@ static void print_options(const Option *opts, int n) {
     }
 }
 
-// True if v lies in o's range (any v when the option has none).
+// True if v lies in o's range (any v when the option has none). A float option is
+// compared with its limits rounded to float, as its value is: "--lr-scale 1e30" (the
+// float 1.00000002e30) is the documented maximum, not above it.
 static bool in_range(const Option *o, double v) {
     if (!(o->min < o->max)) return true;
-    return (o->above_min ? v > o->min : v >= o->min) && v <= o->max;
+    double lo = o->type == OPT_FLOAT ? (double)(float)o->min : o->min;
+    double hi = o->type == OPT_FLOAT ? (double)(float)o->max : o->max;
+    return (o->above_min ? v > lo : v >= lo) && v <= hi;
 }
 
 // Parses one number into o->target; false if malformed, out of the type's range

@@ -119,6 +119,47 @@ static void search_seeds(void) {
     seed("search", "all-nan", all_nan, sizeof all_nan);
 }
 
+// Edits for fuzz_resume.c (its header has the format): an options byte, then 12-byte
+// edits of the training state (field, operation, element index, 8 value bytes).
+static void resume_seed(const char *name, unsigned char options, const unsigned char (*edits)[4],
+                        const long long *values, int n) {
+    unsigned char b[1 + 12 * 8] = {options};
+    for (int i = 0; i < n; i++) {
+        memcpy(b + 1 + 12 * i, edits[i], 4);
+        for (int k = 0; k < 8; k++) b[1 + 12 * i + 4 + k] = (unsigned char)((unsigned long long)values[i] >> (8 * k));
+    }
+    seed("resume", name, b, 1 + 12 * (size_t)n);
+}
+
+// Seeds for fuzz_resume.c: no edit, then one each of the kinds of damage issue 12 found
+// (field numbers are fuzz_resume.c's FIELDS; operation 0 sets, 3 picks a special value).
+static void resume_seeds(void) {
+    resume_seed("unchanged", 0, NULL, NULL, 0);
+    resume_seed("average-off", 2, NULL, NULL, 0);
+    const struct { const char *name; unsigned char edit[4]; long long value; } one[] = {
+        {"batch-negative", {3, 0, 0, 0}, -1},   {"batch-past-plan", {3, 0, 0, 0}, 1000},
+        {"rng-zero", {5, 0, 0, 0}, 0},           {"data-rng-even", {7, 0, 0, 0}, 2},
+        {"step-both-zero", {0, 0, 0, 0}, 0},     {"step-both-huge", {0, 3, 0, 0}, 21},
+        {"epoch-max", {2, 3, 0, 0}, 21},         {"beta1-one", {8, 3, 0, 0}, 1},
+        {"eps-zero", {10, 3, 0, 0}, 0},          {"lr-scale-inf", {13, 3, 0, 0}, 16},
+        {"moment-nan", {18, 3, 5, 0}, 18},       {"v-negative", {19, 3, 7, 0}, 2},
+        {"average-count-huge", {20, 3, 0, 0}, 21}, {"average-sum-huge", {22, 3, 3, 0}, 14},
+        {"warmup-zero", {12, 0, 0, 0}, 0},
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++)
+        resume_seed(one[i].name, 0, &one[i].edit, &one[i].value, 1);
+    // An epoch near LONG_MAX with the batch at the end of the plan: the next step starts
+    // a new epoch (epoch + 1 overflowed before trainer_init checked epoch <= step).
+    const unsigned char two[2][4] = {{2, 3, 0, 0}, {3, 0, 0, 0}};
+    const long long two_values[2] = {21, 0};
+    for (long long batch = 1; batch <= 8; batch++) {
+        char name[32];
+        long long values[2] = {two_values[0], batch};
+        snprintf(name, sizeof name, "epoch-max-batch-%lld", batch);
+        resume_seed(name, 0, two, values, 2);
+    }
+}
+
 int main(void) {
     Tokenizer trained;
     memset(&trained, 0, sizeof trained);
@@ -129,6 +170,7 @@ int main(void) {
     tsv_seeds();
     roundtrip_seeds();
     search_seeds();
+    resume_seeds();
     printf("wrote the seed corpora under %s/\n", root);
     return 0;
 }
