@@ -246,6 +246,7 @@ def summary(values):
 
 
 def median(values):
+    """The median, NaN for no values."""
     return statistics.median(values) if values else float("nan")
 
 

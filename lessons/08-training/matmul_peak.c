@@ -47,6 +47,7 @@ static double time_products(int n, double seconds, long *products) {
     return (double)done * 2.0 * n * n * n / dt / 1e9;
 }
 
+// Reads --n, --threads, --seconds, times the products and prints the result line.
 int main(int argc, char **argv) {
     threads_wait_passively(argv);
     int n = (int)option(argc, argv, "--n", 1024), threads = (int)option(argc, argv, "--threads", 2);

@@ -184,6 +184,7 @@ static void bench_base(int argc, char **argv) {
     model_free(&m);
 }
 
+// Parses the mode and --threads, then runs bench_shipped or bench_base.
 int main(int argc, char **argv) {
     threads_wait_passively(argv);
     if (argc < 2 || (strcmp(argv[1], "shipped") != 0 && strcmp(argv[1], "base") != 0)) {

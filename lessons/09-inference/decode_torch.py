@@ -194,6 +194,7 @@ def decode_all(m, config, sources, beam, cached, forced_tokens):
 
 
 def main(label, ckpt, ids_path, threads, forced_tokens):
+    """Decodes the IDS sources four ways, prints the result lines and the greedy agreement."""
     torch.set_num_threads(threads)
     m, config = load_model(ckpt)
     rows = [line.rstrip("\n").split("\t") for line in open(ids_path)]

@@ -27,6 +27,7 @@
 #define PLOT_W 960
 #define PLOT_H 600
 
+// One curve: its name in the legend and its n points.
 typedef struct {
     char name[PLOT_TEXT];
     int n;
@@ -296,6 +297,7 @@ static bool chart_write_png(const Chart *c, const char *font_path, const char *o
     return ok;
 }
 
+// Reads the chart from DATA.txt and writes it as OUT.png (usage at the top).
 int main(int argc, char **argv) {
     if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--font") == 0)) {
         fprintf(stderr, "usage: %s DATA.txt OUT.png [--font FILE.ttf] (format: viz/plot/bench_plot.c)\n", argv[0]);
