@@ -167,7 +167,8 @@ clean:
 	rm -rf $(BUILD)
 
 # ---- data: the French→English toy corpus (owner: data/) ----------------------------
-# `make data` rebuilds data/make_fr_en.c and rewrites data/fr-en/{train,valid,test}.tsv.
+# `make data` rebuilds data/make_fr_en.c and rewrites data/fr-en/{train,valid,test}.tsv, and
+# data/sample/*.tsv: a small corpus written as sentences (case, punctuation) for `train --train`.
 # The generator is seeded, so the committed files come out byte for byte the same.
 # It links only the RNG and the checked I/O, so it builds even while src/ is in flux.
 .PHONY: data
@@ -176,6 +177,17 @@ $(BUILD)/make_fr_en: data/make_fr_en.c src/rng.c src/common.c src/rng.h src/comm
 	$(CC) $(CFLAGS) data/make_fr_en.c src/rng.c src/common.c $(LDLIBS) -o $@
 data: $(BUILD)/make_fr_en
 	$(BUILD)/make_fr_en --out data/fr-en
+	@mkdir -p data/sample
+	$(BUILD)/make_fr_en --seed 7 --train 3000 --valid 200 --test 200 --written --out data/sample
+
+# `make shipped-run-info` gives data/fr-en.ckpt (trained before checkpoints kept them) its
+# run description and training word list, recomputed from the fr-en defaults, seed 1 and
+# data/fr-en/train.tsv; the model's own sections stay byte for byte (data/add_run_info.c).
+.PHONY: shipped-run-info
+$(BUILD)/add_run_info: data/add_run_info.c $(CORE_LIB)
+	$(CC) $(CFLAGS) $< $(CORE_LIB) $(LDLIBS) -o $@
+shipped-run-info: $(BUILD)/add_run_info
+	$(BUILD)/add_run_info data/fr-en.ckpt --task fr-en --seed 1 --data data
 
 # ---- bench: training and decoding throughput next to PyTorch's (owner: lessons/08-training) --
 # `make bench` runs lessons/08-training/bench_torch.py (the only Python make runs besides

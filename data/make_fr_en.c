@@ -13,7 +13,11 @@
 // files are cut from one stream of unique pairs, so no test sentence is in train.
 // The output depends only on the seed: same seed, same bytes.
 //
-//   build/make_fr_en [--seed N] [--train N] [--valid N] [--test N] [--out DIR]
+// With --written, each side is written as a sentence: a capital first letter, English
+// "I" capitalised, a final "." (data/sample/, a small corpus for `train --train` that keeps
+// case and punctuation, made this way).
+//
+//   build/make_fr_en [--seed N] [--train N] [--valid N] [--test N] [--out DIR] [--written]
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -960,11 +964,25 @@ static bool seen_insert(Seen *t, const char *fr, const char *en) {
     return true;
 }
 
+// Rewrites a lower-case sentence as written text, in place: capital first letter (the
+// grammar's sentences start with an ASCII letter), English "i" as "I" when is_english,
+// and a final full stop (s has room for one more byte: size).
+static void write_as_sentence(char *s, size_t size, bool is_english) {
+    if (s[0] >= 'a' && s[0] <= 'z') s[0] = (char)(s[0] - 'a' + 'A');
+    for (char *p = s; is_english && *p; p++) {
+        bool alone = (p == s || p[-1] == ' ') && (p[1] == ' ' || p[1] == '\0');
+        if (*p == 'i' && alone) *p = 'I';
+    }
+    size_t n = strlen(s);
+    if (n + 2 <= size) s[n] = '.', s[n + 1] = '\0';
+}
+
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: make_fr_en [--seed N] [--train N] [--valid N] [--test N] [--out DIR]\n"
+            "usage: make_fr_en [--seed N] [--train N] [--valid N] [--test N] [--out DIR] [--written]\n"
             "Writes DIR/train.tsv, DIR/valid.tsv, DIR/test.tsv (default DIR data/fr-en):\n"
             "one 'french<TAB>english' pair per line, unique by the French side.\n"
+            "--written: sentence case and a final full stop on both sides.\n"
             "Defaults: --seed 2017 --train 30000 --valid 1000 --test 1000.\n");
 }
 
@@ -982,6 +1000,7 @@ static long parse_count(const char *opt, const char *value) {
 int main(int argc, char **argv) {
     long seed = 2017, counts[3] = {30000, 1000, 1000};
     const char *out_dir = "data/fr-en";
+    bool written_style = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), 0;
@@ -990,6 +1009,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--valid")) counts[1] = parse_count(a, v), i++;
         else if (!strcmp(a, "--test")) counts[2] = parse_count(a, v), i++;
         else if (!strcmp(a, "--out") && v) out_dir = v, i++;
+        else if (!strcmp(a, "--written")) written_style = true;
         else {
             fprintf(stderr, "make_fr_en: unknown option '%s' (try --help)\n", a);
             return 2;
@@ -1014,7 +1034,7 @@ int main(int argc, char **argv) {
         // The classic tutorial example (not from the paper) opens the training set.
         if (split == 0 && counts[0] > 0) {
             seen_insert(&seen, "je suis étudiant", "i am a student");
-            fprintf(f, "je suis étudiant\ti am a student\n");
+            fprintf(f, written_style ? "Je suis étudiant.\tI am a student.\n" : "je suis étudiant\ti am a student\n");
             written++;
         }
         long attempts = 0;
@@ -1023,6 +1043,7 @@ int main(int argc, char **argv) {
                 die("make_fr_en: the grammar ran out of new sentences for %s", path);
             make_pair(&rng, fr, en, sizeof fr);
             if (seen_insert(&seen, fr, en)) {
+                if (written_style) write_as_sentence(fr, sizeof fr, false), write_as_sentence(en, sizeof en, true);
                 fprintf(f, "%s\t%s\n", fr, en);
                 written++;
             }

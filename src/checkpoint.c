@@ -291,10 +291,38 @@ static double get_f64(const unsigned char *p) {
     return d;
 }
 
-// The whole file, header to checksum, through w (tok, state, opt optional as in
-// checkpoint_save; vocab is tok's text form, vocab_len bytes).
-static void write_file(Writer *w, const Model *m, const char *vocab, size_t vocab_len,
-                       const TrainingState *state, const Adam *opt) {
+// "META": the description's lines "key=value\n" (checkpoint.h).
+static void write_run_info(Writer *w, const RunInfo *info) {
+    uint64_t length = 0;
+    for (int i = 0; i < info->n; i++)
+        length += strlen(info->entries[i].key) + 1 + strlen(info->entries[i].value) + 1;
+    write_section_header(w, "META", length);
+    for (int i = 0; i < info->n; i++) {
+        write_bytes(w, info->entries[i].key, strlen(info->entries[i].key));
+        write_bytes(w, "=", 1);
+        write_bytes(w, info->entries[i].value, strlen(info->entries[i].value));
+        write_bytes(w, "\n", 1);
+    }
+}
+
+// "WORD": u64 n_distinct, then the words, one per line (checkpoint.h).
+static void write_words(Writer *w, const WordList *words) {
+    size_t len;
+    char *text = wordlist_to_string(words, &len);
+    write_section_header(w, "WORD", 8 + (uint64_t)len);
+    unsigned char count[8];
+    put_u64(count, (uint64_t)words->n_distinct);
+    write_bytes(w, count, 8);
+    write_bytes(w, text, len);
+    free(text);
+}
+
+// The whole file, header to checksum, through w (the parts as in checkpoint_save_parts;
+// vocab is the tokenizer's text form, vocab_len bytes).
+static void write_file(Writer *w, const CheckpointParts *parts, const char *vocab, size_t vocab_len) {
+    const Model *m = parts->model;
+    const TrainingState *state = parts->state;
+    const Adam *opt = parts->opt;
     unsigned char header[HEADER_BYTES];
     memcpy(header, MAGIC, 8);
     put_u32(header + 8, CHECKPOINT_VERSION);
@@ -313,6 +341,8 @@ static void write_file(Writer *w, const Model *m, const char *vocab, size_t voca
     put_u64(count, (uint64_t)m->params.n);
     write_bytes(w, count, 8);
     write_floats(w, m->params.values, m->params.n);
+    if (parts->info) write_run_info(w, parts->info);
+    if (parts->words && parts->words->present) write_words(w, parts->words);
     write_section_header(w, "END ", 0);
     unsigned char checksum[CHECKSUM_BYTES];
     put_u64(checksum, w->hash);  // the hash of every byte before it
@@ -335,9 +365,17 @@ static bool commit_file(Writer *w, const char *tmp, const char *path, ErrorMessa
     return true;
 }
 
-// Writes the whole file to PATH.tmp, then renames it over PATH (see checkpoint.h).
+// The plain form: no run description, no word list.
 bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
                      const TrainingState *state, const Adam *opt, ErrorMessage *err) {
+    CheckpointParts parts = {.model = m, .tok = tok, .state = state, .opt = opt};
+    return checkpoint_save_parts(path, &parts, err);
+}
+
+// Writes the whole file to PATH.tmp, then renames it over PATH (see checkpoint.h).
+bool checkpoint_save_parts(const char *path, const CheckpointParts *parts, ErrorMessage *err) {
+    const Model *m = parts->model;
+    const Adam *opt = parts->opt;
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return error_set(err, "%s: path too long", path);
@@ -347,8 +385,8 @@ bool checkpoint_save(const char *path, const Model *m, const Tokenizer *tok,
     Writer w = {fopen(tmp, "wb"), CHECKPOINT_FNV_OFFSET, true};
     if (!w.f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
     size_t vocab_len = 0;
-    char *vocab = tok ? tokenizer_to_string(tok, &vocab_len) : NULL;
-    write_file(&w, m, vocab, vocab_len, state, opt);
+    char *vocab = parts->tok ? tokenizer_to_string(parts->tok, &vocab_len) : NULL;
+    write_file(&w, parts, vocab, vocab_len);
     free(vocab);
     return commit_file(&w, tmp, path, err);
 }
@@ -367,12 +405,92 @@ bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage
     return true;
 }
 
+// ---- the run description (META) -----------------------------------------------------------
+
+// True for the bytes a key is made of: a-z, 0-9 and '-'.
+static bool is_key_byte(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+// True if the n bytes at key make a key (1..RUN_INFO_KEY_BYTES-1 key bytes).
+static bool key_valid(const char *key, size_t n) {
+    if (n == 0 || n >= RUN_INFO_KEY_BYTES) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!is_key_byte(key[i])) return false;
+    return true;
+}
+
+// The entry of key in info, or NULL.
+static RunInfoEntry *run_info_find(const RunInfo *info, const char *key) {
+    for (int i = 0; i < info->n; i++)
+        if (strcmp(info->entries[i].key, key) == 0) return (RunInfoEntry *)&info->entries[i];
+    return NULL;
+}
+
+void run_info_set(RunInfo *info, const char *key, const char *value) {
+    if (!key_valid(key, strlen(key))) die("run_info_set: bad key '%s'", key);
+    RunInfoEntry *e = run_info_find(info, key);
+    if (!e) {
+        if (info->n == RUN_INFO_MAX) die("run_info_set: more than %d entries", RUN_INFO_MAX);
+        e = &info->entries[info->n++];
+        snprintf(e->key, sizeof e->key, "%s", key);
+    }
+    escape_bytes(e->value, sizeof e->value, value, strlen(value));
+}
+
+const char *run_info_get(const RunInfo *info, const char *key) {
+    const RunInfoEntry *e = run_info_find(info, key);
+    return e ? e->value : NULL;
+}
+
+// One line of META ("key=value", n bytes at line, without its newline) into info,
+// refusing a bad key, a bad value or a repeated key; line_no names it in the message.
+static bool parse_run_info_line(const char *path, const char *line, size_t n, int line_no, RunInfo *info,
+                                ErrorMessage *err) {
+    const char *eq = memchr(line, '=', n);
+    char shown[80];
+    escape_bytes(shown, sizeof shown, line, n < 40 ? n : 40);
+    size_t key_len = eq ? (size_t)(eq - line) : 0, value_len = eq ? n - key_len - 1 : 0;
+    if (!eq || !key_valid(line, key_len))
+        return error_set(err, "%s: run description line %d ('%s') is not key=value with a key of a-z, 0-9, '-'",
+                         path, line_no, shown);
+    if (value_len >= RUN_INFO_VALUE_BYTES || !text_is_printable(eq + 1, value_len))
+        return error_set(err, "%s: run description line %d ('%s'): the value is longer than %d bytes or not "
+                         "printable text", path, line_no, shown, RUN_INFO_VALUE_BYTES - 1);
+    if (info->n == RUN_INFO_MAX)
+        return error_set(err, "%s: run description has more than %d lines", path, RUN_INFO_MAX);
+    RunInfoEntry *e = &info->entries[info->n];
+    memcpy(e->key, line, key_len), e->key[key_len] = '\0';
+    if (run_info_find(info, e->key))
+        return error_set(err, "%s: run description names '%s' twice", path, e->key);
+    memcpy(e->value, eq + 1, value_len), e->value[value_len] = '\0';
+    info->n++;
+    return true;
+}
+
+// The META payload (len bytes at p) into info, every line checked (checkpoint.h).
+static bool parse_run_info(const char *path, const unsigned char *p, uint64_t len, RunInfo *info,
+                           ErrorMessage *err) {
+    memset(info, 0, sizeof *info);
+    const char *text = (const char *)p;
+    if (len > 0 && text[len - 1] != '\n')
+        return error_set(err, "%s: run description (META) does not end with a newline", path);
+    for (size_t i = 0; i < len;) {
+        const char *end = memchr(text + i, '\n', len - i);
+        size_t n = (size_t)(end - (text + i));
+        if (!parse_run_info_line(path, text + i, n, info->n + 1, info, err)) return false;
+        i += n + 1;
+    }
+    info->present = true;
+    return true;
+}
+
 // ---- reading ---------------------------------------------------------------------------
 
 // Where the sections of a verified file are (pointers into the file's bytes).
 typedef struct {
-    const unsigned char *conf, *vocab, *trst, *adam, *parm, *avgs;
-    uint64_t vocab_len, adam_len, parm_len, avgs_len;
+    const unsigned char *conf, *vocab, *trst, *adam, *parm, *avgs, *meta, *words;
+    uint64_t vocab_len, adam_len, parm_len, avgs_len, meta_len, words_len;
     ModelConfig config;
 } Parsed;
 
@@ -409,6 +527,8 @@ static bool record_section(const char *path, const unsigned char *h, uint64_t le
         {"ADAM", &out->adam, &out->adam_len, 0},
         {"PARM", &out->parm, &out->parm_len, 0},
         {"AVGS", &out->avgs, &out->avgs_len, 0},
+        {"META", &out->meta, &out->meta_len, 0},
+        {"WORD", &out->words, &out->words_len, 0},
     };
     for (int i = 0; i < COUNT(known); i++) {
         if (!tag_is(h, known[i].tag)) continue;
@@ -608,6 +728,26 @@ static bool check_average(const char *path, const Parsed *p, long n, ErrorMessag
     return true;
 }
 
+// META and WORD, if present, hold what checkpoint.h says (parsed here and dropped).
+static bool check_text_sections(const char *path, const Parsed *p, ErrorMessage *err) {
+    if (p->meta) {
+        RunInfo *scratch = xmalloc(sizeof *scratch);
+        bool ok = parse_run_info(path, p->meta, p->meta_len, scratch, err);
+        free(scratch);
+        if (!ok) return false;
+    }
+    if (!p->words) return true;
+    WordList words;
+    char name[4200];
+    snprintf(name, sizeof name, "%s (training word list)", path);
+    int64_t n_distinct = p->words_len >= 8 ? get_i64(p->words) : -1;
+    if (n_distinct < 0) return error_set(err, "%s: corrupted checkpoint: the word count is missing or negative", name);
+    if (!wordlist_from_string(&words, (const char *)p->words + 8, p->words_len - 8, (long)n_distinct, name, err))
+        return false;
+    wordlist_free(&words);
+    return true;
+}
+
 // The bytes are what was written; now check that they make sense: a configuration
 // (max_batch > 0 replacing the stored one) and the parameter and moment counts it implies.
 static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMessage *err) {
@@ -622,7 +762,7 @@ static bool check_contents(const char *path, int max_batch, Parsed *out, ErrorMe
         return error_set(err, "%s: model configuration gives %ld parameters", path, expected);
     return check_parameters(path, out, expected, err) && check_adam_size(path, out, expected, err) &&
            check_training_state(path, out, err) && check_adam_state(path, out, expected, err) &&
-           check_average(path, out, expected, err);
+           check_average(path, out, expected, err) && check_text_sections(path, out, err);
 }
 
 // Verifies the file bytes (see the order in checkpoint.h) and finds the sections.
@@ -746,6 +886,20 @@ bool checkpoint_load_average(const char *path, long n_params, double **param_sum
         *param_sum = xmalloc(sizeof(double) * (size_t)n_params);
         for (long i = 0; i < n_params; i++) (*param_sum)[i] = get_f64(p.avgs + 16 + 8 * (size_t)i);
     }
+    free(data);
+    return true;
+}
+
+bool checkpoint_load_run(const char *path, RunInfo *info, WordList *words, ErrorMessage *err) {
+    unsigned char *data;
+    Parsed p;
+    if (!read_and_parse(path, 0, &data, &p, err)) return false;
+    if (info) memset(info, 0, sizeof *info);
+    if (words) memset(words, 0, sizeof *words);
+    // Both were checked by parse: they cannot fail now.
+    if (info && p.meta) parse_run_info(path, p.meta, p.meta_len, info, err);
+    if (words && p.words)
+        wordlist_from_string(words, (const char *)p.words + 8, p.words_len - 8, (long)get_i64(p.words), path, err);
     free(data);
     return true;
 }

@@ -30,8 +30,18 @@
 //           averaging window): i64 n_averaged, i64 n, f64 sum[n] of the parameters of
 //           the last n_averaged steps, so a resumed run averages exactly the same steps
 //   "PARM"  i64 n_params, then f32 params[n_params] in the layout of model.h
+//   "META"  the run's description (RunInfo below): lines "key=value\n", a key of 1..31
+//           bytes a-z 0-9 '-' (a training option's name without "--": task, seed,
+//           source-name, target-name, merges, smoothing, batch-tokens, train, ...), a
+//           value of 0..511 printable UTF-8 bytes; keys distinct, at most 48 lines
+//   "WORD"  the training word list (wordlist.h): u64 n_distinct (the distinct source words
+//           of the training text), then each kept word (1..128 printable bytes, no
+//           whitespace) followed by '\n', in strictly increasing byte order, at most
+//           65536 of them (a huge corpus keeps its most frequent)
 //   "END "  empty; marks the end, so a file cut at a section boundary is still "truncated"
 //
+// META and WORD come after PARM (files written before them load as before: both are
+// optional, and a reader without them skips them).
 // A reader skips sections with tags it does not know (room for later additions without a
 // version change); a change in the meaning of an existing section bumps the version.
 //
@@ -43,7 +53,7 @@
 // model_param_count(config) floats and every one is finite; a training state has no
 // negative count and odd RNG increments; an optimiser state has β's in [0, 1), ε > 0,
 // a positive finite lr scale, the same step as the training state, and finite moments
-// (v >= 0); all before anything is allocated. Bytes from the file that an error message
+// (v >= 0); META and WORD hold what is said above; all before anything is allocated. Bytes from the file that an error message
 // quotes (a section tag) are escaped (common.h escape_bytes).
 //
 // Saving writes "PATH.tmp", flushes and fsyncs it, then renames it over PATH, so an
@@ -58,6 +68,7 @@
 #include "optimizer.h"
 #include "rng.h"
 #include "tokenizer.h"
+#include "wordlist.h"
 
 #define CHECKPOINT_VERSION 1
 
@@ -77,6 +88,47 @@ typedef struct {
     long n_averaged;          // steps summed into param_sum
     const double *param_sum;  // (n_params) Σ of the parameters over those steps
 } TrainingState;
+
+// The description of a run ("META"): what a user would need to know to repeat it or to
+// trust a resume, as key=value text (the keys and values are checked when read).
+#define RUN_INFO_MAX 48
+#define RUN_INFO_KEY_BYTES 32
+#define RUN_INFO_VALUE_BYTES 512
+typedef struct {
+    char key[RUN_INFO_KEY_BYTES];
+    char value[RUN_INFO_VALUE_BYTES];
+} RunInfoEntry;
+typedef struct {
+    bool present;  // set by checkpoint_load_run: false if the file has no META section
+    int n;
+    RunInfoEntry entries[RUN_INFO_MAX];
+} RunInfo;
+
+// Sets key (a-z 0-9 '-', shorter than RUN_INFO_KEY_BYTES) to value, replacing an earlier
+// value; the value is stored escaped (common.h escape_bytes) and cut to fit, so any text
+// can be given. A bad key or a full table is a programmer error (dies).
+void run_info_set(RunInfo *info, const char *key, const char *value);
+// The value of key, or NULL if the description has none.
+const char *run_info_get(const RunInfo *info, const char *key);
+
+// Everything a checkpoint can hold; every pointer but model may be NULL (left out).
+typedef struct {
+    const Model *model;
+    const Tokenizer *tok;        // "VOCB"
+    const TrainingState *state;  // "TRST" (and "AVGS" when it has a running sum)
+    const Adam *opt;             // "ADAM"
+    const RunInfo *info;         // "META"
+    const WordList *words;       // "WORD"
+} CheckpointParts;
+
+// Writes the parts to path (PATH.tmp, then renamed). False with "PATH...: reason" in err
+// if the file cannot be written (the previous file at PATH is then untouched).
+bool checkpoint_save_parts(const char *path, const CheckpointParts *parts, ErrorMessage *err);
+
+// The run description and the training word list of path (either may be NULL), after the
+// same checks as checkpoint_load: info->present / words->present say whether the file has
+// them. words must not hold a list (wordlist_free it after). False with a message.
+bool checkpoint_load_run(const char *path, RunInfo *info, WordList *words, ErrorMessage *err);
 
 // Writes model parameters and configuration, plus the vocabulary if tok is not NULL, the
 // training state if state is not NULL, and the Adam moments if opt is not NULL. Returns

@@ -192,6 +192,16 @@ char *escape_bytes(char *out, size_t size, const char *bytes, size_t n) {
     return out;
 }
 
+bool text_is_printable(const char *bytes, size_t n) {
+    const unsigned char *s = (const unsigned char *)bytes;
+    for (size_t i = 0; i < n;) {
+        size_t len = s[i] >= 0x20 && s[i] < 0x7F ? 1 : s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
+        if (len == 0) return false;
+        i += len;
+    }
+    return true;
+}
+
 double wall_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -75,6 +75,11 @@ int utf8_char_len(const char *s);
 // such as ESC, C1 controls, invalid UTF-8) becomes "\xNN". Returns out.
 char *escape_bytes(char *out, size_t size, const char *bytes, size_t n);
 
+// True if the n bytes are all printable ASCII (0x20..0x7E) or well-formed, printable
+// UTF-8 characters: text that escape_bytes keeps as it is (a backslash aside), e.g. what
+// a checkpoint's text sections must hold.
+bool text_is_printable(const char *bytes, size_t n);
+
 // Seconds since an arbitrary fixed point, for progress lines and benchmarks.
 double wall_seconds(void);
 

@@ -56,6 +56,19 @@ static bool load_split(Dataset *ds, const TrainOptions *o, const char *split, co
 
 // ---- options ----------------------------------------------------------------------
 
+// The language names a task starts with: French and English for fr-en, "source" and
+// "target" for a user's corpus (until --source-name / --target-name say), and the letters
+// and what the task does to them for a synthetic task.
+static void default_names(TrainOptions *o) {
+    const char *src = "letters", *tgt = "letters";
+    if (strcmp(o->task, "fr-en") == 0) src = "French", tgt = "English";
+    else if (strcmp(o->task, "corpus") == 0) src = "source", tgt = "target";
+    else if (strcmp(o->task, "reverse") == 0) tgt = "letters reversed";
+    else if (strcmp(o->task, "sort") == 0) tgt = "letters sorted";
+    snprintf(o->source_name, sizeof o->source_name, "%s", src);
+    snprintf(o->target_name, sizeof o->target_name, "%s", tgt);
+}
+
 bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err) {
     memset(o, 0, sizeof *o);
     TaskKind kind;
@@ -63,6 +76,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
         return error_set(err, "unknown task '%s' (expected copy, reverse, sort, fr-en or corpus)", task);
     snprintf(o->task, sizeof o->task, "%s", task);
     snprintf(o->data_dir, sizeof o->data_dir, "data");
+    default_names(o);
     o->smoothing = LABEL_SMOOTHING;
     o->seed = 1;
     o->threads = 2;
@@ -172,6 +186,7 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
         if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
         if (!has_test) dataset_init(&t->test, max_len);
         if (t->valid.n_pairs == 0) return error_set(err, "task %s: no validation pairs", o->task);
+        if (!wordlist_from_tsv_file(&t->words, path, err)) return false;
     } else {
         TaskKind kind;
         task_from_name(o->task, &kind);
@@ -322,6 +337,7 @@ void trainer_free(Trainer *t) {
     dataset_free(&t->valid);
     dataset_free(&t->test);
     tokenizer_free(&t->tok);
+    wordlist_free(&t->words);
     memset(t, 0, sizeof *t);
 }
 
@@ -489,6 +505,55 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
     free(pairs);
 }
 
+// key = the number v as text into info.
+static void describe_long(RunInfo *info, const char *key, long v) {
+    char text[32];
+    snprintf(text, sizeof text, "%ld", v);
+    run_info_set(info, key, text);
+}
+
+// key = the float v as the shortest of %g and %.9g that reads back as v (9 significant
+// digits tell any two floats apart; 0.1 stays "0.1").
+static void describe_float(RunInfo *info, const char *key, float v) {
+    char text[32];
+    snprintf(text, sizeof text, "%g", (double)v);
+    if (strtof(text, NULL) != v) snprintf(text, sizeof text, "%.9g", (double)v);
+    run_info_set(info, key, text);
+}
+
+void train_options_describe(const TrainOptions *o, RunInfo *info) {
+    memset(info, 0, sizeof *info);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+    run_info_set(info, "task", o->task);
+    run_info_set(info, "seed", seed);
+    run_info_set(info, "source-name", o->source_name);
+    run_info_set(info, "target-name", o->target_name);
+    if (strcmp(o->task, "fr-en") == 0) run_info_set(info, "data", o->data_dir);
+    if (strcmp(o->task, "corpus") == 0) {
+        run_info_set(info, "train", o->train_path);
+        run_info_set(info, "valid", o->valid_path);
+        run_info_set(info, "test", o->test_path);
+    }
+    bool translation = is_fr_en(o->task);
+    const struct {
+        const char *key;
+        long value;
+        bool applies;
+    } numbers[] = {
+        {"merges", o->merges, translation},
+        {"task-min-len", o->task_min_len, !translation}, {"task-max-len", o->task_max_len, !translation},
+        {"alphabet", o->alphabet, !translation}, {"train-examples", o->train_examples, !translation},
+        {"batch-tokens", o->batch_tokens, true}, {"batch-sentences", o->batch_sentences, true},
+        {"average-last", o->average_last, true}, {"max-len", o->max_len, true}, {"steps", o->steps, true},
+        {"warmup", o->warmup, true},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (numbers[i].applies) describe_long(info, numbers[i].key, numbers[i].value);
+    describe_float(info, "smoothing", o->smoothing);
+    describe_float(info, "lr-scale", o->lr_scale);
+}
+
 bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err) {
     TrainingState state = t->state;
     // Inside an averaging window the running sum goes along, so a resume averages the
@@ -497,8 +562,13 @@ bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMess
         state.n_averaged = t->n_averaged;
         state.param_sum = t->param_sum;
     }
-    return checkpoint_save(path, &t->model, &t->tok, with_state ? &state : NULL,
-                           with_state ? &t->adam : NULL, err);
+    RunInfo *info = xmalloc(sizeof *info);
+    train_options_describe(&t->options, info);
+    CheckpointParts parts = {.model = &t->model, .tok = &t->tok, .state = with_state ? &state : NULL,
+                             .opt = with_state ? &t->adam : NULL, .info = info, .words = &t->words};
+    bool ok = checkpoint_save_parts(path, &parts, err);
+    free(info);
+    return ok;
 }
 
 // ---- progress lines ---------------------------------------------------------------------

@@ -33,6 +33,7 @@
 #include "optimizer.h"
 #include "rng.h"
 #include "tokenizer.h"
+#include "wordlist.h"
 
 // Everything a run is configured by. train_options_default fills task-specific defaults
 // that learn the task within the project's time targets.
@@ -43,6 +44,8 @@ typedef struct {
     char train_path[256], valid_path[256], test_path[256];  // corpus: source<TAB>target
                              // files (test optional); loaded leniently, with a report
     int merges;              // BPE merges learned on the fr-en training text (§5.1)
+    char source_name[64], target_name[64];  // the languages, e.g. "French", "English"
+                             // (stored in the checkpoint; translate and the viewer show them)
     // model (§3, Table 3 names: d_model, h, d_ff, N, P_drop)
     int d_model, n_heads, d_ff, n_layers;
     float dropout;
@@ -124,6 +127,8 @@ typedef struct {
     TrainStepStats last;     // the last step
     EvalStats last_eval;     // the last validation (n = 0 before the first)
     LoadReport train_report, valid_report;  // corpus: what loading cut or dropped
+    WordList words;          // translation tasks: the training sources' words (saved
+                             // with every checkpoint); synthetic tasks: none
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
     long n_averaged;         // steps summed into param_sum (restored by a resume)
     long saved_step;         // the step of the checkpoint known to be at options.out_path
@@ -173,7 +178,16 @@ bool task_is_translation(const char *task);
 bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
                    ErrorMessage *err);
 
-// Saves a checkpoint with the vocabulary; with_state adds the training state and Adam
+// The run's description for its checkpoint (checkpoint.h RunInfo): the task, seed and
+// language names, and every option that shapes the data or the model, keyed by the
+// option's name without "--" (task, seed, source-name, target-name, merges, smoothing,
+// batch-tokens, batch-sentences, average-last, max-len, steps, warmup, lr-scale; data
+// for fr-en; train, valid, test for a corpus; task-min-len, task-max-len, alphabet,
+// train-examples for a synthetic task). Numbers are written so that equal values give
+// equal text (floats with 9 digits).
+void train_options_describe(const TrainOptions *o, RunInfo *info);
+
+// Saves a checkpoint with the vocabulary, the run's description and the word list; with_state adds the training state and Adam
 // moments (for --resume; a shipped model leaves them out and is 3x smaller).
 bool trainer_save(const Trainer *t, const char *path, bool with_state, ErrorMessage *err);
 

@@ -400,6 +400,105 @@ static void test_bad_training_state_is_rejected(void **state) {
     remove(good_path), remove(bad_path);
 }
 
+// A checkpoint of r with a run description (names with a non-ASCII letter and a control
+// byte, which is stored escaped) and a word list, at path.
+static void save_with_run(const Run *r, const char *path, WordList *words) {
+    static const char tsv[] = "le chat noir\tthe black cat\nle chien\tthe dog\nÉté chat\tsummer cat\n";
+    wordlist_from_tsv(words, tsv, sizeof tsv - 1);
+    RunInfo *info = xcalloc(1, sizeof *info);
+    run_info_set(info, "task", "corpus");
+    run_info_set(info, "source-name", "Français\x1b");
+    run_info_set(info, "target-name", "English");
+    run_info_set(info, "seed", "42");
+    CheckpointParts parts = {.model = &r->model, .tok = &r->tok, .info = info, .words = words};
+    ErrorMessage err;
+    assert_true(checkpoint_save_parts(path, &parts, &err));
+    free(info);
+}
+
+// The run description and the word list come back as saved, next to the model; a file
+// without them (checkpoint_save, or any file written before they existed) loads the same
+// and says it has none.
+static void test_run_info_round_trip(void **state) {
+    (void)state;
+    Run r;
+    run_start(&r, 5);
+    char path[64];
+    temp_path(path);
+    WordList saved;
+    save_with_run(&r, path, &saved);
+    assert_int_equal(saved.n, 5);  // chat chien le noir Été ("chat" twice, kept once)
+    RunInfo *info = xcalloc(1, sizeof *info);
+    WordList words;
+    ErrorMessage err;
+    assert_true(checkpoint_load_run(path, info, &words, &err));
+    assert_true(info->present && words.present);
+    assert_string_equal(run_info_get(info, "source-name"), "Français\\x1B");
+    assert_string_equal(run_info_get(info, "target-name"), "English");
+    assert_string_equal(run_info_get(info, "seed"), "42");
+    assert_null(run_info_get(info, "merges"));
+    assert_int_equal(words.n, saved.n);
+    assert_int_equal(words.n_distinct, saved.n_distinct);
+    for (int i = 0; i < words.n; i++) assert_string_equal(words.words[i], saved.words[i]);
+    assert_true(wordlist_contains(&words, "Été", strlen("Été")));
+    assert_false(wordlist_contains(&words, "été", strlen("été")));  // as written: case kept
+    wordlist_free(&words);
+    ErrorMessage e2;
+    assert_true(checkpoint_save(path, &r.model, &r.tok, NULL, NULL, &e2));
+    assert_true(checkpoint_load_run(path, info, &words, &err));
+    assert_false(info->present);
+    assert_false(words.present);
+    free(info);
+    wordlist_free(&saved);
+    run_free(&r);
+    remove(path);
+}
+
+// A damaged description or word list (checksum repaired, so the parser itself must
+// catch it) is refused naming what is wrong, its bytes escaped.
+static void test_bad_run_info_is_rejected(void **state) {
+    (void)state;
+    Run r;
+    run_start(&r, 6);
+    char good_path[64], bad_path[64];
+    temp_path(good_path);
+    temp_path(bad_path);
+    WordList saved;
+    save_with_run(&r, good_path, &saved);
+    size_t size;
+    unsigned char *good = read_bytes(good_path, &size);
+    unsigned char *bad = xmalloc(size);
+    size_t meta = section_payload(good, size, "META"), words = section_payload(good, size, "WORD");
+    size_t meta_last = words - 16 - 1;  // WORD follows META at once
+    // META starts "task=corpus\n"; WORD is u64 n_distinct, then "chat\nchien\nle\n...".
+    struct {
+        size_t at;
+        const char *bytes;
+        const char *expected;
+    } cases[] = {
+        {meta + 0, "TASK", "not key=value"},
+        {meta + 4, "?", "not key=value"},
+        {meta + 5, "\x1b", "not printable"},
+        {0, "=", "does not end with a newline"},  // at: META's last byte (below)
+        {words + 8, "noir\n", "out of order or repeated"},  // noir before chien
+        {words + 8, "ch\x1b", "('ch\\x1Bt') is empty"},
+        {words + 8, "\n", "is empty"},
+        {words + 0, "\x01", "count saved is 1"},
+        {words + 7, "\x80", "word count is missing or negative"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(bad, good, size);
+        memcpy(bad + (cases[i].at ? cases[i].at : meta_last), cases[i].bytes, strlen(cases[i].bytes));
+        if (cases[i].at == words + 0) memset(bad + words + 1, 0, 7);  // n_distinct = 1
+        fix_checksum(bad, size);
+        expect_rejected(bad_path, bad, size, cases[i].expected);
+    }
+    free(good), free(bad);
+    wordlist_free(&saved);
+    run_free(&r);
+    remove(good_path), remove(bad_path);
+}
+
 // Issue 12: bytes of a crafted file quoted in an error (a section tag, a line of the
 // embedded vocabulary) are escaped, so the file cannot send terminal escape sequences
 // to the user's screen. The vocabulary line used to be printed raw.
@@ -428,6 +527,28 @@ static void test_crafted_bytes_are_escaped(void **state) {
     free(good), free(bad);
     run_free(&r);
     remove(good_path), remove(bad_path);
+}
+
+// The word list of a corpus bigger than WORDLIST_MAX keeps the most frequent words and
+// says it was capped; unseen words are named, the first few, then counted.
+static void test_word_list_capped_and_unseen(void **state) {
+    (void)state;
+    size_t cap = (size_t)(WORDLIST_MAX + 10) * 12 + 64, len = 0;
+    char *text = xmalloc(cap);
+    len += (size_t)snprintf(text + len, cap - len, "often often\tx\n");
+    for (int i = 0; i < WORDLIST_MAX + 10; i++) len += (size_t)snprintf(text + len, cap - len, "w%d\tx\n", i);
+    WordList wl;
+    wordlist_from_tsv(&wl, text, len);
+    assert_int_equal(wl.n, WORDLIST_MAX);
+    assert_int_equal(wl.n_distinct, WORDLIST_MAX + 11);
+    assert_true(wordlist_capped(&wl));
+    assert_true(wordlist_contains(&wl, "often", 5));
+    assert_false(wordlist_contains(&wl, "x", 1));  // the target side is not the source
+    char out[256];
+    assert_int_equal(wordlist_unseen(&wl, "often zz1 zz2 zz1 zz3 zz4", 2, out, sizeof out), 4);
+    assert_string_equal(out, "zz1, zz2 and 2 more");  // zz1 counted once
+    free(text);
+    wordlist_free(&wl);
 }
 
 // A save that cannot complete (here: PATH.tmp cannot be created) reports it and leaves
@@ -464,6 +585,9 @@ int main(void) {
         cmocka_unit_test(test_bad_training_state_is_rejected),
         cmocka_unit_test(test_crafted_bytes_are_escaped),
         cmocka_unit_test(test_failed_save_keeps_old_file),
+        cmocka_unit_test(test_run_info_round_trip),
+        cmocka_unit_test(test_bad_run_info_is_rejected),
+        cmocka_unit_test(test_word_list_capped_and_unseen),
     };
     return cmocka_run_group_tests_name("08 checkpoints", tests, NULL, NULL);
 }

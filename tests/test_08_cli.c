@@ -10,30 +10,64 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "testutil.h"
 
 #define PROGRAM "build/transformer"
 // A model so small that a few steps take a moment even under a loaded machine.
-#define TINY "--task reverse --d-model 16 --heads 2 --d-ff 16 --layers 1 --train-examples 200 " \
-             "--eval-sentences 5 --log-every 1000 --threads 1 --average-last 0 --checkpoint-every 0"
+#define TINY_MODEL "--d-model 16 --heads 2 --d-ff 16 --layers 1 --train-examples 200 " \
+                   "--eval-sentences 5 --log-every 1000 --threads 1 --average-last 0 --checkpoint-every 0"
+#define TINY "--task reverse " TINY_MODEL
 
 // Runs `PROGRAM args` through sh with stderr captured; returns the exit status (128 +
-// signal if killed) and the first line of stderr in err_line.
-static int run(const char *args, char *err_line, size_t size) {
-    char errors[] = "/tmp/test_08_cli_err_XXXXXX";
-    int fd = mkstemp(errors);
+// signal if killed) and all of stderr (up to size bytes) in errors.
+static int run_all(const char *args, char *errors, size_t size) {
+    char path[] = "/tmp/test_08_cli_err_XXXXXX";
+    int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
     char command[2048];
-    snprintf(command, sizeof command, "%s %s >/dev/null 2>%s", PROGRAM, args, errors);
+    snprintf(command, sizeof command, "%s %s >/dev/null 2>%s", PROGRAM, args, path);
     int status = system(command);
-    FILE *f = fopen(errors, "r");
-    err_line[0] = '\0';
-    if (f && !fgets(err_line, (int)size, f)) err_line[0] = '\0';
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(errors, 1, size - 1, f) : 0;
+    errors[got] = '\0';
     if (f) fclose(f);
-    remove(errors);
-    print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), err_line[0] ? err_line : "\n");
+    remove(path);
+    print_message("  %s\n    -> exit %d: %s", args, WEXITSTATUS(status), errors[0] ? errors : "\n");
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// The same with only the first line of stderr in err_line.
+static int run(const char *args, char *err_line, size_t size) {
+    char all[8192];
+    int status = run_all(args, all, sizeof all);
+    size_t n = strcspn(all, "\n");
+    snprintf(err_line, size, "%.*s", (int)(all[n] ? n + 1 : n), all);
+    return status;
+}
+
+// How many times needle occurs in haystack.
+static int count_of(const char *haystack, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle)) n++;
+    return n;
+}
+
+// Writes the checkpoint at from again as a checkpoint from before run descriptions and
+// word lists (checkpoint_save, which leaves them out): an "old" file.
+static void save_as_old(const char *from, const char *to) {
+    Model m;
+    Tokenizer tok;
+    TrainingState st;
+    Adam opt;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok), memset(&opt, 0, sizeof opt);
+    ErrorMessage err;
+    assert_true(checkpoint_load(from, 0, &m, &tok, &st, &opt, &err));
+    assert_true(checkpoint_save(to, &m, &tok, st.present ? &st : NULL, opt.memory ? &opt : NULL, &err));
+    adam_free(&opt);
+    tokenizer_free(&tok);
+    model_free(&m);
 }
 
 // `args` is refused: exit 1 and a first error line containing `expected`.
@@ -42,6 +76,17 @@ static void expect_refused(const char *args, const char *expected) {
     int status = run(args, line, sizeof line);
     if (status != 1 || !strstr(line, expected))
         fail_msg("'%s': expected exit 1 and '%s', got exit %d: %s", args, expected, status, line);
+}
+
+// Each `train OPTIONS --resume PATH --out PATH CONFLICT` of the n conflicts
+// ({conflict, expected}) is refused with a first error line containing its expected text.
+static void expect_resumes_refused(const char *options, const char *path, const char *const conflicts[][2],
+                                   size_t n) {
+    char args[1024];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(args, sizeof args, "train %s --resume %s --out %s %s", options, path, path, conflicts[i][0]);
+        expect_refused(args, conflicts[i][1]);
+    }
 }
 
 // Numeric options out of range, overflowing, or not numbers, on every subcommand:
@@ -91,6 +136,17 @@ static void temp_dir(char *dir, size_t size) {
     assert_non_null(mkdtemp(dir));
 }
 
+// A new temporary directory (into dir) holding PATH = dir/name, a checkpoint trained by
+// `train OPTIONS --out PATH` (which must succeed).
+static void train_fresh(char *dir, size_t dir_size, char *path, size_t path_size, const char *name,
+                        const char *options) {
+    char args[1024], line[1024];
+    temp_dir(dir, dir_size);
+    snprintf(path, path_size, "%s/%s", dir, name);
+    snprintf(args, sizeof args, "train %s --out %s", options, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+}
+
 // --out in a missing directory fails before the first step (it used to fail at the first
 // save, losing the training before it); an existing --out is kept unless --force.
 static void test_out_path_checked_first(void **state) {
@@ -127,22 +183,100 @@ static void test_out_path_checked_first(void **state) {
 // steps done says so (it used to do nothing, silently).
 static void test_resume_conflicts_refused(void **state) {
     (void)state;
-    char args[1024], dir[64], path[128];
-    temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/r.ckpt", dir);
-    snprintf(args, sizeof args, "train " TINY " --steps 3 --out %s", path);
-    char line[1024];
-    assert_int_equal(run(args, line, sizeof line), 0);
-    const char *conflicts[][2] = {
+    char args[1024], dir[64], path[128], line[1024];
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 3");
+    const char *const conflicts[][2] = {
         {"--d-model 32", "--d-model 32 conflicts"}, {"--layers 2", "--layers 2 conflicts"},
         {"--lr-scale 0.5", "--lr-scale 0.5 conflicts"}, {"--steps 2", "below the 3 steps already done"},
     };
-    for (size_t i = 0; i < sizeof conflicts / sizeof conflicts[0]; i++) {
-        snprintf(args, sizeof args, "train " TINY " --steps 5 --resume %s --out %s %s", path, path, conflicts[i][0]);
-        expect_refused(args, conflicts[i][1]);
-    }
+    expect_resumes_refused(TINY " --steps 5", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
     snprintf(args, sizeof args, "train " TINY " --steps 5 --resume %s --out %s", path, path);
     assert_int_equal(run(args, line, sizeof line), 0);  // the same options: accepted
+    remove(path);
+    rmdir(dir);
+}
+
+// --resume with an option that shapes the data or the batches different from the run's
+// description in the checkpoint is refused, naming the option (a different --task used
+// to train the reverse model on copy data); so is leaving out one the run was given.
+static void test_resume_data_conflicts_refused(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], line[1024];
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 2");
+    // After TINY_MODEL, so an option given here overrides its value.
+    const char *const conflicts[][2] = {
+        {"--task copy", "--task copy conflicts"}, {"--task reverse --seed 2", "--seed 2 conflicts"},
+        {"--task reverse --smoothing 0.2", "--smoothing 0.2 conflicts"},
+        {"--task reverse --batch-tokens 512", "--batch-tokens 512 conflicts"},
+        {"--task reverse --batch-sentences 100", "--batch-sentences 100 conflicts"},
+        {"--task reverse --average-last 1", "--average-last 1 conflicts"},
+        {"--task reverse --alphabet 5", "--alphabet 5 conflicts"},
+        {"--task reverse --task-min-len 2", "--task-min-len 2 conflicts"},
+        {"--task reverse --task-max-len 10", "--task-max-len 10 conflicts"},
+        {"--task reverse --train-examples 100", "--train-examples 100 conflicts"},
+    };
+    expect_resumes_refused(TINY_MODEL " --steps 4", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
+    // A run given --seed 3, resumed without it: the default seed 1 conflicts.
+    snprintf(args, sizeof args, "train " TINY " --steps 2 --seed 3 --out %s --force", path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "train " TINY " --steps 4 --resume %s --out %s", path, path);
+    expect_refused(args, "--seed 1 (the default) conflicts");
+    // translate knows the task's letters from the description: a..j seen, z not.
+    snprintf(args, sizeof args, "translate --model %s abcj abz", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: letters → letters reversed, task reverse\n"));
+    assert_non_null(strstr(line, "input 2 has letters never seen in training: z\n"));
+    assert_null(strstr(line, "input 1 has"));
+    // What may change: --steps, --threads, the intervals, --out.
+    snprintf(args, sizeof args, "train " TINY " --seed 3 --steps 4 --threads 2 --log-every 7 --eval-every 3 "
+             "--eval-sentences 4 --checkpoint-every 9 --resume %s --out %s/moved.ckpt", path, dir);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "%s/moved.ckpt", dir);
+    remove(args);
+    remove(path);
+    rmdir(dir);
+}
+
+// The same for a corpus: --merges and the data files are checked; the language names are
+// kept from the checkpoint unless given again (a rename), and translate shows them.
+static void test_resume_corpus_conflicts_refused(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], line[2048];
+#define CORPUS "--train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --merges 30 --eval-sentences 3 " \
+               "--d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1 --checkpoint-every 0"
+    train_fresh(dir, sizeof dir, path, sizeof path, "c.ckpt", CORPUS " --source-name Frenchish --steps 1");
+    const char *const conflicts[][2] = {
+        {"--merges 40", "--merges 40 conflicts"},
+        {"--train data/fr-en/test.tsv", "--train data/fr-en/test.tsv conflicts"},
+        {"--valid data/fr-en/test.tsv", "--valid data/fr-en/test.tsv conflicts"},
+        {"--test data/fr-en/test.tsv", "--test data/fr-en/test.tsv conflicts"},
+    };
+    expect_resumes_refused(CORPUS " --steps 2", path, conflicts, sizeof conflicts / sizeof conflicts[0]);
+    snprintf(args, sizeof args, "translate --model %s maison", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: Frenchish → target, task corpus"));
+    snprintf(args, sizeof args, "train " CORPUS " --target-name Englishish --steps 2 --resume %s --out %s", path, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "translate --model %s maison", path);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: Frenchish → Englishish"));
+#undef CORPUS
+    remove(path);
+    rmdir(dir);
+}
+
+// A checkpoint from before run descriptions resumes as before, with a one-line note that
+// the options could not be checked.
+static void test_resume_old_checkpoint_noted(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], old[128], line[1024];
+    train_fresh(dir, sizeof dir, path, sizeof path, "r.ckpt", TINY " --steps 2");
+    snprintf(old, sizeof old, "%s/old.ckpt", dir);
+    save_as_old(path, old);
+    snprintf(args, sizeof args, "train " TINY " --steps 3 --resume %s --out %s", old, old);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "could not be checked"));
+    remove(old);
     remove(path);
     rmdir(dir);
 }
@@ -197,13 +331,91 @@ static void test_model_not_a_checkpoint(void **state) {
 // letters no training text had. It used to answer "your ks" and "he finds ks" silently.
 static void test_translate_warns(void **state) {
     (void)state;
-    char line[1024];
-    assert_int_equal(run("translate --model data/fr-en.ckpt '     '", line, sizeof line), 0);
+    char line[2048];
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt '     '", line, sizeof line), 0);
     assert_non_null(strstr(line, "input 1 is empty"));
-    assert_int_equal(run("translate --model data/fr-en.ckpt 'JE SUIS'", line, sizeof line), 0);
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'JE SUIS'", line, sizeof line), 0);
     assert_non_null(strstr(line, "letters never seen in training: J, E, S, U, I"));
-    assert_int_equal(run("translate --model data/fr-en.ckpt \"$(printf '\\033[31m')\"", line, sizeof line), 0);
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf '\\033[31m')\"", line, sizeof line), 0);
     assert_non_null(strstr(line, "\\x1B"));  // the escape byte is shown escaped, not sent to the terminal
+}
+
+// Words the training sources never had are named (the first five, escaped); words they
+// had give no warning; the model's languages come first. "bonjour" used to become "you
+// like today" without a word.
+static void test_translate_names_unseen_words(void **state) {
+    (void)state;
+    char line[2048];
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'je suis étudiant'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "model: French → English, task fr-en"));
+    assert_null(strstr(line, "never seen"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'bonjour je suis étudiant'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "input 1 has a word never seen in training: bonjour\n"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt 'a b c d e f g h i j b'", line, sizeof line), 0);
+    assert_non_null(strstr(line, "words never seen in training: b, c, d, e, f and 4 more\n"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf 'x\\033y')\"", line, sizeof line), 0);
+    assert_non_null(strstr(line, "a word never seen in training: x\\x1By"));
+}
+
+// A checkpoint from before word lists: no word warning, no crash, and one note (not one
+// per sentence) that the check is unavailable.
+static void test_translate_old_checkpoint_noted(void **state) {
+    (void)state;
+    char dir[64], old[128], args[512], line[2048];
+    temp_dir(dir, sizeof dir);
+    snprintf(old, sizeof old, "%s/old.ckpt", dir);
+    save_as_old("data/fr-en.ckpt", old);
+    snprintf(args, sizeof args, "translate --model %s bonjour 'où est la gare'", old);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_int_equal(count_of(line, "holds no training word list"), 1);
+    assert_null(strstr(line, "never seen in training: bonjour"));
+    assert_null(strstr(line, "model: "));  // no description to show
+    remove(old);
+    rmdir(dir);
+}
+
+// --vocab-size V is --merges V - 259 for a BPE task: the saved model has V tokens (a
+// text with enough pairs makes every merge); with --merges too, on a synthetic task or
+// below the 259 base tokens it is refused, naming the option.
+static void test_vocab_size_option(void **state) {
+    (void)state;
+    expect_refused("train --task fr-en --vocab-size 300 --merges 41", "--vocab-size");
+    expect_refused("train --task reverse --vocab-size 300", "--vocab-size");
+    expect_refused("train --task fr-en --vocab-size 258", "--vocab-size");
+    char dir[64], path[128];
+    train_fresh(dir, sizeof dir, path, sizeof path, "v.ckpt",
+                "--train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --vocab-size 289 --steps 1 "
+                "--eval-sentences 3 --d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1");
+    Model m;
+    Tokenizer tok;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok);
+    ErrorMessage err;
+    assert_true(checkpoint_load(path, 1, &m, &tok, NULL, NULL, &err));
+    assert_int_equal(m.config.vocab_size, 289);
+    assert_int_equal(tok.n_merges, 30);
+    tokenizer_free(&tok);
+    model_free(&m);
+    remove(path);
+    rmdir(dir);
+}
+
+// Issue 12: the sample corpus (data/sample, written as sentences) trains with --train and
+// keeps case and punctuation: its model knows "Je" and "étudiant." (no warning), while
+// the shipped model, trained on lower-case text without punctuation, names both.
+static void test_sample_corpus_keeps_case(void **state) {
+    (void)state;
+    char dir[64], path[128], args[512], errors[4096];
+    train_fresh(dir, sizeof dir, path, sizeof path, "s.ckpt",
+                "--train data/sample/train.tsv --valid data/sample/valid.tsv --steps 1 --eval-sentences 2 "
+                "--merges 200 --d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1");
+    snprintf(args, sizeof args, "translate --model %s \"Je suis étudiant.\"", path);
+    assert_int_equal(run_all(args, errors, sizeof errors), 0);
+    assert_null(strstr(errors, "never seen"));
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"Je suis étudiant.\"", errors, sizeof errors), 0);
+    assert_non_null(strstr(errors, "letters never seen in training: J, ."));
+    assert_non_null(strstr(errors, "Je, étudiant."));
+    remove(path);
+    rmdir(dir);
 }
 
 // Your own corpus: --train needs --valid; eval --test on an empty file is an error (it
@@ -228,10 +440,17 @@ int main(void) {
         cmocka_unit_test(test_option_limits_accepted),
         cmocka_unit_test(test_out_path_checked_first),
         cmocka_unit_test(test_resume_conflicts_refused),
+        cmocka_unit_test(test_resume_data_conflicts_refused),
+        cmocka_unit_test(test_resume_corpus_conflicts_refused),
+        cmocka_unit_test(test_resume_old_checkpoint_noted),
         cmocka_unit_test(test_ctrl_c_exits_130),
         cmocka_unit_test(test_model_not_a_checkpoint),
         cmocka_unit_test(test_translate_warns),
+        cmocka_unit_test(test_translate_names_unseen_words),
+        cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
+        cmocka_unit_test(test_vocab_size_option),
+        cmocka_unit_test(test_sample_corpus_keeps_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 // thread, without SDL. A producer publishes snapshots whose every field is derived from
 // one number; a consumer checks each snapshot it gets is whole (all fields agree: no
 // torn snapshot), that versions only go up, and that taking a snapshot never waits long
-// for the producer, which spends a while writing each one.
+// for the producer, which spends a while writing each one. Also the worker exploring a
+// checkpoint (no SDL either): the languages and unseen-word warnings it publishes.
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "checkpoint.h"
 #include "common.h"
 #include "snapshot.h"
 #include "testutil.h"
+#include "worker.h"
 
 // Fills s so that every checked field says `n`, slowly, field by field, the way a
 // training step fills a snapshot over some time.
@@ -253,6 +257,58 @@ static void test_entropy_by_hand(void **state) {
     free(s);
 }
 
+// The worker exploring the checkpoint at path (headless, once) with probe: the snapshot
+// it publishes, copied into *out.
+static void explore_once(const char *path, const char *probe, Snapshot *out) {
+    SnapshotExchange x;
+    VizControl c;
+    exchange_init(&x);
+    control_init(&c, probe);
+    WorkerConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(cfg.task, sizeof cfg.task, "fr-en");
+    snprintf(cfg.model_path, sizeof cfg.model_path, "%s", path);
+    cfg.once = true, cfg.threads = 1, cfg.exchange = &x, cfg.control = &c;
+    worker_run(&cfg);
+    assert_false(cfg.failed);
+    memcpy(out, exchange_acquire(&x), sizeof *out);
+    control_free(&c);
+    exchange_free(&x);
+}
+
+// Exploring a checkpoint: the captions get its language names, a probe word never seen
+// in training is named in the warning (from the word list the checkpoint keeps), a seen
+// sentence gets none; a checkpoint without the list says so once, in the status line.
+static void test_explore_names_and_unseen_words(void **state) {
+    (void)state;
+    Snapshot *s = xmalloc(sizeof *s);
+    explore_once("data/fr-en.ckpt", "bonjour je suis étudiant", s);
+    assert_string_equal(s->names.source, "French");
+    assert_string_equal(s->names.target, "English");
+    assert_string_equal(s->warning, "warning: never seen in training: bonjour");
+    explore_once("data/fr-en.ckpt", "je suis étudiant", s);
+    assert_string_equal(s->warning, "");
+    // An older checkpoint: the model without META and WORD.
+    Model m;
+    Tokenizer tok;
+    memset(&m, 0, sizeof m), memset(&tok, 0, sizeof tok);
+    ErrorMessage err;
+    char old[] = "/tmp/test_09_viewer_old_XXXXXX";
+    int fd = mkstemp(old);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_true(checkpoint_load("data/fr-en.ckpt", 0, &m, &tok, NULL, NULL, &err));
+    assert_true(checkpoint_save(old, &m, &tok, NULL, NULL, &err));
+    explore_once(old, "bonjour", s);
+    assert_string_equal(s->warning, "");
+    assert_non_null(strstr(s->status, "unseen words not checked"));
+    assert_string_equal(s->names.source, "");
+    remove(old);
+    tokenizer_free(&tok);
+    model_free(&m);
+    free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_thread_order),
@@ -262,6 +318,7 @@ int main(void) {
         cmocka_unit_test(test_copy_text_keeps_utf8_whole),
         cmocka_unit_test(test_history_thins_instead_of_dropping),
         cmocka_unit_test(test_entropy_by_hand),
+        cmocka_unit_test(test_explore_names_and_unseen_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

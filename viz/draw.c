@@ -963,12 +963,16 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
     int x, w;
     right_column(p, st, &x, &w);
     int y = area.y, lh = line_height(p, FONT_NORMAL);
-    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "probe sentence (source)");
+    char caption[160];
+    snprintf(caption, sizeof caption, "probe sentence (%s)", s->names.source[0] ? s->names.source : "source");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, caption);
     y += line_height(p, FONT_SMALL);
     draw_text_clipped(p, FONT_BIG, TEXT, x, y, w, s->probe);
     y += line_height(p, FONT_BIG) + m / 2;
-    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT,
-              s->replay ? "translation (greedy, as recorded)" : "translation (best beam hypothesis)");
+    const char *tgt = s->names.target[0] ? s->names.target : "";
+    snprintf(caption, sizeof caption, "translation%s%s (%s)", tgt[0] ? " into " : "", tgt,
+             s->replay ? "greedy, as recorded" : "best beam hypothesis");
+    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, caption);
     y += line_height(p, FONT_SMALL);
     draw_text_clipped(p, FONT_BIG, ACCENT, x, y, w,
                       s->version > 0 && !s->translation[0] && (s->n_hyps > 0 || s->replay) ? "(empty: </s> first)"

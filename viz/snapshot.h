@@ -75,9 +75,16 @@ typedef struct {
     float entropy[VIZ_KINDS][VIZ_MAX_LAYERS];  // mean attention entropy (nats), probe sentence
 } VizHistoryPoint;
 
+// The languages a model translates between, as its checkpoint or training run names
+// them ("French", "English"); "" when not known (an older checkpoint).
+typedef struct {
+    char source[48], target[48];
+} Languages;
+
 typedef struct {
     uint64_t version;          // set by the exchange: 1, 2, 3 ... in publication order
     char task[64];             // e.g. "fr-en"
+    Languages names;           // shown in the sentence captions
     char status[128];          // one line: "training", "paused", "loaded data/fr-en.ckpt" ...
     bool paused, finished;
     int n_layers, n_heads, d_model;

@@ -69,8 +69,8 @@ TEST_BINS := $(filter-out $(VIZ_TESTS),$(TEST_BINS)) $(VIZ_TESTS)
 $(BUILD)/tests/test_09_viewer: tests/test_09_viewer.c $(VIZ_DRAW_SOBJ) tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka $(BUILD)/.dep-sdl2
 	$(CC) $(SANFLAGS) -pthread -Iviz $(SDL_CFLAGS) $(CMOCKA_CFLAGS) $< tests/testutil.c $(VIZ_DRAW_SOBJ) $(CORE_SLIB) $(SDL_LIBS) $(CMOCKA_LIBS) $(LDLIBS) -o $@
 
-$(BUILD)/tests/test_09_viewer_exchange: tests/test_09_viewer_exchange.c $(BUILD)/viz-san/snapshot.o tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka $(BUILD)/.dep-sdl2
-	$(CC) $(SANFLAGS) -pthread -Iviz $(CMOCKA_CFLAGS) $< tests/testutil.c $(BUILD)/viz-san/snapshot.o $(CORE_SLIB) $(CMOCKA_LIBS) $(LDLIBS) -o $@
+$(BUILD)/tests/test_09_viewer_exchange: tests/test_09_viewer_exchange.c $(BUILD)/viz-san/snapshot.o $(BUILD)/viz-san/worker.o tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka $(BUILD)/.dep-sdl2
+	$(CC) $(SANFLAGS) -pthread -Iviz $(CMOCKA_CFLAGS) $< tests/testutil.c $(BUILD)/viz-san/snapshot.o $(BUILD)/viz-san/worker.o $(CORE_SLIB) $(CMOCKA_LIBS) $(LDLIBS) -o $@
 
 # build/bench-plot: the line charts of `make bench` (tokens/s against width, time per
 # token against position), drawn headless with SDL's software renderer into a PNG

@@ -17,6 +17,7 @@
 #include "model.h"
 #include "tokenizer.h"
 #include "train.h"
+#include "wordlist.h"
 
 typedef struct {
     WorkerConfig *cfg;
@@ -45,74 +46,11 @@ typedef struct {
     long total_steps;         // the run's plan (0: a loaded model)
     int warmup, alphabet;     // Eq. (3); a synthetic task's letters (0: not synthetic)
     float lr_scale;
-    char **words;             // (n_words) sorted: the words of the training sources
-    int n_words;
+    Languages names;          // the source and target names ("" if not known)
+    const WordList *words;    // the training sources' words (NULL or not present: unknown)
+    WordList loaded_words;    // an explored checkpoint's list (words points here)
 } Worker;
 
-// ---- words the model saw ------------------------------------------------------------------
-
-static int compare_words(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-// Adds the space-separated words of text to w->words (sorted and deduplicated later).
-static void add_words(Worker *w, const char *text, int *cap) {
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == '\t') p++;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n') p++;
-        if (p > start) {
-            if (w->n_words == *cap) {
-                *cap = *cap * 2 + 1024;
-                char **grown = xmalloc(sizeof *grown * (size_t)*cap);
-                if (w->n_words) memcpy(grown, w->words, sizeof *grown * (size_t)w->n_words);
-                free(w->words);
-                w->words = grown;
-            }
-            char *word = xmalloc((size_t)(p - start) + 1);
-            memcpy(word, start, (size_t)(p - start));
-            word[p - start] = '\0';
-            w->words[w->n_words++] = word;
-        }
-        if (*p == '\n') p++;
-    }
-}
-
-// Sorts the collected words and drops repeats, so lookups can bisect.
-static void finish_words(Worker *w) {
-    if (w->n_words == 0) return;
-    qsort(w->words, (size_t)w->n_words, sizeof *w->words, compare_words);
-    int kept = 1;
-    for (int i = 1; i < w->n_words; i++) {
-        if (strcmp(w->words[i], w->words[kept - 1]) == 0) free(w->words[i]);
-        else w->words[kept++] = w->words[i];
-    }
-    w->n_words = kept;
-}
-
-// The source column of a fr-en .tsv file (for a loaded model: the words it was trained on).
-static void load_words_from_tsv(Worker *w, const char *path) {
-    size_t n;
-    char *text = read_whole_file(path, &n, NULL);
-    if (!text) return;
-    int cap = 0;
-    for (char *line = text; *line;) {
-        char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
-        if (end) *end = '\0';
-        if (tab) *tab = '\0';
-        add_words(w, line, &cap);
-        if (!end) break;
-        line = end + 1;
-    }
-    free(text);
-    finish_words(w);
-}
-
-static void free_words(Worker *w) {
-    for (int i = 0; i < w->n_words; i++) free(w->words[i]);
-    free(w->words);
-}
 
 // The warning for a probe: words never seen in training, or letters outside a
 // synthetic task's alphabet ("" when there is nothing to say).
@@ -127,15 +65,11 @@ static void probe_warning(const Worker *w, const char *probe, char *out, size_t 
             }
         return;
     }
-    if (w->n_words == 0) return;
-    char copy[VIZ_TEXT_CHARS], unknown[VIZ_TEXT_CHARS] = "";
-    viz_copy_text(copy, (int)sizeof copy, probe);
-    for (char *word = strtok(copy, " \t"); word; word = strtok(NULL, " \t")) {
-        if (bsearch(&word, w->words, (size_t)w->n_words, sizeof *w->words, compare_words)) continue;
-        size_t n = strlen(unknown);
-        snprintf(unknown + n, sizeof unknown - n, "%s%s", n ? ", " : "", word);
-    }
-    if (unknown[0]) snprintf(out, size, "warning: never seen in training: %s", unknown);
+    if (!w->words || !w->words->present) return;
+    char unknown[VIZ_TEXT_CHARS], line[VIZ_TEXT_CHARS + 64];
+    if (wordlist_unseen(w->words, probe, 4, unknown, sizeof unknown) == 0) return;
+    snprintf(line, sizeof line, "warning: never seen in training: %s", unknown);
+    viz_copy_text(out, (int)size, line);  // cut at a character boundary
 }
 
 const char *worker_default_probe(const char *task) {
@@ -257,6 +191,7 @@ static void fill_probe(Worker *w, Snapshot *s) {
 
 static void fill_header(Worker *w, Snapshot *s) {
     viz_copy_text(s->task, (int)sizeof s->task, w->task);
+    s->names = w->names;
     s->n_layers = mini(w->m->config.n_layers, VIZ_MAX_LAYERS);
     s->n_heads = mini(w->m->config.n_heads, VIZ_MAX_HEADS);
     s->d_model = w->m->config.d_model;
@@ -436,13 +371,11 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     w->total_steps = cfg->steps < 0 ? 0 : o.steps;
     w->warmup = o.warmup;
     w->lr_scale = o.lr_scale;
-    if (task_is_translation(cfg->task)) {
-        int cap = 0;
-        for (int i = 0; i < t->train.n_pairs && t->train.src_text; i++) add_words(w, t->train.src_text[i], &cap);
-        finish_words(w);
-    } else {
-        w->alphabet = o.alphabet;
-    }
+    if (task_is_translation(cfg->task)) w->words = &t->words;
+    else w->alphabet = o.alphabet;
+    w->names = (Languages){0};
+    viz_copy_text(w->names.source, (int)sizeof w->names.source, o.source_name);
+    viz_copy_text(w->names.target, (int)sizeof w->names.target, o.target_name);
     w->step = t->state.step;
     publish_training(w, false, false, true);  // the untrained model's attention, step 0
     if (cfg->steps < 0) {  // only the initialised model (a --snapshot without --frames)
@@ -473,6 +406,21 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     free(t);
 }
 
+// The language names and the word list of the checkpoint at path into w (left empty
+// for a checkpoint from before they were kept). True if it has a word list.
+static bool read_description(Worker *w, const char *path) {
+    RunInfo *info = xmalloc(sizeof *info);
+    ErrorMessage err;
+    if (checkpoint_load_run(path, info, &w->loaded_words, &err) && info->present) {
+        const char *src = run_info_get(info, "source-name"), *tgt = run_info_get(info, "target-name");
+        viz_copy_text(w->names.source, (int)sizeof w->names.source, src ? src : "");
+        viz_copy_text(w->names.target, (int)sizeof w->names.target, tgt ? tgt : "");
+    }
+    free(info);
+    w->words = &w->loaded_words;
+    return w->loaded_words.present;
+}
+
 static void run_explore(WorkerConfig *cfg, Worker *w) {
     Model *m = xcalloc(1, sizeof *m);
     Tokenizer *tok = xcalloc(1, sizeof *tok);
@@ -485,17 +433,17 @@ static void run_explore(WorkerConfig *cfg, Worker *w) {
         w->m = m;
         w->tok = tok;
         w->step = state.present ? state.step : 0;  // a slim checkpoint does not say
-        if (tok->n_merges > 0) {  // a translation model: the fr-en training text names its words
-            char tsv[600];
-            snprintf(tsv, sizeof tsv, "%s/fr-en/train.tsv", cfg->data_dir[0] ? cfg->data_dir : "data");
-            load_words_from_tsv(w, tsv);
-        }
+        bool have_words = read_description(w, cfg->model_path);
         const char *base = strrchr(cfg->model_path, '/');
         viz_copy_text(w->task, (int)sizeof w->task, base ? base + 1 : cfg->model_path);
         Snapshot *s = exchange_back(cfg->exchange);
         fill_header(w, s);
         fill_probe(w, s);
-        snprintf(s->status, sizeof s->status, "exploring %s (not training)", w->task);
+        // Said once, in the status line: an older checkpoint cannot tell unseen words.
+        char status[sizeof s->status + 128];
+        snprintf(status, sizeof status, "exploring %s (not training)%s", w->task,
+                 have_words || tok->n_merges == 0 ? "" : "; no training word list in it: unseen words not checked");
+        viz_copy_text(s->status, (int)sizeof s->status, status);
         s->finished = true;
         exchange_publish(cfg->exchange);
         if (!cfg->once) serve(w, false);
@@ -515,7 +463,7 @@ void worker_run(WorkerConfig *cfg) {
     if (cfg->publish_seconds <= 0) cfg->publish_seconds = 0.25;
     if (cfg->model_path[0]) run_explore(cfg, w);
     else run_training(cfg, w);
-    free_words(w);
+    wordlist_free(&w->loaded_words);
     free(w);
 }
 

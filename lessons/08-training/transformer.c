@@ -295,6 +295,68 @@ static bool check_resume_conflicts(const Option *opts, int n, const Trainer *t, 
     return true;
 }
 
+// The options of a run's description (train.h train_options_describe) that shape its
+// data or batches, so a resumed run must repeat them; the model's and the optimiser's own
+// come from the checkpoint (check_resume_conflicts), and --steps, --threads, the logging,
+// evaluation and checkpoint intervals, --out and --slim may change.
+static const char *const RESUME_FIXED[] = {
+    "task", "seed", "data", "train", "valid", "test", "merges", "smoothing", "batch-tokens",
+    "batch-sentences", "average-last", "task-min-len", "task-max-len", "alphabet", "train-examples",
+};
+
+// Before a resume: the options that shape the data (RESUME_FIXED) must be those the
+// checkpoint's run description records, given or by default; the language names not
+// given are taken from it. A checkpoint without a description (an older file) resumes
+// with a note. False after printing the first conflict, naming the option.
+static bool check_resume_description(const Option *opts, int n, TrainOptions *o, const char *resume) {
+    RunInfo *saved = xmalloc(sizeof *saved), *now = xmalloc(sizeof *now);
+    ErrorMessage err;
+    bool ok = checkpoint_load_run(resume, saved, NULL, &err);
+    if (!ok) fprintf(stderr, "%s train: %s\n", program, err.text);
+    if (ok && !saved->present)
+        fprintf(stderr, "%s train: note: %s has no run description (an older checkpoint): --task, --seed and the "
+                "data options could not be checked against it\n", program, resume);
+    if (ok && saved->present) {
+        const char *src = run_info_get(saved, "source-name"), *tgt = run_info_get(saved, "target-name");
+        if (src && !option_named(opts, n, "--source-name")->given) snprintf(o->source_name, sizeof o->source_name, "%s", src);
+        if (tgt && !option_named(opts, n, "--target-name")->given) snprintf(o->target_name, sizeof o->target_name, "%s", tgt);
+        train_options_describe(o, now);
+    }
+    for (size_t i = 0; ok && saved->present && i < sizeof RESUME_FIXED / sizeof RESUME_FIXED[0]; i++) {
+        const char *key = RESUME_FIXED[i], *was = run_info_get(saved, key), *is = run_info_get(now, key);
+        if (!was || !is || strcmp(was, is) == 0) continue;
+        char name[40];
+        snprintf(name, sizeof name, "--%s", key);
+        bool given = option_named(opts, n, name)->given;
+        fprintf(stderr, "%s train: %s %s%s conflicts with %s, which was trained with %s %s; a resumed run must "
+                "use the same data and batches (give %s %s, or train anew without --resume)\n", program, name, is,
+                given ? "" : " (the default)", resume, name, was, name, was);
+        ok = false;
+    }
+    free(now);
+    free(saved);
+    return ok;
+}
+
+// --vocab-size V is the other way to say --merges: the vocabulary is 259 tokens (3
+// specials, 256 bytes) plus one per merge (tokenizer.h), so merges = V - 259 (BPE may
+// stop early on a small text: V is an upper bound). Only for BPE tasks, and not with
+// --merges too. False after printing the error.
+static bool vocab_size_to_merges(const Option *opts, int n, int vocab_size, TrainOptions *o) {
+    if (!option_named(opts, n, "--vocab-size")->given) return true;
+    if (option_named(opts, n, "--merges")->given) {
+        fprintf(stderr, "%s train: give --vocab-size or --merges, not both (V = 259 + merges)\n", program);
+        return false;
+    }
+    if (strcmp(o->task, "fr-en") != 0 && strcmp(o->task, "corpus") != 0) {
+        fprintf(stderr, "%s train: --vocab-size applies to fr-en or your own corpus (--train); task %s has a fixed "
+                "vocabulary\n", program, o->task);
+        return false;
+    }
+    o->merges = vocab_size - TOKEN_FIRST_MERGE;
+    return true;
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool corpus = find_option(argc, argv, 2, "--train") != NULL;
@@ -313,6 +375,7 @@ static int cmd_train(int argc, char **argv) {
     char task_buf[16], resume[256] = "";
     snprintf(task_buf, sizeof task_buf, "%s", o.task);
     bool dummy_help = false, force = false;
+    int vocab_size = 0;
     Option opts[] = {
         {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en", ANY},
         {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total", RANGE(1, 1e9)},
@@ -333,10 +396,13 @@ static int cmd_train(int argc, char **argv) {
         {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate", RANGE_ABOVE(0, 1e30)},
         {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
         {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
+        {"--vocab-size", OPT_INT, &vocab_size, 0, "fr-en or --train: vocabulary size V, at most (= 259 + merges; 0: use --merges)", RANGE(TOKEN_FIRST_MERGE, 1000000 + TOKEN_FIRST_MERGE)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
         {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
         {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
         {"--test", OPT_STRING, o.test_path, sizeof o.test_path, "with --train: test pairs (optional)", ANY},
+        {"--source-name", OPT_STRING, o.source_name, sizeof o.source_name, "the source language's name (kept in the checkpoint)", ANY},
+        {"--target-name", OPT_STRING, o.target_name, sizeof o.target_name, "the target language's name", ANY},
         {"--task-min-len", OPT_INT, &o.task_min_len, 0, "synthetic: shortest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--task-max-len", OPT_INT, &o.task_max_len, 0, "synthetic: longest sequence", RANGE(1, TASK_MAX_LEN)},
         {"--alphabet", OPT_INT, &o.alphabet, 0, "synthetic: letters used", RANGE(1, TASK_MAX_ALPHABET)},
@@ -360,9 +426,10 @@ static int cmd_train(int argc, char **argv) {
                "the same command with --resume FILE to continue exactly where it stopped.\n\n"
                "Your own corpus: --train/--valid/--test name tab-separated files, one pair per line,\n"
                "source<TAB>target, any languages and scripts (UTF-8; case and punctuation kept). A BPE\n"
-               "vocabulary of 256 bytes + 3 specials + --merges is learned on the training text (§5.1).\n"
-               "Lines that are malformed, have an empty side or are longer than --max-len tokens are\n"
-               "dropped and reported (counts and first line numbers). Defaults are those of fr-en.\n"
+               "vocabulary of 256 bytes + 3 specials + --merges (or --vocab-size V) is learned on the\n"
+               "training text (§5.1). Lines that are malformed, have an empty side or are longer than\n"
+               "--max-len tokens are dropped and reported (counts and first line numbers). Defaults\n"
+               "are those of fr-en.\n"
                "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
                "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C (checkpoint saved).\n\n"
                "options (defaults shown are for --task %s):\n", program, program, o.task);
@@ -379,8 +446,11 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
     }
+    if (!vocab_size_to_merges(opts, n_opts, vocab_size, &o)) return 1;
     set_threads(o.threads);
     if (!check_out_path(o.out_path, resume, force)) return 1;
+
+    if (resume[0] && !check_resume_description(opts, n_opts, &o, resume)) return 1;
 
     double t0 = wall_seconds();
     Trainer t;
@@ -452,6 +522,7 @@ typedef struct {
     int layer, head;  // which cross-attention to draw; head -1 = average of heads
     bool show_hyps;
     bool seen_byte[256];  // bytes inside some merged token: letters the training text had
+    WordList words;       // the training sources' words (words.present false: not known)
 } Translator;
 
 // Marks the bytes that occur in a merged token (two bytes or more): BPE learns merges from
@@ -473,10 +544,22 @@ static void add_to_list(char *buf, size_t size, const char *s, size_t n) {
     strcat(buf, item);
 }
 
+// Warns on stderr when line (input line_no) has words the training sources never had,
+// naming the first few (escaped), if the checkpoint holds its training word list (a
+// vocabulary cannot tell: BPE splits many training words into pieces too).
+static void warn_unseen_words(const Translator *tr, const char *line, int line_no) {
+    if (!tr->words.present) return;
+    char names[600];
+    int unseen = wordlist_unseen(&tr->words, line, 5, names, sizeof names);
+    if (unseen == 0) return;
+    fprintf(stderr, "%s translate: warning: input %d has %s never seen in training: %s%s\n", program, line_no,
+            unseen == 1 ? "a word" : "words", names,
+            wordlist_capped(&tr->words) ? " (the checkpoint keeps only the most frequent training words, so a rare "
+                                          "one may be among them)" : "");
+}
+
 // Warns on stderr when input line_no (len bytes) is empty or has letters no training
 // text had (naming them): the model then still answers, confidently and wrongly.
-// (Words never seen cannot be told apart: BPE splits many training words into pieces
-// too, and the checkpoint does not hold the training word list.)
 static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, int line_no) {
     size_t i = 0;
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
@@ -494,6 +577,52 @@ static void warn_unfamiliar(const Translator *tr, const char *line, size_t len, 
     if (letters[0])
         fprintf(stderr, "%s translate: warning: input %d has letters never seen in training: %s\n", program,
                 line_no, letters);
+    warn_unseen_words(tr, line, line_no);
+}
+
+// With the training word list, a letter is seen if some training word has it: this
+// catches what the merges miss, punctuation above all, which BPE never merges with
+// letters (tokenizer.h), so "." of a corpus written as sentences is no stranger.
+static void mark_word_letters(Translator *tr) {
+    for (int i = 0; i < tr->words.n; i++)
+        for (const char *c = tr->words.words[i]; *c; c++) tr->seen_byte[(unsigned char)*c] = true;
+}
+
+// A synthetic task's model (byte tokens, no merges) saw exactly the letters a, b, ... of
+// its alphabet: those are its seen letters (find_seen_bytes has no merges to go by).
+static void mark_alphabet(Translator *tr, int alphabet) {
+    memset(tr->seen_byte, 0, sizeof tr->seen_byte);
+    for (int i = 0; i < alphabet && i < 26; i++) tr->seen_byte['a' + i] = true;
+}
+
+// "PROGRAM COMMAND: model: French → English, task fr-en, N words seen in training" on
+// stderr, from a checkpoint's run description (nothing if it has none) and word list.
+static void print_model_line(const char *command, const RunInfo *info, const WordList *words) {
+    const char *src = run_info_get(info, "source-name"), *tgt = run_info_get(info, "target-name");
+    const char *task = run_info_get(info, "task");
+    if (!info->present || !src || !tgt) return;
+    fprintf(stderr, "%s %s: model: %s → %s, task %s", program, command, src, tgt, task ? task : "?");
+    if (words && words->present) fprintf(stderr, ", %d words seen in training", words->n);
+    fprintf(stderr, "\n");
+}
+
+// Reads the run description and the word list of the checkpoint at path into tr and
+// says on stderr what the model translates ("model: French → English, ..."), or, for an
+// older checkpoint without them, that unseen words cannot be checked (once).
+static void describe_model(Translator *tr, const char *path) {
+    RunInfo *info = xmalloc(sizeof *info);
+    ErrorMessage err;
+    if (!checkpoint_load_run(path, info, &tr->words, &err)) info->present = false;
+    print_model_line("translate", info, &tr->words);
+    const char *task = run_info_get(info, "task");
+    bool translation = !task || task_is_translation(task);
+    const char *alphabet = run_info_get(info, "alphabet");
+    if (!translation && alphabet) mark_alphabet(tr, atoi(alphabet));
+    if (translation && tr->words.present) mark_word_letters(tr);
+    if (!tr->words.present && translation)
+        fprintf(stderr, "%s translate: note: %s holds no training word list (an older checkpoint): words never "
+                "seen in training are not checked\n", program, path);
+    free(info);
 }
 
 // Prints the cross-attention of the model producing hyp from src (n tokens) as a
@@ -616,10 +745,14 @@ static int cmd_translate(int argc, char **argv) {
                "prints one translation per line (an empty line gives an empty line). Beam search\n"
                "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
                "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
-               "A model knows only what it was trained on: the shipped data/fr-en.ckpt knows the toy\n"
-               "grammar of data/fr-en (about 630 lower-case French words, no punctuation) and turns\n"
-               "anything else into confident nonsense. So translate warns, on standard error, when a\n"
-               "sentence is empty, contains a NUL byte, or has letters no training text had (named).\n\n"
+               "A model knows only what it was trained on: the shipped data/fr-en.ckpt (French →\n"
+               "English) knows the toy grammar of data/fr-en (about 630 lower-case French words, no\n"
+               "punctuation, no capitals) and turns anything else into confident nonsense. So\n"
+               "translate first says on standard error what the model translates (\"model: French →\n"
+               "English, ...\", from its checkpoint), then warns when a sentence is empty, contains a\n"
+               "NUL byte, has letters no training text had, or has words the training sources never\n"
+               "had (the first few named; the checkpoint keeps its training word list). A checkpoint\n"
+               "from before word lists were kept gets one note that words cannot be checked.\n\n"
                "options:\n", program);
         print_options(opts, n_opts);
         return 0;
@@ -650,6 +783,7 @@ static int cmd_translate(int argc, char **argv) {
         tr.model.decode.full_recompute = full_decode;
         tr.beam = beam, tr.alpha = alpha, tr.attention = attention, tr.show_hyps = hyps;
         find_seen_bytes(&tr);
+        describe_model(&tr, model_path);
         tr.layer = layer - 1, tr.head = head - 1;
         if (n_sentences > 0) {
             for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
@@ -672,6 +806,7 @@ static int cmd_translate(int argc, char **argv) {
     }
     model_free(&tr.model);
     tokenizer_free(&tr.tok);
+    wordlist_free(&tr.words);
     free(sentences);
     return status;
 }
@@ -754,6 +889,9 @@ static int cmd_eval(int argc, char **argv) {
             tokenizer_free(&tok);
             return 1;
         }
+        RunInfo *info = xmalloc(sizeof *info);
+        if (checkpoint_load_run(model_path, info, NULL, &err)) print_model_line("eval", info, NULL);
+        free(info);
         evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);

@@ -2,7 +2,8 @@
 // checksum refuses almost all), and with the trailing FNV-1a checksum recomputed over the
 // mutated bytes, so the fuzzer reaches the section walk and every check behind it.
 // Either the load is refused with a message and nothing allocated, or the model it gives
-// has finite parameters.
+// has finite parameters; the run description (META) and training word list (WORD) read
+// back hold only what checkpoint.h promises (checked keys, printable text, sorted words).
 #include <math.h>
 #include <string.h>
 
@@ -29,6 +30,29 @@ static void load_and_check(const char *path) {
     model_free(&m);
 }
 
+// Reads the run description and word list of path, if it loads, and checks their promises.
+static void load_run_and_check(const char *path) {
+    RunInfo *info = malloc(sizeof *info);
+    WordList words;
+    ErrorMessage err = {{0}};
+    if (!checkpoint_load_run(path, info, &words, &err)) {
+        FUZZ_CHECK(err.text[0] != '\0');
+        free(info);
+        return;
+    }
+    for (int i = 0; info->present && i < info->n; i++) {
+        FUZZ_CHECK(info->entries[i].key[0] != '\0');
+        FUZZ_CHECK(text_is_printable(info->entries[i].value, strlen(info->entries[i].value)));
+    }
+    FUZZ_CHECK(words.n <= WORDLIST_MAX && words.n <= words.n_distinct);
+    for (int i = 1; i < words.n; i++) FUZZ_CHECK(strcmp(words.words[i - 1], words.words[i]) < 0);
+    char unseen[256];
+    wordlist_unseen(&words, "le chat \x1b[31m noir", 2, unseen, sizeof unseen);
+    FUZZ_CHECK(text_is_printable(unseen, strlen(unseen)));
+    wordlist_free(&words);
+    free(info);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > (1 << 20)) return 0;
     load_and_check(fuzz_write_temp(data, size));
@@ -38,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned long long h = checkpoint_fnv1a(CHECKPOINT_FNV_OFFSET, fixed, size - 8);
     for (int i = 0; i < 8; i++) fixed[size - 8 + i] = (uint8_t)(h >> (8 * i));
     load_and_check(fuzz_write_temp(fixed, size));
+    load_run_and_check(fuzz_write_temp(fixed, size));
     free(fixed);
     return 0;
 }

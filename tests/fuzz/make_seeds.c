@@ -48,7 +48,8 @@ static void vocab_seeds(Tokenizer *trained) {
     free(text);
 }
 
-// A checkpoint of a tiny model with everything in it, and one with parameters only.
+// A checkpoint of a tiny model with everything in it (run description and training word
+// list too), and one with parameters only.
 static void checkpoint_seeds(const Tokenizer *tok) {
     ModelConfig c = {.vocab_size = tokenizer_vocab_size(tok), .d_model = 8, .n_heads = 2, .d_ff = 8,
                      .n_layers = 1, .max_len = 8, .max_batch = 2, .dropout = 0.1f};
@@ -67,9 +68,20 @@ static void checkpoint_seeds(const Tokenizer *tok) {
     st.n_averaged = 2, st.param_sum = sum;
     ErrorMessage err;
     const char *paths[2] = {"/tmp/make_seeds-full.ckpt", "/tmp/make_seeds-slim.ckpt"};
-    if (!checkpoint_save(paths[0], &m, tok, &st, &opt, &err) ||
-        !checkpoint_save(paths[1], &m, NULL, NULL, NULL, &err))
+    RunInfo *info = xcalloc(1, sizeof *info);
+    run_info_set(info, "task", "corpus");
+    run_info_set(info, "seed", "1");
+    run_info_set(info, "source-name", "Français");
+    run_info_set(info, "target-name", "English");
+    run_info_set(info, "train", "my/train.tsv");
+    run_info_set(info, "smoothing", "0.1");
+    WordList words;
+    wordlist_from_tsv(&words, FRENCH, sizeof FRENCH - 1);
+    CheckpointParts full = {.model = &m, .tok = tok, .state = &st, .opt = &opt, .info = info, .words = &words};
+    if (!checkpoint_save_parts(paths[0], &full, &err) || !checkpoint_save(paths[1], &m, NULL, NULL, NULL, &err))
         die("%s", err.text);
+    wordlist_free(&words);
+    free(info);
     for (int i = 0; i < 2; i++) {
         size_t len;
         char *bytes = read_whole_file(paths[i], &len, &err);
