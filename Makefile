@@ -5,7 +5,7 @@
 #   make run      open the viewer, training a toy model live
 #   make lessons  build only the lesson programs
 #   make pages    check that every program output a page quotes is still what it prints
-#   make bench    training throughput (tokens/s, GFLOP/s) next to PyTorch's, if installed
+#   make bench    training and decoding throughput next to PyTorch's, if installed (~15 min)
 #   make clean    remove build/
 #   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
 #                 kernels in place of the fast ones: three-loop matrix products, the loss
@@ -189,24 +189,34 @@ $(BUILD)/add_run_info: data/add_run_info.c $(CORE_LIB)
 shipped-run-info: $(BUILD)/add_run_info
 	$(BUILD)/add_run_info data/fr-en.ckpt --task fr-en --seed 1 --data data
 
-# ---- bench: training throughput next to PyTorch's (owner: lessons/08-training) --------
-# `make bench` runs lessons/08-training/bench_torch.py (the only Python make runs besides `make fixtures`): it
-# checks PyTorch's BLAS, alternates `build/transformer bench` (2 threads; toy also on 1)
-# with the same model in PyTorch (1 and 2 threads), BENCH_RUNS rounds of BENCH_SECONDS
-# per run, prints medians, ratios and peak RSS, and writes them to build/bench.txt.
+# ---- bench: training and decoding throughput next to PyTorch's (owner: lessons/08-training) --
+# `make bench` runs lessons/08-training/bench_torch.py (the only Python make runs besides
+# `make fixtures`): it checks PyTorch's BLAS; measures the sgemm peak (build/matmul_peak
+# against torch.mm); alternates `build/transformer bench` (2 threads; toy also on 1) with
+# the same model in PyTorch (1 and 2 threads), BENCH_RUNS rounds of BENCH_SECONDS per run;
+# sweeps the width (BENCH_WIDTHS); times decoding (build/decode_bench against
+# lessons/09-inference/decode_torch.py with the same weights, BENCH_DECODE_RUNS rounds)
+# and the time per token against position (build/kvcache_demo); prints medians, ratios,
+# peak RSS and every target of issue 13, writes them to build/bench.txt and draws
+# build/bench-width.png and build/bench-position.png (build/bench-plot). About 15 min.
 # Without python3 it times the C side alone.
 BENCH_PYTHON ?= /usr/bin/python3
 BENCH_RUNS ?= 5
 BENCH_SECONDS ?= 4
 BENCH_CONFIGS ?= toy,small,base
-bench: $(BUILD)/transformer
+BENCH_WIDTHS ?= w64,w128,w256,w512
+BENCH_DECODE_RUNS ?= 3
+BENCH_PROGRAMS := $(BUILD)/transformer $(BUILD)/matmul_peak $(BUILD)/decode_bench $(BUILD)/kvcache_demo
+bench: $(BENCH_PROGRAMS) $(if $(wildcard $(VIZ_MAIN)),$(BENCH_PLOT))
 	@if command -v $(BENCH_PYTHON) >/dev/null 2>&1; then \
 	  $(BENCH_PYTHON) lessons/08-training/bench_torch.py --c $(BUILD)/transformer \
 	    --runs $(BENCH_RUNS) --seconds $(BENCH_SECONDS) --configs $(BENCH_CONFIGS) \
-	    --out $(BUILD)/bench.txt; \
+	    --widths "$(BENCH_WIDTHS)" --decode-runs $(BENCH_DECODE_RUNS) --out $(BUILD)/bench.txt; \
 	else \
 	  echo "no $(BENCH_PYTHON): C alone (for the PyTorch comparison: sudo apt-get install python3-torch libopenblas0-pthread)"; \
-	  $(BUILD)/transformer bench --threads 2 --configs $(BENCH_CONFIGS) --seconds $(BENCH_SECONDS); \
+	  $(BUILD)/matmul_peak --threads 2 && \
+	  $(BUILD)/transformer bench --threads 2 --configs $(BENCH_CONFIGS) --seconds $(BENCH_SECONDS) && \
+	  $(BUILD)/decode_bench shipped && $(BUILD)/decode_bench base; \
 	fi
 
 # ---- fuzzing (owner: tests/fuzz, issue 12) -----------------------------------------------

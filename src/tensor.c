@@ -263,6 +263,62 @@ static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, 
     }
 }
 
+// A product with fewer rows than a block (M < BLOCK_ROWS) is what decoding with the KV
+// cache does at every step (lesson 09: one row per sentence or beam hypothesis against a
+// whole weight matrix). A 6-row block would compute mostly empty rows and pack every panel
+// of B for them, so the weights, the bulk of the memory traffic, would be read twice and
+// written once. Instead each row of B is streamed once per chunk of k and used by all M
+// rows while it is in the cache, COLUMN_TILE columns at a time. The order of the sums is
+// the blocked kernel's: Σ over each chunk of k, increasing k, one fused multiply-add per
+// term, the chunk's sum then added to C; so results are bit-identical to it.
+#define COLUMN_TILE 128
+
+// Columns [j0, j1) of C (M,N) += A·B for M < BLOCK_ROWS, B read along its rows (its
+// col_stride is 1: matmul_nn, matmul_tn).
+static void multiply_few_rows(float *c, LeftOperand a, RightOperand b, int M, int K, int N, int j0, int j1) {
+    for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
+        int k1 = K - k0 < BLOCK_K ? K : k0 + BLOCK_K;
+        for (int t0 = j0; t0 < j1; t0 += COLUMN_TILE) {
+            int cols = j1 - t0 < COLUMN_TILE ? j1 - t0 : COLUMN_TILE;
+            for (int r = 0; r < M; r++) {
+                float sum[COLUMN_TILE] = {0};  // in vector registers while k runs
+                const float *a_row = a.data + r * a.row_stride;
+                for (int k = k0; k < k1; k++) {
+                    const float a_rk = a_row[k * a.col_stride], *b_row = b.data + k * b.row_stride + t0;
+                    if (cols == COLUMN_TILE) {
+                        #pragma omp simd
+                        for (int j = 0; j < COLUMN_TILE; j++) sum[j] += a_rk * b_row[j];
+                    } else {
+                        for (int j = 0; j < cols; j++) sum[j] += a_rk * b_row[j];
+                    }
+                }
+                float *c_row = c + (long)r * N + t0;
+                for (int j = 0; j < cols; j++) c_row[j] += sum[j];
+            }
+        }
+    }
+}
+
+// C (M,N) += A·B for M < BLOCK_ROWS and B along its rows: the columns are shared out
+// among the threads in whole tiles when the work is big enough (the generator's 8000
+// columns at every decoding step).
+static void matmul_few_rows(float *c, LeftOperand a, RightOperand b, int M, int K, int N) {
+    int tiles = (N + COLUMN_TILE - 1) / COLUMN_TILE;
+#ifdef _OPENMP
+    int threads = threads_for_loop(tiles, (long)M * K * N);
+    if (threads > 1) {
+        #pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num(), n = omp_get_num_threads();
+            int first = tiles * t / n * COLUMN_TILE, last = tiles * (t + 1) / n * COLUMN_TILE;
+            multiply_few_rows(c, a, b, M, K, N, first, last < N ? last : N);
+        }
+        return;
+    }
+#endif
+    multiply_few_rows(c, a, b, M, K, N, 0, N);
+}
+
 // C (M,N) += A·B, A and B read through their strides. Big products are split among the
 // OpenMP threads by contiguous ranges of row blocks, so no two threads ever add into the
 // same element of C and each element is summed in the same order whatever the thread
@@ -270,6 +326,10 @@ static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, 
 // inside an already parallel loop run on the calling thread: entering a parallel region
 // costs about a microsecond, and far more when a thread must be woken.
 static void matmul_blocked(float *c, LeftOperand a, RightOperand b, int M, int K, int N) {
+    if (M < BLOCK_ROWS && b.col_stride == 1) {
+        matmul_few_rows(c, a, b, M, K, N);
+        return;
+    }
     int row_blocks = (M + BLOCK_ROWS - 1) / BLOCK_ROWS;
 #ifdef _OPENMP
     int threads = threads_for_loop(row_blocks, (long)M * K * N);

@@ -139,6 +139,36 @@ static void test_plain_and_blocked_agree(void **state) {
     assert_true(max_abs_diff(plain, blocked, M * N) > 1e-6f * (K + 1));
 }
 
+// A product of fewer rows than a block (decoding's one row per hypothesis) takes its own
+// path in the blocked kernels (tensor.c, Speed notes), which promises the same order of
+// additions as the blocks: so each of its rows must equal, bit for bit, the same row
+// computed inside a product of 12 rows (whole blocks). Random floats, C not zero, K over
+// several chunks, N with a ragged tile; matmul_nn and matmul_tn (the two that use it).
+static void test_few_rows_match_blocks(void **state) {
+    (void)state;
+    enum { BIG = 12, K = 600, N = 300 };
+    Rng rng;
+    rng_seed(&rng, 7, 0);
+    float *a = xmalloc(sizeof(float) * BIG * K), *at = xmalloc(sizeof(float) * K * BIG);
+    float *b = xmalloc(sizeof(float) * K * N), *c0 = xmalloc(sizeof(float) * BIG * N);
+    float *big = xmalloc(sizeof(float) * BIG * N), *few = xmalloc(sizeof(float) * BIG * N);
+    for (int i = 0; i < BIG * K; i++) a[i] = rng_normal(&rng);
+    for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
+    for (int i = 0; i < BIG * N; i++) c0[i] = rng_normal(&rng);
+    for (int M = 1; M <= 5; M++) {
+        memcpy(big, c0, sizeof(float) * BIG * N), memcpy(few, c0, sizeof(float) * M * N);
+        matmul_nn_blocked(big, a, b, BIG, K, N);
+        matmul_nn_blocked(few, a, b, M, K, N);
+        assert_memory_equal(few, big, sizeof(float) * M * N);
+        for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
+            for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+        memcpy(few, c0, sizeof(float) * M * N);
+        matmul_tn_blocked(few, at, b, M, K, N);
+        assert_memory_equal(few, big, sizeof(float) * M * N);
+    }
+    free(a), free(at), free(b), free(c0), free(big), free(few);
+}
+
 // The three products agree with a naive triple loop (summed in double) on one shape.
 static void check_products_against_naive(int M, int K, int N) {
     Rng rng;
@@ -336,6 +366,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_tn_by_hand),
         cmocka_unit_test(test_plain_products_by_hand),
         cmocka_unit_test(test_plain_and_blocked_agree),
+        cmocka_unit_test(test_few_rows_match_blocks),
         cmocka_unit_test(test_matmuls_match_naive_loops),
         cmocka_unit_test(test_matmul_same_bits_on_any_thread_count),
         cmocka_unit_test(test_softmax_rows),

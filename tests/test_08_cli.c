@@ -153,6 +153,8 @@ static void test_out_path_checked_first(void **state) {
     (void)state;
     char args[1024], dir[64];
     expect_refused("train " TINY " --steps 100000 --out /nonexistent/dir/x.ckpt", "--out /nonexistent/dir/x.ckpt");
+    // A directory nobody may write in, root included (permissions do not stop root).
+    expect_refused("train " TINY " --steps 100000 --out /proc/x.ckpt", "--out /proc/x.ckpt");
     temp_dir(dir, sizeof dir);
     snprintf(args, sizeof args, "train " TINY " --steps 2 --out %s/a.ckpt", dir);
     char line[1024];

@@ -71,3 +71,13 @@ $(BUILD)/tests/test_09_viewer: tests/test_09_viewer.c $(VIZ_DRAW_SOBJ) tests/tes
 
 $(BUILD)/tests/test_09_viewer_exchange: tests/test_09_viewer_exchange.c $(BUILD)/viz-san/snapshot.o $(BUILD)/viz-san/worker.o tests/testutil.c tests/testutil.h $(CORE_SLIB) | $(BUILD)/tests $(BUILD)/.dep-cmocka $(BUILD)/.dep-sdl2
 	$(CC) $(SANFLAGS) -pthread -Iviz $(CMOCKA_CFLAGS) $< tests/testutil.c $(BUILD)/viz-san/snapshot.o $(BUILD)/viz-san/worker.o $(CORE_SLIB) $(CMOCKA_LIBS) $(LDLIBS) -o $@
+
+# build/bench-plot: the line charts of `make bench` (tokens/s against width, time per
+# token against position), drawn headless with SDL's software renderer into a PNG
+# (viz/plot/bench_plot.c, no window and no display needed).
+BENCH_PLOT := $(BUILD)/bench-plot
+ifneq ($(wildcard $(VIZ_MAIN)),)
+all: $(BENCH_PLOT)
+endif
+$(BENCH_PLOT): viz/plot/bench_plot.c $(BUILD)/viz/png.o $(CORE_LIB) viz/png.h src/common.h | $(BUILD)/.dep-sdl2
+	$(CC) $(CFLAGS) -Iviz $(SDL_CFLAGS) -DVIZ_FONT_PATH='"$(VIZ_FONT)"' $< $(BUILD)/viz/png.o $(CORE_LIB) $(SDL_LIBS) $(LDLIBS) -o $@

@@ -920,6 +920,11 @@ static const BenchConfig bench_configs[] = {
     {"toy", 64, 4, 256, 2, 64, 16, 16, 32},
     {"small", 128, 4, 512, 3, 1000, 32, 32, 32},
     {"base", 512, 8, 2048, 6, 8000, 32, 32, 16},
+    // The width sweep of `make bench`'s chart: d_ff = 4·d_model, d_k = 32, N = 2.
+    {"w64", 64, 2, 256, 2, 1000, 32, 32, 16},
+    {"w128", 128, 4, 512, 2, 1000, 32, 32, 16},
+    {"w256", 256, 8, 1024, 2, 1000, 32, 32, 16},
+    {"w512", 512, 16, 2048, 2, 1000, 32, 32, 16},
 };
 
 // Floating-point operations of one training step, counting the matrix products only
@@ -1033,7 +1038,7 @@ static int cmd_bench(int argc, char **argv) {
     Option opts[] = {
         {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
         {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration", RANGE_ABOVE(0, 3600)},
-        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base", ANY},
+        {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base, w64, w128, w256, w512", ANY},
         {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
          "output of a PyTorch run to compare with (lines 'NAME threads=N ... tgt_tok/s=X')", ANY},
         {"--help", OPT_FLAG, &help, 0, "this help", ANY},
@@ -1079,7 +1084,7 @@ static int cmd_bench(int argc, char **argv) {
         for (int i = 0; i < n_known; i++)
             if (strcmp(bench_configs[i].name, name) == 0) c = &bench_configs[i];
         if (!c) {
-            fprintf(stderr, "%s bench: unknown configuration '%s' (expected toy, small or base)\n", program, name);
+            fprintf(stderr, "%s bench: unknown configuration '%s' (expected toy, small, base or w64..w512)\n", program, name);
             free(torch);
             return 1;
         }

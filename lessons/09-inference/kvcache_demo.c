@@ -5,7 +5,10 @@
 // it, one decoder step computes only position t (model_decode_step). Both give the same
 // logits (tests/test_09_kvcache.c); here we only time them.
 //
-//   build/kvcache_demo [--small] [positions]
+//   build/kvcache_demo [--small] [positions] [--data FILE]
+//
+// --data FILE also writes every position's two times, "position full_ms cached_ms" per
+// line, for the chart of `make bench` (viz/plot/bench_plot.c).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +45,12 @@ int main(int argc, char **argv) {
     omp_set_num_threads(1);  // one sentence: too little work to share (as `translate`)
 #endif
     bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
-    int positions = argc > 1 + small ? atoi(argv[1 + small]) : 60;
+    int positions = argc > 1 + small && argv[1 + small][0] != '-' ? atoi(argv[1 + small]) : 60;
+    FILE *data = argc > 2 && strcmp(argv[argc - 2], "--data") == 0 ? xfopen(argv[argc - 1], "w") : NULL;
     if (positions < 1 || positions > 200) die("positions must be 1..200");
     ModelConfig cfg = {.vocab_size = 8000, .d_model = small ? 128 : 512, .n_heads = small ? 4 : 8,
                        .d_ff = small ? 512 : 2048, .n_layers = small ? 3 : 6,
-                       .max_len = positions + 1, .max_batch = 1, .dropout = 0.1f};
+                       .max_len = (positions > 30 ? positions : 30) + 1, .max_batch = 1, .dropout = 0.1f};
     Rng rng;
     rng_seed(&rng, 1, 0);
     Model m;
@@ -64,11 +68,13 @@ int main(int argc, char **argv) {
     for (int t = 0; t < positions; t++) {
         double full = full_step_ms(&m, tokens, t), cached = cached_step_ms(&m, tokens, t);
         total_full += full, total_cached += cached;
+        if (data) fprintf(data, "%d %.3f %.3f\n", t + 1, full, cached);
         if (t % 10 == 9 || t == 0)
             printf("%8d   %17.2f   %17.2f   %5.1fx\n", t + 1, full, cached, full / cached);
     }
     printf("all %d tokens: %.0f ms without the cache, %.0f ms with it (%.1fx)\n", positions,
            total_full, total_cached, total_full / total_cached);
+    if (data) xfclose(data);
     free(tokens);
     model_free(&m);
     return 0;
