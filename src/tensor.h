@@ -14,13 +14,16 @@
 // loss or Adam counts ELEMENT_WORK per element): each thread gets at least
 // PARALLEL_MIN_WORK of it, and smaller loops run on the calling thread alone. The
 // program waits passively (common.h: threads_wait_passively), so every parallel region
-// costs a wake-up of a sleeping thread, measured at 6-25 µs on a busy 2-core machine;
-// PARALLEL_MIN_WORK multiply-adds take about 8 µs on one core, so a loop is shared
-// only when each thread's part outweighs that. (Busy-waiting instead, with
+// costs a wake-up of a sleeping thread, measured at 6-25 µs on a busy 2-core machine,
+// and the second thread often finds its core taken by another process. PARALLEL_MIN_WORK
+// multiply-adds take about 120 µs on one core. With a sixteenth of it (the earlier
+// value) the toy model ran 25% slower on 2 threads than on 1 on this shared machine; now
+// only its feed-forward products (8.4M) are shared, and it runs as fast on 2 as on 1,
+// while the small and base models' products are still shared. (Busy-waiting instead, with
 // GOMP_SPINCOUNT=10000, made the toy bench 4x slower on a loaded machine: the spinning
 // thread takes the core from the thread it waits for.) Threading never changes a result:
 // each number is computed by one thread in a fixed order whatever the thread count.
-#define PARALLEL_MIN_WORK 262144L
+#define PARALLEL_MIN_WORK 4194304L
 // One element of a row-wise pass, in multiply-adds: a LayerNorm or loss element took
 // about 1-2.5 ns on one core, where the blocked products do 30-40 multiply-adds a ns.
 #define ELEMENT_WORK 32L
