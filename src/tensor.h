@@ -16,14 +16,15 @@
 // program waits passively (common.h: threads_wait_passively), so every parallel region
 // costs a wake-up of a sleeping thread, measured at 6-25 µs on a busy 2-core machine,
 // and the second thread often finds its core taken by another process. PARALLEL_MIN_WORK
-// multiply-adds take about 120 µs on one core. With a sixteenth of it (the earlier
-// value) the toy model ran 25% slower on 2 threads than on 1 on this shared machine; now
-// only its feed-forward products (8.4M) are shared, and it runs as fast on 2 as on 1,
-// while the small and base models' products are still shared. (Busy-waiting instead, with
+// multiply-adds take about 240 µs on one core. With a thirty-second of it (an earlier
+// value) the toy model ran 25% slower on 2 threads than on 1 on this shared machine, and
+// with half of it, sharing only its feed-forward products (8.4M), still 3-8% slower on an
+// idle one (make bench, 5 rounds); now the toy model runs on one thread whatever the
+// thread count, while the small and base models' products (67M and more) are shared. (Busy-waiting instead, with
 // GOMP_SPINCOUNT=10000, made the toy bench 4x slower on a loaded machine: the spinning
 // thread takes the core from the thread it waits for.) Threading never changes a result:
 // each number is computed by one thread in a fixed order whatever the thread count.
-#define PARALLEL_MIN_WORK 4194304L
+#define PARALLEL_MIN_WORK 8388608L
 // One element of a row-wise pass, in multiply-adds: a LayerNorm or loss element took
 // about 1-2.5 ns on one core, where the blocked products do 30-40 multiply-adds a ns.
 #define ELEMENT_WORK 32L

@@ -219,7 +219,7 @@ static void test_matmuls_match_naive_loops(void **state) {
 static void test_matmul_same_bits_on_any_thread_count(void **state) {
     (void)state;
 #ifdef _OPENMP
-    enum { M = 192, K = 300, N = 160 };  // big enough to be shared by 2 threads
+    enum { M = 256, K = 400, N = 200 };  // big enough to be shared by 2 threads
     Rng rng;
     rng_seed(&rng, 11, 0);
     float *a = xmalloc(sizeof(float) * M * K), *b = xmalloc(sizeof(float) * K * N);

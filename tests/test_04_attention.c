@@ -342,14 +342,14 @@ static void test_matches_pytorch(void **state) {
 static void test_same_result_for_any_thread_count(void **state) {
     (void)state;
 #ifdef _OPENMP
-    enum { B = 4, H = 8, T = 64, D = 16 };
+    enum { B = 8, H = 8, T = 64, D = 32 };
     const long n = (long)B * H * T * D, nw = (long)B * H * T * T;
     Rng rng;
     rng_seed(&rng, 46, 0);
     float *q = random_array(&rng, n), *k = random_array(&rng, n), *v = random_array(&rng, n);
     float *dout = random_array(&rng, n);
     float *res[2][4];
-    int lengths[B] = {T, T / 2, T / 3, T};
+    int lengths[B] = {T, T / 2, T / 3, T, T, T / 4, T - 1, T};
     int saved = omp_get_max_threads();
     for (int run = 0; run < 2; run++) {
         omp_set_num_threads(run + 1);
