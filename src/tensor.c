@@ -268,7 +268,7 @@ static void multiply_row_blocks(float *c, LeftOperand a, RightOperand b, int M, 
 // whole weight matrix). A 6-row block would compute mostly empty rows and pack every panel
 // of B for them, so the weights, the bulk of the memory traffic, would be read twice and
 // written once. Instead, for each chunk of k and each tile of COLUMN_TILE columns, each
-// row of C keeps its 128 sums in vector registers while it streams the tile of B (64 KB,
+// row of C keeps its 128 sums (16 vector registers' worth) while it streams the tile of B (128 KB,
 // read from memory once and from L2 for the other rows); handling two rows of C at
 // once, or narrower tiles, measured slower on a 2-core AVX2 machine. The order of the sums is
 // the blocked kernel's: Σ over each chunk of k, increasing k, one fused multiply-add per
