@@ -215,12 +215,12 @@ double wall_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-// Sets OMP_WAIT_POLICY=PASSIVE and re-executes the program so that libgomp, which reads
-// the variable only at load time, starts with it (common.h explains why).
-void threads_wait_passively(char **argv) {
+// Sets GOMP_SPINCOUNT and re-executes the program so that libgomp, which reads the
+// variable only at load time, starts with it (common.h explains why).
+void threads_wait_briefly(char **argv) {
 #ifdef _OPENMP
     if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;  // the user's choice
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0) return;
+    if (setenv("GOMP_SPINCOUNT", THREADS_SPIN_COUNT, 0) != 0) return;
     execv("/proc/self/exe", argv);  // returns only if it failed: run on as we are
 #else
     (void)argv;

@@ -92,21 +92,25 @@ double wall_seconds(void);
 // Threads that share the machine politely.
 // ---------------------------------------------------------------------------
 // OpenMP threads that finish a parallel loop wait for the next one. By default GNU
-// OpenMP (libgomp) makes them spin for a while (busy-waiting, 100% of a core) before
-// they sleep: the fastest choice on an idle machine, and a bad one on a laptop where a
-// browser or the viewer's drawing thread needs a core, because the spinning threads take
-// it from them, and a thread that loses its core holds up every other one at the next
-// barrier. A passive wait policy (OMP_WAIT_POLICY=PASSIVE) makes waiting threads sleep
-// at once; waking them costs a few microseconds per parallel loop, which the loops'
-// minimum work (PARALLEL_MIN_WORK in tensor.h) covers.
+// OpenMP (libgomp) makes them spin for about 3 ms (busy-waiting, 100% of a core) before
+// they sleep: on a laptop where a browser or the viewer's drawing thread needs a core, the
+// spinning threads take it from them. A passive wait (OMP_WAIT_POLICY=PASSIVE) sleeps at
+// once, but waking a sleeping thread was measured at 50-70 µs per parallel loop on a 2-core
+// VM (the wake-up goes through the hypervisor), against 1-2 µs for a spinning one; a toy
+// model's step has hundreds of loops. So the programs spin briefly: GOMP_SPINCOUNT=10000,
+// about 0.1 ms, longer than the serial work between two loops of a step and short enough
+// to give the core back soon. When another program does take a core, two threads lose to
+// one whatever the wait, and a training step then runs on one thread (threads.h: the
+// ThreadChooser times the steps and picks).
 //
-// libgomp reads OMP_WAIT_POLICY once, when the program is loaded, before main runs, so
+// libgomp reads GOMP_SPINCOUNT once, when the program is loaded, before main runs, so
 // setting it from main is too late and there is no function to change it afterwards.
 // This function therefore sets it and re-executes the program (/proc/self/exe, the same
 // argv) so the OpenMP runtime starts with it. Call it first thing in main, before any
 // OpenMP call. It does nothing when the user has set OMP_WAIT_POLICY or GOMP_SPINCOUNT
 // (their choice wins), in a build without OpenMP, or where re-executing fails (then the
-// program simply runs with the default policy).
-void threads_wait_passively(char **argv);
+// program simply runs with libgomp's default).
+#define THREADS_SPIN_COUNT "10000"
+void threads_wait_briefly(char **argv);
 
 #endif

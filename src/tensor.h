@@ -13,18 +13,16 @@
 // where work counts multiply-adds (a row-wise pass such as a LayerNorm, a softmax, the
 // loss or Adam counts ELEMENT_WORK per element): each thread gets at least
 // PARALLEL_MIN_WORK of it, and smaller loops run on the calling thread alone. The
-// program waits passively (common.h: threads_wait_passively), so every parallel region
-// costs a wake-up of a sleeping thread, measured at 6-25 µs on a busy 2-core machine,
-// and the second thread often finds its core taken by another process. PARALLEL_MIN_WORK
-// multiply-adds take about 240 µs on one core. With a thirty-second of it (an earlier
-// value) the toy model ran 25% slower on 2 threads than on 1 on this shared machine, and
-// with half of it, sharing only its feed-forward products (8.4M), still 3-8% slower on an
-// idle one (make bench, 5 rounds); now the toy model runs on one thread whatever the
-// thread count, while the small and base models' products (67M and more) are shared. (Busy-waiting instead, with
-// GOMP_SPINCOUNT=10000, made the toy bench 4x slower on a loaded machine: the spinning
-// thread takes the core from the thread it waits for.) Threading never changes a result:
-// each number is computed by one thread in a fixed order whatever the thread count.
-#define PARALLEL_MIN_WORK 8388608L
+// programs let a waiting thread spin for about 0.1 ms before it sleeps (common.h:
+// threads_wait_briefly), so a parallel loop costs 1-2 µs to start and finish on an idle
+// machine; PARALLEL_MIN_WORK multiply-adds take about 7 µs on one core, enough to pay for
+// it. (A passive wait costs 50-70 µs a loop on a 2-core VM: with it the threshold had to
+// be 32 times this, and the toy model ran on one thread, 33k tokens/s against 46-52k now
+// on 2; make bench.) When another program takes a core, sharing loses whatever the
+// threshold, and the training step's ThreadChooser (threads.h) falls back to one thread.
+// Threading never changes a result: each number is computed by one thread in a fixed
+// order whatever the thread count.
+#define PARALLEL_MIN_WORK 262144L
 // One element of a row-wise pass, in multiply-adds: a LayerNorm or loss element took
 // about 1-2.5 ns on one core, where the blocked products do 30-40 multiply-adds a ns.
 #define ELEMENT_WORK 32L

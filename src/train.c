@@ -264,6 +264,9 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     const TrainOptions *o = &t->options;
 #ifdef _OPENMP
     if (o->threads > 0) omp_set_num_threads(o->threads);
+    chooser_init(&t->threads, omp_get_max_threads());
+#else
+    chooser_init(&t->threads, 1);
 #endif
     if (o->steps < 0 || o->warmup < 1 || o->batch_tokens < 0 || o->batch_sentences < 0 ||
         (o->batch_tokens == 0 && o->batch_sentences == 0) || o->log_every < 1)
@@ -359,6 +362,7 @@ static bool params_sane(const float *x, long n) {
 }
 
 bool trainer_step(Trainer *t, TrainStepStats *stats) {
+    chooser_begin(&t->threads);
     double t0 = wall_seconds();
     Model *m = &t->model;
     const int V = m->config.vocab_size;
@@ -414,6 +418,7 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     t->state.batch_in_epoch++;
     stats->step = t->state.step;
     stats->seconds = wall_seconds() - t0;
+    chooser_end(&t->threads, stats->seconds, (double)b->B * (b->S + b->T));  // padded tokens
     t->tokens_seen += b->n_tgt_tokens;
     t->train_seconds += stats->seconds;
     t->last = *stats;

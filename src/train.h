@@ -32,6 +32,7 @@
 #include "model.h"
 #include "optimizer.h"
 #include "rng.h"
+#include "threads.h"
 #include "tokenizer.h"
 #include "wordlist.h"
 
@@ -62,7 +63,8 @@ typedef struct {
     int train_examples;      // training pairs generated once from the seed
     // run
     uint64_t seed;
-    int threads;             // OpenMP threads (0 = leave as is)
+    int threads;             // OpenMP threads at most (0 = leave as is); each step runs on
+                             // this many or on 1, whichever the timing finds faster (threads.h)
     int log_every;           // progress line every this many steps
     int eval_every;          // validation line every this many steps (0 = only at the end)
     int eval_sentences;      // validation pairs decoded for accuracy / BLEU
@@ -134,6 +136,7 @@ typedef struct {
     long saved_step;         // the step of the checkpoint known to be at options.out_path
                              // (saved by this Trainer, or resumed from that path); -1: none
     int steps_diverging;     // consecutive steps with a loss above DIVERGED_LOSS_FACTOR·ln V
+    ThreadChooser threads;   // 1 or options.threads threads for each step, by timing (threads.h)
 } Trainer;
 
 // Divergence: a loss above this many times ln V (the loss of a uniform guess, where

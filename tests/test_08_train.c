@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "checkpoint.h"
 #include "common.h"
@@ -464,6 +467,95 @@ static void test_step_allocates_nothing(void **state) {
     }
 }
 
+// The ThreadChooser (threads.h), fed made-up step times: it runs the step on whichever
+// setting costs less, returns to the other when the machine changes, and tries a losing
+// setting ever more rarely. cost_one / cost_many: seconds per unit of work of each setting.
+static int run_chooser(ThreadChooser *c, int steps, double cost_one, double cost_many, int *trials_many) {
+    int on_many = 0;
+    for (int i = 0; i < steps; i++) {
+        int threads = chooser_begin(c);
+        bool trial = c->trial;
+        on_many += threads > 1;
+        if (trial && threads > 1 && trials_many) (*trials_many)++;
+        chooser_end(c, (threads > 1 ? cost_many : cost_one) * 100, 100);
+    }
+    return on_many;
+}
+
+static void test_chooser_takes_the_faster_setting(void **state) {
+    (void)state;
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    ThreadChooser c;
+    chooser_init(&c, 2);
+    // An idle machine: 2 threads cost 0.6 of 1 thread. Only trials run on 1 thread.
+    int many = run_chooser(&c, 300, 1.0, 0.6, NULL);
+    assert_true(c.many);
+    assert_true(many >= 300 - 10);  // trials at steps 3, 19, 51, 115, 243 (interval doubling)
+    assert_true(many < 300);        // and there are trials
+    // Another program takes a core: 2 threads now cost 3x. The chosen setting's own steps
+    // show it, so the switch comes at once, without waiting for the next trial.
+    many = run_chooser(&c, 1, 1.0, 3.0, NULL);
+    assert_int_equal(many, 1);
+    assert_false(c.many);
+    // Loaded for 1000 steps: 2 threads are only tried, ever more rarely (8, 16, ... 256).
+    int trials = 0;
+    many = run_chooser(&c, 1000, 1.0, 3.0, &trials);
+    assert_int_equal(many, trials);
+    assert_true(trials >= 4 && trials <= 8);
+    assert_false(c.many);
+    // The machine is idle again: the next trial finds it (at most CHOOSER_MAX_INTERVAL on).
+    run_chooser(&c, CHOOSER_MAX_INTERVAL + 1, 1.0, 0.6, NULL);
+    assert_true(c.many);
+    // A margin: 2 threads only 2% faster do not take over from 1 thread.
+    chooser_init(&c, 2);
+    run_chooser(&c, 20, 1.0, 3.0, NULL);
+    assert_false(c.many);
+    run_chooser(&c, 300, 1.0, 0.98, NULL);
+    assert_false(c.many);
+    // One thread asked for: never more.
+    chooser_init(&c, 1);
+    assert_int_equal(run_chooser(&c, 50, 1.0, 0.1, NULL), 0);
+    omp_set_num_threads(saved);
+#else
+    skip();
+#endif
+}
+
+// The thread count a step runs on never changes a result: 12 steps on 2 threads, with the
+// chooser trying and switching between 1 and 2, give the same losses and parameters to
+// the last bit as 12 steps on 1. The model is big enough (d_ff 256, about 250 tokens a
+// batch) that its products and row-wise passes are shared by 2 threads.
+static void test_same_bits_on_any_thread_count(void **state) {
+    (void)state;
+    enum { STEPS = 12 };
+    double losses[2][STEPS];
+    float *params[2];
+    long n = 0;
+    for (int run = 0; run < 2; run++) {
+        TrainOptions o = tiny_options("reverse");
+        o.d_model = 64, o.n_heads = 4, o.d_ff = 256;
+        o.threads = run + 1;
+        Trainer t;
+        init_or_fail(&t, &o, NULL);
+        for (int i = 0; i < STEPS; i++) {
+            TrainStepStats s;
+            if (run == 1 && i % 3 == 2) t.threads.next_trial = t.threads.steps;  // switch often
+            assert_true(trainer_step(&t, &s));
+            losses[run][i] = s.loss;
+        }
+        if (run == 1) assert_true(t.threads.steps_many > 0);
+        n = t.model.params.n;
+        params[run] = xmalloc(sizeof(float) * (size_t)n);
+        memcpy(params[run], t.model.params.values, sizeof(float) * (size_t)n);
+        trainer_free(&t);
+    }
+    for (int i = 0; i < STEPS; i++)
+        if (losses[0][i] != losses[1][i]) fail_msg("step %d: loss %.9g on 1 thread, %.9g on 2", i + 1, losses[0][i], losses[1][i]);
+    assert_memory_equal(params[0], params[1], sizeof(float) * (size_t)n);
+    free(params[0]), free(params[1]);
+}
+
 // Expects trainer_init to refuse resuming from path with o, with a message containing want.
 static void expect_resume_refused(const TrainOptions *o, const char *path, const char *want) {
     Trainer t;
@@ -526,6 +618,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_goes_down),
         cmocka_unit_test(test_step_allocates_nothing),
+        cmocka_unit_test(test_chooser_takes_the_faster_setting),
+        cmocka_unit_test(test_same_bits_on_any_thread_count),
         cmocka_unit_test(test_nan_stops_training),
         cmocka_unit_test(test_adam_overflow_saves_nothing),
         cmocka_unit_test(test_divergence_is_detected),

@@ -860,7 +860,7 @@ static int run_window(Options *o) {
 int main(int argc, char **argv) {
     // The training thread's OpenMP workers must not spin on the cores the drawing thread
     // needs (common.h): first thing, before any OpenMP call.
-    threads_wait_passively(argv);
+    threads_wait_briefly(argv);
     Options *o = xcalloc(1, sizeof *o);
     bool help;
     if (!parse_options(argc, argv, o, &help)) {

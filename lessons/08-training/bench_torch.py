@@ -143,7 +143,8 @@ def torch_environment():
     by a child process (the driver never imports torch: a child forked from a process
     holding torch would count torch's pages in its own peak RSS); None when PyTorch is
     missing."""
-    p = subprocess.run([sys.executable, __file__, "env"], stdout=subprocess.PIPE, text=True)
+    p = subprocess.run([sys.executable, __file__, "env"], stdout=subprocess.PIPE, text=True,
+                       env=threads_env(1))
     return json.loads(p.stdout) if p.returncode == 0 else None
 
 
@@ -189,6 +190,7 @@ def peak_worker(threads, seconds, n):
 HERE = os.path.dirname(os.path.abspath(__file__))
 DECODE_TORCH = os.path.join(HERE, "..", "09-inference", "decode_torch.py")
 WIDTHS = "w64,w128,w256,w512"
+SPIN_COUNT = 10000  # THREADS_SPIN_COUNT in src/common.h
 DECODE_WAYS = [("greedy", "on"), ("greedy", "off"), ("beam4", "on"), ("beam4", "off")]
 
 
@@ -218,7 +220,8 @@ def run_c(prog, name, threads, seconds):
     out, rss = run_child([prog, "bench", "--threads", str(threads), "--configs", name,
                           "--seconds", str(seconds)])
     line = next((l for l in out.splitlines() if l.startswith(name)), "")
-    return {"tok": field(line, "tgt_tok/s"), "gflops": field(line, "GFLOP/s"), "rss": rss}
+    return {"tok": field(line, "tgt_tok/s"), "gflops": field(line, "GFLOP/s"), "rss": rss,
+            "most": field(line, f"steps_on_{threads}_threads")}
 
 
 def run_torch(name, threads, seconds):
@@ -323,11 +326,12 @@ def run_job(args, job, results):
         got = run_c(args.c, n, t, args.seconds if phase == "train" else args.width_seconds) if side == "c" \
             else run_torch(n, t, args.seconds if phase == "train" else args.width_seconds)
         res = results["train"].setdefault(n, {"c": {}, "torch": {}, "c_gflops": [], "c_rss": [],
-                                              "torch_rss": {}})
+                                              "c_most": [], "torch_rss": {}})
         res[side].setdefault(t, []).append(got["tok"])
         if side == "c" and t == args.threads:
             res["c_gflops"].append(got["gflops"])
             res["c_rss"].append(got["rss"])
+            res["c_most"].append(got["most"])
         elif side == "torch":
             res["torch_rss"].setdefault(t, []).append(got["rss"])
         return f"round {r + 1} {n:5s} {side:5s} threads={t}: {got['tok']:.0f} tok/s, peak RSS {got['rss']:.0f} MB"
@@ -367,8 +371,10 @@ def say_training(say, args, names, results, env):
         say(f"{n} (d_model {d}, h {h}, d_ff {ff}, N {L}, V {V}, B {B}, S {S}, T {T})")
         c_med, text = summary(res["c"][args.threads])
         res["c_med"] = c_med
+        most = [m for m in res["c_most"] if m == m]
+        share = f", {median(most):.0f}% of steps on {args.threads} threads" if most and args.threads > 1 else ""
         say(f"  C       threads={args.threads} {text}  {median(res['c_gflops']):.1f} "
-            f"GFLOP/s  peak RSS {median(res['c_rss']):.0f} MB")
+            f"GFLOP/s  peak RSS {median(res['c_rss']):.0f} MB{share}")
         if 1 in res["c"] and args.threads != 1:
             one_med, text = summary(res["c"][1])
             pairs = [two / one for two, one in zip(res["c"][args.threads], res["c"][1])]
@@ -538,9 +544,12 @@ def main():
     stamp = f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores"
     say(f"make bench: {args.runs} alternated rounds of training, {args.seconds:g} s per run, {stamp}, "
         f"load average {os.getloadavg()[0]:.2f} at the start")
-    say(f"C: {args.c} bench --threads {args.threads} (toy also --threads 1); OMP_WAIT_POLICY="
-        f"{os.environ.get('OMP_WAIT_POLICY', '(unset)')} in the caller's environment (the programs set "
-        f"PASSIVE themselves, see lessons/08-training/4-training-loop.md); no BLAS (src/tensor.c)")
+    say(f"C: {args.c} bench --threads {args.threads} (toy also --threads 1; each step on 1 or "
+        f"{args.threads} threads, whichever its timing finds faster, src/threads.h); OMP_WAIT_POLICY="
+        f"{os.environ.get('OMP_WAIT_POLICY', '(unset)')}, GOMP_SPINCOUNT="
+        f"{os.environ.get('GOMP_SPINCOUNT', '(unset)')} in the caller's environment (unset, the programs "
+        f"set GOMP_SPINCOUNT={SPIN_COUNT} themselves, see lessons/08-training/4-training-loop.md); "
+        f"no BLAS (src/tensor.c)")
     if env is None:
         say("PyTorch: not installed (Debian: sudo apt-get install python3-torch "
             "libopenblas0-pthread); C alone")

@@ -49,7 +49,7 @@ static double time_products(int n, double seconds, long *products) {
 
 // Reads --n, --threads, --seconds, times the products and prints the result line.
 int main(int argc, char **argv) {
-    threads_wait_passively(argv);
+    threads_wait_briefly(argv);
     int n = (int)option(argc, argv, "--n", 1024), threads = (int)option(argc, argv, "--threads", 2);
     double seconds = option(argc, argv, "--seconds", 2);
     if (n < 16 || n > 8192 || threads < 1 || !(seconds > 0))

@@ -944,10 +944,17 @@ static double bench_step_flops(const BenchConfig *c) {
     return 3 * forward;
 }
 
+// What bench_one measured.
+typedef struct {
+    double tok_s, gflops, ms_step;
+    long n_params;
+    double share_most;  // of the measured steps, the share the ThreadChooser ran on all threads
+} BenchResult;
+
 // Runs training steps of one configuration for `seconds` after 3 warm-up steps; random
 // tokens, dropout 0.1, label smoothing 0.1, Adam with warmup 4000 as the PyTorch script.
-static void bench_one(const BenchConfig *c, double seconds, double *tok_s, double *gflops, long *n_params,
-                      double *ms_step) {
+// Each step's thread count (1 or all) is chosen by timing, as in training (threads.h).
+static BenchResult bench_one(const BenchConfig *c, double seconds) {
     ModelConfig mc = {.vocab_size = c->vocab, .d_model = c->d_model, .n_heads = c->heads, .d_ff = c->d_ff,
                       .n_layers = c->layers, .max_len = c->src_len > c->tgt_len + 1 ? c->src_len : c->tgt_len + 1,
                       .max_batch = c->batch, .dropout = 0.1f};
@@ -970,10 +977,14 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
         memcpy(tgt_out + b * T, tgt + b * (T + 1) + 1, sizeof(int) * (size_t)T);
     }
     float *dlogits = xmalloc(sizeof(float) * (size_t)B * T * c->vocab);
-    long steps = 0;
+    long steps = 0, most_before = 0;
     double start = 0;
+    ThreadChooser chooser;
+    chooser_init(&chooser, omp_get_max_threads());
     for (int warm = -3;; warm++) {
-        if (warm == 0) start = wall_seconds();
+        if (warm == 0) start = wall_seconds(), most_before = chooser.steps_many;
+        chooser_begin(&chooser);
+        double step_start = wall_seconds();
         model_zero_grad(&m);
         model_forward(&m, &(ModelBatch){.src = src, .src_lengths = src_len,
                                         .tgt = tgt_in, .tgt_lengths = tgt_len,
@@ -987,20 +998,21 @@ static void bench_one(const BenchConfig *c, double seconds, double *tok_s, doubl
         loss_backward(dlogits, m.acts.logits, r.n_tokens, tgt_out, loss);
         model_backward(&m, dlogits);
         adam_step(&adam, m.params.values, m.params.grads);
+        chooser_end(&chooser, wall_seconds() - step_start, (double)B * (S + T));
         if (warm >= 0) {
             steps++;
             if (wall_seconds() - start >= seconds) break;
         }
     }
     double dt = wall_seconds() - start;
-    *tok_s = (double)steps * B * T / dt;
-    *gflops = (double)steps * bench_step_flops(c) / dt / 1e9;
-    *ms_step = 1e3 * dt / (double)steps;
-    *n_params = m.params.n;
+    BenchResult r = {.tok_s = (double)steps * B * T / dt, .gflops = (double)steps * bench_step_flops(c) / dt / 1e9,
+                     .ms_step = 1e3 * dt / (double)steps, .n_params = m.params.n,
+                     .share_most = (double)(chooser.steps_many - most_before) / (double)steps};
     free(dlogits);
     free(src), free(tgt), free(tgt_in), free(tgt_out), free(src_len), free(tgt_len);
     adam_free(&adam);
     model_free(&m);
+    return r;
 }
 
 // The best PyTorch tokens/s for config `name` over the lines of the reference script's
@@ -1073,9 +1085,10 @@ static int cmd_bench(int argc, char **argv) {
         if (!torch) fprintf(stderr, "%s bench: %s (no PyTorch comparison)\n", program, err.text);
     }
     set_threads(threads);
-    const char *wait = getenv("OMP_WAIT_POLICY");
-    printf("C training throughput, %d threads (OMP_WAIT_POLICY=%s), %g s per configuration\n", threads,
-           wait ? wait : "unset", (double)seconds);
+    const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    printf("C training throughput, at most %d threads (each step on 1 or %d, whichever its timing finds faster; "
+           "OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s), %g s per configuration\n", threads, threads,
+           wait ? wait : "unset", spin ? spin : "unset", (double)seconds);
     int n_known = (int)(sizeof bench_configs / sizeof bench_configs[0]);
     char list[64];
     snprintf(list, sizeof list, "%s", configs);
@@ -1088,11 +1101,11 @@ static int cmd_bench(int argc, char **argv) {
             free(torch);
             return 1;
         }
-        double tok_s, gflops, ms;
-        long n_params;
-        bench_one(c, seconds, &tok_s, &gflops, &n_params, &ms);
-        printf("%-6s threads=%d params=%ld ms/step=%.1f tgt_tok/s=%.0f GFLOP/s=%.2f", c->name, threads, n_params, ms,
-               tok_s, gflops);
+        BenchResult r = bench_one(c, seconds);
+        double tok_s = r.tok_s;
+        printf("%-6s threads=%d params=%ld ms/step=%.1f tgt_tok/s=%.0f GFLOP/s=%.2f", c->name, threads, r.n_params,
+               r.ms_step, tok_s, r.gflops);
+        if (threads > 1) printf(" steps_on_%d_threads=%.0f%%", threads, 100 * r.share_most);
         if (torch) {
             int th = 0;
             double ref = torch_best(torch, c->name, &th);
@@ -1123,7 +1136,7 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     // OpenMP's idle threads sleep instead of spinning on cores other programs need
     // (common.h); before any OpenMP call, since it may re-execute the program.
-    threads_wait_passively(argv);
+    threads_wait_briefly(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 1 : 0;

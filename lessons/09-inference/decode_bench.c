@@ -186,7 +186,7 @@ static void bench_base(int argc, char **argv) {
 
 // Parses the mode and --threads, then runs bench_shipped or bench_base.
 int main(int argc, char **argv) {
-    threads_wait_passively(argv);
+    threads_wait_briefly(argv);
     if (argc < 2 || (strcmp(argv[1], "shipped") != 0 && strcmp(argv[1], "base") != 0)) {
         fprintf(stderr, "usage: %s shipped|base [options] (see the top of lessons/09-inference/decode_bench.c)\n",
                 argv[0]);

@@ -40,7 +40,7 @@ static double cached_step_ms(Model *m, const int *tokens, int t) {
 // Decodes `positions` tokens of one sentence both ways and prints the time per token
 // every `every` positions, and the totals.
 int main(int argc, char **argv) {
-    threads_wait_passively(argv);
+    threads_wait_briefly(argv);
 #ifdef _OPENMP
     omp_set_num_threads(1);  // one sentence: too little work to share (as `translate`)
 #endif
