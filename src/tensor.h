@@ -15,14 +15,17 @@
 // PARALLEL_MIN_WORK of it, and smaller loops run on the calling thread alone. The
 // programs let a waiting thread spin for about 0.1 ms before it sleeps (common.h:
 // threads_wait_briefly), so a parallel loop costs 1-2 µs to start and finish on an idle
-// machine; PARALLEL_MIN_WORK multiply-adds take about 7 µs on one core, enough to pay for
-// it. (A passive wait costs 50-70 µs a loop on a 2-core VM: with it the threshold had to
-// be 32 times this, and the toy model ran on one thread, 33k tokens/s against 46-52k now
-// on 2; make bench.) When another program takes a core, sharing loses whatever the
-// threshold, and the training step's ThreadChooser (threads.h) falls back to one thread.
+// machine; PARALLEL_MIN_WORK multiply-adds take about 28 µs on one core. A quarter of it
+// trained as fast but made one attention head at T = 128 slower on 2 threads than on 1
+// (lesson 04's --scaling): each thread's few row blocks then cost more in packing and
+// waiting than they save. (A passive wait costs 50-70 µs a loop on a 2-core VM: with it
+// the threshold had to be 8 times this, and the toy model ran on one thread, 33k tokens/s
+// against 44-56k now on 2; make bench.) When another program takes a core, sharing loses
+// whatever the threshold, and the training step's ThreadChooser (threads.h) falls back to
+// one thread.
 // Threading never changes a result: each number is computed by one thread in a fixed
 // order whatever the thread count.
-#define PARALLEL_MIN_WORK 262144L
+#define PARALLEL_MIN_WORK 1048576L
 // One element of a row-wise pass, in multiply-adds: a LayerNorm or loss element took
 // about 1-2.5 ns on one core, where the blocked products do 30-40 multiply-adds a ns.
 #define ELEMENT_WORK 32L
