@@ -50,6 +50,13 @@ static void parse_options(int argc, char **argv, TrainOptions *o) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s CHECKPOINT [--task T] [--seed N] [--data DIR] [--train FILE]\n\n"
+               "Adds the run description (META) and the training word list (WORD) to a checkpoint\n"
+               "saved before they existed, in place and atomically, leaving its other sections as\n"
+               "they were (`make shipped-run-info` does it for data/fr-en.ckpt).\n", argv[0]);
+        return 0;
+    }
     if (argc < 2 || argc % 2 != 0)
         die("usage: %s CHECKPOINT [--task T] [--seed N] [--data DIR] [--train FILE]", argv[0]);
     TrainOptions o;

@@ -215,6 +215,23 @@ double wall_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+long option_long(const char *name, const char *text, long lo, long hi) {
+    char *end = NULL;
+    errno = 0;
+    long v = text ? strtol(text, &end, 10) : 0;
+    if (!text || end == text || *end || errno || v < lo || v > hi)
+        die("%s expects a whole number from %ld to %ld, got '%s'", name, lo, hi, text ? text : "(nothing)");
+    return v;
+}
+
+double option_double(const char *name, const char *text, double lo, double hi) {
+    char *end = NULL;
+    double v = text ? strtod(text, &end) : 0;
+    if (!text || end == text || *end || !(v > lo && v <= hi))
+        die("%s expects a number above %g and at most %g, got '%s'", name, lo, hi, text ? text : "(nothing)");
+    return v;
+}
+
 // Sets GOMP_SPINCOUNT and re-executes the program so that libgomp, which reads the
 // variable only at load time, starts with it (common.h explains why).
 void threads_wait_briefly(char **argv) {

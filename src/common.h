@@ -88,6 +88,13 @@ bool text_is_printable(const char *bytes, size_t n);
 // Seconds since an arbitrary fixed point, for progress lines and benchmarks.
 double wall_seconds(void);
 
+// The value of a small program's command-line option: `text` (the word after option
+// `name`, NULL if there was none) as a whole number in [lo, hi], or as a number in
+// (lo, hi]. Anything else (missing, not a number, trailing characters, out of range)
+// dies with one line naming the option and what it expects.
+long option_long(const char *name, const char *text, long lo, long hi);
+double option_double(const char *name, const char *text, double lo, double hi);
+
 // ---------------------------------------------------------------------------
 // Threads that share the machine politely.
 // ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // memory traffic any layer ever sees, so its GFLOP/s is the ceiling a training step
 // (many smaller products, plus softmax, LayerNorm, Adam) can approach.
 //
-//   build/matmul_peak [--n 1024] [--threads 2] [--seconds 2]
+//   build/matmul_peak [--n 1024] [--threads 2] [--seconds 2] [--help]
 //
 // prints one line: "matmul_nn n=1024 threads=2 products=57 GFLOP/s=120.3"
 // (2·n³ floating-point operations per product: one multiply and one add per term).
@@ -18,13 +18,6 @@
 #include "common.h"
 #include "rng.h"
 #include "tensor.h"
-
-// The value of option `name` in argv, or fallback.
-static double option(int argc, char **argv, const char *name, double fallback) {
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0) return atof(argv[i + 1]);
-    return fallback;
-}
 
 // Times products of two random (n,n) matrices for `seconds` after one warm-up product;
 // returns GFLOP/s and sets *products.
@@ -47,13 +40,35 @@ static double time_products(int n, double seconds, long *products) {
     return (double)done * 2.0 * n * n * n / dt / 1e9;
 }
 
-// Reads --n, --threads, --seconds, times the products and prints the result line.
+// Reads --n, --threads, --seconds (or --help), times the products and prints the result line.
 int main(int argc, char **argv) {
     threads_wait_briefly(argv);
-    int n = (int)option(argc, argv, "--n", 1024), threads = (int)option(argc, argv, "--threads", 2);
-    double seconds = option(argc, argv, "--seconds", 2);
-    if (n < 16 || n > 8192 || threads < 1 || !(seconds > 0))
-        die("usage: %s [--n 16..8192] [--threads >= 1] [--seconds > 0]", argv[0]);
+    int n = 1024, threads = 2;
+    double seconds = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s [--n 1024] [--threads 2] [--seconds 2]\n\n"
+                   "The speed of the project's own matrix product (matmul_nn, src/tensor.h) on this\n"
+                   "machine: C += A·B for two random (n,n) matrices, repeated for --seconds after one\n"
+                   "warm-up product, on --threads OpenMP threads. Prints one line, e.g.\n"
+                   "  matmul_nn n=1024 threads=2 products=57 GFLOP/s=120.3\n"
+                   "(2·n³ floating-point operations per product). `make bench` divides base training's\n"
+                   "GFLOP/s by the larger of this and OpenBLAS's peak.\n\n"
+                   "  --n N          matrix size, 16..8192\n"
+                   "  --threads N    OpenMP threads, 1..256\n"
+                   "  --seconds S    measuring time, above 0 and at most 3600\n", argv[0]);
+            return 0;
+        } else if (strcmp(argv[i], "--n") == 0) {
+            n = (int)option_long("--n", value, 16, 8192), i++;
+        } else if (strcmp(argv[i], "--threads") == 0) {
+            threads = (int)option_long("--threads", value, 1, 256), i++;
+        } else if (strcmp(argv[i], "--seconds") == 0) {
+            seconds = option_double("--seconds", value, 0, 3600), i++;
+        } else {
+            die("unknown option '%s' (see %s --help)", argv[i], argv[0]);
+        }
+    }
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #else

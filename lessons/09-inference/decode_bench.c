@@ -140,9 +140,36 @@ static Sources random_sources(int n, int length, int vocab, Rng *rng) {
 
 // The value of option `name` in argv[2..], or fallback.
 static const char *option(int argc, char **argv, const char *name, const char *fallback) {
-    for (int i = 2; i + 1 < argc; i++)
+    for (int i = 2; i + 1 < argc; i += 2)
         if (strcmp(argv[i], name) == 0) return argv[i + 1];
     return fallback;
+}
+
+// Dies with one line unless argv[2..] is pairs "--name value" with names from `known`
+// (a space-separated list).
+static void check_options(int argc, char **argv, const char *known) {
+    for (int i = 2; i < argc; i += 2) {
+        char word[64];
+        snprintf(word, sizeof word, " %s ", argv[i]);
+        char list[256];
+        snprintf(list, sizeof list, " %s ", known);
+        if (argv[i][0] != '-' || !strstr(list, word))
+            die("decode_bench %s: unknown option '%s' (expected: %s; see --help)", argv[1], argv[i], known);
+        if (i + 1 >= argc) die("decode_bench %s: %s expects a value", argv[1], argv[i]);
+    }
+}
+
+static void usage(FILE *f, const char *program) {
+    fprintf(f, "usage: %s shipped [--model data/fr-en.ckpt] [--test data/fr-en/test.tsv] [--sentences 100]\n"
+               "                      [--threads 1] [--ids FILE]\n"
+               "       %s base [--tokens 30] [--sentences 3] [--threads 1] [--ids FILE] [--save FILE.ckpt]\n\n"
+               "Decoding throughput (sentences/s and tokens/s), greedy and beam 4, with the KV cache and\n"
+               "without it. shipped: the shipped model on the first test sentences, each output ending at\n"
+               "its own </s>. base: a random model of the paper's base size on random 30-token sources,\n"
+               "</s> forbidden so that every output is exactly --tokens long. --ids writes the sources and\n"
+               "greedy outputs for lessons/09-inference/decode_torch.py; --save the base model's weights.\n"
+               "One line per way, e.g. \"decode shipped greedy cache=on sentences=100 ... tok/s=1366\".\n",
+            program, program);
 }
 
 // The shipped model (or --model) on the test set's first --sentences sources.
@@ -152,7 +179,7 @@ static void bench_shipped(int argc, char **argv) {
     ErrorMessage err;
     const char *path = option(argc, argv, "--model", "data/fr-en.ckpt");
     if (!checkpoint_load(path, BEAM_SIZE_DEFAULT, &m, &tok, NULL, NULL, &err)) die("%s", err.text);
-    int n = atoi(option(argc, argv, "--sentences", "100"));
+    int n = (int)option_long("--sentences", option(argc, argv, "--sentences", "100"), 1, 100000);
     Sources s = load_sources(option(argc, argv, "--test", "data/fr-en/test.tsv"), &tok, n, m.config.max_len);
     printf("model %s: d_model %d, h %d, d_ff %d, N %d, V %d; %d test sentences\n", path, m.config.d_model,
            m.config.n_heads, m.config.d_ff, m.config.n_layers, m.config.vocab_size, s.n);
@@ -164,8 +191,8 @@ static void bench_shipped(int argc, char **argv) {
 
 // A random base-size model, every output forced to --tokens tokens.
 static void bench_base(int argc, char **argv) {
-    int tokens = atoi(option(argc, argv, "--tokens", "30")), n = atoi(option(argc, argv, "--sentences", "3"));
-    if (tokens < 1 || tokens > 200 || n < 1) die("decode_bench base: --tokens 1..200, --sentences >= 1");
+    int tokens = (int)option_long("--tokens", option(argc, argv, "--tokens", "30"), 1, 200);
+    int n = (int)option_long("--sentences", option(argc, argv, "--sentences", "3"), 1, 100000);
     ModelConfig cfg = {.vocab_size = 8000, .d_model = 512, .n_heads = 8, .d_ff = 2048, .n_layers = 6,
                        .max_len = (tokens > 30 ? tokens : 30) + 1, .max_batch = BEAM_SIZE_DEFAULT,
                        .dropout = 0.1f};
@@ -187,12 +214,19 @@ static void bench_base(int argc, char **argv) {
 // Parses the mode and --threads, then runs bench_shipped or bench_base.
 int main(int argc, char **argv) {
     threads_wait_briefly(argv);
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout, argv[0]);
+        return 0;
+    }
     if (argc < 2 || (strcmp(argv[1], "shipped") != 0 && strcmp(argv[1], "base") != 0)) {
-        fprintf(stderr, "usage: %s shipped|base [options] (see the top of lessons/09-inference/decode_bench.c)\n",
-                argv[0]);
+        usage(stderr, argv[0]);
         return 1;
     }
-    int threads = atoi(option(argc, argv, "--threads", "1"));
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout, argv[0]), 0;
+    check_options(argc, argv, strcmp(argv[1], "shipped") == 0 ? "--model --test --sentences --threads --ids"
+                                                               : "--tokens --sentences --threads --ids --save");
+    int threads = (int)option_long("--threads", option(argc, argv, "--threads", "1"), 1, 256);
 #ifdef _OPENMP
     omp_set_num_threads(threads > 0 ? threads : 1);
 #endif

@@ -5,7 +5,7 @@
 // it, one decoder step computes only position t (model_decode_step). Both give the same
 // logits (tests/test_09_kvcache.c); here we only time them.
 //
-//   build/kvcache_demo [--small] [positions] [--data FILE]
+//   build/kvcache_demo [--small] [positions] [--data FILE] [--help]
 //
 // --data FILE also writes every position's two times, "position full_ms cached_ms" per
 // line, for the chart of `make bench` (viz/plot/bench_plot.c).
@@ -44,10 +44,32 @@ int main(int argc, char **argv) {
 #ifdef _OPENMP
     omp_set_num_threads(1);  // one sentence: too little work to share (as `translate`)
 #endif
-    bool small = argc > 1 && strcmp(argv[1], "--small") == 0;
-    int positions = argc > 1 + small && argv[1 + small][0] != '-' ? atoi(argv[1 + small]) : 60;
-    FILE *data = argc > 2 && strcmp(argv[argc - 2], "--data") == 0 ? xfopen(argv[argc - 1], "w") : NULL;
-    if (positions < 1 || positions > 200) die("positions must be 1..200");
+    bool small = false;
+    int positions = 60;
+    const char *data_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("usage: %s [--small] [POSITIONS] [--data FILE]\n\n"
+                   "Time per decoded token against its position, without the KV cache (model_decode\n"
+                   "reruns the decoder over the whole prefix) and with it (model_decode_step computes\n"
+                   "one position), on a randomly initialised model translating one 30-token source.\n\n"
+                   "  POSITIONS    tokens to decode, 1..200 (default 60)\n"
+                   "  --small      d_model 128, h 4, d_ff 512, N 3 instead of the paper's base size\n"
+                   "  --data FILE  also write \"position full_ms cached_ms\" per line (make bench's chart)\n",
+                   argv[0]);
+            return 0;
+        } else if (strcmp(argv[i], "--small") == 0) {
+            small = true;
+        } else if (strcmp(argv[i], "--data") == 0) {
+            if (i + 1 >= argc) die("--data expects a file name");
+            data_path = argv[++i];
+        } else if (argv[i][0] != '-') {
+            positions = (int)option_long("POSITIONS", argv[i], 1, 200);
+        } else {
+            die("unknown option '%s' (see %s --help)", argv[i], argv[0]);
+        }
+    }
+    FILE *data = data_path ? xfopen(data_path, "w") : NULL;
     ModelConfig cfg = {.vocab_size = 8000, .d_model = small ? 128 : 512, .n_heads = small ? 4 : 8,
                        .d_ff = small ? 512 : 2048, .n_layers = small ? 3 : 6,
                        .max_len = (positions > 30 ? positions : 30) + 1, .max_batch = 1, .dropout = 0.1f};

@@ -299,6 +299,15 @@ static bool chart_write_png(const Chart *c, const char *font_path, const char *o
 
 // Reads the chart from DATA.txt and writes it as OUT.png (usage at the top).
 int main(int argc, char **argv) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: %s DATA.txt OUT.png [--font FILE.ttf]\n\n"
+               "Draws a line chart as a PNG, headless (no window, no display), from DATA.txt: one\n"
+               "directive per line, 'title TEXT', 'xlabel TEXT', 'ylabel TEXT', 'note TEXT', 'logx',\n"
+               "'logy', 'series NAME' and then its points 'X Y' (the format is described at the top\n"
+               "of viz/plot/bench_plot.c). `make bench` writes such files next to build/bench.txt.\n",
+               argv[0]);
+        return 0;
+    }
     if (argc != 3 && !(argc == 5 && strcmp(argv[3], "--font") == 0)) {
         fprintf(stderr, "usage: %s DATA.txt OUT.png [--font FILE.ttf] (format: viz/plot/bench_plot.c)\n", argv[0]);
         return 1;
