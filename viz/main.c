@@ -65,7 +65,7 @@ static void usage(const char *program) {
            "  --model FILE       explore a trained checkpoint instead of training\n"
            "  --explore          the same with the shipped data/fr-en.ckpt\n"
            "  --steps N          training steps (default: the task's)\n"
-           "  --threads N        OpenMP threads for training (default 2)\n"
+           "  --threads N        OpenMP threads for training, at most (default 2; each step on 1 or N, whichever is faster)\n"
            "  --seed N           seed of every random choice\n"
            "  --data DIR         directory holding fr-en/*.tsv (default data)\n"
            "  --font PATH        TrueType font (default DejaVu Sans, Debian package\n"

@@ -380,7 +380,7 @@ static int cmd_train(int argc, char **argv) {
         {"--task", OPT_STRING, task_buf, sizeof task_buf, "copy, reverse, sort or fr-en", ANY},
         {"--steps", OPT_LONG, &o.steps, 0, "optimiser steps in total", RANGE(1, 1e9)},
         {"--seed", OPT_U64, &o.seed, 0, "seed of every random choice (data, init, dropout)", ANY},
-        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads at most: each step runs on 1 or N, whichever its timing finds faster", RANGE(1, THREADS_MAX)},
         {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)", ANY},
         {"--force", OPT_FLAG, &force, 0, "overwrite an existing --out file (else refused)", ANY},
         {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)", ANY},
@@ -1048,7 +1048,7 @@ static int cmd_bench(int argc, char **argv) {
     char configs[64] = "toy,small,base", torch_path[512] = "";
     bool help = false;
     Option opts[] = {
-        {"--threads", OPT_INT, &threads, 0, "OpenMP threads", RANGE(1, THREADS_MAX)},
+        {"--threads", OPT_INT, &threads, 0, "OpenMP threads at most: each step runs on 1 or N, whichever its timing finds faster", RANGE(1, THREADS_MAX)},
         {"--seconds", OPT_FLOAT, &seconds, 0, "measuring time per configuration", RANGE_ABOVE(0, 3600)},
         {"--configs", OPT_STRING, configs, sizeof configs, "comma-separated: toy, small, base, w64, w128, w256, w512", ANY},
         {"--torch-results", OPT_STRING, torch_path, sizeof torch_path,
