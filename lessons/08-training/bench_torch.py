@@ -11,8 +11,11 @@ Only `make bench` runs this script (the fixture generators in tests/fixtures are
      bench` (2 threads, and 1 thread for toy: threading must never lose) and this
      script's own worker (PyTorch on 1 and on 2 threads), each in a fresh process so that
      its peak RSS (getrusage of the child) is its own; the order flips every round so
-     slow drift of a shared machine hits both sides alike; then the same for the width
-     sweep w64..w512 (d_ff = 4·d_model, d_k = 32, N 2), the data of a chart;
+     slow drift of a shared machine hits both sides alike; then toy again, C on 2 and 1
+     threads next to a Python busy loop that takes one core (what a browser or the
+     viewer's drawing thread does on a laptop: each step's timing should fall back to 1
+     thread); then the same rounds for the width sweep w64..w512 (d_ff = 4·d_model,
+     d_k = 32, N 2), the data of a chart;
   4. alternates decoding runs: build/decode_bench (lessons/09-inference) against
      lessons/09-inference/decode_torch.py with the same weights (the shipped checkpoint,
      and a random base-size model that decode_bench saves as a checkpoint), greedy and
@@ -299,6 +302,9 @@ def make_jobs(args, names, widths, env):
         sides = [(("c", args.threads), args.width_seconds + 1)]
         sides += [(("torch", t), args.width_seconds + torch_up) for t in (1, 2)] if env else []
         rounds(args.width_runs, "width", lambda r, n=n, s=sides: [((n,) + what, w) for what, w in s])
+    if args.load_runs > 0 and "toy" in names and args.threads > 1:
+        sides = [(("toy", "c", t), args.seconds + 1) for t in (args.threads, 1)]
+        rounds(args.load_runs, "load", lambda r, s=sides: s)
     if args.decode_runs > 0:
         for label, c_w, t_w in (("shipped", 4, 12), ("base", 20, 40)):
             sides = [("c", c_w)] + ([("torch", t_w)] if env else [])
@@ -335,6 +341,20 @@ def run_job(args, job, results):
         elif side == "torch":
             res["torch_rss"].setdefault(t, []).append(got["rss"])
         return f"round {r + 1} {n:5s} {side:5s} threads={t}: {got['tok']:.0f} tok/s, peak RSS {got['rss']:.0f} MB"
+    if phase == "load":
+        n, _, t = what
+        # A busy loop in another process takes one core for the whole C run, as a browser or
+        # the viewer's drawing thread would: the ThreadChooser should fall back to 1 thread.
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            got = run_c(args.c, n, t, args.seconds)
+        finally:
+            hog.kill()
+            hog.wait()
+        res = results["load"].setdefault(t, {"tok": [], "most": []})
+        res["tok"].append(got["tok"])
+        res["most"].append(got["most"])
+        return f"round {r + 1} {n:5s} c     threads={t} next to a busy process: {got['tok']:.0f} tok/s"
     if phase == "decode":
         label, side = what
         ids = os.path.join(build, f"decode-{label}.ids")
@@ -450,6 +470,23 @@ def say_decoding(say, args, results, env):
         res["med"] = med
 
 
+def say_load(say, args, results):
+    """Toy training next to a busy process: 2 threads against 1, and how often 2 were used."""
+    load = results["load"]
+    if args.threads not in load or 1 not in load:
+        return
+    many, one = load[args.threads], load[1]
+    most = [m for m in many["most"] if m == m]
+    say(f"toy next to a busy process (a Python busy loop taking one core), median of "
+        f"{len(one['tok'])} alternated rounds of {args.seconds:g} s, target tokens/s")
+    say(f"  C       threads={args.threads}  {median(many['tok']):8.0f}  "
+        f"({median(most):.0f}% of steps on {args.threads} threads)")
+    say(f"  C       threads=1  {median(one['tok']):8.0f}")
+    ratio = median(many["tok"]) / median(one["tok"])
+    say(f"  C {args.threads} threads / 1 thread next to it: {ratio:.2f} (each step's timing "
+        f"falls back to 1 thread where 2 lose, src/threads.h)")
+
+
 def say_targets(say, args, names, results, env):
     """Every target of issue 13 as 'target: X >= Y: measured Z (PASS/MISS)'."""
     train = results["train"]
@@ -519,6 +556,8 @@ def main():
     ap.add_argument("--peak-runs", type=int, default=3, help="rounds of the sgemm peak")
     ap.add_argument("--peak-seconds", type=float, default=2.0)
     ap.add_argument("--peak-n", type=int, default=1024, help="the square product's size")
+    ap.add_argument("--load-runs", type=int, default=2,
+                    help="rounds of toy training next to a busy process (0 skips it)")
     ap.add_argument("--decode-runs", type=int, default=3, help="rounds of decoding (0 skips it)")
     ap.add_argument("--decode-sentences", type=int, default=50)
     ap.add_argument("--decode-threads", type=int, default=1)
@@ -565,7 +604,7 @@ def main():
 
     jobs = make_jobs(args, names, widths, env)
     progress = Progress([j[3] for j in jobs])
-    results = {"peak": {"c": [], "torch": []}, "train": {}, "decode": {}, "curve": None}
+    results = {"peak": {"c": [], "torch": []}, "train": {}, "load": {}, "decode": {}, "curve": None}
     for job in jobs:
         progress.step(job[3], run_job(args, job, results))
 
@@ -578,6 +617,9 @@ def main():
         say()
     say_training(say, args, names, results, env)
     say()
+    if results["load"]:
+        say_load(say, args, results)
+        say()
     say_widths(say, args, widths, results, env, stamp)
     say()
     say_decoding(say, args, results, env)
