@@ -194,8 +194,8 @@ shipped-run-info: $(BUILD)/add_run_info
 # `make fixtures`): it checks PyTorch's BLAS; measures the sgemm peak (build/matmul_peak
 # against torch.mm); alternates `build/transformer bench` (2 threads; toy also on 1) with
 # the same model in PyTorch (1 and 2 threads), BENCH_RUNS rounds of BENCH_SECONDS per run;
-# runs toy on 2 and 1 threads next to a busy process (the ThreadChooser's fallback);
-# sweeps the width (BENCH_WIDTHS); times decoding (build/decode_bench against
+# sweeps the width (BENCH_WIDTHS); runs toy on 2 and 1 threads next to a busy process
+# (the ThreadChooser's fallback); times decoding (build/decode_bench against
 # lessons/09-inference/decode_torch.py with the same weights, BENCH_DECODE_RUNS rounds)
 # and the time per token against position (build/kvcache_demo); prints medians, ratios,
 # peak RSS and every target of issue 13, writes them to build/bench.txt and draws

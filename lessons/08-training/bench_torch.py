@@ -11,11 +11,11 @@ Only `make bench` runs this script (the fixture generators in tests/fixtures are
      bench` (2 threads, and 1 thread for toy: threading must never lose) and this
      script's own worker (PyTorch on 1 and on 2 threads), each in a fresh process so that
      its peak RSS (getrusage of the child) is its own; the order flips every round so
-     slow drift of a shared machine hits both sides alike; then toy again, C on 2 and 1
-     threads next to a Python busy loop that takes one core (what a browser or the
-     viewer's drawing thread does on a laptop: each step's timing should fall back to 1
-     thread); then the same rounds for the width sweep w64..w512 (d_ff = 4·d_model,
-     d_k = 32, N 2), the data of a chart;
+     slow drift of a shared machine hits both sides alike; then the same rounds for the
+     width sweep w64..w512 (d_ff = 4·d_model, d_k = 32, N 2), the data of a chart; then
+     toy again, C on 2 and 1 threads next to a Python busy loop that takes one core (what
+     a browser or the viewer's drawing thread does on a laptop: each step's timing should
+     fall back to 1 thread);
   4. alternates decoding runs: build/decode_bench (lessons/09-inference) against
      lessons/09-inference/decode_torch.py with the same weights (the shipped checkpoint,
      and a random base-size model that decode_bench saves as a checkpoint), greedy and
