@@ -227,6 +227,9 @@ int main(int argc, char **argv) {
     check_options(argc, argv, strcmp(argv[1], "shipped") == 0 ? "--model --test --sentences --threads --ids"
                                                                : "--tokens --sentences --threads --ids --save");
     int threads = (int)option_long("--threads", option(argc, argv, "--threads", "1"), 1, 256);
+    // The mode's numbers are checked again where they are read; here, before any output.
+    (void)option_long("--sentences", option(argc, argv, "--sentences", "3"), 1, 100000);
+    if (strcmp(argv[1], "base") == 0) (void)option_long("--tokens", option(argc, argv, "--tokens", "30"), 1, 200);
 #ifdef _OPENMP
     omp_set_num_threads(threads > 0 ? threads : 1);
 #endif
