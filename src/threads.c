@@ -20,10 +20,13 @@ void chooser_init(ThreadChooser *c, int most) {
     c->next_trial = 2;  // the first step is not timed, the second times this setting, the third the other
 }
 
+// Whether the step in progress runs on most threads: the chosen setting, or the other
+// one during a trial.
+static bool step_runs_many(const ThreadChooser *c) { return c->trial ? !c->many : c->many; }
+
 int chooser_begin(ThreadChooser *c) {
     c->trial = c->most > 1 && c->steps == c->next_trial;
-    bool many = c->trial ? !c->many : c->many;
-    int threads = many ? c->most : 1;
+    int threads = step_runs_many(c) ? c->most : 1;
 #ifdef _OPENMP
     omp_set_num_threads(threads);
 #endif
@@ -48,7 +51,7 @@ static void decide(ThreadChooser *c) {
 }
 
 void chooser_end(ThreadChooser *c, double seconds, double work) {
-    int used = c->trial ? !c->many : c->many;
+    int used = step_runs_many(c);
     c->steps_many += used;
     c->steps++;
     if (c->steps > 1 && work > 0 && seconds >= 0) {  // the first step pays for first touches

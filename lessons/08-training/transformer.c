@@ -1102,14 +1102,13 @@ static int cmd_bench(int argc, char **argv) {
             return 1;
         }
         BenchResult r = bench_one(c, seconds);
-        double tok_s = r.tok_s;
         printf("%-6s threads=%d params=%ld ms/step=%.1f tgt_tok/s=%.0f GFLOP/s=%.2f", c->name, threads, r.n_params,
-               r.ms_step, tok_s, r.gflops);
+               r.ms_step, r.tok_s, r.gflops);
         if (threads > 1) printf(" steps_on_%d_threads=%.0f%%", threads, 100 * r.share_most);
         if (torch) {
             int th = 0;
             double ref = torch_best(torch, c->name, &th);
-            if (ref > 0) printf("  | PyTorch best (threads=%d) %.0f tok/s, ratio C/PyTorch %.2f", th, ref, tok_s / ref);
+            if (ref > 0) printf("  | PyTorch best (threads=%d) %.0f tok/s, ratio C/PyTorch %.2f", th, ref, r.tok_s / ref);
         }
         printf("\n");
         fflush(stdout);
@@ -1134,8 +1133,8 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    // OpenMP's idle threads sleep instead of spinning on cores other programs need
-    // (common.h); before any OpenMP call, since it may re-execute the program.
+    // OpenMP's idle threads spin only briefly before they sleep, leaving the cores to
+    // other programs (common.h); before any OpenMP call, since it may re-execute the program.
     threads_wait_briefly(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

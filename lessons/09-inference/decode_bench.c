@@ -172,46 +172,61 @@ static void usage(FILE *f, const char *program) {
             program, program);
 }
 
+// The command line, read and checked once, before anything is printed.
+typedef struct {
+    bool shipped;                        // the mode: shipped, or base
+    const char *model, *test, *ids, *save;
+    int threads, sentences, tokens;
+} BenchOptions;
+
+// Reads argv (mode first, then "--name value" pairs; check_options has vetted the names).
+static BenchOptions read_options(int argc, char **argv) {
+    BenchOptions o = {.shipped = strcmp(argv[1], "shipped") == 0};
+    o.model = option(argc, argv, "--model", "data/fr-en.ckpt");
+    o.test = option(argc, argv, "--test", "data/fr-en/test.tsv");
+    o.ids = option(argc, argv, "--ids", "");
+    o.save = option(argc, argv, "--save", "");
+    o.threads = (int)option_long("--threads", option(argc, argv, "--threads", "1"), 1, 256);
+    o.sentences = (int)option_long("--sentences", option(argc, argv, "--sentences", o.shipped ? "100" : "3"), 1, 100000);
+    o.tokens = (int)option_long("--tokens", option(argc, argv, "--tokens", "30"), 1, 200);
+    return o;
+}
+
 // The shipped model (or --model) on the test set's first --sentences sources.
-static void bench_shipped(int argc, char **argv) {
+static void bench_shipped(const BenchOptions *o) {
     Model m = {0};
     Tokenizer tok = {0};
     ErrorMessage err;
-    const char *path = option(argc, argv, "--model", "data/fr-en.ckpt");
-    if (!checkpoint_load(path, BEAM_SIZE_DEFAULT, &m, &tok, NULL, NULL, &err)) die("%s", err.text);
-    int n = (int)option_long("--sentences", option(argc, argv, "--sentences", "100"), 1, 100000);
-    Sources s = load_sources(option(argc, argv, "--test", "data/fr-en/test.tsv"), &tok, n, m.config.max_len);
-    printf("model %s: d_model %d, h %d, d_ff %d, N %d, V %d; %d test sentences\n", path, m.config.d_model,
+    if (!checkpoint_load(o->model, BEAM_SIZE_DEFAULT, &m, &tok, NULL, NULL, &err)) die("%s", err.text);
+    Sources s = load_sources(o->test, &tok, o->sentences, m.config.max_len);
+    printf("model %s: d_model %d, h %d, d_ff %d, N %d, V %d; %d test sentences\n", o->model, m.config.d_model,
            m.config.n_heads, m.config.d_ff, m.config.n_layers, m.config.vocab_size, s.n);
-    time_all_ways(&m, &s, 0, "shipped", option(argc, argv, "--ids", ""));
+    time_all_ways(&m, &s, 0, "shipped", o->ids);
     free(s.ids), free(s.lengths);
     tokenizer_free(&tok);
     model_free(&m);
 }
 
 // A random base-size model, every output forced to --tokens tokens.
-static void bench_base(int argc, char **argv) {
-    int tokens = (int)option_long("--tokens", option(argc, argv, "--tokens", "30"), 1, 200);
-    int n = (int)option_long("--sentences", option(argc, argv, "--sentences", "3"), 1, 100000);
+static void bench_base(const BenchOptions *o) {
     ModelConfig cfg = {.vocab_size = 8000, .d_model = 512, .n_heads = 8, .d_ff = 2048, .n_layers = 6,
-                       .max_len = (tokens > 30 ? tokens : 30) + 1, .max_batch = BEAM_SIZE_DEFAULT,
+                       .max_len = (o->tokens > 30 ? o->tokens : 30) + 1, .max_batch = BEAM_SIZE_DEFAULT,
                        .dropout = 0.1f};
     Rng rng;
     rng_seed(&rng, 1, 0);
     Model m;
     model_init(&m, &cfg, &rng);
-    const char *save = option(argc, argv, "--save", "");
     ErrorMessage err;
-    if (save[0] && !checkpoint_save(save, &m, NULL, NULL, NULL, &err)) die("%s", err.text);
-    Sources s = random_sources(n, 30, cfg.vocab_size, &rng);
+    if (o->save[0] && !checkpoint_save(o->save, &m, NULL, NULL, NULL, &err)) die("%s", err.text);
+    Sources s = random_sources(o->sentences, 30, cfg.vocab_size, &rng);
     printf("model random (seed 1): d_model 512, h 8, d_ff 2048, N 6, V 8000; %d sources of 30 tokens, "
-           "%d output tokens each (</s> forbidden)\n", n, tokens);
-    time_all_ways(&m, &s, tokens, "base", option(argc, argv, "--ids", ""));
+           "%d output tokens each (</s> forbidden)\n", o->sentences, o->tokens);
+    time_all_ways(&m, &s, o->tokens, "base", o->ids);
     free(s.ids), free(s.lengths);
     model_free(&m);
 }
 
-// Parses the mode and --threads, then runs bench_shipped or bench_base.
+// Reads the mode and options, then runs bench_shipped or bench_base.
 int main(int argc, char **argv) {
     threads_wait_briefly(argv);
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -226,18 +241,15 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return usage(stdout, argv[0]), 0;
     check_options(argc, argv, strcmp(argv[1], "shipped") == 0 ? "--model --test --sentences --threads --ids"
                                                                : "--tokens --sentences --threads --ids --save");
-    int threads = (int)option_long("--threads", option(argc, argv, "--threads", "1"), 1, 256);
-    // The mode's numbers are checked again where they are read; here, before any output.
-    (void)option_long("--sentences", option(argc, argv, "--sentences", "3"), 1, 100000);
-    if (strcmp(argv[1], "base") == 0) (void)option_long("--tokens", option(argc, argv, "--tokens", "30"), 1, 200);
+    BenchOptions o = read_options(argc, argv);
 #ifdef _OPENMP
-    omp_set_num_threads(threads > 0 ? threads : 1);
+    omp_set_num_threads(o.threads);
 #endif
-    printf("C decoding, %d thread%s (OMP_WAIT_POLICY=%s)\n", threads, threads == 1 ? "" : "s",
+    printf("C decoding, %d thread%s (OMP_WAIT_POLICY=%s)\n", o.threads, o.threads == 1 ? "" : "s",
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "unset");
-    if (strcmp(argv[1], "shipped") == 0)
-        bench_shipped(argc, argv);
+    if (o.shipped)
+        bench_shipped(&o);
     else
-        bench_base(argc, argv);
+        bench_base(&o);
     return 0;
 }
