@@ -5,6 +5,10 @@
 
 #include <math.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 void rng_seed(Rng *rng, uint64_t seed, uint64_t stream) {
     rng->state = 0;
     rng->increment = (stream << 1u) | 1u;  // must be odd
@@ -47,12 +51,33 @@ float rng_uniform(Rng *rng) { return uniform_from_bits(rng_u32(rng)); }
 // States that rng_uniform_fill advances side by side.
 enum { FILL_LANES = 8 };
 
+// Draws per thread below which rng_uniform_fill stays on one thread (about 30 µs of
+// drawing: starting a second thread costs a few µs).
+#define FILL_MIN_PER_THREAD 32768L
+
+// The state `steps` draws after `state`: the LCG's step x -> A·x + c applied `steps`
+// times, by repeated squaring of the step (two steps are x -> A²·x + (A + 1)·c), so a
+// jump of a million draws takes 20 squarings instead of a million steps.
+static uint64_t lcg_jump(uint64_t state, uint64_t increment, uint64_t steps) {
+    uint64_t mul = PCG_MULTIPLIER, add = increment;  // one step, doubled each round
+    uint64_t jump_mul = 1, jump_add = 0;             // the steps taken so far
+    for (; steps > 0; steps >>= 1) {
+        if (steps & 1) {
+            jump_mul *= mul;
+            jump_add = jump_add * mul + add;
+        }
+        add = (mul + 1) * add;
+        mul *= mul;
+    }
+    return jump_mul * state + jump_add;
+}
+
 // Speed notes: each state step waits for the one before (a 64-bit multiply and an add),
 // so one draw after another runs at the speed of that chain. Here FILL_LANES states, one
 // step apart, advance side by side, each by FILL_LANES steps at once with the LCG's
 // jump-ahead: state[i+L] = A^L·state[i] + c·(A^(L-1) + ... + A + 1) (mod 2^64). The
 // draws are the same numbers in the same order, and the Rng ends in the same state.
-void rng_uniform_fill(Rng *rng, float *out, long n) {
+static void fill_lanes(Rng *rng, float *out, long n) {
     long i = 0;
     if (n >= FILL_LANES) {
         uint64_t lane[FILL_LANES], jump_mul = 1, jump_add = 0;
@@ -71,6 +96,30 @@ void rng_uniform_fill(Rng *rng, float *out, long n) {
         rng->state = lane[0];  // the state of draw i, the next one
     }
     for (; i < n; i++) out[i] = rng_uniform(rng);
+}
+
+// Speed notes: a long fill (a dropout mask over a whole batch) is also cut into one
+// contiguous part per OpenMP thread; each thread jumps a copy of the state to the first
+// draw of its part (lcg_jump), so every number is still the one a single thread would
+// have drawn there, whatever the thread count.
+void rng_uniform_fill(Rng *rng, float *out, long n) {
+#ifdef _OPENMP
+    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (threads > n / FILL_MIN_PER_THREAD) threads = (int)(n / FILL_MIN_PER_THREAD);
+    if (threads > 1) {
+        const Rng start = *rng;
+        #pragma omp parallel num_threads(threads)
+        {
+            int t = omp_get_thread_num(), parts = omp_get_num_threads();
+            long first = n * t / parts, last = n * (t + 1) / parts;
+            Rng part = {lcg_jump(start.state, start.increment, (uint64_t)first), start.increment};
+            fill_lanes(&part, out + first, last - first);
+        }
+        rng->state = lcg_jump(start.state, start.increment, (uint64_t)n);
+        return;
+    }
+#endif
+    fill_lanes(rng, out, n);
 }
 
 float rng_normal(Rng *rng) {

@@ -171,60 +171,73 @@ typedef struct {
     int N;         // columns of C (its row stride)
 } Block;
 
-// c[i0..i0+BLOCK_ROWS, j0..j0+16] += Σ_{k0<=k<k1} a[i,k] · panel[k-k0][j-j0], a full
-// block. panel (k1-k0, BLOCK_COLS) is the chunk of B's columns j0..j0+16, copied out
-// contiguously (pack_panel). The loop bounds are constants, so the compiler unrolls
-// them into vector registers (see the notes above for the shape). Each sum runs over k
-// in order, one fused multiply-add per term, as in block_edge.
-static void block_full(float *c, LeftOperand a, const float *panel, Block blk) {
+// c[i0..i0+rows, j0..j0+cols] += Σ_{k0<=k<k1} a[i,k] · panel[k-k0][j-j0] for a block
+// of `rows` rows (at most BLOCK_ROWS). panel (k1-k0, BLOCK_COLS) is the chunk of B's
+// columns j0..j0+16, copied out contiguously (pack_panel; columns past blk.cols are
+// zero, computed here and not stored). Called with a constant `rows` and inlined, so the
+// loop bounds are constants and the compiler unrolls the sums into vector registers (see
+// the notes above for the shape). Each sum runs over k in order, one fused multiply-add
+// per term, starting from 0, whatever the block's size.
+static inline __attribute__((always_inline)) void block_rows(float *c, LeftOperand a, const float *panel,
+                                                             Block blk, const int rows) {
     // Speed notes: the first term is written as 0 + a·b (the same fused multiply-add onto
     // zero as the loop's), so the sums start in registers; zeroing the array first
     // became a call to memset for every block. The chunk is never empty (k0 < k1).
     float sum[BLOCK_ROWS][BLOCK_COLS];
     const float *a_rows = a.data + blk.i0 * a.row_stride;
-    for (int r = 0; r < BLOCK_ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
         // Speed notes: ask for the block's rows of C now, so that they arrive while the
-        // sums run; read only at the end, they stalled the block on a cache miss
+        // sums run; read only at the end, they stalled the block on a cache miss (a
+        // prefetch never faults, so the edge's last columns need no test)
         const float *c_row = c + (long)(blk.i0 + r) * blk.N + blk.j0;
         __builtin_prefetch(c_row, 1);
         __builtin_prefetch(c_row + BLOCK_COLS - 1, 1);
     }
-    for (int r = 0; r < BLOCK_ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
         const float a_rk = a_rows[r * a.row_stride + blk.k0 * a.col_stride];
         #pragma omp simd
         for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] = 0.0f + a_rk * panel[j];
     }
     for (int k = blk.k0 + 1; k < blk.k1; k++) {
         const float *b_row = panel + (long)(k - blk.k0) * BLOCK_COLS;
-        for (int r = 0; r < BLOCK_ROWS; r++) {
+        for (int r = 0; r < rows; r++) {
             const float a_rk = a_rows[r * a.row_stride + k * a.col_stride];
             #pragma omp simd
             for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] += a_rk * b_row[j];
         }
     }
-    for (int r = 0; r < BLOCK_ROWS; r++) {
+    for (int r = 0; r < rows; r++) {
         float *c_row = c + (long)(blk.i0 + r) * blk.N + blk.j0;
-        #pragma omp simd
-        for (int j = 0; j < BLOCK_COLS; j++) c_row[j] += sum[r][j];
+        if (blk.cols == BLOCK_COLS) {
+            #pragma omp simd
+            for (int j = 0; j < BLOCK_COLS; j++) c_row[j] += sum[r][j];
+        } else {
+            for (int j = 0; j < blk.cols; j++) c_row[j] += sum[r][j];
+        }
     }
 }
 
-// The same for a block cut short by the edge of C (blk.rows < BLOCK_ROWS or
-// blk.cols < 16).
+// A full block: BLOCK_ROWS rows and 16 columns, the bulk of every product.
+static void block_full(float *c, LeftOperand a, const float *panel, Block blk) {
+    block_rows(c, a, panel, blk, BLOCK_ROWS);
+}
+
+// A block cut short by the edge of C (blk.rows < BLOCK_ROWS or blk.cols < 16). Speed
+// notes: one copy of block_rows per row count, so that each keeps its sums in registers;
+// with the count a variable, the sums lived in memory and a 16-row attention slice
+// (two full blocks and a 4-row edge) spent as long on its edge as on its full blocks.
 static void block_edge(float *c, LeftOperand a, const float *panel, Block blk) {
-    float sum[BLOCK_ROWS][BLOCK_COLS] = {{0}};
-    const float *a_rows = a.data + blk.i0 * a.row_stride;
-    for (int k = blk.k0; k < blk.k1; k++) {
-        const float *b_row = panel + (long)(k - blk.k0) * BLOCK_COLS;
-        for (int r = 0; r < blk.rows; r++) {
-            const float a_rk = a_rows[r * a.row_stride + k * a.col_stride];
-            #pragma omp simd
-            for (int j = 0; j < BLOCK_COLS; j++) sum[r][j] += a_rk * b_row[j];
-        }
-    }
-    for (int r = 0; r < blk.rows; r++) {
-        float *c_row = c + (long)(blk.i0 + r) * blk.N + blk.j0;
-        for (int j = 0; j < blk.cols; j++) c_row[j] += sum[r][j];
+    switch (blk.rows) {
+    case 1: block_rows(c, a, panel, blk, 1); break;
+    case 2: block_rows(c, a, panel, blk, 2); break;
+    case 3: block_rows(c, a, panel, blk, 3); break;
+    case 4: block_rows(c, a, panel, blk, 4); break;
+    case 5: block_rows(c, a, panel, blk, 5); break;
+#if BLOCK_ROWS > 6
+    case 6: block_rows(c, a, panel, blk, 6); break;
+    case 7: block_rows(c, a, panel, blk, 7); break;
+#endif
+    default: block_rows(c, a, panel, blk, BLOCK_ROWS); break;
     }
 }
 
@@ -441,7 +454,17 @@ void softmax_rows(float *x, int rows, int cols) {
 void vec_zero(float *x, long n) { memset(x, 0, sizeof(float) * (size_t)n); }
 
 // dst (n) = src (n).
-void vec_copy(float *dst, const float *src, long n) { memcpy(dst, src, sizeof(float) * (size_t)n); }
+void vec_copy(float *dst, const float *src, long n) {
+    // Speed notes: splitting and merging heads copies d_k floats at a time, tens of
+    // thousands of copies a training step; a loop the compiler turns into a few vector
+    // moves costs less than a call into the C library's memcpy for each.
+    if (n <= 64) {
+        #pragma omp simd
+        for (long i = 0; i < n; i++) dst[i] = src[i];
+        return;
+    }
+    memcpy(dst, src, sizeof(float) * (size_t)n);
+}
 
 // dst (n) += src (n).
 void vec_add(float *dst, const float *src, long n) {
@@ -458,9 +481,29 @@ void vec_add_bias_rows(float *x, const float *bias, int rows, int cols) {
     for (int r = 0; r < rows; r++) vec_add(x + (long)r * cols, bias, cols);
 }
 
+// How many columns vec_sum_rows sums at once (8 vector registers of 8 floats).
+#define SUM_COLUMNS 64
+
 // dbias (cols) += the sum of the rows of dx (rows,cols): the backward of vec_add_bias_rows.
+// Each dbias[j] gets dx[0][j], dx[1][j], ... added in row order, as by one vec_add per row.
 void vec_sum_rows(float *dbias, const float *dx, int rows, int cols) {
-    for (int r = 0; r < rows; r++) vec_add(dbias, dx + (long)r * cols, cols);
+    // Speed notes: a vec_add per row loads and stores all of dbias for every row. Here
+    // SUM_COLUMNS sums stay in registers while the rows go by: the same additions in the
+    // same order, with the stores once per strip instead of once per row.
+    int j0 = 0;
+    for (; j0 + SUM_COLUMNS <= cols; j0 += SUM_COLUMNS) {
+        float sum[SUM_COLUMNS];
+        #pragma omp simd
+        for (int j = 0; j < SUM_COLUMNS; j++) sum[j] = dbias[j0 + j];
+        for (int r = 0; r < rows; r++) {
+            const float *row = dx + (long)r * cols + j0;
+            #pragma omp simd
+            for (int j = 0; j < SUM_COLUMNS; j++) sum[j] += row[j];
+        }
+        #pragma omp simd
+        for (int j = 0; j < SUM_COLUMNS; j++) dbias[j0 + j] = sum[j];
+    }
+    for (int r = 0; r < rows && j0 < cols; r++) vec_add(dbias + j0, dx + (long)r * cols + j0, cols - j0);
 }
 
 // max_i |a[i] - b[i]| over n floats; INFINITY if any difference is NaN.

@@ -169,6 +169,41 @@ static void test_few_rows_match_blocks(void **state) {
     free(a), free(at), free(b), free(c0), free(big), free(few);
 }
 
+// A block cut short by the bottom edge of C (1 to 5 rows left over, or 7 with AVX-512)
+// has its own code in the blocked kernel (block_edge), promised to sum in the blocks'
+// order: so the first M rows of a product of M rows must equal, bit for bit, the same
+// rows inside a product of 16 rows, for all three products, with a ragged last column
+// panel and k over several chunks.
+static void test_edge_blocks_match_full_blocks(void **state) {
+    (void)state;
+    enum { BIG = 16, K = 600, N = 37 };
+    Rng rng;
+    rng_seed(&rng, 8, 0);
+    float *a = xmalloc(sizeof(float) * BIG * K), *at = xmalloc(sizeof(float) * K * BIG);
+    float *b = xmalloc(sizeof(float) * K * N), *bt = xmalloc(sizeof(float) * N * K);
+    float *c0 = xmalloc(sizeof(float) * BIG * N);
+    float *big = xmalloc(sizeof(float) * BIG * N), *edge = xmalloc(sizeof(float) * BIG * N);
+    for (int i = 0; i < BIG * K; i++) a[i] = rng_normal(&rng);
+    for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
+    for (int i = 0; i < BIG * N; i++) c0[i] = rng_normal(&rng);
+    transpose(bt, b, K, N);
+    for (int M = 1; M < BIG; M++) {
+        for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
+            for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+        for (int product = 0; product < 3; product++) {
+            memcpy(big, c0, sizeof(float) * BIG * N), memcpy(edge, c0, sizeof(float) * M * N);
+            matmul_nn_blocked(big, a, b, BIG, K, N);
+            if (product == 0) matmul_nn_blocked(edge, a, b, M, K, N);
+            if (product == 1) matmul_nt_blocked(edge, a, bt, M, K, N);
+            if (product == 2) matmul_tn_blocked(edge, at, b, M, K, N);
+            if (memcmp(edge, big, sizeof(float) * M * N) != 0)
+                fail_msg("%s with M = %d: its rows differ from the same rows of M = %d",
+                         (const char *[]){"matmul_nn", "matmul_nt", "matmul_tn"}[product], M, BIG);
+        }
+    }
+    free(a), free(at), free(b), free(bt), free(c0), free(big), free(edge);
+}
+
 // The three products agree with a naive triple loop (summed in double) on one shape.
 static void check_products_against_naive(int M, int K, int N) {
     Rng rng;
@@ -337,6 +372,35 @@ static void test_rng_uniform_fill_matches_draws(void **state) {
     }
 }
 
+// A fill long enough to be shared among threads (each jumps to the start of its part)
+// gives the same numbers as one thread drawing them one by one, on 1 and on 2 threads,
+// and leaves the Rng where those draws would.
+static void test_rng_long_fill_matches_draws(void **state) {
+    (void)state;
+    enum { N = 200003 };
+    float *filled = xmalloc(sizeof(float) * N);
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        Rng fill_rng, draw_rng;
+        rng_seed(&fill_rng, 5, 9);
+        rng_seed(&draw_rng, 5, 9);
+        rng_uniform_fill(&fill_rng, filled, N);
+        for (int i = 0; i < N; i++)
+            if (filled[i] != rng_uniform(&draw_rng))
+                fail_msg("draw %d of %d on %d threads differs from one-by-one drawing", i, N, threads);
+        assert_int_equal(rng_u32(&fill_rng), rng_u32(&draw_rng));
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(filled);
+}
+
 // An atomic write replaces the file whole; reading it back gives the same bytes; a
 // missing file is an error message naming the path, not a crash.
 static void test_atomic_write_and_read_back(void **state) {
@@ -367,12 +431,14 @@ int main(void) {
         cmocka_unit_test(test_plain_products_by_hand),
         cmocka_unit_test(test_plain_and_blocked_agree),
         cmocka_unit_test(test_few_rows_match_blocks),
+        cmocka_unit_test(test_edge_blocks_match_full_blocks),
         cmocka_unit_test(test_matmuls_match_naive_loops),
         cmocka_unit_test(test_matmul_same_bits_on_any_thread_count),
         cmocka_unit_test(test_softmax_rows),
         cmocka_unit_test(test_softmax_rows_masked_and_wide),
         cmocka_unit_test(test_rng_is_seeded_and_sane),
         cmocka_unit_test(test_rng_uniform_fill_matches_draws),
+        cmocka_unit_test(test_rng_long_fill_matches_draws),
         cmocka_unit_test(test_atomic_write_and_read_back),
     };
     return cmocka_run_group_tests_name("00 foundation", tests, NULL, NULL);
