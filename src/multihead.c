@@ -104,6 +104,9 @@ void mha_split_heads(float *dst, const float *src, int B, int T, int d_model, in
     // TODO: Use long for the offsets (B*T*d_model can exceed an int in bigger runs).
     // STUB: vec_zero(dst, (long)B * T * d_model);
     // SOLUTION
+    // Sentences are independent; a copy of a float counts as an element of work (tensor.h).
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_loop(B, (long)B * T * d_model * ELEMENT_WORK))
     for (int b = 0; b < B; b++)
         for (int i = 0; i < h; i++)
             for (int t = 0; t < T; t++)
@@ -123,6 +126,9 @@ void mha_merge_heads(float *dst, const float *src, int B, int T, int d_model, in
     // TODO: merge(split(x)) must give x back exactly.
     // STUB: vec_zero(dst, (long)B * T * d_model);
     // SOLUTION
+    // Sentences are independent; a copy of a float counts as an element of work (tensor.h).
+    #pragma omp parallel for schedule(static) \
+        num_threads(threads_for_loop(B, (long)B * T * d_model * ELEMENT_WORK))
     for (int b = 0; b < B; b++)
         for (int i = 0; i < h; i++)
             for (int t = 0; t < T; t++)
