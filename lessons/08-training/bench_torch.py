@@ -6,7 +6,8 @@ Only `make bench` runs this script (the fixture generators in tests/fixtures are
      alternatives system points that name at; without libopenblas0-pthread that is the
      netlib reference BLAS, tens of times slower, and the comparison would flatter C;
   2. measures the sgemm peak of the machine: a big square product in the project's own
-     matmul_nn (build/matmul_peak) and in torch.mm (OpenBLAS), both on 2 threads;
+     matmul_nn (build/matmul_peak) and in torch.mm (OpenBLAS), both on 2 threads, and
+     matmul_nn on 1 thread (what the second core adds);
   3. alternates training runs: for each round and each configuration, `build/transformer
      bench` (2 threads, and 1 thread for toy: threading must never lose) and this
      script's own worker (PyTorch on 1 and on 2 threads), each in a fresh process so that
@@ -291,7 +292,10 @@ def make_jobs(args, names, widths, env):
             one = per_round(r)
             jobs.extend((phase, r, what, w) for what, w in (one[::-1] if r % 2 else one))
 
-    pair = [("c", 1 + args.peak_seconds)] + ([("torch", torch_up + args.peak_seconds)] if env else [])
+    # C on 1 thread too: how much the second core adds on this machine at this hour (a VM's
+    # two vCPUs may share one physical core), which every 2-thread figure below inherits
+    pair = [("c", 1 + args.peak_seconds)] + ([("c1", 1 + args.peak_seconds)] if args.threads > 1 else []) \
+        + ([("torch", torch_up + args.peak_seconds)] if env else [])
     rounds(args.peak_runs, "peak", lambda r: pair)
     for n in names:
         c_threads = [args.threads] + ([1] if n == "toy" and args.threads != 1 else [])
@@ -319,8 +323,9 @@ def run_job(args, job, results):
     build = os.path.dirname(args.out) or "."
     if phase == "peak":
         side = what
-        if side == "c":
-            out, _ = run_child([args.peak_program, "--n", str(args.peak_n), "--threads", str(args.threads),
+        if side in ("c", "c1"):
+            out, _ = run_child([args.peak_program, "--n", str(args.peak_n),
+                                "--threads", str(args.threads if side == "c" else 1),
                                 "--seconds", str(args.peak_seconds)])
         else:
             out, _ = run_child([sys.executable, __file__, "peak", str(args.threads), str(args.peak_seconds),
@@ -604,13 +609,16 @@ def main():
 
     jobs = make_jobs(args, names, widths, env)
     progress = Progress([j[3] for j in jobs])
-    results = {"peak": {"c": [], "torch": []}, "train": {}, "load": {}, "decode": {}, "curve": None}
+    results = {"peak": {"c": [], "c1": [], "torch": []}, "train": {}, "load": {}, "decode": {}, "curve": None}
     for job in jobs:
         progress.step(job[3], run_job(args, job, results))
 
     if results["peak"]["c"]:
         text = f"sgemm peak, (n,n)·(n,n) with n = {args.peak_n} on {args.threads} threads, median of " \
                f"{args.peak_runs}: C matmul_nn {median(results['peak']['c']):.1f} GFLOP/s"
+        if results["peak"]["c1"]:
+            one = median(results["peak"]["c1"])
+            text += f" ({one:.1f} on 1 thread: the second core adds {median(results['peak']['c']) / one:.2f}x)"
         if results["peak"]["torch"]:
             text += f", PyTorch torch.mm (OpenBLAS) {median(results['peak']['torch']):.1f} GFLOP/s"
         say(text)
