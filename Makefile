@@ -113,6 +113,8 @@ test: $(TEST_BINS) all
 	@sh tests/run_tests.sh $(TEST_BINS)
 	@$(COURSE_ENV) sh tests/check_course.sh
 	@sh tests/check_pages.sh
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/no-openmp OPENMP= $(BUILD)/no-openmp/transformer >/dev/null
+	@echo "check_no_openmp: the core and build/transformer compile without OpenMP (make OPENMP=)"
 
 # The pages' quoted outputs (tests/README.md: the <!-- make test --> marker). SLOW=1 also
 # reruns the recorded whole training runs (minutes).

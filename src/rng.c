@@ -56,6 +56,7 @@ enum { FILL_LANES = 8 };
 // second thread costs a few µs.
 #define FILL_MIN_PER_THREAD 16384L
 
+#ifdef _OPENMP
 // The state `steps` draws after `state`: the LCG's step x -> A·x + c applied `steps`
 // times, by repeated squaring of the step (two steps are x -> A²·x + (A + 1)·c), so a
 // jump of a million draws takes 20 squarings instead of a million steps.
@@ -72,6 +73,7 @@ static uint64_t lcg_jump(uint64_t state, uint64_t increment, uint64_t steps) {
     }
     return jump_mul * state + jump_add;
 }
+#endif
 
 // Speed notes: each state step waits for the one before (a 64-bit multiply and an add),
 // so one draw after another runs at the speed of that chain. Here FILL_LANES states, one

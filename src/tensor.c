@@ -328,8 +328,8 @@ static void multiply_few_rows(float *c, LeftOperand a, RightOperand b, int M, in
 // among the threads in whole tiles when the work is big enough (the generator's 8000
 // columns at every decoding step).
 static void matmul_few_rows(float *c, LeftOperand a, RightOperand b, int M, int K, int N) {
-    int tiles = (N + COLUMN_TILE - 1) / COLUMN_TILE;
 #ifdef _OPENMP
+    int tiles = (N + COLUMN_TILE - 1) / COLUMN_TILE;
     int threads = threads_for_loop(tiles, (long)M * K * N);
     if (threads > 1) {
         #pragma omp parallel num_threads(threads)

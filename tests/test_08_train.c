@@ -467,6 +467,7 @@ static void test_step_allocates_nothing(void **state) {
     }
 }
 
+#ifdef _OPENMP
 // The ThreadChooser (threads.h), fed made-up step times: it runs the step on whichever
 // setting costs less, returns to the other when the machine changes, and tries a losing
 // setting ever more rarely. cost_one / cost_many: seconds per unit of work of each setting.
@@ -481,6 +482,7 @@ static int run_chooser(ThreadChooser *c, int steps, double cost_one, double cost
     }
     return on_many;
 }
+#endif
 
 static void test_chooser_takes_the_faster_setting(void **state) {
     (void)state;
@@ -545,7 +547,9 @@ static void test_same_bits_on_any_thread_count(void **state) {
             assert_true(trainer_step(&t, &s));
             losses[run][i] = s.loss;
         }
-        if (run == 1) assert_true(t.threads.steps_many > 0);
+#ifdef _OPENMP
+        if (run == 1) assert_true(t.threads.steps_many > 0);  // (without OpenMP there is one thread)
+#endif
         n = t.model.params.n;
         params[run] = xmalloc(sizeof(float) * (size_t)n);
         memcpy(params[run], t.model.params.values, sizeof(float) * (size_t)n);

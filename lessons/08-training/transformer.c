@@ -980,7 +980,11 @@ static BenchResult bench_one(const BenchConfig *c, double seconds) {
     long steps = 0, most_before = 0;
     double start = 0;
     ThreadChooser chooser;
+#ifdef _OPENMP
     chooser_init(&chooser, omp_get_max_threads());
+#else
+    chooser_init(&chooser, 1);
+#endif
     for (int warm = -3;; warm++) {
         if (warm == 0) start = wall_seconds(), most_before = chooser.steps_many;
         chooser_begin(&chooser);
@@ -1085,9 +1089,15 @@ static int cmd_bench(int argc, char **argv) {
         if (!torch) fprintf(stderr, "%s bench: %s (no PyTorch comparison)\n", program, err.text);
     }
     set_threads(threads);
+#ifndef _OPENMP
+    threads = 1;  // a build without OpenMP (make OPENMP=) has one thread, whatever was asked
+#endif
     const char *wait = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
-    printf("C training throughput, at most %d threads (each step on 1 or %d, whichever its timing finds faster; "
-           "OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s), %g s per configuration\n", threads, threads,
+    char how[96] = "1 thread";
+    if (threads > 1)
+        snprintf(how, sizeof how, "at most %d threads (each step on 1 or %d, whichever its timing finds faster)",
+                 threads, threads);
+    printf("C training throughput, %s, OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s, %g s per configuration\n", how,
            wait ? wait : "unset", spin ? spin : "unset", (double)seconds);
     int n_known = (int)(sizeof bench_configs / sizeof bench_configs[0]);
     char list[64];
