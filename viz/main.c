@@ -764,9 +764,12 @@ static bool app_first_look(const Options *o, ViewState *st, const Snapshot *s, b
 
 // The all-heads cells are sized for the longest the sentence on screen has been lately:
 // they grow at once when a translation needs it and shrink back at most once every
-// FIT_WINDOW snapshots (~10 s live), so they never jump with every snapshot; a new
-// sentence starts over. A replay is sized from the frames around the current one.
-#define FIT_WINDOW 40
+// FIT_WINDOW snapshots (~3 s live, a snapshot every 0.25 s), so they never jump with
+// every snapshot; a new sentence starts over. (At 40 snapshots, ~10 s, an untrained
+// model's first translations, as long as the limit allows, kept the cells too small
+// for token labels through the first tens of seconds of training, when attention forms.)
+// A replay is sized from the frames around the current one.
+#define FIT_WINDOW 12
 static void fit_sentence(App *app, ViewState *st, const Snapshot *s) {
     if (s->version == app->fit_version) return;
     app->fit_version = s->version;
