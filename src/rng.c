@@ -51,12 +51,12 @@ float rng_uniform(Rng *rng) { return uniform_from_bits(rng_u32(rng)); }
 // States that rng_uniform_fill advances side by side.
 enum { FILL_LANES = 8 };
 
+#ifdef _OPENMP
 // Draws per thread below which rng_uniform_fill stays on one thread: 16384 draws took
 // about 25 µs inside a training step (the toy model's masks are 32768 long), starting a
 // second thread costs a few µs.
 #define FILL_MIN_PER_THREAD 16384L
 
-#ifdef _OPENMP
 // The state `steps` draws after `state`: the LCG's step x -> A·x + c applied `steps`
 // times, by repeated squaring of the step (two steps are x -> A²·x + (A + 1)·c), so a
 // jump of a million draws takes 20 squarings instead of a million steps.

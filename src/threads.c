@@ -7,6 +7,14 @@
 #include <omp.h>
 #endif
 
+int threads_max(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
 void chooser_init(ThreadChooser *c, int most) {
     memset(c, 0, sizeof *c);
 #ifdef _OPENMP

@@ -39,6 +39,10 @@ typedef struct {
     long steps_many;          // steps that ran on most threads
 } ThreadChooser;
 
+// The most OpenMP threads a parallel loop may use now (omp_get_max_threads(): the last
+// omp_set_num_threads, else OMP_NUM_THREADS, else the cores); 1 in a build without OpenMP.
+int threads_max(void);
+
 // A chooser for up to `most` threads (>= 1), starting on most threads. With most = 1, or
 // in a build without OpenMP, it always says 1.
 void chooser_init(ThreadChooser *c, int most);

@@ -264,10 +264,8 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     const TrainOptions *o = &t->options;
 #ifdef _OPENMP
     if (o->threads > 0) omp_set_num_threads(o->threads);
-    chooser_init(&t->threads, omp_get_max_threads());
-#else
-    chooser_init(&t->threads, 1);
 #endif
+    chooser_init(&t->threads, threads_max());
     if (o->steps < 0 || o->warmup < 1 || o->batch_tokens < 0 || o->batch_sentences < 0 ||
         (o->batch_tokens == 0 && o->batch_sentences == 0) || o->log_every < 1)
         return error_set(err, "options: steps >= 0, warmup >= 1, a batch size > 0 and log-every >= 1 are required");

@@ -139,6 +139,13 @@ static void test_plain_and_blocked_agree(void **state) {
     assert_true(max_abs_diff(plain, blocked, M * N) > 1e-6f * (K + 1));
 }
 
+// n floats drawn from a standard normal, in a new array.
+static float *random_normals(Rng *rng, long n) {
+    float *x = xmalloc(sizeof(float) * (size_t)n);
+    for (long i = 0; i < n; i++) x[i] = rng_normal(rng);
+    return x;
+}
+
 // A product of fewer rows than a block (decoding's one row per hypothesis) takes its own
 // path in the blocked kernels (tensor.c, Speed notes), which promises the same order of
 // additions as the blocks: so each of its rows must equal, bit for bit, the same row
@@ -149,15 +156,13 @@ static void test_few_rows_match_blocks(void **state) {
     enum { BIG = 12, K = 600, N = 300 };
     Rng rng;
     rng_seed(&rng, 7, 0);
-    float *a = xmalloc(sizeof(float) * BIG * K), *at = xmalloc(sizeof(float) * K * BIG);
-    float *b = xmalloc(sizeof(float) * K * N), *c0 = xmalloc(sizeof(float) * BIG * N);
+    float *a = random_normals(&rng, BIG * K), *b = random_normals(&rng, K * N);
+    float *c0 = random_normals(&rng, BIG * N), *at = xmalloc(sizeof(float) * K * BIG);
     float *big = xmalloc(sizeof(float) * BIG * N), *few = xmalloc(sizeof(float) * BIG * N);
-    for (int i = 0; i < BIG * K; i++) a[i] = rng_normal(&rng);
-    for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
-    for (int i = 0; i < BIG * N; i++) c0[i] = rng_normal(&rng);
+    memcpy(big, c0, sizeof(float) * BIG * N);
+    matmul_nn_blocked(big, a, b, BIG, K, N);  // the rows in whole blocks, once
     for (int M = 1; M <= 5; M++) {
-        memcpy(big, c0, sizeof(float) * BIG * N), memcpy(few, c0, sizeof(float) * M * N);
-        matmul_nn_blocked(big, a, b, BIG, K, N);
+        memcpy(few, c0, sizeof(float) * M * N);
         matmul_nn_blocked(few, a, b, M, K, N);
         assert_memory_equal(few, big, sizeof(float) * M * N);
         for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
@@ -179,20 +184,18 @@ static void test_edge_blocks_match_full_blocks(void **state) {
     enum { BIG = 16, K = 600, N = 37 };
     Rng rng;
     rng_seed(&rng, 8, 0);
-    float *a = xmalloc(sizeof(float) * BIG * K), *at = xmalloc(sizeof(float) * K * BIG);
-    float *b = xmalloc(sizeof(float) * K * N), *bt = xmalloc(sizeof(float) * N * K);
-    float *c0 = xmalloc(sizeof(float) * BIG * N);
+    float *a = random_normals(&rng, BIG * K), *b = random_normals(&rng, K * N);
+    float *c0 = random_normals(&rng, BIG * N), *at = xmalloc(sizeof(float) * K * BIG);
+    float *bt = xmalloc(sizeof(float) * N * K);
     float *big = xmalloc(sizeof(float) * BIG * N), *edge = xmalloc(sizeof(float) * BIG * N);
-    for (int i = 0; i < BIG * K; i++) a[i] = rng_normal(&rng);
-    for (int i = 0; i < K * N; i++) b[i] = rng_normal(&rng);
-    for (int i = 0; i < BIG * N; i++) c0[i] = rng_normal(&rng);
     transpose(bt, b, K, N);
+    memcpy(big, c0, sizeof(float) * BIG * N);
+    matmul_nn_blocked(big, a, b, BIG, K, N);  // the reference rows, once
     for (int M = 1; M < BIG; M++) {
         for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
             for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
         for (int product = 0; product < 3; product++) {
-            memcpy(big, c0, sizeof(float) * BIG * N), memcpy(edge, c0, sizeof(float) * M * N);
-            matmul_nn_blocked(big, a, b, BIG, K, N);
+            memcpy(edge, c0, sizeof(float) * M * N);
             if (product == 0) matmul_nn_blocked(edge, a, b, M, K, N);
             if (product == 1) matmul_nt_blocked(edge, a, bt, M, K, N);
             if (product == 2) matmul_tn_blocked(edge, at, b, M, K, N);

@@ -980,11 +980,7 @@ static BenchResult bench_one(const BenchConfig *c, double seconds) {
     long steps = 0, most_before = 0;
     double start = 0;
     ThreadChooser chooser;
-#ifdef _OPENMP
-    chooser_init(&chooser, omp_get_max_threads());
-#else
-    chooser_init(&chooser, 1);
-#endif
+    chooser_init(&chooser, threads_max());
     for (int warm = -3;; warm++) {
         if (warm == 0) start = wall_seconds(), most_before = chooser.steps_many;
         chooser_begin(&chooser);
