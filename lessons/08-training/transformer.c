@@ -357,6 +357,56 @@ static bool vocab_size_to_merges(const Option *opts, int n, int vocab_size, Trai
     return true;
 }
 
+// The lines `transformer train` prints before its first step: the data (and, for your
+// own corpus, what was dropped from each file), the model's dimensions, the optimiser.
+static void print_train_setup(const Trainer *t, const TrainOptions *o, bool corpus, const char *resume) {
+    const ModelConfig *c = &t->model.config;
+    printf("task %s: %d training pairs, %d validation, %d test", o->task, t->train.n_pairs, t->valid.n_pairs,
+           t->test.n_pairs);
+    if (t->train.n_too_long) printf(" (%d too long for max_len %d, dropped)", t->train.n_too_long, c->max_len);
+    if (corpus) {
+        char line[600];
+        load_report_format(line, sizeof line, o->train_path, &t->train_report, c->max_len);
+        printf("\n%s", line);
+        load_report_format(line, sizeof line, o->valid_path, &t->valid_report, c->max_len);
+        printf("\n%s", line);
+    }
+    printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
+           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t->model.params.n,
+           (double)c->dropout, (double)o->smoothing);
+    printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d threads, seed %llu\n",
+           (double)t->adam.config.beta1, (double)t->adam.config.beta2, (double)t->adam.config.eps,
+           t->adam.config.warmup_steps, (double)t->adam.config.lr_scale, o->steps, o->batch_tokens, o->threads,
+           (unsigned long long)o->seed);
+    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, batch %ld)\n", resume, t->state.step,
+                          t->state.epoch, t->state.batch_in_epoch);
+}
+
+// Trains to the last step, or until Ctrl-C (which saves a checkpoint to out_path and
+// stops); returns the exit status `transformer train --help` documents.
+static int train_until_done(Trainer *t, const char *out_path) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    ErrorMessage err;
+    TrainHooks hooks = {.stop = &interrupted};
+    switch (train_run(t, &hooks, stdout, &err)) {
+    case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t->state.step, t->train_seconds); return 0;
+    case TRAIN_STOPPED:  // 128 + SIGINT, what a shell reports for a program Ctrl-C ended
+        printf("stopped by Ctrl-C; continue with: --resume %s\n", out_path);
+        return 130;
+    case TRAIN_NONFINITE: return 2;
+    case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); return 1;
+    }
+    return 1;
+}
+
+// `transformer train`: reads its options (a table: --help prints it), checks --out and
+// --resume, builds the Trainer (src/train.h) and trains.
 static int cmd_train(int argc, char **argv) {
     const char *task = find_option(argc, argv, 2, "--task");
     bool corpus = find_option(argc, argv, 2, "--train") != NULL;
@@ -463,48 +513,10 @@ static int cmd_train(int argc, char **argv) {
         trainer_free(&t);
         return 1;
     }
-    const ModelConfig *c = &t.model.config;
-    printf("task %s: %d training pairs, %d validation, %d test", o.task, t.train.n_pairs, t.valid.n_pairs,
-           t.test.n_pairs);
-    if (t.train.n_too_long) printf(" (%d too long for max_len %d, dropped)", t.train.n_too_long, c->max_len);
-    if (corpus) {
-        char line[600];
-        load_report_format(line, sizeof line, o.train_path, &t.train_report, c->max_len);
-        printf("\n%s", line);
-        load_report_format(line, sizeof line, o.valid_path, &t.valid_report, c->max_len);
-        printf("\n%s", line);
-    }
-    printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
-           c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t.model.params.n,
-           (double)c->dropout, (double)o.smoothing);
-    printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d threads, seed %llu\n",
-           (double)t.adam.config.beta1, (double)t.adam.config.beta2, (double)t.adam.config.eps,
-           t.adam.config.warmup_steps, (double)t.adam.config.lr_scale, o.steps, o.batch_tokens, o.threads,
-           (unsigned long long)o.seed);
-    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, batch %ld)\n", resume, t.state.step,
-                          t.state.epoch, t.state.batch_in_epoch);
+    print_train_setup(&t, &o, corpus, resume);
     printf("setup took %.1f s\n", wall_seconds() - t0);
     fflush(stdout);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-
-    TrainHooks hooks = {.stop = &interrupted};
-    TrainExit result = train_run(&t, &hooks, stdout, &err);
-    int status = 0;
-    switch (result) {
-    case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t.state.step, t.train_seconds); break;
-    case TRAIN_STOPPED:  // 128 + SIGINT, what a shell reports for a program Ctrl-C ended
-        printf("stopped by Ctrl-C; continue with: --resume %s\n", o.out_path);
-        status = 130;
-        break;
-    case TRAIN_NONFINITE: status = 2; break;
-    case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); status = 1; break;
-    }
+    int status = train_until_done(&t, o.out_path);
     trainer_free(&t);
     return status;
 }
@@ -720,6 +732,8 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
 // translate and eval: the KV cache (lesson 09) is on unless --full-decode.
 #define FULL_DECODE_HELP "decode without the KV cache, rerunning the decoder over the whole prefix each step (the reference: same output, slower)"
 
+// `transformer translate`: loads a model and translates the sentences given (or stdin's
+// lines), greedy or with beam search, with the KV cache unless --full-decode.
 static int cmd_translate(int argc, char **argv) {
     char model_path[512] = "";
     // One thread by default: decoding works on a few rows at a time, too little to share.
@@ -815,6 +829,8 @@ static int cmd_translate(int argc, char **argv) {
 // eval
 // ===================================================================================
 
+// `transformer eval`: decodes a test set with a model and prints its score: exact-sequence
+// accuracy for the synthetic tasks, corpus BLEU for fr-en and your own test pairs.
 static int cmd_eval(int argc, char **argv) {
     char model_path[512] = "", task[16] = "";
     int beam = BEAM_SIZE_DEFAULT, threads = 1, limit = 0;  // decoding: see translate
