@@ -89,20 +89,28 @@ static void print_counts(const char *title, const ModelConfig *c) {
     printf("  %-44s %12ld  (%.1fM)\n", "total", p.total, p.total / 1e6);
 }
 
-int main(int argc, char **argv) {
-    const char *source = "je suis étudiant", *target = "i am a student";
-    const char *corpus = "data/fr-en/train.tsv";
-    long merges = 300, head = -1;
-    unsigned long long seed = 1;
-    int allocate_base = 1;
+// What the command line asks for (usage() lists the options).
+typedef struct {
+    const char *source, *target, *corpus;
+    long merges, head;  // head counts from 0 here, -1 = the mean over the heads
+    unsigned long long seed;
+    bool allocate_base;
+} DemoOptions;
+
+// Reads the options into o (defaults first); --help prints the usage and exits 0, anything
+// else unknown or incomplete exits 1 with a line naming it.
+static void parse_demo_options(int argc, char **argv, DemoOptions *o) {
+    *o = (DemoOptions){.source = "je suis étudiant", .target = "i am a student",
+                       .corpus = "data/fr-en/train.tsv", .merges = 300, .head = -1, .seed = 1,
+                       .allocate_base = true};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
+            exit(0);
         }
         if (!strcmp(a, "--no-base")) {
-            allocate_base = 0;
+            o->allocate_base = false;
             continue;
         }
         if (i + 1 >= argc) {
@@ -110,34 +118,117 @@ int main(int argc, char **argv) {
             die("%s: unknown option or missing value", a);
         }
         const char *v = argv[++i];
-        if (!strcmp(a, "--source")) source = v;
-        else if (!strcmp(a, "--target")) target = v;
-        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 0, 20000);
-        else if (!strcmp(a, "--corpus")) corpus = v;
-        else if (!strcmp(a, "--head")) head = parse_count(a, v, 1, 4) - 1;  // heads count from 1
-        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
+        if (!strcmp(a, "--source")) o->source = v;
+        else if (!strcmp(a, "--target")) o->target = v;
+        else if (!strcmp(a, "--merges")) o->merges = parse_count(a, v, 0, 20000);
+        else if (!strcmp(a, "--corpus")) o->corpus = v;
+        else if (!strcmp(a, "--head")) o->head = parse_count(a, v, 1, 4) - 1;  // heads count from 1
+        else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
         else {
             usage(stderr);
             die("%s: unknown option", a);
         }
     }
+}
+
+// The tokenizer of the demo: BPE with `merges` merges learned on the corpus, or bytes only.
+static void demo_tokenizer(Tokenizer *tok, const DemoOptions *o) {
+    *tok = (Tokenizer){0};
+    if (o->merges == 0) {
+        tokenizer_init_bytes(tok);
+        return;
+    }
+    ErrorMessage err;
+    size_t len;
+    char *text = read_whole_file(o->corpus, &len, &err);
+    if (!text) die("%s (use --merges 0 to skip BPE)", err.text);
+    tokenizer_train(tok, text, len, (int)o->merges);
+    free(text);
+}
+
+// Parts 1 and 2: the first decoder layer's masked self-attention and the last one's
+// cross-attention, of one head (counted from 0 here; -1: the mean over the heads), rows
+// labelled "fed → predicts" (row_labels), columns by the tokens fed (target_labels) or the
+// source tokens (source_labels).
+static void print_decoder_attention(const Model *m, int head, const char **row_labels,
+                                    const char **target_labels, const char **source_labels) {
+    const ModelConfig *cfg = &m->config;
+    float shown[MAX_TOKENS * MAX_TOKENS];
+    int rows, cols;
+    char which[32] = "mean over the 4 heads";
+    if (head >= 0) snprintf(which, sizeof which, "head %d", head + 1);
+    const float *w = model_attention(m, ATTN_DECODER_SELF, 0, &rows, &cols);
+    pick_head(shown, w, cfg->n_heads, head, rows, cols);
+    printf("1. Decoder layer 1, masked self-attention (%s). Each row is labelled\n"
+           "   \"fed → predicts\": the token fed in at that position and the token its output\n"
+           "   must predict. A row may only look at the tokens fed so far (the columns up to\n"
+           "   its own): everything above the diagonal is exactly 0 (§3.2.3).\n", which);
+    attention_print(stdout, shown, rows, cols, row_labels, target_labels);
+
+    w = model_attention(m, ATTN_CROSS, cfg->n_layers - 1, &rows, &cols);
+    pick_head(shown, w, cfg->n_heads, head, rows, cols);
+    printf("\n2. Decoder layer %d, cross-attention (%s): target rows (fed → predicts)\n"
+           "   down, source tokens across. Queries come from the decoder, keys and values\n"
+           "   from the encoder output.\n",
+           cfg->n_layers, which);
+    attention_print(stdout, shown, rows, cols, row_labels, source_labels);
+}
+
+// Part 3: the five most likely next tokens after the whole target, from the last row of
+// the tied generator's logits y·Embᵀ (§3.4), and the spread of those logits.
+static void print_next_tokens(const Model *m, const Tokenizer *tok, const char *target, int T) {
+    int V = m->config.vocab_size;
+    float *logp = xmalloc(sizeof(float) * (size_t)V);
+    const float *logits = m->acts.logits + (long)(T - 1) * V;
+    log_softmax_forward(logp, logits, 1, V);
+    double mean = 0, square = 0;  // the spread of this row's logits, measured
+    for (int v = 0; v < V; v++) mean += logits[v] / (double)V;
+    for (int v = 0; v < V; v++) square += (logits[v] - mean) * (logits[v] - mean) / (double)V;
+    printf("\n3. Next-token probabilities after \"%s\" (tied generator + softmax), top 5 of %d:\n",
+           target, V);
+    for (int k = 0; k < 5; k++) {
+        int best = 0;
+        for (int v = 1; v < V; v++) best = logp[v] > logp[best] ? v : best;
+        char buf[TOKEN_STRING_MAX];
+        printf("   %-10s p = %.4f\n", tokenizer_token_string(tok, best, buf, sizeof buf),
+               exp((double)logp[best]));
+        logp[best] = -INFINITY;
+    }
+    printf("   (uniform would be 1/%d = %.4f. These untrained logits y·Eᵀ have a standard\n"
+           "   deviation of %.2f; the embedding init N(0, 1/d_model) aims at about 1, so that\n"
+           "   no token starts out anywhere near likely.)\n\n",
+           V, 1.0 / V, sqrt(square));
+    free(logp);
+}
+
+// Part 4: the demo model's parameters by component, then the paper's base model's
+// (Table 3), counted by formula and, unless --no-base, allocated to check the count.
+static void print_parameter_counts(const Model *m, bool allocate_base, Rng *rng) {
+    print_counts("4. This demo model", &m->config);
+    printf("  allocated: n_params = %ld\n\n", m->params.n);
+    ModelConfig base = {.vocab_size = 37000, .d_model = 512, .n_heads = 8, .d_ff = 2048,
+                        .n_layers = 6, .max_len = 8, .max_batch = 1, .dropout = 0.1f};
+    print_counts("   The paper's base model (Table 3; 37000-token shared BPE vocabulary, §5.1)", &base);
+    if (!allocate_base) return;
+    Model big;
+    model_init(&big, &base, rng);
+    printf("  allocated: n_params = %ld floats = %.0f MB, %s the count; the paper says 65M\n",
+           big.params.n, big.params.n * 4.0 / 1e6,
+           big.params.n == model_param_count(&base) ? "matches" : "DOES NOT MATCH");
+    model_free(&big);
+}
+
+int main(int argc, char **argv) {
+    DemoOptions o;
+    parse_demo_options(argc, argv, &o);
 
     // ---- tokens: source x + EOS, decoder input BOS + y (src/dataset.h) --------------
-    Tokenizer tok = {0};
-    if (merges > 0) {
-        ErrorMessage err;
-        size_t len;
-        char *text = read_whole_file(corpus, &len, &err);
-        if (!text) die("%s (use --merges 0 to skip BPE)", err.text);
-        tokenizer_train(&tok, text, len, (int)merges);
-        free(text);
-    } else {
-        tokenizer_init_bytes(&tok);
-    }
+    Tokenizer tok;
+    demo_tokenizer(&tok, &o);
     int src[MAX_TOKENS], tgt[MAX_TOKENS];
-    int S = encode_or_die(&tok, "--source", source, src);
+    int S = encode_or_die(&tok, "--source", o.source, src);
     src[S++] = TOKEN_EOS;
-    int T = encode_or_die(&tok, "--target", target, tgt + 1) + 1;
+    int T = encode_or_die(&tok, "--target", o.target, tgt + 1) + 1;
     tgt[0] = TOKEN_BOS;
     char sbuf[MAX_TOKENS][TOKEN_STRING_MAX], tbuf[MAX_TOKENS][TOKEN_STRING_MAX];
     const char *slab[MAX_TOKENS], *tlab[MAX_TOKENS];
@@ -164,7 +255,7 @@ int main(int argc, char **argv) {
                        .d_ff = 128, .n_layers = 2, .max_len = MAX_TOKENS, .max_batch = 1,
                        .dropout = 0.1f};
     Rng rng;
-    rng_seed(&rng, seed, 0);
+    rng_seed(&rng, o.seed, 0);
     Model m;
     model_init(&m, &cfg, &rng);
     int src_len[1] = {S}, tgt_len[1] = {T};
@@ -173,64 +264,10 @@ int main(int argc, char **argv) {
                                     .B = 1, .S = S, .T = T},
                   false, NULL);  // evaluation: no dropout
 
-    float shown[MAX_TOKENS * MAX_TOKENS];
-    int rows, cols;
-    char which[32] = "mean over the 4 heads";
-    if (head >= 0) snprintf(which, sizeof which, "head %ld", head + 1);
-    const float *w = model_attention(&m, ATTN_DECODER_SELF, 0, &rows, &cols);
-    pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
-    printf("1. Decoder layer 1, masked self-attention (%s). Each row is labelled\n"
-           "   \"fed → predicts\": the token fed in at that position and the token its output\n"
-           "   must predict. A row may only look at the tokens fed so far (the columns up to\n"
-           "   its own): everything above the diagonal is exactly 0 (§3.2.3).\n", which);
-    attention_print(stdout, shown, rows, cols, rlab, tlab);
-
-    w = model_attention(&m, ATTN_CROSS, cfg.n_layers - 1, &rows, &cols);
-    pick_head(shown, w, cfg.n_heads, (int)head, rows, cols);
-    printf("\n2. Decoder layer %d, cross-attention (%s): target rows (fed → predicts)\n"
-           "   down, source tokens across. Queries come from the decoder, keys and values\n"
-           "   from the encoder output.\n",
-           cfg.n_layers, which);
-    attention_print(stdout, shown, rows, cols, rlab, slab);
-
-    // ---- the generator: logits = y·Embᵀ, log-softmax (§3.4) -------------------------
-    int V = cfg.vocab_size;
-    float *logp = xmalloc(sizeof(float) * (size_t)V);
-    const float *logits = m.acts.logits + (long)(T - 1) * V;
-    log_softmax_forward(logp, logits, 1, V);
-    double mean = 0, square = 0;  // the spread of this row's logits, measured
-    for (int v = 0; v < V; v++) mean += logits[v] / (double)V;
-    for (int v = 0; v < V; v++) square += (logits[v] - mean) * (logits[v] - mean) / (double)V;
-    printf("\n3. Next-token probabilities after \"%s\" (tied generator + softmax), top 5 of %d:\n",
-           target, V);
-    for (int k = 0; k < 5; k++) {
-        int best = 0;
-        for (int v = 1; v < V; v++) best = logp[v] > logp[best] ? v : best;
-        char buf[TOKEN_STRING_MAX];
-        printf("   %-10s p = %.4f\n", tokenizer_token_string(&tok, best, buf, sizeof buf),
-               exp((double)logp[best]));
-        logp[best] = -INFINITY;
-    }
-    printf("   (uniform would be 1/%d = %.4f. These untrained logits y·Eᵀ have a standard\n"
-           "   deviation of %.2f; the embedding init N(0, 1/d_model) aims at about 1, so that\n"
-           "   no token starts out anywhere near likely.)\n\n",
-           V, 1.0 / V, sqrt(square));
-    free(logp);
-
-    // ---- parameter counts (Table 3) -------------------------------------------------
-    print_counts("4. This demo model", &cfg);
-    printf("  allocated: n_params = %ld\n\n", m.params.n);
+    print_decoder_attention(&m, (int)o.head, rlab, tlab, slab);
+    print_next_tokens(&m, &tok, o.target, T);
+    print_parameter_counts(&m, o.allocate_base, &rng);
     model_free(&m);
-    ModelConfig base = {.vocab_size = 37000, .d_model = 512, .n_heads = 8, .d_ff = 2048,
-                        .n_layers = 6, .max_len = 8, .max_batch = 1, .dropout = 0.1f};
-    print_counts("   The paper's base model (Table 3; 37000-token shared BPE vocabulary, §5.1)", &base);
-    if (allocate_base) {
-        model_init(&m, &base, &rng);
-        printf("  allocated: n_params = %ld floats = %.0f MB, %s the count; the paper says 65M\n",
-               m.params.n, m.params.n * 4.0 / 1e6,
-               m.params.n == model_param_count(&base) ? "matches" : "DOES NOT MATCH");
-        model_free(&m);
-    }
     tokenizer_free(&tok);
     return 0;
 }
