@@ -60,48 +60,103 @@ static void mean_over_heads(float *out, const float *weights, int h, int T) {
     }
 }
 
-int main(int argc, char **argv) {
-    const char *sentence = "je suis étudiant", *corpus = "data/fr-en/train.tsv";
-    long merges = 300, head = -1, layers = LAYERS;
-    unsigned long long seed = 1;
+// What the command line asks for (usage() lists the options).
+typedef struct {
+    const char *sentence, *corpus;
+    long merges, head, layers;  // head counts from 0 here, -1 = the mean over the heads
+    unsigned long long seed;
+} DemoOptions;
+
+// Reads the options into o (defaults first); --help prints the usage and exits 0, anything
+// else unknown or incomplete exits 1 with a line naming it.
+static void parse_demo_options(int argc, char **argv, DemoOptions *o) {
+    *o = (DemoOptions){.sentence = "je suis étudiant", .corpus = "data/fr-en/train.tsv", .merges = 300,
+                       .head = -1, .layers = LAYERS, .seed = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
+            exit(0);
         }
         if (i + 1 >= argc) {
             usage(stderr);
             die("%s: unknown option or missing value", a);
         }
         const char *v = argv[++i];
-        if (!strcmp(a, "--sentence")) sentence = v;
-        else if (!strcmp(a, "--merges")) merges = parse_count(a, v, 0, 20000);
-        else if (!strcmp(a, "--corpus")) corpus = v;
-        else if (!strcmp(a, "--head")) head = parse_count(a, v, 1, HEADS) - 1;  // heads count from 1
-        else if (!strcmp(a, "--layers")) layers = parse_count(a, v, 1, 6);
-        else if (!strcmp(a, "--seed")) seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
+        if (!strcmp(a, "--sentence")) o->sentence = v;
+        else if (!strcmp(a, "--merges")) o->merges = parse_count(a, v, 0, 20000);
+        else if (!strcmp(a, "--corpus")) o->corpus = v;
+        else if (!strcmp(a, "--head")) o->head = parse_count(a, v, 1, HEADS) - 1;  // heads count from 1
+        else if (!strcmp(a, "--layers")) o->layers = parse_count(a, v, 1, 6);
+        else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
         else {
             usage(stderr);
             die("%s: unknown option", a);
         }
     }
+}
+
+// The tokenizer of the demo (lesson 01): BPE with `merges` merges learned on the corpus,
+// or bytes only; prints which.
+static void demo_tokenizer(Tokenizer *tok, const DemoOptions *o) {
+    *tok = (Tokenizer){0};
+    if (o->merges == 0) {
+        tokenizer_init_bytes(tok);
+        printf("Tokenizer: bytes only (vocabulary %d)\n", tokenizer_vocab_size(tok));
+        return;
+    }
+    ErrorMessage err;
+    size_t len;
+    char *text = read_whole_file(o->corpus, &len, &err);
+    if (!text) die("%s (use --merges 0 to skip BPE)", err.text);
+    int learned = tokenizer_train(tok, text, len, (int)o->merges);
+    printf("Tokenizer: %d BPE merges learned from %s (vocabulary %d)\n", learned, o->corpus,
+           tokenizer_vocab_size(tok));
+    free(text);
+}
+
+// Layer `layer` (from 1)'s self-attention weights (1,h,S,S): one head's (counted from 0;
+// -1: the mean over the heads), rows and columns labelled by the sentence's tokens.
+static void print_layer_attention(const float *weights, int layer, int head, int S, const char **labels) {
+    float shown[MAX_TOKENS * MAX_TOKENS];
+    if (head < 0) {
+        mean_over_heads(shown, weights, HEADS, S);
+        printf("Layer %d self-attention, mean over the %d heads (row: a token, columns: the "
+               "tokens it attends to):\n", layer, HEADS);
+    } else {
+        memcpy(shown, weights + head * S * S, sizeof(float) * (size_t)S * S);
+        printf("Layer %d self-attention, head %d:\n", layer, head + 1);
+    }
+    attention_print(stdout, shown, S, S, labels, labels);
+}
+
+// LayerNorm's promise, checked on a layer's output (S, d_model): untrained (gain 1, bias
+// 0), every token vector has mean 0 and variance 1; prints the worst deviations.
+static void print_layernorm_check(const float *out, int layer, int S) {
+    double worst_mean = 0, worst_var = 0;
+    for (int t = 0; t < S; t++) {
+        const float *o = out + (long)t * D_MODEL;
+        double m = 0, v = 0;
+        for (int j = 0; j < D_MODEL; j++) m += o[j];
+        m /= D_MODEL;
+        for (int j = 0; j < D_MODEL; j++) v += (o[j] - m) * (o[j] - m);
+        v /= D_MODEL;
+        if (fabs(m) > worst_mean) worst_mean = fabs(m);
+        if (fabs(v - 1) > worst_var) worst_var = fabs(v - 1);
+    }
+    printf("Layer %d output: every token vector has |mean| <= %.1e and |variance - 1| <= %.1e "
+           "(LayerNorm)\n\n", layer, worst_mean, worst_var);
+}
+
+int main(int argc, char **argv) {
+    DemoOptions o;
+    parse_demo_options(argc, argv, &o);
+    const char *sentence = o.sentence;
+    long layers = o.layers;
 
     // ---- tokens (lesson 01): BPE learned from the corpus, then x + EOS -------------
-    Tokenizer tok = {0};
-    if (merges > 0) {
-        ErrorMessage err;
-        size_t len;
-        char *text = read_whole_file(corpus, &len, &err);
-        if (!text) die("%s (use --merges 0 to skip BPE)", err.text);
-        int learned = tokenizer_train(&tok, text, len, (int)merges);
-        printf("Tokenizer: %d BPE merges learned from %s (vocabulary %d)\n", learned, corpus,
-               tokenizer_vocab_size(&tok));
-        free(text);
-    } else {
-        tokenizer_init_bytes(&tok);
-        printf("Tokenizer: bytes only (vocabulary %d)\n", tokenizer_vocab_size(&tok));
-    }
+    Tokenizer tok;
+    demo_tokenizer(&tok, &o);
     int ids[MAX_TOKENS];
     int n = tokenizer_encode(&tok, sentence, strlen(sentence), ids, MAX_TOKENS);
     if (n == 0) die("--sentence: the sentence is empty");
@@ -118,7 +173,7 @@ int main(int argc, char **argv) {
 
     // ---- an untrained encoder: d_model %d, h %d, d_ff %d ------------------------------
     Rng rng;
-    rng_seed(&rng, seed, 0);
+    rng_seed(&rng, o.seed, 0);
     float *table = xmalloc(sizeof(float) * (size_t)V * D_MODEL);
     for (long i = 0; i < (long)V * D_MODEL; i++) table[i] = rng_normal(&rng) / sqrtf(D_MODEL);
     float *pe = xmalloc(sizeof(float) * MAX_TOKENS * D_MODEL);
@@ -137,7 +192,7 @@ int main(int argc, char **argv) {
         encoder_layer_acts_layout(&acts[l], acts_mem + l * acts_floats, dims);
     }
     printf("Untrained encoder: N = %ld layers, d_model = %d, h = %d heads, d_ff = %d, seed %llu\n",
-           layers, D_MODEL, HEADS, D_FF, seed);
+           layers, D_MODEL, HEADS, D_FF, o.seed);
     printf("(%ld parameters per layer; Xavier-uniform matrices, LayerNorm gain 1, bias 0)\n\n",
            layer_floats);
 
@@ -147,33 +202,10 @@ int main(int argc, char **argv) {
     positional_add(x, pe, 1, S, D_MODEL);
     const float *in = x;
     int lengths[1] = {S};
-    float mean_w[MAX_TOKENS * MAX_TOKENS];
     for (int l = 0; l < layers; l++) {
         encoder_layer_forward(&acts[l], in, &w[l], lengths, DROPOUT_OFF, dims);
-        const float *weights = acts[l].attn.weights;  // (1,h,S,S)
-        if (head < 0) {
-            mean_over_heads(mean_w, weights, HEADS, S);
-            printf("Layer %d self-attention, mean over the %d heads (row: a token, columns: the "
-                   "tokens it attends to):\n", l + 1, HEADS);
-        } else {
-            memcpy(mean_w, weights + head * S * S, sizeof(float) * (size_t)S * S);
-            printf("Layer %d self-attention, head %ld:\n", l + 1, head + 1);
-        }
-        attention_print(stdout, mean_w, S, S, labels, labels);
-        // LayerNorm's promise, checked on this layer's output (gain 1, bias 0 untrained).
-        double worst_mean = 0, worst_var = 0;
-        for (int t = 0; t < S; t++) {
-            const float *o = acts[l].out + (long)t * D_MODEL;
-            double m = 0, v = 0;
-            for (int j = 0; j < D_MODEL; j++) m += o[j];
-            m /= D_MODEL;
-            for (int j = 0; j < D_MODEL; j++) v += (o[j] - m) * (o[j] - m);
-            v /= D_MODEL;
-            if (fabs(m) > worst_mean) worst_mean = fabs(m);
-            if (fabs(v - 1) > worst_var) worst_var = fabs(v - 1);
-        }
-        printf("Layer %d output: every token vector has |mean| <= %.1e and |variance - 1| <= %.1e "
-               "(LayerNorm)\n\n", l + 1, worst_mean, worst_var);
+        print_layer_attention(acts[l].attn.weights, l + 1, (int)o.head, S, labels);  // (1,h,S,S)
+        print_layernorm_check(acts[l].out, l + 1, S);
         in = acts[l].out;
     }
     printf("Untrained, each token spreads its attention over all %d tokens, near 1/%d = %.2f\n"
