@@ -104,154 +104,183 @@ static bool parse_int(const char *s, long lo, long hi, long *out) {
     return true;
 }
 
-// Parses argv into o. Prints a one-line error and returns false on a bad option.
-static bool parse_options(int argc, char **argv, Options *o, bool *help) {
-    const char *program = argv[0];
-    memset(o, 0, sizeof *o);
-    snprintf(o->worker.task, sizeof o->worker.task, "fr-en");
-    o->width = 1280;
-    o->height = 720;
-    view_state_init(&o->view, o->width, o->height);
-    long frames = -1;
-    bool have_probe = false, have_task = false;
-    *help = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long n;
-#define NEED_VALUE()                                                                       \
-    do {                                                                                   \
-        if (!v) {                                                                          \
-            fprintf(stderr, "%s: %s needs a value (see --help)\n", program, a);            \
-            return false;                                                                  \
-        }                                                                                  \
-        i++;                                                                               \
-    } while (0)
-#define BAD_VALUE(what)                                                                    \
-    do {                                                                                   \
-        fprintf(stderr, "%s: %s '%s': expected %s\n", program, a, v, what);               \
-        return false;                                                                      \
-    } while (0)
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            *help = true;
-            return true;
-        } else if (!strcmp(a, "--task")) {
-            NEED_VALUE();
-            if (strcmp(v, "fr-en") && strcmp(v, "copy") && strcmp(v, "reverse") && strcmp(v, "sort"))
-                BAD_VALUE("fr-en, copy, reverse or sort");
-            snprintf(o->worker.task, sizeof o->worker.task, "%s", v);
-            have_task = true;
-        } else if (!strcmp(a, "--probe")) {
-            NEED_VALUE();
-            viz_copy_text(o->probe, VIZ_TEXT_CHARS, v);
-            have_probe = true;
-        } else if (!strcmp(a, "--model")) {
-            NEED_VALUE();
-            viz_copy_text(o->worker.model_path, (int)sizeof o->worker.model_path, v);
-            have_task = true;
-        } else if (!strcmp(a, "--explore")) {
-            snprintf(o->worker.model_path, sizeof o->worker.model_path, "data/fr-en.ckpt");
-            have_task = true;
-        } else if (!strcmp(a, "--replay")) {
-            NEED_VALUE();
-            viz_copy_text(o->replay, (int)sizeof o->replay, v);
-        } else if (!strcmp(a, "--animate")) {
-            NEED_VALUE();
-            viz_copy_text(o->animate, (int)sizeof o->animate, v);
-        } else if (!strcmp(a, "--all-layers")) {
-            o->view.all_layers = true;
-        } else if (!strcmp(a, "--every")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, 1000, &n)) BAD_VALUE("a frame step 1..1000");
-            o->animate_every = (int)n;
-        } else if (!strcmp(a, "--present")) {
-            o->view.present = true;
-        } else if (!strcmp(a, "--no-captions")) {
-            o->view.captions = false;
-        } else if (!strcmp(a, "--steps")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, 100000000, &n)) BAD_VALUE("a number of steps >= 1");
-            o->worker.steps = n;
-        } else if (!strcmp(a, "--threads")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, 256, &n)) BAD_VALUE("a thread count 1..256");
-            o->worker.threads = (int)n;
-        } else if (!strcmp(a, "--seed")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, 2147483647L, &n)) BAD_VALUE("a seed >= 1");
-            o->worker.seed = (uint64_t)n;
-        } else if (!strcmp(a, "--data")) {
-            NEED_VALUE();
-            viz_copy_text(o->worker.data_dir, (int)sizeof o->worker.data_dir, v);
-        } else if (!strcmp(a, "--font")) {
-            NEED_VALUE();
-            viz_copy_text(o->font, (int)sizeof o->font, v);
-        } else if (!strcmp(a, "--size")) {
-            NEED_VALUE();
-            int w, h;
-            char extra;
-            if (sscanf(v, "%dx%d%c", &w, &h, &extra) != 2 || w < 320 || h < 200 || w > 8192 || h > 8192)
-                BAD_VALUE("WIDTHxHEIGHT, e.g. 1280x720 (at least 320x200)");
-            o->width = w;
-            o->height = h;
-        } else if (!strcmp(a, "--snapshot")) {
-            NEED_VALUE();
-            viz_copy_text(o->snapshot, (int)sizeof o->snapshot, v);
-            if (o->n_pictures == (int)(sizeof o->pictures / sizeof o->pictures[0])) {
-                fprintf(stderr, "%s: at most %d --snapshot pictures\n", program, o->n_pictures);
-                return false;
-            }
-            viz_copy_text(o->pictures[o->n_pictures].path, 512, v);
-            o->pictures[o->n_pictures].view = o->view;
-            o->n_pictures++;
-        } else if (!strcmp(a, "--frames")) {
-            NEED_VALUE();
-            if (!parse_int(v, 0, 100000000, &frames)) BAD_VALUE("a number of steps >= 0");
-        } else if (!strcmp(a, "--view")) {
-            NEED_VALUE();
-            if (!strcmp(v, "attention")) o->view.view = VIEW_ATTENTION;
-            else if (!strcmp(v, "positional")) o->view.view = VIEW_POSITIONAL;
-            else if (!strcmp(v, "training")) o->view.view = VIEW_TRAINING;
-            else BAD_VALUE("attention, positional or training");
-        } else if (!strcmp(a, "--kind")) {
-            NEED_VALUE();
-            if (!strcmp(v, "encoder")) o->view.kind = VIZ_ENC_SELF;
-            else if (!strcmp(v, "decoder")) o->view.kind = VIZ_DEC_SELF;
-            else if (!strcmp(v, "cross")) o->view.kind = VIZ_CROSS;
-            else BAD_VALUE("encoder, decoder or cross");
-        } else if (!strcmp(a, "--layer")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, VIZ_MAX_LAYERS, &n)) BAD_VALUE("a layer number 1..6");
-            o->view.layer = (int)n - 1;
-            o->layer_given = true;
-        } else if (!strcmp(a, "--head")) {
-            NEED_VALUE();
-            if (!strcmp(v, "all")) o->view.head = -1;
-            else if (!strcmp(v, "mean")) o->view.head = VIZ_HEAD_AVERAGE;
-            else if (parse_int(v, 1, VIZ_MAX_HEADS, &n)) o->view.head = (int)n - 1;
-            else BAD_VALUE("a head number 1..8, 'all' or 'mean'");
-            o->head_given = o->view.head >= 0;
-        } else if (!strcmp(a, "--pe-positions")) {
-            NEED_VALUE();
-            if (!parse_int(v, 4, 512, &n)) BAD_VALUE("a number of positions 4..512");
-            o->view.pe_positions = (int)n;
-        } else if (!strcmp(a, "--pe-pair")) {
-            NEED_VALUE();
-            if (!parse_int(v, 0, 4095, &n)) BAD_VALUE("a frequency index >= 0");
-            o->view.pe_pair = (int)n;
-        } else if (!strcmp(a, "--fps")) {
-            o->fps = true;
-        } else if (!strcmp(a, "--quit-after")) {
-            NEED_VALUE();
-            if (!parse_int(v, 1, 86400, &n)) BAD_VALUE("seconds >= 1");
-            o->quit_after = (double)n;
-        } else {
-            fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", program, a, program);
-            return false;
-        }
-#undef NEED_VALUE
-#undef BAD_VALUE
+// One option being parsed: its name, the word after it (NULL at the end of argv), and
+// whether the option used that word as its value (then the parser skips it).
+typedef struct {
+    const char *program, *name, *value;
+    bool took_value;
+} OptionWord;
+
+// What an option parser did with an option: took it, does not know it (the next group
+// may), or found it bad (the message is printed).
+typedef enum { OPTION_TAKEN, OPTION_UNKNOWN, OPTION_BAD } OptionResult;
+
+// The option's value, or NULL after printing "needs a value".
+static const char *option_value(OptionWord *w) {
+    if (!w->value) {
+        fprintf(stderr, "%s: %s needs a value (see --help)\n", w->program, w->name);
+        return NULL;
     }
+    w->took_value = true;
+    return w->value;
+}
+
+// Prints the one-line error for a value that is not `expected`.
+static OptionResult bad_value(const OptionWord *w, const char *expected) {
+    fprintf(stderr, "%s: %s '%s': expected %s\n", w->program, w->name, w->value, expected);
+    return OPTION_BAD;
+}
+
+// A whole-number option in lo..hi into *out, or the one-line error naming `expected`.
+static OptionResult number_option(OptionWord *w, long lo, long hi, const char *expected, long *out) {
+    if (!option_value(w)) return OPTION_BAD;
+    return parse_int(w->value, lo, hi, out) ? OPTION_TAKEN : bad_value(w, expected);
+}
+
+// A text option copied into out (chars bytes).
+static OptionResult text_option(OptionWord *w, char *out, int chars) {
+    if (!option_value(w)) return OPTION_BAD;
+    viz_copy_text(out, chars, w->value);
+    return OPTION_TAKEN;
+}
+
+// The options of what trains or is explored: --task, --model, --explore, --probe, --steps,
+// --threads, --seed, --data. Sets *have_task / *have_probe when the option says so.
+static OptionResult model_option(OptionWord *w, Options *o, bool *have_task, bool *have_probe) {
+    const char *a = w->name;
+    long n;
+    OptionResult r = OPTION_TAKEN;
+    if (!strcmp(a, "--task")) {
+        if (!option_value(w)) return OPTION_BAD;
+        const char *v = w->value;
+        if (strcmp(v, "fr-en") && strcmp(v, "copy") && strcmp(v, "reverse") && strcmp(v, "sort"))
+            return bad_value(w, "fr-en, copy, reverse or sort");
+        snprintf(o->worker.task, sizeof o->worker.task, "%s", v);
+        *have_task = true;
+    } else if (!strcmp(a, "--probe")) {
+        r = text_option(w, o->probe, VIZ_TEXT_CHARS);
+        *have_probe = true;
+    } else if (!strcmp(a, "--model")) {
+        r = text_option(w, o->worker.model_path, (int)sizeof o->worker.model_path);
+        *have_task = true;
+    } else if (!strcmp(a, "--explore")) {
+        snprintf(o->worker.model_path, sizeof o->worker.model_path, "data/fr-en.ckpt");
+        *have_task = true;
+    } else if (!strcmp(a, "--steps")) {
+        if ((r = number_option(w, 1, 100000000, "a number of steps >= 1", &n)) == OPTION_TAKEN) o->worker.steps = n;
+    } else if (!strcmp(a, "--threads")) {
+        if ((r = number_option(w, 1, 256, "a thread count 1..256", &n)) == OPTION_TAKEN) o->worker.threads = (int)n;
+    } else if (!strcmp(a, "--seed")) {
+        if ((r = number_option(w, 1, 2147483647L, "a seed >= 1", &n)) == OPTION_TAKEN) o->worker.seed = (uint64_t)n;
+    } else if (!strcmp(a, "--data")) {
+        r = text_option(w, o->worker.data_dir, (int)sizeof o->worker.data_dir);
+    } else {
+        r = OPTION_UNKNOWN;
+    }
+    return r;
+}
+
+// The options of what is shown: --view, --kind, --layer, --head, --all-layers,
+// --pe-positions, --pe-pair, --present, --no-captions. Layers and heads count from 1 on
+// the command line and from 0 in ViewState.
+static OptionResult view_option(OptionWord *w, Options *o) {
+    const char *a = w->name;
+    ViewState *view = &o->view;
+    long n;
+    OptionResult r = OPTION_TAKEN;
+    if (!strcmp(a, "--all-layers")) {
+        view->all_layers = true;
+    } else if (!strcmp(a, "--present")) {
+        view->present = true;
+    } else if (!strcmp(a, "--no-captions")) {
+        view->captions = false;
+    } else if (!strcmp(a, "--view")) {
+        if (!option_value(w)) return OPTION_BAD;
+        if (!strcmp(w->value, "attention")) view->view = VIEW_ATTENTION;
+        else if (!strcmp(w->value, "positional")) view->view = VIEW_POSITIONAL;
+        else if (!strcmp(w->value, "training")) view->view = VIEW_TRAINING;
+        else r = bad_value(w, "attention, positional or training");
+    } else if (!strcmp(a, "--kind")) {
+        if (!option_value(w)) return OPTION_BAD;
+        if (!strcmp(w->value, "encoder")) view->kind = VIZ_ENC_SELF;
+        else if (!strcmp(w->value, "decoder")) view->kind = VIZ_DEC_SELF;
+        else if (!strcmp(w->value, "cross")) view->kind = VIZ_CROSS;
+        else r = bad_value(w, "encoder, decoder or cross");
+    } else if (!strcmp(a, "--layer")) {
+        if ((r = number_option(w, 1, VIZ_MAX_LAYERS, "a layer number 1..6", &n)) == OPTION_TAKEN) {
+            view->layer = (int)n - 1;
+            o->layer_given = true;
+        }
+    } else if (!strcmp(a, "--head")) {
+        if (!option_value(w)) return OPTION_BAD;
+        if (!strcmp(w->value, "all")) view->head = -1;
+        else if (!strcmp(w->value, "mean")) view->head = VIZ_HEAD_AVERAGE;
+        else if (parse_int(w->value, 1, VIZ_MAX_HEADS, &n)) view->head = (int)n - 1;
+        else return bad_value(w, "a head number 1..8, 'all' or 'mean'");
+        o->head_given = view->head >= 0;
+    } else if (!strcmp(a, "--pe-positions")) {
+        if ((r = number_option(w, 4, 512, "a number of positions 4..512", &n)) == OPTION_TAKEN) view->pe_positions = (int)n;
+    } else if (!strcmp(a, "--pe-pair")) {
+        if ((r = number_option(w, 0, 4095, "a frequency index >= 0", &n)) == OPTION_TAKEN) view->pe_pair = (int)n;
+    } else {
+        r = OPTION_UNKNOWN;
+    }
+    return r;
+}
+
+// Adds a --snapshot picture: the path, drawn with the view options given so far.
+static OptionResult snapshot_option(OptionWord *w, Options *o) {
+    if (text_option(w, o->snapshot, (int)sizeof o->snapshot) != OPTION_TAKEN) return OPTION_BAD;
+    if (o->n_pictures == (int)(sizeof o->pictures / sizeof o->pictures[0])) {
+        fprintf(stderr, "%s: at most %d --snapshot pictures\n", w->program, o->n_pictures);
+        return OPTION_BAD;
+    }
+    viz_copy_text(o->pictures[o->n_pictures].path, 512, w->value);
+    o->pictures[o->n_pictures].view = o->view;
+    o->n_pictures++;
+    return OPTION_TAKEN;
+}
+
+// The options of the window and the files drawn: --size, --font, --fps, --quit-after,
+// --replay, --snapshot, --frames (into *frames), --animate, --every.
+static OptionResult output_option(OptionWord *w, Options *o, long *frames) {
+    const char *a = w->name;
+    long n;
+    OptionResult r = OPTION_TAKEN;
+    if (!strcmp(a, "--fps")) {
+        o->fps = true;
+    } else if (!strcmp(a, "--size")) {
+        if (!option_value(w)) return OPTION_BAD;
+        int width, height;
+        char extra;
+        if (sscanf(w->value, "%dx%d%c", &width, &height, &extra) != 2 || width < 320 || height < 200 ||
+            width > 8192 || height > 8192)
+            return bad_value(w, "WIDTHxHEIGHT, e.g. 1280x720 (at least 320x200)");
+        o->width = width;
+        o->height = height;
+    } else if (!strcmp(a, "--font")) {
+        r = text_option(w, o->font, (int)sizeof o->font);
+    } else if (!strcmp(a, "--quit-after")) {
+        if ((r = number_option(w, 1, 86400, "seconds >= 1", &n)) == OPTION_TAKEN) o->quit_after = (double)n;
+    } else if (!strcmp(a, "--replay")) {
+        r = text_option(w, o->replay, (int)sizeof o->replay);
+    } else if (!strcmp(a, "--snapshot")) {
+        r = snapshot_option(w, o);
+    } else if (!strcmp(a, "--frames")) {
+        r = number_option(w, 0, 100000000, "a number of steps >= 0", frames);
+    } else if (!strcmp(a, "--animate")) {
+        r = text_option(w, o->animate, (int)sizeof o->animate);
+    } else if (!strcmp(a, "--every")) {
+        if ((r = number_option(w, 1, 1000, "a frame step 1..1000", &n)) == OPTION_TAKEN) o->animate_every = (int)n;
+    } else {
+        r = OPTION_UNKNOWN;
+    }
+    return r;
+}
+
+// The options that only make sense together, checked once all are read; then what
+// --snapshot and --frames mean for the worker. Prints a one-line error and returns false.
+static bool check_option_combinations(Options *o, const char *program, long frames, bool have_task) {
     if (o->animate[0] && !o->replay[0]) {
         fprintf(stderr, "%s: --animate draws a recorded run: give it --replay FILE.history\n", program);
         return false;
@@ -270,6 +299,35 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
         // Without --frames, or with --frames 0, the picture shows the model as initialised.
         o->worker.steps = frames > 0 ? frames : -1;
     }
+    return true;
+}
+
+// Parses argv into o. Prints a one-line error and returns false on a bad option.
+static bool parse_options(int argc, char **argv, Options *o, bool *help) {
+    const char *program = argv[0];
+    memset(o, 0, sizeof *o);
+    snprintf(o->worker.task, sizeof o->worker.task, "fr-en");
+    o->width = 1280;
+    o->height = 720;
+    view_state_init(&o->view, o->width, o->height);
+    long frames = -1;
+    bool have_probe = false, have_task = false;
+    *help = false;
+    for (int i = 1; i < argc; i++) {
+        OptionWord w = {.program = program, .name = argv[i], .value = i + 1 < argc ? argv[i + 1] : NULL};
+        if (!strcmp(w.name, "--help") || !strcmp(w.name, "-h")) {
+            *help = true;
+            return true;
+        }
+        OptionResult r = model_option(&w, o, &have_task, &have_probe);
+        if (r == OPTION_UNKNOWN) r = view_option(&w, o);
+        if (r == OPTION_UNKNOWN) r = output_option(&w, o, &frames);
+        if (r == OPTION_UNKNOWN)
+            fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", program, w.name, program);
+        if (r != OPTION_TAKEN) return false;
+        if (w.took_value) i++;
+    }
+    if (!check_option_combinations(o, program, frames, have_task)) return false;
     if (!have_probe) viz_copy_text(o->probe, VIZ_TEXT_CHARS, worker_default_probe(o->worker.task));
     o->view.width = o->width;
     o->view.height = o->height;
