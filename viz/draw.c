@@ -905,36 +905,30 @@ static void draw_formula(Painter *p, const ViewState *st, const Snapshot *s, con
     else draw_formula_recovered(p, st, s, b, box, y);
 }
 
-static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
+// The view's title: the kind of attention, and which layer(s) and head(s) are shown
+// (counted from 1), into title (chars bytes).
+static void attention_title(char *title, int chars, const ViewState *st, const Snapshot *s) {
+    int layer = shown_layer(st, s);
+    int nl = SDL_max(s->n_layers, 1), nh = SDL_max(s->n_heads, 1);
+    const char *kind = viz_kind_name(st->kind);
+    if (st->all_layers)
+        snprintf(title, chars, "%s   all %d layers x %d heads", kind, nl, nh);
+    else if (st->head == VIZ_HEAD_AVERAGE)
+        snprintf(title, chars, "%s   layer %d/%d   mean of %d heads", kind, layer + 1, nl, nh);
+    else if (st->head >= 0 && st->pinned_head >= 0)
+        snprintf(title, chars, "%s   layer %d head %d  vs  layer %d head %d", kind, st->pinned_layer + 1,
+                 st->pinned_head + 1, layer + 1, clampi(st->head, 0, nh - 1) + 1);
+    else if (st->head >= 0)
+        snprintf(title, chars, "%s   layer %d/%d   head %d/%d", kind, layer + 1, nl, clampi(st->head, 0, nh - 1) + 1, nh);
+    else
+        snprintf(title, chars, "%s   layer %d/%d   all %d heads", kind, layer + 1, nl, nh);
+}
+
+// What the rows and columns are: along the axes of a single heatmap, or after the title
+// (title_width pixels wide) when there are several.
+static void draw_axis_titles(Painter *p, const ViewState *st, const HeatmapBox *boxes, int n, int title_width) {
     int m = margin(p), top = header_height(p) + m / 2;
     SDL_Rect area = attention_area(p, st);
-    int layer = shown_layer(st, s);
-    char title[160];
-    int nl = SDL_max(s->n_layers, 1), nh = SDL_max(s->n_heads, 1);
-    if (st->all_layers)
-        snprintf(title, sizeof title, "%s   all %d layers x %d heads", viz_kind_name(st->kind), nl, nh);
-    else if (st->head == VIZ_HEAD_AVERAGE)
-        snprintf(title, sizeof title, "%s   layer %d/%d   mean of %d heads", viz_kind_name(st->kind), layer + 1, nl, nh);
-    else if (st->head >= 0 && st->pinned_head >= 0)
-        snprintf(title, sizeof title, "%s   layer %d head %d  vs  layer %d head %d", viz_kind_name(st->kind),
-                 st->pinned_layer + 1, st->pinned_head + 1, layer + 1, clampi(st->head, 0, nh - 1) + 1);
-    else if (st->head >= 0)
-        snprintf(title, sizeof title, "%s   layer %d/%d   head %d/%d", viz_kind_name(st->kind), layer + 1, nl,
-                 clampi(st->head, 0, nh - 1) + 1, nh);
-    else
-        snprintf(title, sizeof title, "%s   layer %d/%d   all %d heads", viz_kind_name(st->kind), layer + 1, nl, nh);
-    draw_text(p, FONT_BIG, TEXT, m, top, ALIGN_LEFT, title);
-
-    HeatmapBox boxes[VIZ_MAX_BOXES];
-    int n = viz_heatmap_layout(p, st, s, boxes);
-    if (n == 0) {
-        draw_text(p, FONT_NORMAL, p->dim, area.x, area.y, ALIGN_LEFT, "no attention to show yet");
-    }
-    FontId font = n == 1 ? FONT_NORMAL : FONT_SMALL;
-    for (int i = 0; i < n; i++) {
-        if (n > 1) draw_head_title(p, st, &boxes[i]);
-        draw_heatmap(p, s, st->kind, &boxes[i], font);
-    }
     if (n == 1) {
         // Axis titles: which tokens attend (rows) and which are attended to (columns).
         const char *rows = st->kind == VIZ_ENC_SELF ? "queries: source tokens (attending)"
@@ -946,23 +940,31 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
                      boxes[0].grid.y + boxes[0].grid.h, rows);
         draw_text(p, FONT_SMALL, p->dim, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
     } else if (n > 1) {
-        int tw = text_width(p, FONT_BIG, title);
-        draw_text(p, FONT_SMALL, p->dim, m + tw + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
+        draw_text(p, FONT_SMALL, p->dim, m + title_width + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
                   ALIGN_LEFT, st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
                   : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
                                              : "rows: target queries   columns: source keys");
     }
+}
 
-    // Right column: legend, then the sentence, its translation and the beam.
+// The colour legend, just right of the n heatmaps (at most at 62% of the width).
+static void draw_heatmap_legend(Painter *p, const ViewState *st, const HeatmapBox *boxes, int n) {
+    int m = margin(p);
+    SDL_Rect area = attention_area(p, st);
     int split = st->width * 62 / 100;
     int lw = SDL_max(12, p->font_px[FONT_NORMAL]), legend_x = split;
     for (int i = 0; i < n; i++)  // the legend sits just right of the heatmaps
         legend_x = i == 0 ? boxes[i].grid.x + boxes[i].grid.w : SDL_max(legend_x, boxes[i].grid.x + boxes[i].grid.w);
     legend_x = SDL_min(split, legend_x + 2 * m);
     draw_legend(p, legend_x, area.y, lw, area.h * 2 / 3);
-    int x, w;
-    right_column(p, st, &x, &w);
-    int y = area.y, lh = line_height(p, FONT_NORMAL);
+}
+
+// The right column from the top: the probe sentence, its translation, the beam's
+// hypotheses with their scores, and the box to type a sentence in. Returns the y just
+// below the box, where the formula panel and the cell under the mouse go.
+static int draw_probe_column(Painter *p, const ViewState *st, const Snapshot *s, int x, int w) {
+    int m = margin(p);
+    int y = attention_area(p, st).y, lh = line_height(p, FONT_NORMAL);
     char caption[160];
     snprintf(caption, sizeof caption, "probe sentence (%s)", s->names.source[0] ? s->names.source : "source");
     draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, caption);
@@ -995,27 +997,60 @@ static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot 
                   st->editing ? "your sentence (typing: keys are text, not shortcuts)" : "your sentence");
         draw_text_box(p, st, x, y, w);
     }
-    y += lh + 8 + m;
+    return y + lh + 8 + m;
+}
 
+// The exact weight of the cell under the mouse, if any: in the right column at (x, y)
+// and as a tooltip by the mouse.
+static void draw_cell_under_mouse(Painter *p, const ViewState *st, const Snapshot *s, const HeatmapBox *boxes,
+                                  int x, int y) {
+    int bi, r, c;
+    if (st->mouse_x < 0 || !viz_hit_cell(p, st, s, st->mouse_x, st->mouse_y, &bi, &r, &c)) return;
+    const VizAttention *a = &s->attn[st->kind];
+    char tip[VIZ_TEXT_CHARS];
+    if (viz_cell_masked(a, r, c))
+        snprintf(tip, sizeof tip, "row %s, key %s: masked", row_label(s, st->kind, r), col_label(s, st->kind, c));
+    else
+        snprintf(tip, sizeof tip, "row %s, key %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
+                 viz_box_weight(s, st->kind, &boxes[bi], r, c));
+    draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
+               boxes[bi].layer + 1, boxes[bi].head + 1, r, c);
+    draw_text(p, FONT_NORMAL, TEXT, x, y + line_height(p, FONT_SMALL), ALIGN_LEFT, tip);
+    draw_tooltip(p, st, st->mouse_x, st->mouse_y, tip);
+}
+
+// The attention view: the title, the heatmaps of the layer(s) and head(s) chosen, their
+// axes and legend, and the right column (probe, translation, beam, formula, the cell
+// under the mouse).
+static void draw_attention_view(Painter *p, const ViewState *st, const Snapshot *s) {
+    int m = margin(p), top = header_height(p) + m / 2;
+    SDL_Rect area = attention_area(p, st);
+    char title[160];
+    attention_title(title, sizeof title, st, s);
+    draw_text(p, FONT_BIG, TEXT, m, top, ALIGN_LEFT, title);
+
+    HeatmapBox boxes[VIZ_MAX_BOXES];
+    int n = viz_heatmap_layout(p, st, s, boxes);
+    if (n == 0) {
+        draw_text(p, FONT_NORMAL, p->dim, area.x, area.y, ALIGN_LEFT, "no attention to show yet");
+    }
+    FontId font = n == 1 ? FONT_NORMAL : FONT_SMALL;
+    for (int i = 0; i < n; i++) {
+        if (n > 1) draw_head_title(p, st, &boxes[i]);
+        draw_heatmap(p, s, st->kind, &boxes[i], font);
+    }
+    draw_axis_titles(p, st, boxes, n, text_width(p, FONT_BIG, title));
+
+    // Right column: legend, then the sentence, its translation and the beam.
+    draw_heatmap_legend(p, st, boxes, n);
+    int x, w;
+    right_column(p, st, &x, &w);
+    int y = draw_probe_column(p, st, s, x, w);
     if (n == 1 && st->formula_row >= 0 && st->formula_row < boxes[0].rows) {
         SDL_Rect panel = {x, y + 2 * line_height(p, FONT_NORMAL), w, area.y + area.h - y - 2 * line_height(p, FONT_NORMAL)};
         draw_formula(p, st, s, &boxes[0], panel);
     }
-    // The exact weight under the mouse, in the column and as a tooltip.
-    int bi, r, c;
-    if (st->mouse_x >= 0 && viz_hit_cell(p, st, s, st->mouse_x, st->mouse_y, &bi, &r, &c)) {
-        const VizAttention *a = &s->attn[st->kind];
-        char tip[VIZ_TEXT_CHARS];
-        if (viz_cell_masked(a, r, c))
-            snprintf(tip, sizeof tip, "row %s, key %s: masked", row_label(s, st->kind, r), col_label(s, st->kind, c));
-        else
-            snprintf(tip, sizeof tip, "row %s, key %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
-                     viz_box_weight(s, st->kind, &boxes[bi], r, c));
-        draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
-                   boxes[bi].layer + 1, boxes[bi].head + 1, r, c);
-        draw_text(p, FONT_NORMAL, TEXT, x, y + line_height(p, FONT_SMALL), ALIGN_LEFT, tip);
-        draw_tooltip(p, st, st->mouse_x, st->mouse_y, tip);
-    }
+    draw_cell_under_mouse(p, st, s, boxes, x, y);
 }
 
 // ---- line charts -----------------------------------------------------------------------
