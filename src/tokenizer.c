@@ -946,98 +946,123 @@ static const char *found(int got, const char *line, const char *at_end, char *bu
     return buf;
 }
 
-// Reads the format from r into tok. check_end: also require nothing after the merges.
-static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessage *err) {
-    char line[128], quoted[4 * sizeof line + 3];  // a line, escaped (\xNN per byte), in quotes
-    long v[2];
-    tokenizer_init_bytes(tok);
-    int got = next_content_line(r, line, sizeof line, err);
-    if (got < 0) goto fail;
+// A line of the vocabulary format and room for it escaped (\xNN per byte) in quotes, for
+// the error messages.
+typedef struct {
+    char text[128], quoted[4 * 128 + 3];
+} VocabLine;
+
+// The first two lines of the format: the header with its version, then 'merges <count>'
+// (at most TOKENIZER_MAX_MERGES) into *n_merges.
+static bool read_vocab_header(LineReader *r, VocabLine *l, long *n_merges, ErrorMessage *err) {
+    long v[1];
+    int got = next_content_line(r, l->text, sizeof l->text, err);
+    if (got < 0) return false;
     if (got == 0) {
         error_set(err, "%s:%d: expected '%s %d' header, got end of file (empty vocabulary file?)", r->name,
                   r->number + 1, VOCAB_HEADER, VOCAB_VERSION);
-        goto fail;
+        return false;
     }
-    if (!parse_line(line, VOCAB_HEADER, v, 1)) {
+    if (!parse_line(l->text, VOCAB_HEADER, v, 1)) {
         error_set(err, "%s:%d: expected '%s %d' header, got %s", r->name, r->number, VOCAB_HEADER,
-                  VOCAB_VERSION, found(got, line, "", quoted, sizeof quoted));
-        goto fail;
+                  VOCAB_VERSION, found(got, l->text, "", l->quoted, sizeof l->quoted));
+        return false;
     }
     if (v[0] != VOCAB_VERSION) {
         error_set(err, "%s:%d: vocabulary format version %ld is not supported (expected %d)", r->name,
                   r->number, v[0], VOCAB_VERSION);
-        goto fail;
+        return false;
     }
-    got = next_content_line(r, line, sizeof line, err);
-    if (got < 0) goto fail;
-    if (got == 0 || !parse_line(line, "merges", v, 1) || v[0] > TOKENIZER_MAX_MERGES) {
-        const char *what = found(got, line, "end of file", quoted, sizeof quoted);
+    got = next_content_line(r, l->text, sizeof l->text, err);
+    if (got < 0) return false;
+    if (got == 0 || !parse_line(l->text, "merges", v, 1) || v[0] > TOKENIZER_MAX_MERGES) {
+        const char *what = found(got, l->text, "end of file", l->quoted, sizeof l->quoted);
         error_set(err, "%s:%d: expected 'merges <count>' with count at most %d, got %s", r->name,
                   r->number + (got == 0), TOKENIZER_MAX_MERGES, what);
-        goto fail;
+        return false;
     }
-    long n_merges = v[0];
-    for (long m = 0; m < n_merges; m++) {
-        got = next_content_line(r, line, sizeof line, err);
-        if (got < 0) goto fail;
-        if (got == 0) {
-            error_set(err, "%s:%d: expected 'merge <id> <id>' (merge %ld of %ld), got end of file (truncated?)",
-                      r->name, r->number + 1, m + 1, n_merges);
-            goto fail;
-        }
-        if (!parse_line(line, "merge", v, 2)) {
-            error_set(err, "%s:%d: expected 'merge <id> <id>', got %s", r->name, r->number,
-                      found(got, line, "", quoted, sizeof quoted));
-            goto fail;
-        }
-        for (int k = 0; k < 2; k++) {
-            if (v[k] < TOKEN_N_SPECIAL) {
-                error_set(err, "%s:%d: merge %ld %ld: token %ld is a special token and cannot be merged",
-                          r->name, r->number, v[0], v[1], v[k]);
-                goto fail;
-            }
-            if (v[k] >= tok->vocab_size) {
-                error_set(err, "%s:%d: merge %ld %ld: token %ld does not exist yet (ids so far are 0..%d)",
-                          r->name, r->number, v[0], v[1], v[k], tok->vocab_size - 1);
-                goto fail;
-            }
-        }
-        int left = (int)v[0], right = (int)v[1];
-        int bytes = token_length(tok, left) + token_length(tok, right);
-        if (bytes > TOKENIZER_MAX_CHUNK) {
-            error_set(err, "%s:%d: merge %d %d would make a token of %d bytes (at most %d)", r->name,
-                      r->number, left, right, bytes, TOKENIZER_MAX_CHUNK);
-            goto fail;
-        }
-        int existing = merged_token(tok, left, right);
-        if (existing >= 0) {
-            error_set(err, "%s:%d: merge %d %d repeats an earlier merge (token %d)", r->name, r->number,
-                      left, right, existing);
-            goto fail;
-        }
-        add_merge(tok, left, right);
+    *n_merges = v[0];
+    return true;
+}
+
+// Merge m (from 0) of n_merges: a line 'merge <left> <right>' naming two tokens that
+// exist already and are not special, whose bytes together fit TOKENIZER_MAX_CHUNK, and
+// that were not merged before; added to tok as the next token.
+static bool read_merge(Tokenizer *tok, LineReader *r, VocabLine *l, long m, long n_merges, ErrorMessage *err) {
+    long v[2];
+    int got = next_content_line(r, l->text, sizeof l->text, err);
+    if (got < 0) return false;
+    if (got == 0) {
+        error_set(err, "%s:%d: expected 'merge <id> <id>' (merge %ld of %ld), got end of file (truncated?)",
+                  r->name, r->number + 1, m + 1, n_merges);
+        return false;
     }
-    got = next_content_line(r, line, sizeof line, err);
-    if (got < 0) goto fail;
-    if (got == 0 || strcmp(line, "end") != 0) {
-        const char *what = found(got, line, "end of file (truncated?)", quoted, sizeof quoted);
+    if (!parse_line(l->text, "merge", v, 2)) {
+        error_set(err, "%s:%d: expected 'merge <id> <id>', got %s", r->name, r->number,
+                  found(got, l->text, "", l->quoted, sizeof l->quoted));
+        return false;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (v[k] < TOKEN_N_SPECIAL) {
+            error_set(err, "%s:%d: merge %ld %ld: token %ld is a special token and cannot be merged",
+                      r->name, r->number, v[0], v[1], v[k]);
+            return false;
+        }
+        if (v[k] >= tok->vocab_size) {
+            error_set(err, "%s:%d: merge %ld %ld: token %ld does not exist yet (ids so far are 0..%d)",
+                      r->name, r->number, v[0], v[1], v[k], tok->vocab_size - 1);
+            return false;
+        }
+    }
+    int left = (int)v[0], right = (int)v[1];
+    int bytes = token_length(tok, left) + token_length(tok, right);
+    if (bytes > TOKENIZER_MAX_CHUNK) {
+        error_set(err, "%s:%d: merge %d %d would make a token of %d bytes (at most %d)", r->name,
+                  r->number, left, right, bytes, TOKENIZER_MAX_CHUNK);
+        return false;
+    }
+    int existing = merged_token(tok, left, right);
+    if (existing >= 0) {
+        error_set(err, "%s:%d: merge %d %d repeats an earlier merge (token %d)", r->name, r->number,
+                  left, right, existing);
+        return false;
+    }
+    add_merge(tok, left, right);
+    return true;
+}
+
+// The line 'end' after the n_merges merges; with check_end, nothing after it.
+static bool read_vocab_end(LineReader *r, VocabLine *l, long n_merges, bool check_end, ErrorMessage *err) {
+    int got = next_content_line(r, l->text, sizeof l->text, err);
+    if (got < 0) return false;
+    if (got == 0 || strcmp(l->text, "end") != 0) {
+        const char *what = found(got, l->text, "end of file (truncated?)", l->quoted, sizeof l->quoted);
         error_set(err, "%s:%d: expected 'end' after %ld merges, got %s", r->name, r->number + (got == 0),
                   n_merges, what);
-        goto fail;
+        return false;
     }
-    if (check_end) {
-        got = next_content_line(r, line, sizeof line, err);
-        if (got < 0) goto fail;
-        if (got > 0) {
-            error_set(err, "%s:%d: expected nothing after 'end', got %s", r->name, r->number,
-                      found(got, line, "", quoted, sizeof quoted));
-            goto fail;
-        }
+    if (!check_end) return true;
+    got = next_content_line(r, l->text, sizeof l->text, err);
+    if (got < 0) return false;
+    if (got > 0) {
+        error_set(err, "%s:%d: expected nothing after 'end', got %s", r->name, r->number,
+                  found(got, l->text, "", l->quoted, sizeof l->quoted));
+        return false;
     }
     return true;
-fail:
-    tokenizer_free(tok);
-    return false;
+}
+
+// Reads the format from r into tok. check_end: also require nothing after the merges.
+// On an error tok is freed and err names the file, the line and what was expected.
+static bool read_vocab(Tokenizer *tok, LineReader *r, bool check_end, ErrorMessage *err) {
+    VocabLine line;
+    long n_merges = 0;
+    tokenizer_init_bytes(tok);
+    bool ok = read_vocab_header(r, &line, &n_merges, err);
+    for (long m = 0; ok && m < n_merges; m++) ok = read_merge(tok, r, &line, m, n_merges, err);
+    if (ok) ok = read_vocab_end(r, &line, n_merges, check_end, err);
+    if (!ok) tokenizer_free(tok);
+    return ok;
 }
 
 // Parses a whole vocabulary held in memory; nothing may follow "end".
