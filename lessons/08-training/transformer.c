@@ -732,6 +732,43 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
 // translate and eval: the KV cache (lesson 09) is on unless --full-decode.
 #define FULL_DECODE_HELP "decode without the KV cache, rerunning the decoder over the whole prefix each step (the reference: same output, slower)"
 
+// Translates each line of standard input (line ends \n or \r\n), numbered from 1 for
+// the warnings; a NUL byte cuts its line short, with a warning.
+static void translate_stdin(Translator *tr) {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int line_no = 0;
+    while ((got = getline(&line, &cap, stdin)) >= 0) {
+        line_no++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        if (strlen(line) < (size_t)got)
+            fprintf(stderr, "%s translate: warning: input %d contains a NUL byte; the rest of the line "
+                    "is ignored\n", program, line_no);
+        translate_line(tr, line, line_no);
+    }
+    free(line);
+}
+
+// `transformer translate --help`: what it does and warns about, then the options.
+static void print_translate_help(const Option *opts, int n_opts) {
+    printf("usage: %s translate --model FILE [options] [SENTENCE ...]\n\n"
+           "Translates each SENTENCE, or each line of standard input when none is given, and\n"
+           "prints one translation per line (an empty line gives an empty line). Beam search\n"
+           "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
+           "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
+           "A model knows only what it was trained on: the shipped data/fr-en.ckpt (French →\n"
+           "English) knows the toy grammar of data/fr-en (about 630 lower-case French words, no\n"
+           "punctuation, no capitals) and turns anything else into confident nonsense. So\n"
+           "translate first says on standard error what the model translates (\"model: French →\n"
+           "English, ...\", from its checkpoint), then warns when a sentence is empty, contains a\n"
+           "NUL byte, has letters no training text had, or has words the training sources never\n"
+           "had (the first few named; the checkpoint keeps its training word list). A checkpoint\n"
+           "from before word lists were kept gets one note that words cannot be checked.\n\n"
+           "options:\n", program);
+    print_options(opts, n_opts);
+}
+
 // `transformer translate`: loads a model and translates the sentences given (or stdin's
 // lines), greedy or with beam search, with the KV cache unless --full-decode.
 static int cmd_translate(int argc, char **argv) {
@@ -754,21 +791,7 @@ static int cmd_translate(int argc, char **argv) {
     };
     int n_opts = (int)(sizeof opts / sizeof opts[0]);
     if (wants_help(argc, argv, 2)) {
-        printf("usage: %s translate --model FILE [options] [SENTENCE ...]\n\n"
-               "Translates each SENTENCE, or each line of standard input when none is given, and\n"
-               "prints one translation per line (an empty line gives an empty line). Beam search\n"
-               "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
-               "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
-               "A model knows only what it was trained on: the shipped data/fr-en.ckpt (French →\n"
-               "English) knows the toy grammar of data/fr-en (about 630 lower-case French words, no\n"
-               "punctuation, no capitals) and turns anything else into confident nonsense. So\n"
-               "translate first says on standard error what the model translates (\"model: French →\n"
-               "English, ...\", from its checkpoint), then warns when a sentence is empty, contains a\n"
-               "NUL byte, has letters no training text had, or has words the training sources never\n"
-               "had (the first few named; the checkpoint keeps its training word list). A checkpoint\n"
-               "from before word lists were kept gets one note that words cannot be checked.\n\n"
-               "options:\n", program);
-        print_options(opts, n_opts);
+        print_translate_help(opts, n_opts);
         return 0;
     }
     char **sentences = xmalloc(sizeof(char *) * (size_t)argc);
@@ -802,19 +825,7 @@ static int cmd_translate(int argc, char **argv) {
         if (n_sentences > 0) {
             for (int i = 0; i < n_sentences; i++) translate_line(&tr, sentences[i], i + 1);
         } else {
-            char *line = NULL;
-            size_t cap = 0;
-            ssize_t got;
-            int line_no = 0;
-            while ((got = getline(&line, &cap, stdin)) >= 0) {
-                line_no++;
-                while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
-                if (strlen(line) < (size_t)got)
-                    fprintf(stderr, "%s translate: warning: input %d contains a NUL byte; the rest of the line "
-                            "is ignored\n", program, line_no);
-                translate_line(&tr, line, line_no);
-            }
-            free(line);
+            translate_stdin(&tr);
         }
         status = 0;
     }
