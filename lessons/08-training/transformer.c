@@ -840,6 +840,58 @@ static int cmd_translate(int argc, char **argv) {
 // eval
 // ===================================================================================
 
+// What `transformer eval` scores: the model file, the test set's options (task, data,
+// --test), the beam, the first `limit` pairs only (0: all), and whether to decode
+// without the KV cache.
+typedef struct {
+    const char *model_path;
+    const TrainOptions *options;
+    int beam, limit;
+    bool full_decode;
+} EvalRequest;
+
+// Loads the model and the test set, decodes it and prints the score lines; returns the
+// exit status (1 with a one-line error when the model or the test set cannot be used).
+static int score_model(const EvalRequest *req) {
+    const TrainOptions *o = req->options;
+    const char *task = o->task;
+    Model m;
+    Tokenizer tok;
+    Dataset test;
+    memset(&m, 0, sizeof m);
+    memset(&tok, 0, sizeof tok);
+    memset(&test, 0, sizeof test);
+    ErrorMessage err;
+    int status = 1, beam = req->beam;
+    double t0 = wall_seconds();
+    if (!checkpoint_load(req->model_path, beam > 64 ? beam : 64, &m, &tok, NULL, NULL, &err) ||
+        !task_test_set(&test, &tok, o, m.config.max_len, &err)) {
+        fprintf(stderr, "%s eval: %s\n", program, err.text);
+    } else if (test.n_pairs == 0) {
+        fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
+                o->test_path[0] ? o->test_path : task);
+    } else {
+        EvalStats e;
+        m.decode.full_recompute = req->full_decode;
+        int n = req->limit > 0 && req->limit < test.n_pairs ? req->limit : test.n_pairs;
+        RunInfo *info = xmalloc(sizeof *info);
+        if (checkpoint_load_run(req->model_path, info, NULL, &err)) print_model_line("eval", info, NULL);
+        free(info);
+        evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
+        printf("%s test set: %d pairs", task, e.n);
+        if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
+        printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
+        printf("loss %.4f (nll %.4f, perplexity %.3f)\n", e.loss, e.nll, exp(e.nll));
+        if (e.accuracy >= 0) printf("accuracy: %.2f\n", e.accuracy);
+        else printf("BLEU: %.2f\n", e.bleu);
+        status = 0;
+    }
+    dataset_free(&test);
+    model_free(&m);
+    tokenizer_free(&tok);
+    return status;
+}
+
 // `transformer eval`: decodes a test set with a model and prints its score: exact-sequence
 // accuracy for the synthetic tasks, corpus BLEU for fr-en and your own test pairs.
 static int cmd_eval(int argc, char **argv) {
@@ -893,45 +945,9 @@ static int cmd_eval(int argc, char **argv) {
     }
     snprintf(o.task, sizeof o.task, "%s", task);
     set_threads(threads);
-    Model m;
-    Tokenizer tok;
-    Dataset test;
-    memset(&m, 0, sizeof m);
-    memset(&tok, 0, sizeof tok);
-    memset(&test, 0, sizeof test);
-    int status = 1;
-    double t0 = wall_seconds();
-    if (!checkpoint_load(model_path, beam > 64 ? beam : 64, &m, &tok, NULL, NULL, &err) ||
-        !task_test_set(&test, &tok, &o, m.config.max_len, &err)) {
-        fprintf(stderr, "%s eval: %s\n", program, err.text);
-    } else {
-        EvalStats e;
-        m.decode.full_recompute = full_decode;
-        int n = limit > 0 && limit < test.n_pairs ? limit : test.n_pairs;
-        if (n == 0) {
-            fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
-                    o.test_path[0] ? o.test_path : task);
-            dataset_free(&test);
-            model_free(&m);
-            tokenizer_free(&tok);
-            return 1;
-        }
-        RunInfo *info = xmalloc(sizeof *info);
-        if (checkpoint_load_run(model_path, info, NULL, &err)) print_model_line("eval", info, NULL);
-        free(info);
-        evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
-        printf("%s test set: %d pairs", task, e.n);
-        if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
-        printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
-        printf("loss %.4f (nll %.4f, perplexity %.3f)\n", e.loss, e.nll, exp(e.nll));
-        if (e.accuracy >= 0) printf("accuracy: %.2f\n", e.accuracy);
-        else printf("BLEU: %.2f\n", e.bleu);
-        status = 0;
-    }
-    dataset_free(&test);
-    model_free(&m);
-    tokenizer_free(&tok);
-    return status;
+    EvalRequest req = {.model_path = model_path, .options = &o, .beam = beam, .limit = limit,
+                       .full_decode = full_decode};
+    return score_model(&req);
 }
 
 // ===================================================================================
