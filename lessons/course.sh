@@ -249,9 +249,13 @@ run_one() {  # test source, program
             failed=$((failed + 1))
             [ -n "${COURSE_QUIET:-}" ] && continue
             printf '  FAILED  %s\n' "$name"
-            # what cmocka said about it (the assertion and its values)
-            awk -v t="$name" '$0 ~ "^\\[ RUN      \\] " t "$" { on = 1; next }
-                               on && /^\[ *(OK|FAILED|RUN) *\]/ { exit } on { print "          " $0 }' "$log" | head -n 8
+            # what cmocka said about it (the assertion and its values): a long report shows
+            # its first 3 and last 5 lines, since the failing comparison comes last
+            awk -v t="$name" -v logfile="$log" '$0 ~ "^\\[ RUN      \\] " t "$" { on = 1; next }
+                               on && /^\[ *(OK|FAILED|RUN) *\]/ { exit } on { line[++n] = $0 }
+                               END { for (i = 1; i <= n; i++) {
+                                         if (n > 8 && i == 4) printf "          ... (%d more lines in %s)\n", n - 8, logfile
+                                         if (n <= 8 || i <= 3 || i > n - 5) print "          " line[i] } }' "$log"
             hint_for "$1" "$name" | while IFS='	' read -r kind text; do
                 # fold the text alone, then indent: every line stays within 96 columns
                 printf '%s\n' "$text" | fold -s -w 78 | awk -v k="$kind:" '

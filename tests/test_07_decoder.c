@@ -128,9 +128,11 @@ static void test_decoder_layer_gradients_with_dropout(void **state) {
 }
 
 // Causality (§3.2.3): changing target position t changes no output before t; and the
-// masked self-attention weights above the diagonal are exactly 0.
+// masked self-attention weights above the diagonal are exactly 0, while the
+// cross-attention's are not (every target position sees the whole source, padding aside).
 // hint: the self-attention mask is {.key_lengths = tgt_lengths, .causal = true}; the
-// cross-attention one is not causal (every target position may see the whole source).
+// cross-attention one is not causal (every target position may see the whole source):
+// {.key_lengths = src_lengths}.
 static void test_decoder_layer_is_causal(void **state) {
     (void)state;
     static DecCtx c;
@@ -140,6 +142,14 @@ static void test_decoder_layer_is_causal(void **state) {
     for (int bh = 0; bh < DB * DH; bh++)
         for (int i = 0; i < DT; i++)
             for (int j = i + 1; j < DT; j++) assert_float_equal(w[(bh * DT + i) * DT + j], 0.0f, 0.0f);
+    const float *cross = c.acts.cross_attn.weights;  // (B,h,T,S)
+    for (int bh = 0; bh < DB * DH; bh++)
+        for (int i = 0; i < DT; i++)
+            for (int j = i + 1; j < c.src_lengths[bh / DH]; j++) {
+                if (cross[(bh * DT + i) * DS + j] > 0.0f) continue;
+                fail_msg("cross-attention weight (batch row %d, head %d, target %d, source %d) is 0: "
+                         "the cross-attention must not be causal", bh / DH, bh % DH + 1, i, j);
+            }
     static float before[DB * DT * DD];
     memcpy(before, c.acts.out, sizeof before);
     int t = 2;
