@@ -374,12 +374,12 @@ static void print_train_setup(const Trainer *t, const TrainOptions *o, bool corp
     printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
            c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t->model.params.n,
            (double)c->dropout, (double)o->smoothing);
-    printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d threads, seed %llu\n",
+    printf("Adam β1=%.2g β2=%.3g ε=%.0e, warmup %d, lr scale %g; %ld steps, batches of <= %ld tokens, %d thread%s, seed %llu\n",
            (double)t->adam.config.beta1, (double)t->adam.config.beta2, (double)t->adam.config.eps,
            t->adam.config.warmup_steps, (double)t->adam.config.lr_scale, o->steps, o->batch_tokens, o->threads,
-           (unsigned long long)o->seed);
-    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, batch %ld)\n", resume, t->state.step,
-                          t->state.epoch, t->state.batch_in_epoch);
+           o->threads == 1 ? "" : "s", (unsigned long long)o->seed);
+    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, %ld batches into it)\n", resume,
+                          t->state.step, t->state.epoch + 1, t->state.batch_in_epoch);  // epochs count from 1
 }
 
 // Trains to the last step, or until Ctrl-C (which saves a checkpoint to out_path and
@@ -718,7 +718,7 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
         for (int i = 0; i < n_hyps; i++) {
             tokenizer_decode(&tr->tok, hyps[i].tokens, hyps[i].length, text, cap);
             printf("  hypothesis %d: score %.4f  log p %.4f  %d tokens%s  %s\n", i + 1, (double)hyps[i].score,
-                   (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? "" : " (cut at the length limit)", text);
+                   (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? " + </s>" : " (cut at the length limit)", text);
         }
     }
     if (tr->attention) print_cross_attention(tr, src, n, &hyps[0]);
@@ -812,9 +812,12 @@ static int cmd_translate(int argc, char **argv) {
         fprintf(stderr, "%s translate: --alpha expects a number >= 0, got %g\n", program, (double)alpha);
     } else if (!checkpoint_load(model_path, beam, &tr.model, &tr.tok, NULL, NULL, &err)) {
         fprintf(stderr, "%s translate: %s\n", program, err.text);
-    } else if (layer < 0 || layer > tr.model.config.n_layers || head < 0 || head > tr.model.config.n_heads) {
-        fprintf(stderr, "%s translate: --layer expects 0..%d and --head 0..%d\n", program,
-                tr.model.config.n_layers, tr.model.config.n_heads);
+    } else if (layer > tr.model.config.n_layers) {
+        fprintf(stderr, "%s translate: --layer %d: the model has %d decoder layers (1..%d; 0 = the last)\n",
+                program, layer, tr.model.config.n_layers, tr.model.config.n_layers);
+    } else if (head > tr.model.config.n_heads) {
+        fprintf(stderr, "%s translate: --head %d: the model has %d heads (1..%d; 0 = the average)\n", program,
+                head, tr.model.config.n_heads, tr.model.config.n_heads);
     } else {
         set_threads(threads);
         tr.model.decode.full_recompute = full_decode;
