@@ -362,7 +362,10 @@ static void draw_footer(Painter *p, const ViewState *st, const Snapshot *s) {
     const char *hint = st->editing
         ? "typing: every key is text; Enter translates the sentence, Esc or a click elsewhere leaves"
         : st->present ? ""
-        : st->has_replay ? "h help   1/2/3 views   space play/pause   , . frame   r recording/live   tab kind"
+        : st->has_replay && st->has_live
+            ? "h help   1/2/3 views   space play/pause   , . frame   r recording/live   tab kind"
+              "   up/down layer   left/right head   c captions   p present   s save   q quit"
+        : st->has_replay ? "h help   1/2/3 views   space play/pause   , . frame   tab kind"
                            "   up/down layer   left/right head   c captions   p present   s save   q quit"
                          : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
                            "   c captions   p present   click the box to type   s save PNG   q quit";
@@ -1013,8 +1016,10 @@ static void draw_cell_under_mouse(Painter *p, const ViewState *st, const Snapsho
     else
         snprintf(tip, sizeof tip, "row %s, key %s: %.4f", row_label(s, st->kind, r), col_label(s, st->kind, c),
                  viz_box_weight(s, st->kind, &boxes[bi], r, c));
-    draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "under the mouse: layer %d head %d, row %d col %d",
-               boxes[bi].layer + 1, boxes[bi].head + 1, r, c);
+    char head[32] = "mean of the heads";  // layers, heads, rows and columns count from 1
+    if (boxes[bi].head >= 0) snprintf(head, sizeof head, "head %d", boxes[bi].head + 1);
+    draw_textf(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, "under the mouse: layer %d %s, row %d col %d",
+               boxes[bi].layer + 1, head, r + 1, c + 1);
     draw_text(p, FONT_NORMAL, TEXT, x, y + line_height(p, FONT_SMALL), ALIGN_LEFT, tip);
     draw_tooltip(p, st, st->mouse_x, st->mouse_y, tip);
 }

@@ -640,6 +640,19 @@ static void app_close(App *app) {
     app->replay_snapshot = NULL;
 }
 
+// The window's title: what it shows (training a task live, exploring a model, a replay).
+static void window_title(char *title, int chars, const Options *o) {
+    const char *what = "Attention Is All You Need";
+    if (o->live && o->worker.model_path[0])
+        snprintf(title, chars, "%s: exploring %s", what, o->worker.model_path);
+    else if (o->live && o->replay[0])
+        snprintf(title, chars, "%s: training %s live, replaying %s", what, o->worker.task, o->replay);
+    else if (o->live)
+        snprintf(title, chars, "%s: training %s live", what, o->worker.task);
+    else
+        snprintf(title, chars, "%s: replay of %s", what, o->replay);
+}
+
 // Opens the window, its renderer and the fonts. Prints why and returns false if any fails.
 static bool app_open_window(App *app, const Options *o) {
     // Without a display SDL may still "succeed" with an offscreen driver and draw into
@@ -653,8 +666,10 @@ static bool app_open_window(App *app, const Options *o) {
         return false;
     }
     app->sdl = true;
-    app->window = SDL_CreateWindow("Attention Is All You Need: live", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                                   o->width, o->height, SDL_WINDOW_RESIZABLE);
+    char title[600];
+    window_title(title, sizeof title, o);
+    app->window = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o->width, o->height,
+                                   SDL_WINDOW_RESIZABLE);
     if (!app->window) {
         no_display(SDL_GetError());
         return false;
@@ -793,7 +808,8 @@ static bool app_frame(App *app, Options *o, const Snapshot *s, const Snapshot *l
     double t0 = wall_seconds();
     app->last_frame = t0;
     viz_draw(&app->painter, st, s);
-    if (s != live && app->thread_started) viz_draw_live_inset(&app->painter, st, live);
+    // the inset stays off while the help is open: the help box is drawn first and under it
+    if (s != live && app->thread_started && !st->help) viz_draw_live_inset(&app->painter, st, live);
     SDL_RenderPresent(app->renderer);
     double dt = wall_seconds() - t0;
     app->draw_seconds += dt;
