@@ -28,19 +28,6 @@ static float *random_array(Rng *rng, long n) {
     return x;
 }
 
-// The backward's scratch for n weights, holding garbage: a different large value in every
-// float, as a buffer reused from the step before would. A backward that accumulates into
-// it without zeroing it first gets wrong gradients here. (A fresh xmalloc is no test:
-// AddressSanitizer fills it with one constant byte, and a constant added to a whole row
-// of dP cancels in the softmax backward.)
-static float *garbage_scratch(long n) {
-    Rng rng;
-    rng_seed(&rng, 404, 0);
-    float *x = xmalloc(sizeof(float) * (size_t)n);
-    for (long i = 0; i < n; i++) x[i] = 100.0f * rng_normal(&rng);
-    return x;
-}
-
 // Asserts each of the rows (of cols weights) sums to 1 within 1e-6.
 static void assert_rows_sum_to_one(const float *w, int rows, int cols) {
     for (int r = 0; r < rows; r++) {
@@ -151,7 +138,7 @@ static void test_fully_masked_row_is_zero(void **state) {
                       (AttnDims){.B = 1, .h = 1, .Tq = T, .Tk = T, .d_k = D});
     assert_arrays_close("weights of fully masked rows", w, zeros, T * T, 0.0f);
     assert_arrays_close("output of fully masked rows", out, zeros, T * D, 0.0f);
-    float dq[T * D] = {0}, dk[T * D] = {0}, dv[T * D] = {0}, *scratch = garbage_scratch(T * T);
+    float dq[T * D] = {0}, dk[T * D] = {0}, dv[T * D] = {0}, *scratch = garbage_floats(T * T);
     float dout[T * D] = {1, -1, 2, -2, 3, -3};
     attention_backward((AttnInputGrads){dq, dk, dv}, scratch, dout, w, (AttnInputs){q, k, v},
                        (AttnDims){.B = 1, .h = 1, .Tq = T, .Tk = T, .d_k = D});
@@ -204,7 +191,7 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
                   xmalloc(sizeof(float) * (size_t)B * h * Tq * Tk)};
     float *dq = xcalloc((size_t)nq, sizeof(float)), *dk = xcalloc((size_t)nk, sizeof(float));
     float *dv = xcalloc((size_t)nk, sizeof(float));
-    float *scratch = garbage_scratch((long)B * h * Tq * Tk);
+    float *scratch = garbage_floats((long)B * h * Tq * Tk);
     attn_loss(&c);
     attention_backward((AttnInputGrads){dq, dk, dv}, scratch, c.dout, c.w,
                        (AttnInputs){c.q, c.k, c.v},
@@ -329,7 +316,7 @@ static void test_matches_pytorch(void **state) {
         long nq = (long)B * h * Tq * d_k, nk = (long)B * h * Tk * d_k, nw = (long)B * h * Tq * Tk;
         float *q = GET("q", nq), *k = GET("k", nk), *v = GET("v", nk), *dout = GET("dout", nq);
         float *out = xmalloc(sizeof(float) * (size_t)nq), *w = xmalloc(sizeof(float) * (size_t)nw);
-        float *scratch = garbage_scratch(nw);
+        float *scratch = garbage_floats(nw);
         float *dq = xcalloc((size_t)nq, sizeof(float)), *dk = xcalloc((size_t)nk, sizeof(float));
         float *dv = xcalloc((size_t)nk, sizeof(float));
         attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, causal},
@@ -369,7 +356,7 @@ static void test_same_result_for_any_thread_count(void **state) {
     for (int run = 0; run < 2; run++) {
         omp_set_num_threads(run + 1);
         float *out = xmalloc(sizeof(float) * n), *w = xmalloc(sizeof(float) * nw);
-        float *scratch = garbage_scratch(nw);
+        float *scratch = garbage_floats(nw);
         float *dq = xcalloc(n, sizeof(float)), *dk = xcalloc(n, sizeof(float)), *dv = xcalloc(n, sizeof(float));
         attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, true},
                           (AttnDims){.B = B, .h = H, .Tq = T, .Tk = T, .d_k = D});

@@ -52,7 +52,7 @@ static Layer layer_new(int B, int Tq, int Tk, int d_model, int h, const int *len
     const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = d_model, .h = h};
     L.acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
     mha_acts_layout(&L.acts, L.acts_mem, dims);
-    L.scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
+    L.scratch = garbage_floats(mha_scratch_floats(dims));
     long nq = (long)B * Tq * d_model, nk = (long)B * Tk * d_model;
     L.x_q = random_array(&rng, nq, 1.0f);
     L.x_kv = self ? L.x_q : random_array(&rng, nk, 1.0f);
@@ -322,7 +322,7 @@ static void test_matches_pytorch(void **state) {
         float *x_q = GET("x_q", nq), *x_kv = self ? x_q : GET("x_kv", nk);
         const MhaDims dims = {.B = B, .Tq = Tq, .Tk = Tk, .d_model = D, .h = H};
         float *acts_mem = xmalloc(sizeof(float) * (size_t)mha_acts_layout(NULL, NULL, dims));
-        float *scratch = xmalloc(sizeof(float) * (size_t)mha_scratch_floats(dims));
+        float *scratch = garbage_floats(mha_scratch_floats(dims));
         MhaActs acts;
         mha_acts_layout(&acts, acts_mem, dims);
         float *out = xmalloc(sizeof(float) * (size_t)nq);

@@ -89,7 +89,7 @@ static void check_encoder_layer(float p, uint64_t seed) {
         for (int t = c.src_lengths[b]; t < ES; t++)
             memset(c.r + ((long)b * ES + t) * ED, 0, sizeof(float) * ED);
     float *grads = xcalloc(encoder_layer_weights_layout(NULL, NULL, ED, EF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(ENC_DIMS));
+    float *scratch = garbage_floats(encoder_layer_scratch_floats(ENC_DIMS));
     EncoderLayerWeights dw;
     encoder_layer_weights_layout(&dw, grads, ED, EF);
     float dx[EB * ES * ED] = {0};
@@ -167,7 +167,7 @@ static void test_encoder_layer_matches_pytorch(void **state) {
     float *grads = xcalloc((size_t)np, sizeof(float));
     encoder_layer_weights_layout(&dw, grads, D, F);
     float *buf = xmalloc(sizeof(float) * (size_t)encoder_layer_acts_layout(NULL, NULL, dims));
-    float *scratch = xmalloc(sizeof(float) * (size_t)encoder_layer_scratch_floats(dims));
+    float *scratch = garbage_floats(encoder_layer_scratch_floats(dims));
     float *dx = xcalloc((size_t)n, sizeof(float));
     EncoderLayerActs acts;
     encoder_layer_acts_layout(&acts, buf, dims);

@@ -86,7 +86,7 @@ static void check_decoder_layer(float p, uint64_t seed) {
     static DecCtx c;
     dec_ctx_init(&c, p, seed);
     float *grads = xcalloc(decoder_layer_weights_layout(NULL, NULL, DD, DF), sizeof(float));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(DEC_DIMS));
+    float *scratch = garbage_floats(decoder_layer_scratch_floats(DEC_DIMS));
     DecoderLayerWeights dw;
     decoder_layer_weights_layout(&dw, grads, DD, DF);
     static float dy[DB * DT * DD], dmemory[DB * DS * DD];
@@ -181,7 +181,7 @@ static void test_decoder_layer_matches_pytorch(void **state) {
     decoder_layer_weights_layout(&dw, grads, D, F);
     float *y = fixture_get(fx, "y", nt), *memory = fixture_get(fx, "memory", ns);
     float *buf = xmalloc(sizeof(float) * (size_t)decoder_layer_acts_layout(NULL, NULL, dims));
-    float *scratch = xmalloc(sizeof(float) * (size_t)decoder_layer_scratch_floats(dims));
+    float *scratch = garbage_floats(decoder_layer_scratch_floats(dims));
     float *dy = xcalloc((size_t)nt, sizeof(float)), *dmemory = xcalloc((size_t)ns, sizeof(float));
     DecoderLayerActs acts;
     decoder_layer_acts_layout(&acts, buf, dims);

@@ -138,3 +138,13 @@ void assert_grad_ok(const char *what, GradCheck check, float tol) {
                  what, check.worst_index, (double)check.worst_analytic, (double)check.worst_numeric,
                  (double)check.max_rel_error, (double)tol);
 }
+
+float *garbage_floats(long n) {
+    float *x = xmalloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    uint64_t state = 0x9e3779b97f4a7c15ull;
+    for (long i = 0; i < n; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;  // an LCG step
+        x[i] = (float)((double)(state >> 40) / (double)(1ull << 24) * 200.0 - 100.0);
+    }
+    return x;
+}

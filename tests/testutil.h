@@ -39,6 +39,15 @@ void fixture_free(Fixture *fx);
 // Fails the test, naming `what` and the worst index, unless every |a-b| <= tol.
 void assert_arrays_close(const char *what, const float *a, const float *b, long n, float tol);
 
+// ---- scratch buffers ---------------------------------------------------------------
+// n floats of garbage (allocated; free it): a different value in [-100, 100] in each,
+// for the scratch buffer a backward pass is handed, as a buffer reused from the step
+// before would hold. A backward that accumulates into its scratch without zeroing it
+// first gets wrong gradients with it. A fresh xmalloc is no such test: AddressSanitizer
+// fills it with one constant byte, and a constant added to a whole row of dP, say,
+// cancels in the softmax backward.
+float *garbage_floats(long n);
+
 // ---- finite differences -----------------------------------------------------------
 // A scalar function of some parameters, computed by running a forward pass. ctx
 // carries whatever the forward needs. Return double so summing does not add error.
