@@ -41,7 +41,7 @@ static void test_embedding_forward_by_hand(void **state) {
     for (int j = 0; j < 9; j++) assert_float_equal(o9[j], 3.0f * (float)j, 0.0f);
 }
 
-// Token 1 appears twice: its gradient row gets both output rows' gradients (×√4 = 2)
+// Token 1 appears twice: its gradient row gets both output rows' gradients (×√2: d = 2)
 // added to what was already there; a token that does not appear is left untouched.
 // hint: token 2's row must stay at 100 and the others add to 100: use += (not =). Token 1
 // appears twice, so both of its gradient rows add up. Each is scaled by √d_model, like the
