@@ -265,12 +265,21 @@ run_one() {  # test source, program
     done < "$log.res"
     if [ "$status" -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
         failed=$((failed + 1))
+        # the test that was running: the last one cmocka started; the ones after it never ran
+        last=$(sed -n 's/^\[ RUN      \] //p' "$log" | tail -n 1)
+        total=$(sed -n 's/^\[==========\] Running \([0-9]*\) test.*/\1/p' "$log" | head -n 1)
+        done_count=$(grep -c '^\[ RUN      \]' "$log")
+        notrun=""
+        if [ -n "$last" ] && [ -n "$total" ] && [ "$total" -gt "$done_count" ]; then
+            notrun="; the $((total - done_count)) checks after it did not run (counted as failed)"
+            failed=$((failed + total - done_count))
+        fi
         if [ -z "${COURSE_QUIET:-}" ]; then
             if [ "$status" -eq 124 ]; then
-                echo "  FAILED  $(basename "$2"): still running after ${COURSE_TIMEOUT:-300} s (an endless loop?)"
+                echo "  FAILED  ${last:-$(basename "$2")}: still running after ${COURSE_TIMEOUT:-300} s (an endless loop?)$notrun"
             else
-                echo "  FAILED  $(basename "$2") crashed (exit $status); the end of its output:"
-                grep -m 12 -E 'ERROR|SUMMARY|runtime error|#[0-9] .* in [a-z_]+ ' "$log" | sed 's/^/          /'
+                echo "  FAILED  ${last:-$(basename "$2")} crashed (exit $status)$notrun; the end of its output:"
+                grep -m 14 -E 'ERROR|SUMMARY|runtime error|located|allocated by|freed by|#[0-9] .* in [a-z_]+ ' "$log" | sed 's/^/          /'
                 echo "          hint: a crash in your code usually means an index past the end of an array"
                 echo "          (check the shapes in the TODO) or a pointer you did not fill in."
             fi
