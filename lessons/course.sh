@@ -225,13 +225,22 @@ lesson_tests() {
 # lines from "// hint:" on are the hint, the lines before it say what is checked.
 # Prints "checks<TAB>text" and "hint<TAB>text" lines (either may be missing).
 hint_for() {  # test source, test name
+    # Only the first paragraph says what is checked (the rest explains the test's design).
+    # A line that is indented or starts a numbered or dashed item (a worked table) keeps its
+    # own line: it is joined with \037, which the printer turns back into a line break.
     awk -v t="$2" '
+        function join(acc, c) {
+            if (acc == "") return c
+            return acc ((c ~ /^( |[0-9]+\.|- )/) ? "\037" : " ") c
+        }
         /^[ \t]*\/\// { c = $0; sub(/^[ \t]*\/\/ ?/, "", c)
                         if (c ~ /^hint:/) { inhint = 1; sub(/^hint: */, "", c) }
-                        if (inhint) h = h (h ? " " : "") c; else d = d (d ? " " : "") c
+                        if (inhint) h = join(h, c)
+                        else if (c == "") dstop = (d != "")
+                        else if (!dstop) d = join(d, c)
                         next }
         $0 ~ "^static void " t "\\(" { if (d) print "checks\t" d; if (h) print "hint\t" h; exit }
-        { d = ""; h = ""; inhint = 0 }' "$1"
+        { d = ""; h = ""; inhint = 0; dstop = 0 }' "$1"
 }
 
 # Runs one test program and prints each check as passed or FAILED with its hint.
@@ -258,7 +267,7 @@ run_one() {  # test source, program
                                          if (n <= 8 || i <= 3 || i > n - 5) print "          " line[i] } }' "$log"
             hint_for "$1" "$name" | while IFS='	' read -r kind text; do
                 # fold the text alone, then indent: every line stays within 96 columns
-                printf '%s\n' "$text" | fold -s -w 78 | awk -v k="$kind:" '
+                printf '%s\n' "$text" | tr '\037' '\n' | fold -s -w 78 | awk -v k="$kind:" '
                     NR == 1 { printf "          %-7s %s\n", k, $0; next } { print "                  " $0 }'
             done
         fi

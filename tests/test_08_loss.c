@@ -28,6 +28,9 @@ static LossSpec spec(int B, int T, int V, float smoothing) {
 //   (1/V) Σ_c -log p(c)  = (ln 4 + ln(4/3)) / 2      = 0.8369882
 //   loss = 0.9 · 0.2876821 + 0.1 · 0.8369882          = 0.3426127
 //   q = [ε/2, 1 - ε + ε/2] = [0.05, 0.95];  dlogits = p - q = [0.2, -0.2]
+// hint: loss-row: nll = log z - (logit(y) - max) and smooth = log z - (1/V) Σ_c (logit(c) -
+// max), z = Σ_c exp(logit(c) - max). loss-gradient: q(c) = ε/V for EVERY class, plus
+// (1 - ε) at the target, so dlogits = p - q: 0.25 - 0.05 and 0.75 - 0.95 here.
 static void test_loss_by_hand(void **state) {
     (void)state;
     float logits[2] = {0.0f, logf(3.0f)}, probs[2], dlogits[2] = {0};
@@ -45,6 +48,9 @@ static void test_loss_by_hand(void **state) {
 
 // The fixture's logits, targets (with padding) and PyTorch's loss and gradient, with
 // ε = 0.1 and with ε = 0 (the unsmoothed loss also comes out as result.nll).
+// hint: the loss and every gradient entry are divided by the number of non-padding
+// positions (n_tokens), not by B·T; the ε = 0 case failing alone points at the (1 - ε)
+// weight on the target.
 static void test_loss_matches_pytorch(void **state) {
     (void)state;
     enum { B = 3, T = 5, V = 11, N = B * T * V };
@@ -80,6 +86,8 @@ static void test_loss_matches_pytorch(void **state) {
 
 // Padding positions contribute nothing: changing their logits changes neither the loss
 // nor any gradient, and their gradient rows stay 0. A batch of only padding has loss 0.
+// hint: in loss-gradient, skip a row whose target is spec.ignore_index before touching
+// dlogits: its row must stay exactly as the caller left it (zero).
 static void test_padding_is_ignored(void **state) {
     (void)state;
     enum { B = 2, T = 3, V = 7, N = B * T * V };
@@ -112,6 +120,9 @@ static void test_padding_is_ignored(void **state) {
 // Logits in the thousands neither overflow nor give NaN, and shifting every logit of a
 // row by a constant leaves the loss unchanged (softmax is shift invariant). The probs
 // may overwrite the logits (in place).
+// hint: subtract the row's largest logit before expf, or exp(1000) is inf; and read
+// everything you need from the logits (the max, the target's logit, their sum) before
+// the first write to probs, which may be the same array.
 static void test_stable_and_in_place(void **state) {
     (void)state;
     float small[3] = {1.0f, 2.0f, 3.0f}, big[3] = {3001.0f, 3002.0f, 3003.0f}, probs[3];
@@ -128,6 +139,8 @@ static void test_stable_and_in_place(void **state) {
 // (so the training loop stops, §5 of the design) and must not read past the row: under
 // AddressSanitizer an out-of-bounds read here is a failure. The NaN sits last, where a
 // search for the largest logit would run off the end.
+// hint: loop over exactly the V classes (c < V) whatever the values; a comparison with a
+// NaN is false, so a loop that stops when it finds a larger logit never stops.
 static void test_nan_logit_gives_nan_loss_without_overrun(void **state) {
     (void)state;
     float *logits = xmalloc(sizeof(float) * 3), probs[3];
@@ -149,6 +162,8 @@ static void test_nan_logit_gives_nan_loss_without_overrun(void **state) {
 
 // The plain row on the by-hand example above: V = 2, logits [0, ln 3], target 1 gives
 // -log p(y) = 0.2876821, (1/V) Σ_c -log p(c) = 0.8369882, p = [1/4, 3/4], argmax 1.
+// hint: this is loss-row alone: row.nll = -log p(target), row.smooth = -(1/V) Σ_c log p(c)
+// (not yet mixed with ε), row.argmax the index of the largest logit.
 static void test_plain_row_by_hand(void **state) {
     (void)state;
     float logits[2] = {0.0f, logf(3.0f)}, probs[2];
@@ -260,6 +275,9 @@ static double loss_of_logits(void *ctx) {
 // Every dL/dlogit (padding included, where it must be 0) for ε = 0.1 and ε = 0; then the
 // same check with one analytic entry's sign flipped must fail, so the check can see a
 // wrong gradient.
+// hint: dL/dlogit(c) = (p(c) - q(c)) / n_tokens, ADDED (+=) to dlogits; an error only at
+// the target class means the (1 - ε) term is missing or doubled, an error everywhere the
+// ε/V term or the 1/n_tokens scale.
 static void test_backward_matches_finite_differences(void **state) {
     (void)state;
     enum { B = 2, T = 4, V = 9, N = B * T * V };

@@ -143,6 +143,16 @@ static void test_adam_matches_pytorch(void **state) {
     fixture_free(fx);
 }
 
+// Marks in is_kb (one flag per parameter) the key biases b_k of every attention layer:
+// their gradient is rounding noise (see the test below).
+static void mark_key_biases(bool *is_kb, const Model *m) {
+    int d = m->config.d_model;
+    for (int l = 0; l < m->config.n_layers; l++) {
+        const float *biases[3] = {m->params.w.enc[l].self_attn.b_k, m->params.w.dec[l].self_attn.b_k, m->params.w.dec[l].cross_attn.b_k};
+        for (int k = 0; k < 3; k++)
+            for (int i = 0; i < d; i++) is_kb[biases[k] - m->params.values + i] = true;
+    }
+}
 // Ten steps of the whole of §5 on a tiny model (V 11, d_model 8, h 2, d_ff 16, N 1,
 // dropout 0): forward, label-smoothed loss, backward, Adam with Eq. (3) (warmup 10), next
 // to PyTorch's TorchTransformer (tests/fixtures/torch_model.py) from the same weights. The
@@ -159,14 +169,9 @@ static void test_adam_matches_pytorch(void **state) {
 // drawn with scale 0.5 (not smaller): with nearly uniform attention some other gradients
 // sink to ~1e-11, and then even PyTorch in float32 and float64 disagree by ~1e-3 after
 // ten steps; at this scale they agree to ~4e-6.
-static void mark_key_biases(bool *is_kb, const Model *m) {
-    int d = m->config.d_model;
-    for (int l = 0; l < m->config.n_layers; l++) {
-        const float *biases[3] = {m->params.w.enc[l].self_attn.b_k, m->params.w.dec[l].self_attn.b_k, m->params.w.dec[l].cross_attn.b_k};
-        for (int k = 0; k < 3; k++)
-            for (int i = 0; i < d; i++) is_kb[biases[k] - m->params.values + i] = true;
-    }
-}
+// hint: run the other lesson 08 checks first: this one fails when any of loss-row,
+// loss-gradient, lr-schedule or adam-update is wrong. If only this one fails, compare the
+// step at which the losses part: step 1 wrong is the loss, later steps the update.
 static void test_ten_model_steps_match_pytorch(void **state) {
     (void)state;
     enum { B = 2, S = 5, T = 4 };
