@@ -111,7 +111,7 @@ cmd_exercise() {
 # Prints lesson NN's exercises as "  name  file:line  title" for the student's files.
 list_lesson() {
     all_exercises | awk -F '\t' -v l="$1" -v d="$(ex_dir "$1")" '
-        $1 == l { f = $5; sub(/.*\//, "", f); printf "  %-22s %s/%s  %s\n", $2, d, f, $4 }'
+        $1 == l { f = $5; sub(/.*\//, "", f); printf "  %-24s %s/%s  %s\n", $2, d, f, $4 }'
 }
 
 # ---- make solution / make reset -------------------------------------------------
@@ -393,7 +393,9 @@ cmd_progress() {
 }
 
 cmd_exercises() {
-    all_exercises | awk -F '\t' '{ f = $5; printf "%s  %-22s %s:%s  %s\n", $1, $2, f, $3, $4 }'
+    # by lesson, and in each lesson in the order of the files and lines
+    all_exercises | sort -t '	' -k1,1 -s |
+        awk -F '\t' '{ f = $5 ":" $3; printf "%s  %-24s %-22s %s\n", $1, $2, f, $4 }'
 }
 
 CMD=${1:-}
