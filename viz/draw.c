@@ -310,28 +310,61 @@ static int header_height(const Painter *p) { return line_height(p, FONT_BIG) + 8
 static int footer_height(const Painter *p) { return line_height(p, FONT_SMALL) + 6; }
 static int margin(const Painter *p) { return p->font_px[FONT_NORMAL]; }
 
-// "step N / total" and what is going on: training with the time left, paused, finished,
-// a replay, a loaded model.
-static void header_status(char *out, size_t size, const ViewState *st, const Snapshot *s) {
-    char step[64] = "";
-    if (s->total_steps > 0) snprintf(step, sizeof step, "step %ld / %ld", s->step, s->total_steps);
-    else if (s->step > 0) snprintf(step, sizeof step, "step %ld", s->step);
+// One field of the header's status line and how much it matters: when the line does not
+// fit, the fields of the highest `rank` go first (a field is never cut in the middle, so
+// "REPLAY" never reads "PLAY").
+typedef struct {
+    char text[96];
+    int rank;  // 0 = kept to the last
+} StatusField;
+
+enum { STATUS_FIELDS = 7 };
+
+// The status fields, in reading order: the task (and REPLAY), "step N / total", the loss,
+// the learning rate, the speed, what is going on (training, paused, finished, playing, a
+// loaded model), the time left. Returns how many (at most STATUS_FIELDS).
+static int header_status(StatusField *f, const ViewState *st, const Snapshot *s) {
+    int n = 0;
+#define FIELD(r, ...) (snprintf(f[n].text, sizeof f[n].text, __VA_ARGS__), f[n++].rank = (r))
     if (s->version == 0) {
-        snprintf(out, size, "waiting for the first snapshot ...");
-    } else if (s->replay) {
-        snprintf(out, size, "REPLAY %s   %s   loss %.3f   %s", s->task, step, s->train_loss,
-                 st->playing ? "playing" : "space plays");
+        FIELD(0, "waiting for the first snapshot ...");
+        return n;
+    }
+    if (s->replay) FIELD(0, "REPLAY %s", s->task);
+    else FIELD(0, "%s", s->task);
+    if (s->total_steps > 0) FIELD(1, "step %ld / %ld", s->step, s->total_steps);
+    else if (s->step > 0) FIELD(1, "step %ld", s->step);
+    if (s->replay) {
+        FIELD(3, "loss %.3f", s->train_loss);
+        FIELD(2, "%s", st->playing ? "playing" : "space plays");
     } else if (s->history_len == 0) {  // nothing trained (yet, or a loaded model)
-        snprintf(out, size, "%s   %s   %s", s->task, step, s->finished ? "not training" : "starting ...");
+        FIELD(2, "%s", s->finished ? "not training" : "starting ...");
     } else {
-        char left[48] = "";
+        FIELD(3, "loss %.3f", s->train_loss);
+        FIELD(6, "lr %.2e", s->lr);
+        FIELD(5, "%.0f tok/s", s->tokens_per_sec);
+        FIELD(2, "%s", s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED" : "training");
         if (!s->finished && s->seconds_left >= 0) {
             long t = lroundf(s->seconds_left);
-            snprintf(left, sizeof left, "   %ld:%02ld left", t / 60, t % 60);
+            FIELD(4, "%ld:%02ld left", t / 60, t % 60);
         }
-        snprintf(out, size, "%s   %s   loss %.3f   lr %.2e   %.0f tok/s   %s%s", s->task, step, s->train_loss,
-                 s->lr, s->tokens_per_sec,
-                 s->finished ? "finished" : (s->paused || st->paused) ? "PAUSED" : "training", left);
+    }
+#undef FIELD
+    return n;
+}
+
+// The fields of rank <= max_rank joined by three spaces, into out.
+static void join_status(char *out, size_t size, const StatusField *f, int n, int max_rank) {
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < n; i++) {
+        if (f[i].rank > max_rank) continue;
+        const char *sep = used ? "   " : "";
+        size_t add = strlen(sep) + strlen(f[i].text);
+        if (used + add + 1 > size) break;
+        memcpy(out + used, sep, strlen(sep));
+        memcpy(out + used + strlen(sep), f[i].text, strlen(f[i].text) + 1);
+        used += add;
     }
 }
 
@@ -347,11 +380,15 @@ static void draw_header(Painter *p, const ViewState *st, const Snapshot *s) {
         if (v == (int)st->view) fill_rect(p->renderer, x, hh - 4, w, 3, ACCENT);
         x += w + 2 * m;
     }
-    char right[256];
-    header_status(right, sizeof right, st, s);
-    // The status in what room the view tabs leave: smaller text first, then cut on the left.
-    int room = st->width - m - x;
+    // The status in what room the view tabs leave: smaller text first, then without the
+    // fields that matter least, whole fields at a time; only the first is ever cut.
+    StatusField fields[STATUS_FIELDS];
+    int n = header_status(fields, st, s), room = st->width - m - x;
+    char right[STATUS_FIELDS * 100];
+    join_status(right, sizeof right, fields, n, STATUS_FIELDS);
     FontId font = text_width(p, FONT_NORMAL, right) <= room ? FONT_NORMAL : FONT_SMALL;
+    for (int rank = STATUS_FIELDS - 1; rank > 0 && text_width(p, font, right) > room; rank--)
+        join_status(right, sizeof right, fields, n, rank - 1);
     int fy = (hh - line_height(p, font)) / 2;
     draw_text_right_clipped(p, font, s->replay ? ACCENT : TEXT, st->width - m, fy, room, right);
 }
