@@ -262,23 +262,66 @@ static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Al
     return draw_text(p, font, color, x, y, align, buf);
 }
 
-// Draws s like draw_text (left aligned) but at most max_w pixels wide: what does not fit
-// is cut off, so a long line cannot run into the text beside it.
+static int text_width(Painter *p, FontId font, const char *s);
+
+// s shortened to fit max_w pixels with "…" where the cut is, into out (size bytes): its
+// start (keep_end false) or its end (keep_end true), cut between UTF-8 characters; s
+// itself when it fits. The longest piece that fits is found by bisection on the
+// character boundaries.
+static void fit_with_ellipsis(Painter *p, FontId font, const char *s, int max_w, bool keep_end, char *out,
+                              size_t size) {
+    snprintf(out, size, "%s", s);
+    size_t len = strlen(out);
+    if (text_width(p, font, out) <= max_w || len == 0) return;
+    static const char dots[] = "\xe2\x80\xa6";  // U+2026 "…"
+    char *text = malloc(len + 1), *trial = malloc(len + sizeof dots);
+    if (!text || !trial) {
+        free(text), free(trial);
+        return;
+    }
+    memcpy(text, out, len + 1);
+    size_t lo = 0, hi = len;  // bytes kept: lo always fits (0: the dots alone)
+    while (lo < hi) {
+        size_t half = (lo + hi + 1) / 2, mid = half;  // moved onto a character boundary:
+        if (keep_end) while (mid < len && ((unsigned char)text[len - mid] & 0xC0) == 0x80) mid++;
+        else while (mid < len && ((unsigned char)text[mid] & 0xC0) == 0x80) mid++;
+        if (mid > hi) {  // no boundary in [half, hi]
+            hi = half - 1;
+            continue;
+        }
+        if (keep_end) snprintf(trial, len + sizeof dots, "%s%s", dots, text + len - mid);
+        else snprintf(trial, len + sizeof dots, "%.*s%s", (int)mid, text, dots);
+        if (text_width(p, font, trial) <= max_w) lo = mid;
+        else hi = mid - 1;
+    }
+    if (keep_end) snprintf(out, size, "%s%s", dots, text + len - lo);
+    else snprintf(out, size, "%.*s%s", (int)lo, text, dots);
+    free(text), free(trial);
+}
+
+// Draws s like draw_text (left aligned) but at most max_w pixels wide: a longer text is
+// cut at the end with "…", so it cannot run into the text beside it and the cut shows.
 static void draw_text_clipped(Painter *p, FontId font, SDL_Color color, int x, int y, int max_w,
                               const char *s) {
-    const TextEntry *e = text_get(p, font, color, s, false);
-    if (!e || max_w <= 0) return;
+    if (max_w <= 0) return;
+    char fitted[VIZ_TEXT_CHARS + 8];
+    fit_with_ellipsis(p, font, s, max_w, false, fitted, sizeof fitted);
+    const TextEntry *e = text_get(p, font, color, fitted, false);
+    if (!e) return;
     int w = SDL_min(e->w, max_w);
     SDL_Rect src = {0, 0, w, e->h}, dst = {x, y, w, e->h};
     SDL_RenderCopy(p->renderer, e->texture, &src, &dst);
 }
 
 // Draws s right-aligned on x, at most max_w pixels wide: a longer label loses its
-// beginning, so the end ("... -> predicted token") stays next to the grid.
+// beginning to "…", so the end ("... -> predicted token") stays next to the grid.
 static void draw_text_right_clipped(Painter *p, FontId font, SDL_Color color, int x, int y, int max_w,
                                     const char *s) {
-    const TextEntry *e = text_get(p, font, color, s, false);
-    if (!e || max_w <= 0) return;
+    if (max_w <= 0) return;
+    char fitted[VIZ_TEXT_CHARS + 8];
+    fit_with_ellipsis(p, font, s, max_w, true, fitted, sizeof fitted);
+    const TextEntry *e = text_get(p, font, color, fitted, false);
+    if (!e) return;
     int w = SDL_min(e->w, max_w);
     SDL_Rect src = {e->w - w, 0, w, e->h}, dst = {x - w, y, w, e->h};
     SDL_RenderCopy(p->renderer, e->texture, &src, &dst);
@@ -980,10 +1023,12 @@ static void draw_axis_titles(Painter *p, const ViewState *st, const HeatmapBox *
                      boxes[0].grid.y + boxes[0].grid.h, rows);
         draw_text(p, FONT_SMALL, p->dim, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
     } else if (n > 1) {
-        draw_text(p, FONT_SMALL, p->dim, m + title_width + 2 * m, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
-                  ALIGN_LEFT, st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
-                  : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
-                                             : "rows: target queries   columns: source keys");
+        int x = m + title_width + 2 * m;
+        draw_text_clipped(p, FONT_SMALL, p->dim, x, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
+                          st->width - m - x,
+                          st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
+                          : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
+                                                     : "rows: target queries   columns: source keys");
     }
 }
 
@@ -1007,21 +1052,21 @@ static int draw_probe_column(Painter *p, const ViewState *st, const Snapshot *s,
     int y = attention_area(p, st).y, lh = line_height(p, FONT_NORMAL);
     char caption[160];
     snprintf(caption, sizeof caption, "probe sentence (%s)", s->names.source[0] ? s->names.source : "source");
-    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, caption);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, w, caption);
     y += line_height(p, FONT_SMALL);
     draw_text_clipped(p, FONT_BIG, TEXT, x, y, w, s->probe);
     y += line_height(p, FONT_BIG) + m / 2;
     const char *tgt = s->names.target[0] ? s->names.target : "";
     snprintf(caption, sizeof caption, "translation%s%s (%s)", tgt[0] ? " into " : "", tgt,
              s->replay ? "greedy, as recorded" : "best beam hypothesis");
-    draw_text(p, FONT_SMALL, p->dim, x, y, ALIGN_LEFT, caption);
+    draw_text_clipped(p, FONT_SMALL, p->dim, x, y, w, caption);
     y += line_height(p, FONT_SMALL);
     draw_text_clipped(p, FONT_BIG, ACCENT, x, y, w,
                       s->version > 0 && !s->translation[0] && (s->n_hyps > 0 || s->replay) ? "(empty: </s> first)"
                                                                                           : s->translation);
     y += line_height(p, FONT_BIG) + m / 2;
-    draw_text(p, FONT_SMALL, s->warning[0] ? ACCENT : p->dim, x, y, ALIGN_LEFT,
-              s->warning[0] ? s->warning : s->replay ? "" : "beam hypotheses   score (log p / length penalty)");
+    draw_text_clipped(p, FONT_SMALL, s->warning[0] ? ACCENT : p->dim, x, y, w,
+                      s->warning[0] ? s->warning : s->replay ? "" : "beam hypotheses   score (log p / length penalty)");
     y += line_height(p, FONT_SMALL);
     for (int i = 0; i < SDL_min(s->n_hyps, VIZ_MAX_HYPS); i++) {
         int score_w = draw_textf(p, FONT_NORMAL, p->dim, x + w, y, ALIGN_RIGHT, "%.3f", s->hyp_scores[i]);
@@ -1033,8 +1078,8 @@ static int draw_probe_column(Painter *p, const ViewState *st, const Snapshot *s,
     SDL_Rect box = viz_text_box_rect(p, st);
     y = box.y;
     if (!s->replay) {
-        draw_text(p, FONT_SMALL, st->editing ? ACCENT : p->dim, x, y - line_height(p, FONT_SMALL), ALIGN_LEFT,
-                  st->editing ? "your sentence (typing: keys are text, not shortcuts)" : "your sentence");
+        draw_text_clipped(p, FONT_SMALL, st->editing ? ACCENT : p->dim, x, y - line_height(p, FONT_SMALL), w,
+                          st->editing ? "your sentence (typing: keys are text, not shortcuts)" : "your sentence");
         draw_text_box(p, st, x, y, w);
     }
     return y + lh + 8 + m;
