@@ -52,10 +52,16 @@ typedef struct {
 } Worker;
 
 
-// The warning for a probe: words never seen in training, or letters outside a
-// synthetic task's alphabet ("" when there is nothing to say).
+// The warning for a probe: empty (nothing but spaces), words never seen in training, or
+// letters outside a synthetic task's alphabet ("" when there is nothing to say).
 static void probe_warning(const Worker *w, const char *probe, char *out, size_t size) {
     out[0] = '\0';
+    const char *c = probe;
+    while (*c == ' ' || *c == '\t') c++;
+    if (!*c) {
+        snprintf(out, size, "warning: the sentence is empty: the model sees only </s>");
+        return;
+    }
     if (w->alphabet > 0) {
         for (const char *c = probe; *c; c++)
             if (*c < 'a' || *c >= 'a' + w->alphabet) {
