@@ -355,7 +355,7 @@ static bool commit_file(Writer *w, const char *tmp, const char *path, ErrorMessa
     ok = (fclose(w->f) == 0) && ok;
     if (!ok) {
         remove(tmp);
-        return error_set(err, "%s: write failed (is the disk full?)", tmp);
+        return error_set(err, "%s: write failed (is the disk full?); the old file, if any, is untouched", path);
     }
     if (rename(tmp, path) != 0) {
         int saved = errno;
@@ -383,7 +383,7 @@ bool checkpoint_save_parts(const char *path, const CheckpointParts *parts, Error
         return error_set(err, "%s: the optimiser has %ld moments but the model %ld parameters",
                          path, opt->n, m->params.n);
     Writer w = {fopen(tmp, "wb"), CHECKPOINT_FNV_OFFSET, true};
-    if (!w.f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!w.f) return error_set(err, "%s: cannot write it (writing %s first): %s", path, tmp, strerror(errno));
     size_t vocab_len = 0;
     char *vocab = parts->tok ? tokenizer_to_string(parts->tok, &vocab_len) : NULL;
     write_file(&w, parts, vocab, vocab_len);
@@ -399,7 +399,7 @@ bool checkpoint_prepare_path(const char *path, bool *stale_removed, ErrorMessage
     struct stat st;
     if (lstat(tmp, &st) == 0 && S_ISREG(st.st_mode) && unlink(tmp) == 0) *stale_removed = true;
     FILE *f = fopen(tmp, "wb");
-    if (!f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return error_set(err, "%s: cannot write it (writing %s first): %s", path, tmp, strerror(errno));
     fclose(f);
     remove(tmp);
     return true;

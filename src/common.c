@@ -132,12 +132,12 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
     if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return error_set(err, "%s: path too long", path);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return error_set(err, "%s: cannot create: %s", tmp, strerror(errno));
+    if (!f) return error_set(err, "%s: cannot write it (writing %s first): %s", path, tmp, strerror(errno));
     bool ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = (fclose(f) == 0) && ok;
     if (!ok) {
         remove(tmp);
-        return error_set(err, "%s: write failed (is the disk full?)", tmp);
+        return error_set(err, "%s: write failed (is the disk full?); the old file, if any, is untouched", path);
     }
     if (rename(tmp, path) != 0) {
         remove(tmp);

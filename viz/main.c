@@ -207,7 +207,7 @@ static OptionResult view_option(OptionWord *w, Options *o) {
         else if (!strcmp(w->value, "cross")) view->kind = VIZ_CROSS;
         else r = bad_value(w, "encoder, decoder or cross");
     } else if (!strcmp(a, "--layer")) {
-        if ((r = number_option(w, 1, VIZ_MAX_LAYERS, "a layer number 1..6", &n)) == OPTION_TAKEN) {
+        if ((r = number_option(w, 1, VIZ_MAX_LAYERS, "a layer number from 1 (the model's N at most)", &n)) == OPTION_TAKEN) {
             view->layer = (int)n - 1;
             o->layer_given = true;
         }
@@ -216,7 +216,7 @@ static OptionResult view_option(OptionWord *w, Options *o) {
         if (!strcmp(w->value, "all")) view->head = -1;
         else if (!strcmp(w->value, "mean")) view->head = VIZ_HEAD_AVERAGE;
         else if (parse_int(w->value, 1, VIZ_MAX_HEADS, &n)) view->head = (int)n - 1;
-        else return bad_value(w, "a head number 1..8, 'all' or 'mean'");
+        else return bad_value(w, "a head number from 1 (the model's h at most), 'all' or 'mean'");
         o->head_given = view->head >= 0;
     } else if (!strcmp(a, "--pe-positions")) {
         if ((r = number_option(w, 4, 512, "a number of positions 4..512", &n)) == OPTION_TAKEN) view->pe_positions = (int)n;
@@ -304,7 +304,7 @@ static bool check_option_combinations(Options *o, const char *program, long fram
 
 // Parses argv into o. Prints a one-line error and returns false on a bad option.
 static bool parse_options(int argc, char **argv, Options *o, bool *help) {
-    const char *program = argv[0];
+    const char *program = "transformer-viz";  // the prefix of every message, as elsewhere
     memset(o, 0, sizeof *o);
     snprintf(o->worker.task, sizeof o->worker.task, "fr-en");
     o->width = 1280;
@@ -323,7 +323,7 @@ static bool parse_options(int argc, char **argv, Options *o, bool *help) {
         if (r == OPTION_UNKNOWN) r = view_option(&w, o);
         if (r == OPTION_UNKNOWN) r = output_option(&w, o, &frames);
         if (r == OPTION_UNKNOWN)
-            fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", program, w.name, program);
+            fprintf(stderr, "%s: unknown option '%s' (see %s --help)\n", program, w.name, argv[0]);
         if (r != OPTION_TAKEN) return false;
         if (w.took_value) i++;
     }
@@ -724,7 +724,7 @@ static void app_stop_worker(App *app, Options *o) {
         char history[PATH_MAX];
         history_path_for(history, sizeof history, ckpt);
         fprintf(stderr, "transformer-viz: the live model is saved in %s (step %ld), its attention history in %s;\n"
-                        "  explore it with: build/transformer-viz --model %s   or replay: --replay %s\n",
+                        "  explore it with: build/transformer-viz --model %s   or replay it: build/transformer-viz --replay %s\n",
                 ckpt, o->worker.steps_done, history, ckpt, history);
     }
     control_free(&app->control);
