@@ -1544,16 +1544,17 @@ static void draw_help(Painter *p, const ViewState *st) {
         {"h or ?", "show / hide this help"},
         {"1  2  3", "views: attention, positional encoding, training curves"},
         {"space", "pause / resume training (replay: play / pause)"},
-        {"tab", "next attention kind: encoder self, decoder self (masked), cross"},
+        {"tab", "next attention kind: encoder self, decoder self (masked), cross (shift+tab: back)"},
         {"up / down", "previous / next layer  (positional view: frequency i)"},
         {"left / right", "previous / next head; before head 1 comes 'all heads'"},
         {"a", "all heads of the layer as a grid (or click one head of the grid)"},
         {"v  g  b", "mean of the heads;  all layers x heads;  pin a head to compare with the next"},
-        {", .  r", "replay: previous / next frame (or drag the slider);  recording / live (or click the LIVE inset)"},
+        {", .  Home End", "replay: previous / next frame, first / last (or drag the slider)"},
+        {"r", "replay: the recording or the live run (or click the LIVE inset)"},
         {"c  p", "captions on / off;  presentation mode (large, high contrast)"},
         {"+ / -   [ ]", "positional view: twice / half as many positions;  the offset k of the rotation"},
         {"Enter", "type a sentence (or click the box); while typing no key is a shortcut"},
-        {"mouse", "hover a cell for its exact weight"},
+        {"mouse", "hover a cell for its exact weight; click a row for its Eq. (1) worked out"},
         {"s", "save the window as a PNG picture"},
         {"q or Esc", "quit (a live run asks first and saves its model)"},
     };
@@ -1571,7 +1572,8 @@ static void draw_help(Painter *p, const ViewState *st) {
     int ty = y + m + 2 * lh;
     for (int i = 0; i < n; i++, ty += lh) {
         draw_text(p, FONT_NORMAL, ACCENT, x + m, ty, ALIGN_LEFT, lines[i][0]);
-        draw_text(p, FONT_NORMAL, TEXT, x + m + 10 * p->font_px[FONT_NORMAL], ty, ALIGN_LEFT, lines[i][1]);
+        int tx = x + m + 10 * p->font_px[FONT_NORMAL];
+        draw_text_clipped(p, FONT_NORMAL, TEXT, tx, ty, x + w - m - tx, lines[i][1]);
     }
 }
 
