@@ -47,6 +47,7 @@ typedef struct {
     int animate_every;     // --every N: every N-th recorded frame (and the last)
     bool live;             // train (or explore) a model: not only a replay
     bool layer_given, head_given;  // checked against the model once it is known
+    bool size_given;       // --size: the window opens that large even beyond the screen
 } Options;
 
 // The frame-rate of a replay: about ten seconds for a recorded run of ~100 frames.
@@ -70,7 +71,7 @@ static void usage(const char *program) {
            "  --data DIR         directory holding fr-en/*.tsv (default data)\n"
            "  --font PATH        TrueType font (default DejaVu Sans, Debian package\n"
            "                     fonts-dejavu-core)\n"
-           "  --size WxH         window or picture size (default 1280x720)\n"
+           "  --size WxH         window or picture size (default 1280x720, or the screen if smaller)\n"
            "  --snapshot FILE    no window: draw one picture into FILE (PNG) and exit; may be\n"
            "                     repeated, each picture drawn with the view options before it:\n"
            "                     --view training --snapshot a.png --view attention --snapshot b.png\n"
@@ -258,6 +259,7 @@ static OptionResult output_option(OptionWord *w, Options *o, long *frames) {
             return bad_value(w, "WIDTHxHEIGHT, e.g. 1280x720 (at least 320x200)");
         o->width = width;
         o->height = height;
+        o->size_given = true;
     } else if (!strcmp(a, "--font")) {
         r = text_option(w, o->font, (int)sizeof o->font);
     } else if (!strcmp(a, "--quit-after")) {
@@ -653,8 +655,19 @@ static void window_title(char *title, int chars, const Options *o) {
         snprintf(title, chars, "%s: replay of %s", what, o->replay);
 }
 
+// The default window (1280x720) on a smaller screen, a 1024x768 projector say, opens at
+// the screen's usable size instead of spilling off it; a --size the user gave is kept.
+static void fit_window_to_screen(Options *o) {
+    SDL_Rect usable;
+    if (o->size_given || SDL_GetDisplayUsableBounds(0, &usable) != 0) return;
+    if (usable.w >= 320 && o->width > usable.w) o->width = usable.w;
+    if (usable.h >= 200 && o->height > usable.h) o->height = usable.h;
+    o->view.width = o->width;
+    o->view.height = o->height;
+}
+
 // Opens the window, its renderer and the fonts. Prints why and returns false if any fails.
-static bool app_open_window(App *app, const Options *o) {
+static bool app_open_window(App *app, Options *o) {
     // Without a display SDL may still "succeed" with an offscreen driver and draw into
     // nothing; say so instead, unless a driver was asked for by name.
     if (!getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
@@ -666,6 +679,7 @@ static bool app_open_window(App *app, const Options *o) {
         return false;
     }
     app->sdl = true;
+    fit_window_to_screen(o);
     char title[600];
     window_title(title, sizeof title, o);
     app->window = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, o->width, o->height,
