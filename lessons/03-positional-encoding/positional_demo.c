@@ -89,6 +89,7 @@ int main(int argc, char **argv) {
                 if (n_dims == MAX_DIMS) die("positional_demo: --dims takes at most %d dimensions", MAX_DIMS);
                 dims[n_dims++] = (int)parse_long("--dims", t, 0, 1023);
             }
+            if (n_dims == 0) die("positional_demo: --dims expects dimensions such as 0,2,4,8, got '%s'", v);
             i++;
         } else {
             fprintf(stderr, "positional_demo: unknown option '%s' (try --help)\n", a);

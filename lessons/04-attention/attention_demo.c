@@ -207,7 +207,7 @@ static void scaling(int max_len) {
 }
 
 int main(int argc, char **argv) {
-    bool scale = false;
+    bool scale = false, max_len_given = false;
     long max_len = 2048;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -222,10 +222,12 @@ int main(int argc, char **argv) {
             max_len = strtol(argv[++i], &end, 10);
             if (errno || *end || end == argv[i] || max_len < 64 || max_len > 8192)
                 die("--max-len: expected a whole number from 64 to 8192, got '%s'", argv[i]);
+            max_len_given = true;
         } else {
             die("unknown option '%s' (see --help)", argv[i]);
         }
     }
+    if (max_len_given && !scale) die("--max-len goes with --scaling (see --help)");
     if (scale) scaling((int)max_len);
     else worked_example();
     return 0;
