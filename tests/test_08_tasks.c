@@ -1,4 +1,4 @@
-// test_00_tasks.c: the synthetic copy / reverse / sort tasks and their held-out split.
+// test_08_tasks.c: the synthetic copy / reverse / sort tasks and their held-out split.
 #include <string.h>
 
 #include "common.h"
