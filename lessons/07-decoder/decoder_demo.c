@@ -53,7 +53,9 @@ static long parse_count(const char *option, const char *value, long min, long ma
 
 // Tokenizes text into ids (at most MAX_TOKENS - 1, leaving room for BOS or EOS).
 static int encode_or_die(const Tokenizer *tok, const char *option, const char *text, int *ids) {
-    int n = tokenizer_encode(tok, text, strlen(text), ids, MAX_TOKENS);
+    // ids has room for MAX_TOKENS - 1 (the caller's array minus the BOS or EOS slot); the
+    // encoder writes at most that many and returns the full count
+    int n = tokenizer_encode(tok, text, strlen(text), ids, MAX_TOKENS - 1);
     if (n == 0) die("%s: the sentence is empty", option);
     if (n > MAX_TOKENS - 1)
         die("%s: %d tokens, at most %d fit this demo (try more --merges)", option, n, MAX_TOKENS - 1);
