@@ -73,7 +73,7 @@ bool train_options_default(TrainOptions *o, const char *task, ErrorMessage *err)
     memset(o, 0, sizeof *o);
     TaskKind kind;
     if (!is_fr_en(task) && !task_from_name(task, &kind))
-        return error_set(err, "unknown task '%s' (expected copy, reverse, sort, fr-en or corpus)", task);
+        return error_set(err, "unknown task '%s' (expected copy, reverse, sort or fr-en, or your own corpus with --train FILE)", task);
     snprintf(o->task, sizeof o->task, "%s", task);
     snprintf(o->data_dir, sizeof o->data_dir, "data");
     default_names(o);

@@ -655,6 +655,12 @@ static void window_title(char *title, int chars, const Options *o) {
         snprintf(title, chars, "%s: replay of %s", what, o->replay);
 }
 
+// Whether the environment variable is set to something (DISPLAY= counts as unset).
+static bool env_set(const char *name) {
+    const char *v = getenv(name);
+    return v && v[0];
+}
+
 // The default window (1280x720) on a smaller screen, a 1024x768 projector say, opens at
 // the screen's usable size instead of spilling off it; a --size the user gave is kept.
 static void fit_window_to_screen(Options *o) {
@@ -670,7 +676,7 @@ static void fit_window_to_screen(Options *o) {
 static bool app_open_window(App *app, Options *o) {
     // Without a display SDL may still "succeed" with an offscreen driver and draw into
     // nothing; say so instead, unless a driver was asked for by name.
-    if (!getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+    if (!env_set("SDL_VIDEODRIVER") && !env_set("DISPLAY") && !env_set("WAYLAND_DISPLAY")) {
         no_display("neither DISPLAY nor WAYLAND_DISPLAY is set");
         return false;
     }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -137,6 +138,10 @@ static bool parse_number(const Option *o, const char *text, bool *bad_range) {
 static bool parse_value(const Option *o, const char *text, const char *command) {
     if (o->type == OPT_FLAG) return true;
     if (o->type == OPT_STRING) {
+        if (!text[0]) {  // every text option names something: a file, a task, a language
+            fprintf(stderr, "%s %s: %s expects a value, got an empty string\n", program, command, o->name);
+            return false;
+        }
         if (strlen(text) >= o->size) {
             fprintf(stderr, "%s %s: %s is too long (at most %zu bytes)\n", program, command, o->name, o->size - 1);
             return false;
@@ -249,6 +254,12 @@ static const Option *option_named(const Option *opts, int n, const char *name) {
 // writable now, not at the first save. False after printing the error.
 static bool check_out_path(const char *out, const char *resume, bool force) {
     if (!out[0]) return true;
+    struct stat st;
+    if (stat(out, &st) == 0 && !S_ISREG(st.st_mode)) {  // --force replaces files, nothing else
+        fprintf(stderr, "%s train: --out %s exists and is not a regular file (a directory or a device); "
+                "give a file name\n", program, out);
+        return false;
+    }
     bool continuing = resume[0] && strcmp(resume, out) == 0;
     if (!continuing && !force && access(out, F_OK) == 0) {
         fprintf(stderr, "%s train: --out %s already exists; pass --force to overwrite it, or --resume %s "
@@ -412,6 +423,11 @@ static int cmd_train(int argc, char **argv) {
     bool corpus = find_option(argc, argv, 2, "--train") != NULL;
     if (corpus && task && strcmp(task, "corpus") != 0) {
         fprintf(stderr, "%s train: --train FILE trains on your own corpus; leave out --task %s\n", program, task);
+        return 1;
+    }
+    if (!corpus && task && strcmp(task, "corpus") == 0) {
+        fprintf(stderr, "%s train: your own corpus is given with --train FILE --valid FILE (not --task corpus)\n",
+                program);
         return 1;
     }
     if (corpus) task = "corpus";
