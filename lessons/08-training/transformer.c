@@ -699,14 +699,27 @@ static void print_cross_attention(Translator *tr, const int *src, int n, const H
     free(avg);
 }
 
+// text as translate prints it: as it is when it is printable text, else with every byte
+// that is not (a newline, a control character, invalid UTF-8: what a model that has
+// learned little can produce) written \xNN, so that each input still gives exactly one
+// output line and nothing reaches the terminal raw. Warns once, naming input line_no
+// (0: no warning). Returns out (size bytes).
+static const char *printable_output(char *out, size_t size, const char *text, int line_no) {
+    if (text_is_printable(text, strlen(text))) return text;
+    if (line_no > 0)
+        fprintf(stderr, "%s translate: warning: the translation of input %d has bytes that are not text; "
+                "they are shown as \\xNN\n", program, line_no);
+    return escape_bytes(out, size, text, strlen(text));
+}
+
 // Translates one line and prints it; with --attention also its cross-attention.
 static void translate_line(Translator *tr, const char *line, int line_no) {
     Model *m = &tr->model;
     const int max_len = m->config.max_len;
     size_t len = strlen(line);
     warn_unfamiliar(tr, line, len, line_no);
-    if (len == 0) {  // an empty line translates to an empty line, keeping lines aligned
-        printf("\n");
+    if (strspn(line, " \t") == len) {  // an empty (or blank) line translates to an empty line,
+        printf("\n");                   // keeping the lines aligned
         return;
     }
     int *src = xmalloc(sizeof(int) * (len + 1));
@@ -728,15 +741,18 @@ static void translate_line(Translator *tr, const char *line, int line_no) {
     }
     size_t cap = (size_t)DECODE_MAX_TOKENS * TOKENIZER_MAX_CHUNK + 1;
     char *text = xmalloc(cap);
+    char *shown = xmalloc(4 * cap);
     tokenizer_decode(&tr->tok, hyps[0].tokens, hyps[0].length, text, cap);
-    printf("%s\n", text);
+    printf("%s\n", printable_output(shown, 4 * cap, text, line_no));
     if (tr->show_hyps) {
         for (int i = 0; i < n_hyps; i++) {
             tokenizer_decode(&tr->tok, hyps[i].tokens, hyps[i].length, text, cap);
             printf("  hypothesis %d: score %.4f  log p %.4f  %d tokens%s  %s\n", i + 1, (double)hyps[i].score,
-                   (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? " + </s>" : " (cut at the length limit)", text);
+                   (double)hyps[i].log_prob, hyps[i].length, hyps[i].finished ? " + </s>" : " (cut at the length limit)",
+                   printable_output(shown, 4 * cap, text, 0));
         }
     }
+    free(shown);
     if (tr->attention) print_cross_attention(tr, src, n, &hyps[0]);
     fflush(stdout);
     free(text);
@@ -770,7 +786,8 @@ static void translate_stdin(Translator *tr) {
 static void print_translate_help(const Option *opts, int n_opts) {
     printf("usage: %s translate --model FILE [options] [SENTENCE ...]\n\n"
            "Translates each SENTENCE, or each line of standard input when none is given, and\n"
-           "prints one translation per line (an empty line gives an empty line). Beam search\n"
+           "prints one translation per line (a blank line gives an empty line; bytes of an output\n"
+           "that are not text, which a little-trained model can produce, are shown as \\xNN). Beam search\n"
            "with beam 4 and length penalty 0.6 by default, as in §6.1; the output is at most\n"
            "input length + 50 tokens. Input longer than the model's max_len is cut (warning).\n"
            "A model knows only what it was trained on: the shipped data/fr-en.ckpt (French →\n"
