@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "decode.h"
 
@@ -231,6 +232,19 @@ static void get_str(Reader *r, char *out, size_t cap) {
     out[keep] = '\0';
 }
 
+// The header after the magic; false if it is cut off or impossible.
+static bool read_header(Reader *r, HistoryHeader *h) {
+    h->n_layers = (int)get_u32(r);
+    h->n_heads = (int)get_u32(r);
+    h->d_model = (int)get_u32(r);
+    h->warmup = (int)get_u32(r);
+    h->total_steps = (long)get_u32(r);
+    h->lr_scale = get_f32(r);
+    get_str(r, h->task, sizeof h->task);
+    get_str(r, h->probe, sizeof h->probe);
+    return !r->bad && h->n_layers >= 1 && h->n_layers <= 64 && h->n_heads >= 1 && h->n_heads <= 64;
+}
+
 // One frame; false at a cut-off or impossible frame (r->bad tells which).
 static bool read_frame(Reader *r, const HistoryHeader *h, HistoryFrame *f) {
     memset(f, 0, sizeof *f);
@@ -262,15 +276,7 @@ bool history_load(const char *path, History *out, ErrorMessage *err) {
         return error_set(err, "%s: not a history file (it should start with \"attn-history 1\")", path);
     }
     HistoryHeader *h = &out->header;
-    h->n_layers = (int)get_u32(&r);
-    h->n_heads = (int)get_u32(&r);
-    h->d_model = (int)get_u32(&r);
-    h->warmup = (int)get_u32(&r);
-    h->total_steps = (long)get_u32(&r);
-    h->lr_scale = get_f32(&r);
-    get_str(&r, h->task, sizeof h->task);
-    get_str(&r, h->probe, sizeof h->probe);
-    if (r.bad || h->n_layers < 1 || h->n_layers > 64 || h->n_heads < 1 || h->n_heads > 64) {
+    if (!read_header(&r, h)) {
         free(data);
         return error_set(err, "%s: the history header is damaged", path);
     }
@@ -300,4 +306,33 @@ void history_free(History *h) {
     free(h->frames);
     h->frames = NULL;
     h->n_frames = 0;
+}
+
+bool history_keep_until(const char *path, long step, ErrorMessage *err) {
+    size_t size;
+    char *data = read_whole_file(path, &size, err);
+    if (!data) return false;
+    Reader r = {(const unsigned char *)data, (const unsigned char *)data + size, false};
+    const unsigned char *magic = take(&r, sizeof MAGIC - 1);
+    HistoryHeader h;
+    if (!magic || memcmp(magic, MAGIC, sizeof MAGIC - 1) != 0 || !read_header(&r, &h)) {
+        free(data);
+        return error_set(err, "%s: not a history file, or its header is damaged", path);
+    }
+    // The end of the last whole frame of a step up to `step`, frames in increasing steps.
+    size_t keep = (size_t)(r.p - (const unsigned char *)data);
+    long last = -1;
+    while (r.p < r.end) {
+        HistoryFrame f;
+        if (!read_frame(&r, &h, &f)) break;
+        bool in_order = f.step <= step && f.step > last;
+        last = f.step;
+        history_frame_free(&f);
+        if (!in_order) break;
+        keep = (size_t)(r.p - (const unsigned char *)data);
+    }
+    free(data);
+    if (keep < size && truncate(path, (off_t)keep) != 0)
+        return error_set(err, "%s: cannot cut the history back to step %ld", path, step);
+    return true;
 }

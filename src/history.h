@@ -80,6 +80,12 @@ bool history_create(const char *path, const HistoryHeader *h, ErrorMessage *err)
 bool history_append(const char *path, const HistoryHeader *h, const HistoryFrame *f,
                     ErrorMessage *err);
 
+// Cuts the history at path back to its frames up to `step` (in increasing steps, whole
+// frames only): what a resumed run does first, so that frames a killed run recorded after
+// its last checkpoint, or a frame it left half-written, do not come before the resumed
+// run's own. False with a message naming path if it is not a history or cannot be cut.
+bool history_keep_until(const char *path, long step, ErrorMessage *err);
+
 // Reads a whole file. False with a message naming the file and what is wrong.
 bool history_load(const char *path, History *out, ErrorMessage *err);
 void history_free(History *h);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -695,7 +696,10 @@ static void record_history(Trainer *t, const TrainStepStats *s, FILE *log) {
     history_capture(&f, &t->model, &t->tok, h.probe);
     f.step = s->step, f.loss = (float)s->loss, f.lr = s->lr;
     ErrorMessage e;
-    if ((s->step == 1 && !history_create(path, &h, &e)) || !history_append(path, &h, &f, &e)) say(log, e.text);
+    bool resumed_start = s->step == t->first_step + 1 && t->first_step > 0 && access(path, F_OK) == 0;
+    if ((s->step == 1 && !history_create(path, &h, &e)) ||
+        (resumed_start && !history_keep_until(path, t->first_step, &e)) || !history_append(path, &h, &f, &e))
+        say(log, e.text);
     history_frame_free(&f);
 }
 

@@ -76,6 +76,44 @@ static void test_capture_holds_the_models_attention(void **state) {
     history_frame_free(&fr);
 }
 
+
+// A resumed run first cuts the history back to its checkpoint's step: frames recorded
+// after it by the killed run (steps 60, 80) and a frame it left half-written go, the
+// frames up to the step stay whole, and the resumed run's frames then follow in order.
+static void test_resume_cuts_back_to_the_checkpoint(void **state) {
+    Run *f = *state;
+    ErrorMessage err;
+    assert_true(history_create(f->path, &f->header, &err));
+    const long steps[5] = {1, 20, 40, 60, 80};
+    for (int i = 0; i < 5; i++) {
+        HistoryFrame fr;
+        history_capture(&fr, &f->m, &f->tok, "abdc");
+        fr.step = steps[i];
+        assert_true(history_append(f->path, &f->header, &fr, &err));
+        history_frame_free(&fr);
+    }
+    FILE *out = fopen(f->path, "ab");  // the start of a sixth frame, cut off by the kill
+    assert_non_null(out);
+    fwrite("\x64\0\0\0\1\2", 1, 6, out);
+    fclose(out);
+    assert_true(history_keep_until(f->path, 45, &err));  // the checkpoint was at step 45
+    History h;
+    assert_true(history_load(f->path, &h, &err));
+    assert_int_equal(h.n_frames, 3);
+    assert_int_equal(h.frames[2].step, 40);
+    history_free(&h);
+    HistoryFrame next;  // the resumed run's first frame
+    history_capture(&next, &f->m, &f->tok, "abdc");
+    next.step = 46;
+    assert_true(history_append(f->path, &f->header, &next, &err));
+    history_frame_free(&next);
+    assert_true(history_load(f->path, &h, &err));
+    assert_int_equal(h.n_frames, 4);
+    assert_int_equal(h.frames[3].step, 46);
+    history_free(&h);
+    assert_false(history_keep_until("tests/fixtures/attention.txt", 10, &err));
+    assert_non_null(strstr(err.text, "not a history file"));
+}
 // Record three frames, reload: the same header, steps, losses, tokens and matrices.
 static void test_round_trip(void **state) {
     Run *f = *state;
@@ -156,6 +194,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_holds_the_models_attention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resume_cuts_back_to_the_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_history_is_refused, setup, teardown),
         cmocka_unit_test(test_path_next_to_the_checkpoint),
     };
