@@ -948,20 +948,43 @@ static uint64_t hash_string(const char *s) {
     return h;
 }
 
-// Returns true if fr is new (and records it). Dies if fr was seen with another English.
-static bool seen_insert(Seen *t, const char *fr, const char *en) {
+// What seen_insert found: a new French sentence (now recorded), one seen before with the
+// same English, or one seen before with another English.
+typedef enum { PAIR_NEW, PAIR_SEEN, PAIR_AMBIGUOUS } PairStatus;
+
+// Looks fr up and records it with en if it is new. A French sentence with two English
+// readings (a few nouns are the same word in the singular and the plural after "pas de":
+// "pas de souris" is "a mouse" or "mice") is PAIR_AMBIGUOUS: the caller drops it, so
+// that every French sentence of the corpus has one translation.
+static PairStatus seen_insert(Seen *t, const char *fr, const char *en) {
     size_t i = hash_string(fr) & (t->cap - 1);
     while (t->fr[i]) {
-        if (strcmp(t->fr[i], fr) == 0) {
-            if (strcmp(t->en[i], en) != 0)
-                die("make_fr_en: grammar is ambiguous: '%s' -> '%s' and '%s'", fr, t->en[i], en);
-            return false;
-        }
+        if (strcmp(t->fr[i], fr) == 0) return strcmp(t->en[i], en) == 0 ? PAIR_SEEN : PAIR_AMBIGUOUS;
         i = (i + 1) & (t->cap - 1);
     }
     t->fr[i] = xmalloc(strlen(fr) + 1), strcpy(t->fr[i], fr);
     t->en[i] = xmalloc(strlen(en) + 1), strcpy(t->en[i], en);
-    return true;
+    return PAIR_NEW;
+}
+
+// A split's lines, kept in memory until every split is made: the files are then written
+// whole (write_file_atomic), so a run that fails leaves the old corpus as it was.
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Text;
+
+// Appends one "fr<TAB>en" line to t.
+static void text_add_pair(Text *t, const char *fr, const char *en) {
+    size_t need = strlen(fr) + strlen(en) + 3;
+    if (t->len + need > t->cap) {
+        t->cap = (t->len + need) * 2;
+        char *grown = xmalloc(t->cap);
+        if (t->len) memcpy(grown, t->data, t->len);
+        free(t->data);
+        t->data = grown;
+    }
+    t->len += (size_t)snprintf(t->data + t->len, t->cap - t->len, "%s\t%s\n", fr, en);
 }
 
 // Rewrites a lower-case sentence as written text, in place: capital first letter (the
@@ -1008,7 +1031,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--train")) counts[0] = parse_count(a, v), i++;
         else if (!strcmp(a, "--valid")) counts[1] = parse_count(a, v), i++;
         else if (!strcmp(a, "--test")) counts[2] = parse_count(a, v), i++;
-        else if (!strcmp(a, "--out") && v) out_dir = v, i++;
+        else if (!strcmp(a, "--out")) {
+            if (!v || !v[0]) die("make_fr_en: --out expects a directory, got %s", v ? "''" : "nothing");
+            out_dir = v, i++;
+        }
         else if (!strcmp(a, "--written")) written_style = true;
         else {
             fprintf(stderr, "make_fr_en: unknown option '%s' (try --help)\n", a);
@@ -1026,30 +1052,43 @@ int main(int argc, char **argv) {
 
     static const char *names[3] = {"train", "valid", "test"};
     char fr[512], en[512];
+    Text text[3] = {{0}};
+    long ambiguous = 0;
+    char first_ambiguous[512] = "";
     for (int split = 0; split < 3; split++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s.tsv", out_dir, names[split]);
-        FILE *f = xfopen(path, "w");
         long written = 0;
         // The classic tutorial example (not from the paper) opens the training set.
         if (split == 0 && counts[0] > 0) {
             seen_insert(&seen, "je suis étudiant", "i am a student");
-            fprintf(f, written_style ? "Je suis étudiant.\tI am a student.\n" : "je suis étudiant\ti am a student\n");
+            if (written_style) text_add_pair(&text[0], "Je suis étudiant.", "I am a student.");
+            else text_add_pair(&text[0], "je suis étudiant", "i am a student");
             written++;
         }
         long attempts = 0;
         while (written < counts[split]) {
             if (++attempts > 1000 * (counts[split] + 10))
-                die("make_fr_en: the grammar ran out of new sentences for %s", path);
+                die("make_fr_en: the grammar ran out of new sentences for the %s split (nothing written)",
+                    names[split]);
             make_pair(&rng, fr, en, sizeof fr);
-            if (seen_insert(&seen, fr, en)) {
-                if (written_style) write_as_sentence(fr, sizeof fr, false), write_as_sentence(en, sizeof en, true);
-                fprintf(f, "%s\t%s\n", fr, en);
-                written++;
-            }
+            PairStatus found = seen_insert(&seen, fr, en);
+            if (found == PAIR_AMBIGUOUS && ambiguous++ == 0) snprintf(first_ambiguous, sizeof first_ambiguous, "%s", fr);
+            if (found != PAIR_NEW) continue;
+            if (written_style) write_as_sentence(fr, sizeof fr, false), write_as_sentence(en, sizeof en, true);
+            text_add_pair(&text[split], fr, en);
+            written++;
         }
-        xfclose(f);
-        printf("wrote %ld pairs to %s\n", written, path);
     }
+    for (int split = 0; split < 3; split++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s.tsv", out_dir, names[split]);
+        ErrorMessage err;
+        if (!write_file_atomic(path, text[split].data ? text[split].data : "", text[split].len, &err))
+            die("make_fr_en: %s", err.text);
+        printf("wrote %ld pairs to %s\n", counts[split], path);
+        free(text[split].data);
+    }
+    if (ambiguous)
+        printf("dropped %ld French sentence%s that the grammar also gave another English (the first: \"%s\")\n",
+               ambiguous, ambiguous == 1 ? "" : "s", first_ambiguous);
     return 0;
 }
