@@ -911,7 +911,13 @@ static int score_model(const EvalRequest *req) {
         m.decode.full_recompute = req->full_decode;
         int n = req->limit > 0 && req->limit < test.n_pairs ? req->limit : test.n_pairs;
         RunInfo *info = xmalloc(sizeof *info);
-        if (checkpoint_load_run(req->model_path, info, NULL, &err)) print_model_line("eval", info, NULL);
+        if (checkpoint_load_run(req->model_path, info, NULL, &err)) {
+            print_model_line("eval", info, NULL);
+            const char *trained = run_info_get(info, "task");
+            if (info->present && trained && strcmp(task, "corpus") != 0 && strcmp(trained, task) != 0)
+                fprintf(stderr, "%s eval: warning: the model was trained on %s, and is scored on %s\n", program,
+                        trained, task);
+        }
         free(info);
         evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
         printf("%s test set: %d pairs", task, e.n);
@@ -963,7 +969,11 @@ static int cmd_eval(int argc, char **argv) {
         return 0;
     }
     if (!parse_options(argc, argv, 2, opts, n_opts, "eval", NULL, NULL)) return 1;
-    if (o.test_path[0] && !task[0]) snprintf(task, sizeof task, "corpus");
+    if (o.test_path[0] && task[0] && strcmp(task, "corpus") != 0) {
+        fprintf(stderr, "%s eval: --test FILE scores your own pairs; leave out --task %s\n", program, task);
+        return 1;
+    }
+    if (o.test_path[0]) snprintf(task, sizeof task, "corpus");
     if (!model_path[0] || !task[0]) {
         fprintf(stderr, "%s eval: --model FILE and --task T are required\n", program);
         return 1;
