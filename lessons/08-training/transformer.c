@@ -707,8 +707,8 @@ static void print_cross_attention(Translator *tr, const int *src, int n, const H
 static const char *printable_output(char *out, size_t size, const char *text, int line_no) {
     if (text_is_printable(text, strlen(text))) return text;
     if (line_no > 0)
-        fprintf(stderr, "%s translate: warning: the translation of input %d has bytes that are not text; "
-                "they are shown as \\xNN\n", program, line_no);
+        fprintf(stderr, "%s translate: warning: translation %d holds bytes that are not text (shown as \\xNN)\n",
+                program, line_no);
     return escape_bytes(out, size, text, strlen(text));
 }
 
