@@ -152,6 +152,10 @@ int utf8_width(const char *s) {
     return columns;
 }
 
+size_t utf8_bom_length(const char *text, size_t n) {
+    return n >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 int utf8_char_len(const char *s) {
     unsigned char c = (unsigned char)*s;
     // lead byte 110xxxxx: 2 bytes, 1110xxxx: 3, 11110xxx: 4; anything else stands alone

@@ -73,6 +73,11 @@ int utf8_width(const char *s);
 // stray continuation or invalid byte), never past a NUL that cuts the character short.
 int utf8_char_len(const char *s);
 
+// 3 if the n bytes of text start with the UTF-8 byte-order mark EF BB BF (which some
+// Windows editors put at the start of a file), else 0: what a reader of a text file
+// skips, so that the mark does not become part of the first line's first word.
+size_t utf8_bom_length(const char *text, size_t n);
+
 // Copies n bytes of untrusted text (a token from a file, a section tag) into out (size
 // bytes, always NUL-terminated, cut short if it does not fit) so that printing it cannot
 // move the cursor or recolour the terminal: printable ASCII and well-formed UTF-8

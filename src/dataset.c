@@ -134,7 +134,8 @@ static const char *line_problem(const char *line, const char *end, bool *empty_s
 
 // The loader of both entry points: strict (report NULL) stops at the first bad line
 // with "path:LINE: problem"; lenient counts bad lines in *report and goes on. The file is
-// read whole; blank lines are skipped, a trailing '\r' ignored.
+// read whole; a byte-order mark at its start is skipped, blank lines too, and a
+// trailing '\r' is ignored.
 static bool load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, LoadReport *report, ErrorMessage *err) {
     size_t size;
     char *text = read_whole_file(path, &size, err);
@@ -143,7 +144,7 @@ static bool load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, LoadRe
     LoadReport *r = report ? report : &local;
     memset(r, 0, sizeof *r);
     bool ok = true;
-    const char *line = text, *end_of_text = text + size;
+    const char *line = text + utf8_bom_length(text, size), *end_of_text = text + size;
     while (line < end_of_text) {
         int line_no = ++r->lines;
         const char *newline = memchr(line, '\n', (size_t)(end_of_text - line));

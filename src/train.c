@@ -172,9 +172,15 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
             size_t len;
             char *text = read_whole_file(path, &len, err);
             if (!text) return false;
-            for (size_t i = 0; i < len; i++)
-                if (text[i] == '\t') text[i] = '\n';  // a tab is not part of any word
-            tokenizer_train(&t->tok, text, len, o->merges);
+            // The text the pairs are read from (dataset.h): a tab is not part of any word
+            // (it becomes a line break); a byte-order mark and the '\r' of Windows line
+            // ends are dropped, else a CRLF copy of a corpus learns "\r\n" as a merge.
+            size_t kept = 0;
+            for (size_t i = utf8_bom_length(text, len); i < len; i++) {
+                if (text[i] == '\r' && (i + 1 == len || text[i + 1] == '\n')) continue;
+                text[kept++] = text[i] == '\t' ? '\n' : text[i];
+            }
+            tokenizer_train(&t->tok, text, kept, o->merges);
             free(text);
         }
         int max_len = o->max_len > 0 ? o->max_len : 64;

@@ -107,7 +107,8 @@ bool wordlist_from_tsv_file(WordList *wl, const char *path, ErrorMessage *err) {
     size_t len;
     char *text = read_whole_file(path, &len, err);
     if (!text) return false;
-    wordlist_from_tsv(wl, text, len);
+    size_t bom = utf8_bom_length(text, len);  // not part of the first word
+    wordlist_from_tsv(wl, text + bom, len - bom);
     free(text);
     return true;
 }
