@@ -188,7 +188,8 @@ static void report_part(char *buf, size_t size, int *n, int count, const char *w
 }
 
 void load_report_format(char *buf, size_t size, const char *path, const LoadReport *r, int max_len) {
-    int n = snprintf(buf, size, "%s: %d pairs from %d lines", path, r->kept, r->lines);
+    int n = snprintf(buf, size, "%s: %d pair%s from %d line%s", path, r->kept, r->kept == 1 ? "" : "s", r->lines,
+                     r->lines == 1 ? "" : "s");
     char too_long[64];
     snprintf(too_long, sizeof too_long, "longer than max_len %d tokens", max_len);
     report_part(buf, size, &n, r->malformed, "malformed (not source<TAB>target)", r->first_malformed);

@@ -212,6 +212,11 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
             return false;
         if (!task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
     }
+    if (t->train.n_pairs == 0 && strcmp(o->task, "corpus") == 0) {  // say what each line was
+        char report[600];
+        load_report_format(report, sizeof report, o->train_path, &t->train_report, t->train.max_len);
+        return error_set(err, "no training pairs: %s", report);
+    }
     if (t->train.n_pairs == 0) return error_set(err, "task %s: no training pairs", o->task);
     return true;
 }
