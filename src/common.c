@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +109,12 @@ char *read_whole_file_max(const char *path, size_t max_bytes, size_t *length, Er
     FILE *f = fopen(path, "rb");
     if (!f) {
         error_set(err, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {  // fopen opens a directory on Linux
+        fclose(f);
+        error_set(err, "%s: is a directory, not a file", path);
         return NULL;
     }
     size_t cap = 1 << 16;
