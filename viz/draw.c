@@ -447,8 +447,11 @@ static void draw_footer(Painter *p, const ViewState *st, const Snapshot *s) {
               "   up/down layer   left/right head   c captions   p present   s save   q quit"
         : st->has_replay ? "h help   1/2/3 views   space play/pause   , . frame   tab kind"
                            "   up/down layer   left/right head   c captions   p present   s save   q quit"
-                         : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
-                           "   c captions   p present   click the box to type   s save PNG   q quit";
+        : s->version > 0 && s->finished
+            ? "h help   1/2/3 views   tab kind   up/down layer   left/right head"
+              "   c captions   p present   click the box to type   s save PNG   q quit"
+            : "h help   1/2/3 views   space pause   tab kind   up/down layer   left/right head"
+              "   c captions   p present   click the box to type   s save PNG   q quit";
     int hint_w = draw_text(p, FONT_SMALL, st->editing ? ACCENT : p->dim, m, y + 3, ALIGN_LEFT, hint);
     char right[sizeof st->message + 32] = "";
     if (st->message[0]) snprintf(right, sizeof right, "%s", st->message);

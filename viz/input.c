@@ -104,11 +104,15 @@ static bool key_replay(SDL_Keycode key, ViewState *st) {
 }
 
 // Space: plays or pauses the recording on screen, or pauses or resumes training.
-static void key_space(ViewState *st, InputActions *act) {
+static void key_space(ViewState *st, const Snapshot *s, InputActions *act) {
     if (st->replay) {
         if (!st->playing && st->replay_frame >= st->replay_frames - 1) st->replay_frame = 0;
         st->playing = !st->playing;
         set_message(st, st->playing ? "playing the recording" : "recording paused");
+        return;
+    }
+    if (s->version > 0 && s->finished) {  // an explored model, or a run that has ended
+        set_message(st, s->history_len > 0 ? "training has finished: nothing to pause" : "nothing is training");
         return;
     }
     st->paused = !st->paused;
@@ -133,7 +137,7 @@ static void key_shortcut(SDL_Keycode key, SDL_Keymod mod, ViewState *st, const S
     case SDLK_1: st->view = VIEW_ATTENTION; break;
     case SDLK_2: st->view = VIEW_POSITIONAL; break;
     case SDLK_3: st->view = VIEW_TRAINING; break;
-    case SDLK_SPACE: key_space(st, act); break;
+    case SDLK_SPACE: key_space(st, s, act); break;
     case SDLK_TAB:
         st->kind = (VizKind)(((int)st->kind + ((mod & KMOD_SHIFT) ? VIZ_KINDS - 1 : 1)) % VIZ_KINDS);
         st->formula_row = -1;
