@@ -267,6 +267,48 @@ static void test_resume_corpus_conflicts_refused(void **state) {
     rmdir(dir);
 }
 
+// Copies the file at from to to (a corpus the test then edits).
+static void copy_file(const char *from, const char *to) {
+    ErrorMessage err;
+    size_t n;
+    char *text = read_whole_file(from, &n, &err);
+    assert_non_null(text);
+    FILE *f = fopen(to, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    free(text);
+}
+
+// A resume checks the corpus by its content (size and hash, kept in the checkpoint), not
+// by the path's string: the same file given by another path resumes; the file edited
+// since (the same path, other pairs) is refused, naming --train.
+static void test_resume_checks_corpus_content(void **state) {
+    (void)state;
+    char args[1024], dir[64], path[128], corpus[128], line[1024];
+    temp_dir(dir, sizeof dir);
+    snprintf(corpus, sizeof corpus, "%s/pairs.tsv", dir);
+    copy_file("data/fr-en/valid.tsv", corpus);
+    snprintf(path, sizeof path, "%s/c.ckpt", dir);
+#define SMALL "--merges 30 --eval-sentences 3 --d-model 16 --heads 2 --d-ff 16 --layers 1 --threads 1"
+    snprintf(args, sizeof args, "train --train %s --valid %s " SMALL " --steps 1 --out %s", corpus, corpus, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "train --train %s/./pairs.tsv --valid %s " SMALL " --steps 2 --resume %s --out %s",
+             dir, corpus, path, path);
+    assert_int_equal(run(args, line, sizeof line), 0);
+    copy_file("data/fr-en/test.tsv", corpus);
+    snprintf(args, sizeof args, "train --train %s --valid data/fr-en/valid.tsv " SMALL " --steps 3 --resume %s --out %s",
+             corpus, path, path);
+    expect_refused(args, "conflicts with");
+    assert_int_equal(run(args, line, sizeof line), 1);
+    assert_non_null(strstr(line, "--train "));
+    assert_non_null(strstr(line, "trained on other data"));
+#undef SMALL
+    remove(corpus);
+    remove(path);
+    rmdir(dir);
+}
+
 // A checkpoint from before run descriptions resumes as before, with a one-line note that
 // the options could not be checked.
 static void test_resume_old_checkpoint_noted(void **state) {
@@ -444,6 +486,7 @@ int main(void) {
         cmocka_unit_test(test_resume_conflicts_refused),
         cmocka_unit_test(test_resume_data_conflicts_refused),
         cmocka_unit_test(test_resume_corpus_conflicts_refused),
+        cmocka_unit_test(test_resume_checks_corpus_content),
         cmocka_unit_test(test_resume_old_checkpoint_noted),
         cmocka_unit_test(test_ctrl_c_exits_130),
         cmocka_unit_test(test_model_not_a_checkpoint),

@@ -315,6 +315,29 @@ static const char *const RESUME_FIXED[] = {
     "batch-sentences", "average-last", "task-min-len", "task-max-len", "alphabet", "train-examples",
 };
 
+// Whether both run descriptions record the content ("train-file", "valid-file") of the
+// corpus file of option `key` ("train" or "valid"): then the content is compared
+// (check_file_content), not the path, which may differ for the same file.
+static bool content_recorded(const RunInfo *saved, const RunInfo *now, const char *key) {
+    char content_key[32];
+    snprintf(content_key, sizeof content_key, "%s-file", key);
+    return run_info_get(saved, content_key) && run_info_get(now, content_key);
+}
+
+// The corpus file of --train or --valid (`key`) must hold what it held when the
+// checkpoint was trained (a description from before contents were recorded has no
+// "-file" key: nothing to check). False after printing what changed.
+static bool check_file_content(const RunInfo *saved, const RunInfo *now, const char *key, const char *resume) {
+    char content_key[32];
+    snprintf(content_key, sizeof content_key, "%s-file", key);
+    const char *was = run_info_get(saved, content_key), *is = run_info_get(now, content_key);
+    if (!was || !is || strcmp(was, is) == 0) return true;
+    fprintf(stderr, "%s train: --%s %s conflicts with %s, which was trained on other data (%s then, %s now); "
+            "a resumed run must use the same data (restore the file, or train anew without --resume)\n", program,
+            key, run_info_get(now, key), resume, was, is);
+    return false;
+}
+
 // Before a resume: the options that shape the data (RESUME_FIXED) must be those the
 // checkpoint's run description records, given or by default; the language names not
 // given are taken from it. A checkpoint without a description (an older file) resumes
@@ -336,6 +359,7 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
     for (size_t i = 0; ok && saved->present && i < sizeof RESUME_FIXED / sizeof RESUME_FIXED[0]; i++) {
         const char *key = RESUME_FIXED[i], *was = run_info_get(saved, key), *is = run_info_get(now, key);
         if (!was || !is || strcmp(was, is) == 0) continue;
+        if (content_recorded(saved, now, key)) continue;  // compared by content below
         char name[40];
         snprintf(name, sizeof name, "--%s", key);
         bool given = option_named(opts, n, name)->given;
@@ -344,6 +368,7 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
                 given ? "" : " (the default)", resume, name, was, name, was);
         ok = false;
     }
+    for (int k = 0; ok && saved->present && k < 2; k++) ok = check_file_content(saved, now, k == 0 ? "train" : "valid", resume);
     free(now);
     free(saved);
     return ok;
