@@ -533,6 +533,11 @@ static int cmd_train(int argc, char **argv) {
                 program);
         return 1;
     }
+    if (o.batch_tokens == 0 && o.batch_sentences == 0) {
+        fprintf(stderr, "%s train: --batch-tokens 0 and --batch-sentences 0 leave batches without a limit; give "
+                "one of them above 0\n", program);
+        return 1;
+    }
     if (corpus && !o.valid_path[0]) {
         fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
