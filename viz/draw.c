@@ -502,8 +502,10 @@ static void draw_slider(Painter *p, const ViewState *st, const Snapshot *s) {
                    x + 8 < r.x + r.w / 2 ? ALIGN_LEFT : ALIGN_RIGHT, "step %ld", s->step);
 }
 
-// What the view on screen shows, in one line (c switches captions off).
-static const char *caption_for(const ViewState *st) {
+// What the view on screen shows, in one line (c switches captions off); nothing for the
+// training view of a loaded model, which has no curves to explain.
+static const char *caption_for(const ViewState *st, const Snapshot *s) {
+    if (st->view == VIEW_TRAINING && s->version > 0 && s->history_len == 0 && s->finished) return "";
     if (st->view == VIEW_POSITIONAL)
         return "Each position gets a vector of sines and cosines; dims 2i and 2i+1 turn at one frequency, "
                "so PE(pos+k) is a rotation of PE(pos) (§3.5).";
@@ -521,13 +523,13 @@ static const char *caption_for(const ViewState *st) {
 }
 
 // The caption line above the footer (and the slider, if any); returns its height.
-static int draw_caption(Painter *p, const ViewState *st) {
+static int draw_caption(Painter *p, const ViewState *st, const Snapshot *s) {
     if (!st->captions) return 0;
     int m = margin(p), h = line_height(p, FONT_SMALL) + 2;
     SDL_Rect slider = viz_slider_rect(p, st);
     int y = (slider.w > 0 ? slider.y - 2 : st->height - footer_height(p)) - h;
     fill_rect(p->renderer, 0, y, st->width, h, BACKGROUND);
-    draw_text_clipped(p, FONT_SMALL, st->present ? TEXT : p->dim, m, y + 1, st->width - 2 * m, caption_for(st));
+    draw_text_clipped(p, FONT_SMALL, st->present ? TEXT : p->dim, m, y + 1, st->width - 2 * m, caption_for(st, s));
     return h;
 }
 
@@ -1299,8 +1301,12 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
         draw_text(p, FONT_BIG, TEXT, m + 2 * lh, top + 2 * lh, ALIGN_LEFT, "no training history");
         draw_text(p, FONT_NORMAL, p->dim, m + 2 * lh, top + 4 * lh, ALIGN_LEFT,
                   "This model was loaded from a checkpoint, so there are no curves of its training.");
-        draw_text(p, FONT_NORMAL, p->dim, m + 2 * lh, top + 5 * lh, ALIGN_LEFT,
-                  "To watch a run: --replay data/fr-en.history (recorded), or --task fr-en (train live).");
+        char how[sizeof s->model_history + 96];
+        if (s->model_history[0])
+            snprintf(how, sizeof how, "Its run was recorded: build/transformer-viz --replay %s", s->model_history);
+        else
+            snprintf(how, sizeof how, "To watch a run: --replay data/fr-en.history (recorded), or --task fr-en (train live).");
+        draw_text_clipped(p, FONT_NORMAL, p->dim, m + 2 * lh, top + 5 * lh, w - 4 * lh, how);
         return;
     }
     SDL_Rect loss = {m, top, lw, h * 55 / 100};
@@ -1652,7 +1658,7 @@ void viz_draw(Painter *p, const ViewState *st, const Snapshot *s) {
     default: break;
     }
     draw_header(p, st, s);
-    draw_caption(p, st);
+    draw_caption(p, st, s);
     draw_slider(p, st, s);
     draw_footer(p, st, s);
     if (st->help) draw_help(p, st);

@@ -86,6 +86,7 @@ typedef struct {
     char task[64];             // e.g. "fr-en"
     Languages names;           // shown in the sentence captions
     char status[128];          // one line: "training", "paused", "loaded data/fr-en.ckpt" ...
+    char model_history[256];   // an explored model's own .history beside it, if there is one
     bool paused, finished;
     int n_layers, n_heads, d_model;
     long step;

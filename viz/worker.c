@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -445,6 +446,10 @@ static void run_explore(WorkerConfig *cfg, Worker *w) {
         Snapshot *s = exchange_back(cfg->exchange);
         fill_header(w, s);
         fill_probe(w, s);
+        char history[sizeof s->model_history];  // a saved run's recording, for the training view
+        history_path_for(history, sizeof history, cfg->model_path);
+        s->model_history[0] = '\0';
+        if (access(history, R_OK) == 0) viz_copy_text(s->model_history, (int)sizeof s->model_history, history);
         // Said once, in the status line: an older checkpoint cannot tell unseen words.
         char status[sizeof s->status + 128];
         snprintf(status, sizeof status, "exploring %s (not training)%s", w->task,
