@@ -1199,6 +1199,14 @@ static void draw_known_series(Painter *p, SDL_Rect plot, const Snapshot *s, cons
     fill_rect(p->renderer, x, plot.y, 1, plot.h, p->dim);
 }
 
+// Whether the series has anything to draw: a known curve, or one finite measured point.
+static bool series_has_points(const Snapshot *s, const Series *series) {
+    if (series->at_step) return true;
+    for (int i = 0; i < s->history_len; i++)
+        if (isfinite(series->get(&s->history[i], series->arg))) return true;
+    return false;
+}
+
 // A chart of series over the step axis, y from 0 (or the minimum, if negative) to the max.
 static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapshot *s,
                        const Series *series, int n_series) {
@@ -1207,6 +1215,7 @@ static void draw_chart(Painter *p, SDL_Rect box, const char *title, const Snapsh
     draw_text(p, FONT_NORMAL, TEXT, box.x + 8, box.y + 4, ALIGN_LEFT, title);
     int lx = box.x + box.w - 8;
     for (int k = n_series - 1; k >= 0; k--) {  // legend, right-aligned on the title line
+        if (!series_has_points(s, &series[k])) continue;  // e.g. no validation in a replay
         int w = draw_text(p, FONT_SMALL, series[k].color, lx, box.y + 6, ALIGN_RIGHT, series[k].name);
         lx -= w + 12;
     }
@@ -1338,7 +1347,8 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
     SDL_Rect info = {rx, top + ent.h + m, rw, h - ent.h - m};
     fill_rect(p->renderer, info.x, info.y, info.w, info.h, PANEL);
     int y = info.y + 6, x = info.x + 10, lh = line_height(p, FONT_NORMAL);
-    char val[32] = "-";
+    char val[32];  // a recording holds the training loss only; a live run validates now and then
+    snprintf(val, sizeof val, "%s", s->replay ? "not recorded" : "not yet");
     if (isfinite(s->val_loss)) snprintf(val, sizeof val, "%.3f", s->val_loss);
     draw_textf(p, FONT_NORMAL, TEXT, x, y, ALIGN_LEFT, "task %s   step %ld", s->task, s->step);
     y += lh;
