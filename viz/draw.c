@@ -1029,11 +1029,13 @@ static void draw_axis_titles(Painter *p, const ViewState *st, const HeatmapBox *
         draw_text(p, FONT_SMALL, p->dim, boxes[0].grid.x, area.y, ALIGN_LEFT, cols);
     } else if (n > 1) {
         int x = m + title_width + 2 * m;
-        draw_text_clipped(p, FONT_SMALL, p->dim, x, top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2,
-                          st->width - m - x,
-                          st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
-                          : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
-                                                     : "rows: target queries   columns: source keys");
+        // A long sentence leaves the cells too small for token labels: say where to find them.
+        const char *note = !boxes[0].labels ? "too many tokens to label here: left/right shows one head, labelled"
+                           : st->kind == VIZ_ENC_SELF ? "rows: source queries   columns: source keys"
+                           : st->kind == VIZ_DEC_SELF ? "rows: target queries   columns: target keys"
+                                                      : "rows: target queries   columns: source keys";
+        draw_text_clipped(p, FONT_SMALL, boxes[0].labels ? p->dim : ACCENT, x,
+                          top + line_height(p, FONT_BIG) - line_height(p, FONT_SMALL) - 2, st->width - m - x, note);
     }
 }
 
