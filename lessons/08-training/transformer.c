@@ -363,9 +363,10 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
         char name[40];
         snprintf(name, sizeof name, "--%s", key);
         bool given = option_named(opts, n, name)->given;
+        bool from_train = strcmp(key, "task") == 0 && strcmp(is, "corpus") == 0;  // --train FILE says so
         fprintf(stderr, "%s train: %s %s%s conflicts with %s, which was trained with %s %s; a resumed run must "
                 "use the same data and batches (give %s %s, or train anew without --resume)\n", program, name, is,
-                given ? "" : " (the default)", resume, name, was, name, was);
+                from_train ? " (from --train)" : given ? "" : " (the default)", resume, name, was, name, was);
         ok = false;
     }
     for (int k = 0; ok && saved->present && k < 2; k++) ok = check_file_content(saved, now, k == 0 ? "train" : "valid", resume);
