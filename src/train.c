@@ -544,17 +544,16 @@ static void file_fingerprint(const char *path, char *out, size_t size) {
     out[0] = '\0';
     FILE *f = path[0] ? fopen(path, "rb") : NULL;
     if (!f) return;
-    uint64_t hash = 1469598103934665603ULL;
-    unsigned long long bytes = 0;
+    unsigned long long hash = CHECKPOINT_FNV_OFFSET, bytes = 0;  // checkpoint.h's hash
     unsigned char piece[1 << 16];
     size_t got;
     while ((got = fread(piece, 1, sizeof piece, f)) > 0) {
-        for (size_t i = 0; i < got; i++) hash = (hash ^ piece[i]) * 1099511628211ULL;
+        hash = checkpoint_fnv1a(hash, piece, (unsigned long)got);
         bytes += got;
     }
     bool bad = ferror(f) != 0;
     fclose(f);
-    if (!bad) snprintf(out, size, "%llu bytes, FNV-1a %016llx", bytes, (unsigned long long)hash);
+    if (!bad) snprintf(out, size, "%llu bytes, FNV-1a %016llx", bytes, hash);
 }
 
 void train_options_describe(const TrainOptions *o, RunInfo *info) {

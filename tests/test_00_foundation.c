@@ -165,8 +165,7 @@ static void test_few_rows_match_blocks(void **state) {
         memcpy(few, c0, sizeof(float) * M * N);
         matmul_nn_blocked(few, a, b, M, K, N);
         assert_memory_equal(few, big, sizeof(float) * M * N);
-        for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
-            for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+        transpose(at, a, M, K);  // the first M rows of A, stored (K, M) for matmul_tn
         memcpy(few, c0, sizeof(float) * M * N);
         matmul_tn_blocked(few, at, b, M, K, N);
         assert_memory_equal(few, big, sizeof(float) * M * N);
@@ -192,8 +191,7 @@ static void test_edge_blocks_match_full_blocks(void **state) {
     memcpy(big, c0, sizeof(float) * BIG * N);
     matmul_nn_blocked(big, a, b, BIG, K, N);  // the reference rows, once
     for (int M = 1; M < BIG; M++) {
-        for (int i = 0; i < M; i++)  // A stored (K, M) for matmul_tn
-            for (int k = 0; k < K; k++) at[k * M + i] = a[i * K + k];
+        transpose(at, a, M, K);  // the first M rows of A, stored (K, M) for matmul_tn
         for (int product = 0; product < 3; product++) {
             memcpy(edge, c0, sizeof(float) * M * N);
             if (product == 0) matmul_nn_blocked(edge, a, b, M, K, N);

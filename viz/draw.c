@@ -264,39 +264,39 @@ static int draw_textf(Painter *p, FontId font, SDL_Color color, int x, int y, Al
 
 static int text_width(Painter *p, FontId font, const char *s);
 
+static const char ELLIPSIS[] = "\xe2\x80\xa6";  // U+2026 "…", 3 bytes
+
+// "…" and the last n bytes of s (keep_end), or its first n bytes and "…", into out.
+static void ellipsis_piece(char *out, size_t size, const char *s, size_t len, size_t n, bool keep_end) {
+    if (keep_end) snprintf(out, size, "%s%s", ELLIPSIS, s + len - n);
+    else snprintf(out, size, "%.*s%s", (int)n, s, ELLIPSIS);
+}
+
 // s shortened to fit max_w pixels with "…" where the cut is, into out (size bytes): its
 // start (keep_end false) or its end (keep_end true), cut between UTF-8 characters; s
 // itself when it fits. The longest piece that fits is found by bisection on the
 // character boundaries.
 static void fit_with_ellipsis(Painter *p, FontId font, const char *s, int max_w, bool keep_end, char *out,
                               size_t size) {
-    snprintf(out, size, "%s", s);
-    size_t len = strlen(out);
-    if (text_width(p, font, out) <= max_w || len == 0) return;
-    static const char dots[] = "\xe2\x80\xa6";  // U+2026 "…"
-    char *text = malloc(len + 1), *trial = malloc(len + sizeof dots);
-    if (!text || !trial) {
-        free(text), free(trial);
+    size_t len = strlen(s);
+    if (len < size && text_width(p, font, s) <= max_w) {
+        memcpy(out, s, len + 1);
         return;
     }
-    memcpy(text, out, len + 1);
-    size_t lo = 0, hi = len;  // bytes kept: lo always fits (0: the dots alone)
+    size_t lo = 0, hi = SDL_min(len, size - sizeof ELLIPSIS);  // bytes of s kept: lo always fits
     while (lo < hi) {
         size_t half = (lo + hi + 1) / 2, mid = half;  // moved onto a character boundary:
-        if (keep_end) while (mid < len && ((unsigned char)text[len - mid] & 0xC0) == 0x80) mid++;
-        else while (mid < len && ((unsigned char)text[mid] & 0xC0) == 0x80) mid++;
+        if (keep_end) while (mid < len && ((unsigned char)s[len - mid] & 0xC0) == 0x80) mid++;
+        else while (mid < len && ((unsigned char)s[mid] & 0xC0) == 0x80) mid++;
         if (mid > hi) {  // no boundary in [half, hi]
             hi = half - 1;
             continue;
         }
-        if (keep_end) snprintf(trial, len + sizeof dots, "%s%s", dots, text + len - mid);
-        else snprintf(trial, len + sizeof dots, "%.*s%s", (int)mid, text, dots);
-        if (text_width(p, font, trial) <= max_w) lo = mid;
+        ellipsis_piece(out, size, s, len, mid, keep_end);
+        if (text_width(p, font, out) <= max_w) lo = mid;
         else hi = mid - 1;
     }
-    if (keep_end) snprintf(out, size, "%s%s", dots, text + len - lo);
-    else snprintf(out, size, "%.*s%s", (int)lo, text, dots);
-    free(text), free(trial);
+    ellipsis_piece(out, size, s, len, lo, keep_end);
 }
 
 // Draws s like draw_text (left aligned) but at most max_w pixels wide: a longer text is
