@@ -443,6 +443,39 @@ static void test_vocab_size_option(void **state) {
     rmdir(dir);
 }
 
+// translate gives exactly one output line per input line, whatever the model says: a
+// 2-step model's outputs are bytes that are not text (shown as \xNN, with a warning, so a
+// newline byte cannot split a line), and blank inputs give empty lines.
+static void test_translate_one_line_per_input(void **state) {
+    (void)state;
+    char dir[64], path[128], in[160], out[160], err[160], command[1024];
+    train_fresh(dir, sizeof dir, path, sizeof path, "t.ckpt", TINY " --steps 2");
+    snprintf(in, sizeof in, "%s/in.txt", dir);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(err, sizeof err, "%s/err.txt", dir);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fputs("abc\n\nabj\n   \ncab\n", f);
+    fclose(f);
+    snprintf(command, sizeof command, "%s translate --model %s < %s > %s 2> %s", PROGRAM, path, in, out, err);
+    assert_int_equal(system(command), 0);
+    ErrorMessage e;
+    size_t n;
+    char *text = read_whole_file(out, &n, &e), *errors = read_whole_file(err, &n, &e);
+    assert_non_null(text);
+    assert_non_null(errors);
+    int lines = 0;
+    for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1, lines++) {
+        assert_true(text_is_printable(line, (size_t)(end - line)));
+        if (lines == 1 || lines == 3) assert_true(end == line);  // the blank inputs
+    }
+    assert_int_equal(lines, 5);
+    assert_non_null(strstr(errors, "translation 1 holds bytes that are not text"));
+    free(text), free(errors);
+    remove(in), remove(out), remove(err), remove(path);
+    rmdir(dir);
+}
+
 // Issue 12: the sample corpus (data/sample, written as sentences) trains with --train and
 // keeps case and punctuation: its model knows "Je" and "étudiant." (no warning), while
 // the shipped model, trained on lower-case text without punctuation, names both.
@@ -495,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
         cmocka_unit_test(test_vocab_size_option),
+        cmocka_unit_test(test_translate_one_line_per_input),
         cmocka_unit_test(test_sample_corpus_keeps_case),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
