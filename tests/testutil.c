@@ -84,6 +84,26 @@ void fixture_free(Fixture *fx) {
     free(fx);
 }
 
+void assert_ints_equal(long long got, long long expected, const char *got_text,
+                       const char *expected_text, const char *file, int line) {
+    if (got == expected) return;
+    if (strstr(expected_text, "0x") || strstr(expected_text, "0X"))
+        print_error("ERROR: %s is %lld (0x%llx), expected %lld (0x%llx: %s)\n", got_text, got,
+                    (unsigned long long)got, expected, (unsigned long long)expected, expected_text);
+    else if (strcmp(expected_text, "0") == 0 || strspn(expected_text, "-0123456789") == strlen(expected_text))
+        print_error("ERROR: %s is %lld, expected %lld\n", got_text, got, expected);
+    else
+        print_error("ERROR: %s is %lld, expected %lld (%s)\n", got_text, got, expected, expected_text);
+    _fail(file, line);
+}
+
+void assert_ints_differ(long long got, long long other, const char *got_text,
+                        const char *other_text, const char *file, int line) {
+    if (got != other) return;
+    print_error("ERROR: %s is %lld, which it must not be (%s)\n", got_text, got, other_text);
+    _fail(file, line);
+}
+
 void assert_arrays_close(const char *what, const float *a, const float *b, long n, float tol) {
     long worst = -1;
     float worst_diff = 0.0f;
@@ -94,7 +114,7 @@ void assert_arrays_close(const char *what, const float *a, const float *b, long 
     }
     print_message("  %-40s max |diff| %.3g (tolerance %.1g)\n", what, (double)worst_diff, (double)tol);
     if (worst_diff > tol)
-        fail_msg("%s: index %ld differs: %.9g vs %.9g (|diff| %.3g > %.1g)", what, worst,
+        fail_msg("%s: index %ld differs: got %.9g, expected %.9g (|diff| %.3g > %.1g)", what, worst,
                  (double)a[worst], (double)b[worst], (double)worst_diff, (double)tol);
 }
 
