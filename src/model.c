@@ -38,10 +38,14 @@ bool model_config_valid(const ModelConfig *cfg, ErrorMessage *err) {
         return error_set(err, "model: dropout %g must be in [0, 1)", (double)cfg->dropout);
     // Keep every buffer's element count comfortably inside a long and every row count
     // inside an int.
-    if ((double)cfg->max_batch * cfg->max_len > 1e8 ||
-        (double)cfg->vocab_size * cfg->d_model > 4e9 || cfg->d_model > 65536 ||
-        cfg->d_ff > 1048576 || cfg->n_layers > 1000)
-        return error_set(err, "model: configuration too large");
+    if ((double)cfg->max_batch * cfg->max_len > 1e8)
+        return error_set(err, "model: a batch of up to %d rows of %d tokens is more than 1e8 tokens: "
+                         "choose smaller batches or a smaller max_len", cfg->max_batch, cfg->max_len);
+    if ((double)cfg->vocab_size * cfg->d_model > 4e9 || cfg->d_model > 65536 || cfg->d_ff > 1048576 ||
+        cfg->n_layers > 1000)
+        return error_set(err, "model: too large (at most d_model 65536, d_ff 1048576, 1000 layers and "
+                         "vocab_size·d_model 4e9; got %d, %d, %d and %.3g)", cfg->d_model, cfg->d_ff,
+                         cfg->n_layers, (double)cfg->vocab_size * cfg->d_model);
     return true;
 }
 
@@ -186,6 +190,8 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng) {
     a->buffer = xmalloc(sizeof(float) * (size_t)a->n);
     model_acts_layout(a, a->buffer, cfg);
 }
+
+long model_activation_count(const ModelConfig *cfg) { return model_acts_layout(NULL, NULL, cfg); }
 
 // Frees the parameters, the constants and the activations; zeroes the struct.
 void model_free(Model *m) {

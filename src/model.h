@@ -241,6 +241,9 @@ typedef struct {
 ModelParamCounts model_param_counts(const ModelConfig *cfg);
 // The total alone: the size of the parameter buffer.
 long model_param_count(const ModelConfig *cfg);
+// Floats in the activation buffer model_init allocates for cfg's largest batch (every
+// layer's saved forward values, for the backward).
+long model_activation_count(const ModelConfig *cfg);
 
 // Checks a configuration without allocating; false with a message in err if unusable.
 // (model_init calls it and dies on failure; a checkpoint loader can call it first.)

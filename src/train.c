@@ -269,6 +269,34 @@ static bool check_resumed_average(const Trainer *t, const char *path, ErrorMessa
     return true;
 }
 
+// A model that cannot fit in this machine's memory is refused before it is allocated:
+// malloc would still succeed (Linux hands out memory as it is first touched), and the run
+// would fill the memory page by page for minutes before it failed or was killed. The
+// figure is a lower bound: 4 floats per parameter (the weights, their gradients and Adam's
+// two moments, §5.3; a fifth with --average-last), the activations every layer keeps for
+// the backward, and 2 floats per logit of the largest batch (the logits, their gradient).
+static bool check_memory(const ModelConfig *cfg, const TrainOptions *o, ErrorMessage *err) {
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page_size <= 0) return true;  // unknown: let the allocations decide
+    double params = (double)model_param_count(cfg), have = (double)pages * (double)page_size;
+    double model_bytes = params * (o->average_last > 0 ? 5 : 4) * sizeof(float);
+    double batch_bytes = ((double)model_activation_count(cfg) +
+                          2.0 * cfg->max_batch * cfg->max_len * cfg->vocab_size) * sizeof(float);
+    double need = model_bytes + batch_bytes;
+    if (need <= have) return true;
+    if (model_bytes >= batch_bytes)
+        return error_set(err, "--d-model %d --d-ff %d --layers %d: the model has %.1f %s parameters and "
+                         "needs at least %.1f GB (weights, gradients and Adam's moments), more than this "
+                         "machine's %.1f GB of memory: choose a smaller --d-model, --d-ff or --layers",
+                         o->d_model, o->d_ff, o->n_layers, params >= 1e9 ? params / 1e9 : params / 1e6,
+                         params >= 1e9 ? "billion" : "million", need / 1e9, have / 1e9);
+    return error_set(err, "--batch-tokens %ld --batch-sentences %d: a batch of up to %d rows of %d tokens "
+                     "needs at least %.1f GB (activations, logits over a vocabulary of %d and their "
+                     "gradient), more than this machine's %.1f GB of memory: choose smaller batches (or a "
+                     "smaller --max-len)", o->batch_tokens, o->batch_sentences, cfg->max_batch, cfg->max_len,
+                     need / 1e9, cfg->vocab_size, have / 1e9);
+}
+
 bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_path,
                   ErrorMessage *err) {
     memset(t, 0, sizeof *t);
@@ -305,7 +333,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
             .n_layers = o->n_layers, .max_len = t->train.max_len, .max_batch = (int)max_batch,
             .dropout = o->dropout,
         };
-        if (!model_config_valid(&cfg, err)) return false;
+        if (!model_config_valid(&cfg, err) || !check_memory(&cfg, o, err)) return false;
         Rng init;
         rng_seed(&init, o->seed, STREAM_INIT);
         model_init(&t->model, &cfg, &init);

@@ -130,6 +130,20 @@ static void test_option_limits_accepted(void **state) {
     assert_int_equal(access("/tmp/test_08_cli_limits.ckpt", F_OK), -1);
 }
 
+// A model or a batch too big for this machine's memory is refused at once, naming the
+// options, and nothing is written (it used to allocate for minutes, page by page, and end
+// with "src/optimizer.c:30: out of memory" or be killed).
+// hint: train.c's check_memory compares the parameters (4 floats each), the activations
+// and the logits with the machine's memory before model_init allocates anything.
+static void test_too_big_for_memory_refused(void **state) {
+    (void)state;
+    expect_refused("train --task reverse --d-model 65536 --heads 1 --d-ff 262144 --layers 128 --steps 1 "
+                   "--out /tmp/test_08_cli_big.ckpt", "--d-model 65536 --d-ff 262144 --layers 128");
+    expect_refused("train --task reverse --max-len 16384 --batch-tokens 4194304 --batch-sentences 6000 "
+                   "--steps 1 --out /tmp/test_08_cli_big.ckpt", "--batch-tokens 4194304 --batch-sentences 6000");
+    assert_int_equal(access("/tmp/test_08_cli_big.ckpt", F_OK), -1);
+}
+
 // A temporary directory for one test's files; its path is written to dir.
 static void temp_dir(char *dir, size_t size) {
     snprintf(dir, size, "/tmp/test_08_cli_XXXXXX");
@@ -515,6 +529,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numeric_options_checked),
         cmocka_unit_test(test_option_limits_accepted),
+        cmocka_unit_test(test_too_big_for_memory_refused),
         cmocka_unit_test(test_out_path_checked_first),
         cmocka_unit_test(test_resume_conflicts_refused),
         cmocka_unit_test(test_resume_data_conflicts_refused),
