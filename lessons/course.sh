@@ -272,10 +272,12 @@ run_one() {  # test source, program
             done
         fi
     done < "$log.res"
-    if [ "$status" -ne 0 ] && ! grep -q '^\[  FAILED  \]' "$log"; then
+    # the test that was running: the last one cmocka started; the ones after it never ran.
+    # It crashed (or hung) if it never finished, even when tests before it failed.
+    last=$(sed -n 's/^\[ RUN      \] //p' "$log" | tail -n 1)
+    if [ "$status" -ne 0 ] && { [ -z "$last" ] ||
+            ! grep -qE "^\[ *(OK|FAILED|SKIPPED) *\] $last\$" "$log"; }; then
         failed=$((failed + 1))
-        # the test that was running: the last one cmocka started; the ones after it never ran
-        last=$(sed -n 's/^\[ RUN      \] //p' "$log" | tail -n 1)
         total=$(sed -n 's/^\[==========\] Running \([0-9]*\) test.*/\1/p' "$log" | head -n 1)
         done_count=$(grep -c '^\[ RUN      \]' "$log")
         notrun=""
@@ -288,7 +290,8 @@ run_one() {  # test source, program
                 echo "  FAILED  ${last:-$(basename "$2")}: still running after ${COURSE_TIMEOUT:-300} s (an endless loop?)$notrun"
             else
                 echo "  FAILED  ${last:-$(basename "$2")} crashed (exit $status)$notrun; the end of its output:"
-                grep -m 14 -E 'ERROR|SUMMARY|runtime error|located|allocated by|freed by|#[0-9] .* in [a-z_]+ ' "$log" | sed 's/^/          /'
+                { if [ -n "$last" ]; then sed -n "/^\[ RUN      \] $last\$/,\$p" "$log"; else cat "$log"; fi; } |
+                    grep -m 14 -E 'ERROR|SUMMARY|runtime error|located|allocated by|freed by|#[0-9] .* in [a-z_]+ ' | sed 's/^/          /'
                 echo "          hint: a crash in your code usually means an index past the end of an array"
                 echo "          (check the shapes in the TODO) or a pointer you did not fill in."
             fi

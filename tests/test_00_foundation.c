@@ -14,6 +14,8 @@
 #include "testutil.h"
 
 // A = [[1,2],[3,4]], B = [[5,6],[7,8]]: A·B = [[19,22],[43,50]].
+// hint: C[i][j] = Σ_k A[i][k]·B[k][j], and A (M,K) row i starts at a + i*K, B (K,N) row
+// hint: k at b + k*N. Work entry (0,0) by hand: 1·5 + 2·7 = 19.
 static void test_matmul_nn_by_hand(void **state) {
     (void)state;
     float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8}, c[4] = {0};
@@ -23,6 +25,8 @@ static void test_matmul_nn_by_hand(void **state) {
 }
 
 // A·Bᵀ = [[1*5+2*6, 1*7+2*8],[3*5+4*6, 3*7+4*8]] = [[17,23],[39,53]]; and it accumulates.
+// hint: C starts at 1 here, so [[17,23],[39,53]] means "=" where the contract is "+=".
+// hint: B is stored (N,K): element (k,j) of Bᵀ is b[j*K + k].
 static void test_matmul_nt_accumulates(void **state) {
     (void)state;
     float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8}, c[4] = {1, 1, 1, 1};
@@ -32,6 +36,8 @@ static void test_matmul_nt_accumulates(void **state) {
 }
 
 // Aᵀ·B = [[1*5+3*7, 1*6+3*8],[2*5+4*7, 2*6+4*8]] = [[26,30],[38,44]].
+// hint: A is stored (K,M): element (i,k) of Aᵀ is a[k*M + i]. [[19,22],[43,50]] is A·B:
+// hint: the transpose was forgotten.
 static void test_matmul_tn_by_hand(void **state) {
     (void)state;
     float a[] = {1, 2, 3, 4}, b[] = {5, 6, 7, 8}, c[4] = {0};
@@ -288,21 +294,25 @@ static void test_softmax_rows(void **state) {
     assert_arrays_close("softmax rows", x, expected, 6, 1e-6f);
 }
 
-// Wider rows against the formula in double: 4 rows of 5, some entries masked with
-// -INFINITY (the first, the last, all but one, none), each row summing to 1, masked
-// entries exactly 0, and the rows independent of each other.
+// Wider rows against the formula in double: 6 rows of 5, some entries masked with
+// -INFINITY (the first, the last, all but one, all but the last, none), one row whose
+// maximum (200) is its last entry, each row summing to 1, masked entries exactly 0, and
+// the rows independent of each other.
 // hint: a masked entry must come out exactly 0 and the others as if it were not there;
 // only a row whose entries are ALL -INFINITY becomes zeros (look at the whole row's
-// maximum, not at its first entry). Each row is normalised by its own sum.
+// maximum, not at its first entry). Each row is normalised by its own sum. Zeros or NaN
+// in the last two rows: the maximum must include the row's LAST entry.
 static void test_softmax_rows_masked_and_wide(void **state) {
     (void)state;
-    enum { ROWS = 4, COLS = 5 };
+    enum { ROWS = 6, COLS = 5 };
     const float ninf = -INFINITY;
     float x[ROWS * COLS] = {
         ninf, 1.0f, -2.0f, 0.5f, 3.0f,
         2.0f, 2.0f, -1.0f, 0.0f, ninf,
         ninf, ninf, 7.0f, ninf, ninf,
         -3.0f, 40.0f, 41.0f, -0.5f, 1.0f,
+        ninf, ninf, ninf, ninf, 5.0f,
+        0.0f, 1.0f, -1.0f, 2.0f, 200.0f,
     };
     float expected[ROWS * COLS];
     for (int r = 0; r < ROWS; r++) {
@@ -314,7 +324,7 @@ static void test_softmax_rows_masked_and_wide(void **state) {
             expected[r * COLS + j] = row[j] == ninf ? 0.0f : (float)(exp((double)row[j] - max) / sum);
     }
     softmax_rows(x, ROWS, COLS);
-    assert_arrays_close("softmax of 4 rows of 5, some masked", x, expected, ROWS * COLS, 1e-6f);
+    assert_arrays_close("softmax of 6 rows of 5, some masked", x, expected, ROWS * COLS, 1e-6f);
     for (int r = 0; r < ROWS; r++) {
         float sum = 0.0f;
         for (int j = 0; j < COLS; j++) sum += x[r * COLS + j];

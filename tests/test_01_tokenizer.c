@@ -187,9 +187,10 @@ static void test_encode_applies_merges_in_learned_order(void **state) {
 // 4. tie (▁,p)=2 vs (u,n)=2: the lower left id wins, ▁=35 < u=120 -> 262 "▁p".
 // 5. (u,n)=2 ("▁p u n", "▁ b u n") -> 263 "un". Every pair left occurs once: stop.
 // hint: follow the comment above by hand. Merges wrong from step 1: most-frequent-pair
-// (largest count; ties to the smaller key; -1 below a count of 2). Step 1 right but the
-// same pair learned again, or 10 merges instead of 5: merge-in-word did not replace the
-// pair in the words. Merges right but the encoding wrong: encode-chunk must apply the
+// (largest count; ties to the smaller key; -1 below a count of 2). "learned is 10,
+// expected 5": most-frequent-pair accepted a pair seen only once (below 2 it returns -1),
+// or merge-in-word did not replace the pair in the words (step 1 right, then the same
+// pair learned again). Merges right but the encoding wrong: encode-chunk must apply the
 // EARLIEST learned merge first (smallest merged id), not the first pair in the text.
 static void test_merges_by_hand(void **state) {
     (void)state;

@@ -24,7 +24,9 @@ static void test_pe_position_zero(void **state) {
 // d_model = 4 by hand: ω_0 = 1, ω_1 = 1/10000^(2/4) = 1/100.
 // PE(1) = [sin 1, cos 1, sin 0.01, cos 0.01]; PE(2) = [sin 2, cos 2, sin 0.02, cos 0.02].
 // hint: the exponent is 2i/d_model with i the PAIR index (0 .. d_model/2 - 1), not the
-// column index; columns 2i and 2i+1 share one angle.
+// hint: column index; columns 2i and 2i+1 share one angle. 2*i/d_model in int arithmetic
+// hint: is 0 (every pair gets ω = 1): compute it in double. Huge values like -4e6: an
+// hint: entry was never written (the loops must cover every pos < max_len, every pair).
 static void test_pe_by_hand(void **state) {
     (void)state;
     float pe[3 * 4];

@@ -49,6 +49,9 @@ static void test_one_hot_query_attends_to_its_key(void **state) {
     (void)state;
     enum { T = 4, D = 4 };
     float q[D] = {0, 0, 10, 0}, k[T * D] = {0}, v[T * D], out[D], w[T];
+    float *garbage = garbage_floats(D + T);  // attention_forward overwrites out and w
+    memcpy(out, garbage, sizeof out), memcpy(w, garbage + D, sizeof w);
+    free(garbage);
     for (int j = 0; j < T; j++) {
         k[j * D + j] = 1;
         for (int c = 0; c < D; c++) v[j * D + c] = (float)(j + 1);
@@ -61,6 +64,31 @@ static void test_one_hot_query_attends_to_its_key(void **state) {
     assert_true(w[2] > 0.98f);
     float mix = small * 1 + small * 2 + big * 3 + small * 4, expected_out[D] = {mix, mix, mix, mix};
     assert_arrays_close("output mixes the values", out, expected_out, D, 1e-5f);
+}
+
+// Row i of the weights is query i's distribution over the keys: with Tq = 2 queries and
+// Tk = 3 keys (d_k = 2, so the scale is 1/√2), w[i][j] = softmax_j(q_i·k_j/√2), worked out
+// here in double from the definition. A (Tk,Tq) matrix of k·qᵀ has the same number of
+// entries, and with a single query even the same layout, so only Tq != Tk shows it.
+// hint: the scores are q kᵀ, (Tq,d_k)·(Tk,d_k)ᵀ = (Tq,Tk): matmul_nt(w, q, k, Tq, d_k, Tk).
+// hint: k qᵀ (the operands swapped) puts key j's scores in row j, and the mask and the
+// hint: softmax then run over the wrong numbers.
+static void test_weights_rows_are_queries(void **state) {
+    (void)state;
+    enum { Tq = 2, Tk = 3, D = 2 };
+    const float q[Tq * D] = {1, 0, 0, 2}, k[Tk * D] = {1, 1, 2, 0, 0, 3}, v[Tk * D] = {1, 0, 0, 1, 1, 1};
+    float out[Tq * D], w[Tq * Tk], expected[Tq * Tk];
+    attention_forward(out, w, (AttnInputs){q, k, v}, ATTN_NO_MASK,
+                      (AttnDims){.B = 1, .h = 1, .Tq = Tq, .Tk = Tk, .d_k = D});
+    for (int i = 0; i < Tq; i++) {
+        double e[Tk], sum = 0;
+        for (int j = 0; j < Tk; j++) {
+            double score = (q[i * D] * k[j * D] + q[i * D + 1] * k[j * D + 1]) / sqrt((double)D);
+            sum += e[j] = exp(score);
+        }
+        for (int j = 0; j < Tk; j++) expected[i * Tk + j] = (float)(e[j] / sum);
+    }
+    assert_arrays_close("weights (Tq=2 queries, Tk=3 keys) by hand", w, expected, Tq * Tk, 1e-6f);
 }
 
 // The causal mask leaves every weight above the diagonal at exactly 0 and each row
@@ -91,9 +119,10 @@ static void test_causal_mask_zeroes_upper_triangle(void **state) {
 }
 
 // Keys at or beyond a sequence's length get exactly 0, every other weight is positive,
-// and rows sum to 1. Sequence 1 (length 2) with the causal mask too.
+// and rows sum to 1; then the same with the causal mask on as well (lengths 5 and 2).
 // hint: hide keys j >= n_keys in EVERY query row, not only row 0; with both masks on, a
-// hint: key is hidden when either mask hides it.
+// hint: key is hidden when either mask hides it. Outputs like 1e35: out was not zeroed
+// hint: before matmul_nn added w·v into it.
 static void test_padding_keys_get_zero_weight(void **state) {
     (void)state;
     enum { B = 2, H = 2, Tq = 3, Tk = 5, D = 4 };
@@ -120,6 +149,20 @@ static void test_padding_keys_get_zero_weight(void **state) {
     attention_forward(out2, w2, (AttnInputs){q, k, v}, (AttnMask){lengths, false},
                       (AttnDims){.B = B, .h = H, .Tq = Tq, .Tk = Tk, .d_k = D});
     assert_arrays_close("output ignores padded keys/values", out2, out, B * H * Tq * D, 0.0f);
+    // Both masks: query i sees key j only if j <= i and j < length.
+    attention_forward(out, w, (AttnInputs){q, k, v}, (AttnMask){lengths, true},
+                      (AttnDims){.B = B, .h = H, .Tq = Tq, .Tk = Tk, .d_k = D});
+    for (int b = 0; b < B; b++)
+        for (int s = 0; s < H * Tq; s++)
+            for (int j = 0; j < Tk; j++) {
+                int i = s % Tq;
+                float x = w[((long)b * H * Tq + s) * Tk + j];
+                bool seen = j <= i && j < lengths[b];
+                if (seen ? !(x > 0.0f) : x != 0.0f)
+                    fail_msg("both masks, sequence %d (length %d), query %d, key %d: weight %g, expected %s",
+                             b, lengths[b], i, j, (double)x, seen ? "> 0" : "exactly 0");
+            }
+    assert_rows_sum_to_one(w, B * H * Tq, Tk);
     free(q), free(k), free(v);
 }
 
@@ -189,13 +232,19 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
                   random_array(&rng, nk), random_array(&rng, nk), random_array(&rng, nq),
                   xmalloc(sizeof(float) * (size_t)nq),
                   xmalloc(sizeof(float) * (size_t)B * h * Tq * Tk)};
-    float *dq = xcalloc((size_t)nq, sizeof(float)), *dk = xcalloc((size_t)nk, sizeof(float));
-    float *dv = xcalloc((size_t)nk, sizeof(float));
+    // The gradients start at 1, 2, 3 (not 0): attention_backward must ADD to them, and
+    // what it added is checked.
+    float *dq = xmalloc(sizeof(float) * (size_t)nq), *dk = xmalloc(sizeof(float) * (size_t)nk);
+    float *dv = xmalloc(sizeof(float) * (size_t)nk);
+    for (long i = 0; i < nq; i++) dq[i] = 1.0f;
+    for (long i = 0; i < nk; i++) dk[i] = 2.0f, dv[i] = 3.0f;
     float *scratch = garbage_floats((long)B * h * Tq * Tk);
     attn_loss(&c);
     attention_backward((AttnInputGrads){dq, dk, dv}, scratch, c.dout, c.w,
                        (AttnInputs){c.q, c.k, c.v},
                        (AttnDims){.B = B, .h = h, .Tq = Tq, .Tk = Tk, .d_k = d_k});
+    for (long i = 0; i < nq; i++) dq[i] -= 1.0f;
+    for (long i = 0; i < nk; i++) dk[i] -= 2.0f, dv[i] -= 3.0f;
 
     char what[96];
     snprintf(what, sizeof what, "%s dq", label);
@@ -222,10 +271,13 @@ static void check_attention_gradients(const char *label, int B, int h, int Tq, i
 
 // dq, dk, dv against central differences, no mask (B=2, h=2, Tq=Tk=4, d_k=3); one
 // flipped sign in each must then fail the same check.
+// The gradients start at 1 (dq), 2 (dk) and 3 (dv), and must be ADDED to: a caller may
+// already hold a gradient there.
 // hint: every error 0 and a flipped sign "passes": your forward still gives zeros, fix
 // hint: it first. dv wrong: dv += Pᵀ·dout is (Tk,Tq)·(Tq,d_k), a product whose LEFT
 // hint: factor is transposed. Only dq and dk wrong: in softmax-backward-row take the
 // hint: row's Σ p·dp BEFORE overwriting and multiply by scale; zero ds before dP goes in.
+// hint: Off by exactly 1, 2 or 3: dq, dk or dv was zeroed or overwritten, not added to.
 static void test_gradients_no_mask(void **state) {
     (void)state;
     check_attention_gradients("no mask", 2, 2, 4, 4, 3, NULL, false);
@@ -270,6 +322,16 @@ static void test_gradients_cross_attention(void **state) {
     (void)state;
     int lengths[2] = {5, 3};
     check_attention_gradients("cross S=5 T=3", 2, 2, 3, 5, 3, lengths, false);
+}
+
+// More queries than keys: 5 target queries against 3 source keys, with padding (a
+// target longer than its source, as in the decoder's cross-attention).
+// hint: every loop over queries runs to Tq and every loop over keys to Tk: with Tq > Tk
+// hint: a loop bound that mixes them up skips the last queries' rows of P and ds.
+static void test_gradients_more_queries_than_keys(void **state) {
+    (void)state;
+    int lengths[2] = {3, 2};
+    check_attention_gradients("cross S=3 T=5", 2, 2, 5, 3, 3, lengths, false);
 }
 
 // A gradient with the softmax's "- Σ P dP" term dropped (the most common mistake)
@@ -379,6 +441,7 @@ static void test_same_result_for_any_thread_count(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_hot_query_attends_to_its_key),
+        cmocka_unit_test(test_weights_rows_are_queries),
         cmocka_unit_test(test_causal_mask_zeroes_upper_triangle),
         cmocka_unit_test(test_padding_keys_get_zero_weight),
         cmocka_unit_test(test_fully_masked_row_is_zero),
@@ -387,6 +450,7 @@ int main(void) {
         cmocka_unit_test(test_gradients_causal),
         cmocka_unit_test(test_gradients_padding_and_causal),
         cmocka_unit_test(test_gradients_cross_attention),
+        cmocka_unit_test(test_gradients_more_queries_than_keys),
         cmocka_unit_test(test_check_rejects_softmax_without_jacobian_term),
         cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_same_result_for_any_thread_count),
