@@ -26,8 +26,9 @@
 #include "dims.h"
 #include "rng.h"
 
-// One attention sub-layer's parameters, or their gradients (same layout). Weights use
-// the paper's y = x·W + b with W stored (d_in, d_out) row-major.
+// One attention sub-layer's parameters, or their gradients (same layout). Each projection
+// is y = x·W + b with W stored (d_in, d_out) row-major. The biases are PyTorch's
+// (nn.MultiheadAttention), not the paper's: §3.2.2's projections have none.
 typedef struct {
     float *w_q, *b_q;  // (d_model, d_model), (d_model): head i uses columns i*d_k ..
     float *w_k, *b_k;  // (d_model, d_model), (d_model)

@@ -1,7 +1,7 @@
 // tokenizer.c: byte-level byte-pair encoding, §5.1 (see tokenizer.h for the token ids,
 // the pre-splitting rule and the file format).
 //
-// BPE (Sennrich et al. 2016, the paper's reference [3]) starts from single bytes and
+// BPE (Sennrich et al. 2016, the paper's reference [31]) starts from single bytes and
 // repeatedly glues the most frequent adjacent pair into a new token. Frequent words end
 // up as one token, rare words as a few pieces, and nothing is ever "unknown".
 //

@@ -144,8 +144,8 @@ static void test_padding_keys_get_zero_weight(void **state) {
     assert_rows_sum_to_one(w, B * H * Tq, Tk);
     // Changing a padded key or value must not change the output at all.
     float out2[B * H * Tq * D], w2[B * H * Tq * Tk];
-    k[((long)1 * H * Tk + 4) * D] += 100.0f;  // batch 1, head 0, key 4 (padding)
-    v[((long)1 * H * Tk + 3) * D] += 100.0f;  // batch 1, head 0, value 3 (padding)
+    k[((long)1 * H * Tk + 4) * D] += 100.0f;  // sequence 1 (from 0), head 1, key 4 (padding)
+    v[((long)1 * H * Tk + 3) * D] += 100.0f;  // sequence 1 (from 0), head 1, value 3 (padding)
     attention_forward(out2, w2, (AttnInputs){q, k, v}, (AttnMask){lengths, false},
                       (AttnDims){.B = B, .h = H, .Tq = Tq, .Tk = Tk, .d_k = D});
     assert_arrays_close("output ignores padded keys/values", out2, out, B * H * Tq * D, 0.0f);

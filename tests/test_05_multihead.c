@@ -94,25 +94,27 @@ static double layer_loss(void *ctx) {
 
 // ---- layout and structure --------------------------------------------------------------
 
-// With d_model = 4 and h = 2 (d_k = 2), token t's features [a b | c d] go to head 0 as
-// [a b] and head 1 as [c d]; merging puts them back.
-// hint: in dst, head i of sequence b is one contiguous (T,d_k) block (all of head 0's
-// hint: tokens first, then head 1's); its numbers come from columns i*d_k .. of each
-// hint: token's row of d_model numbers. merge-heads is the same copy, the sides swapped.
+// With d_model = 4 and h = 2 (d_k = 2), token t's features [a b | c d] go to head 1 as
+// [a b] and head 2 as [c d]; merging puts them back.
+// hint: in dst, head i of sequence b is one contiguous (T,d_k) block (all of head 1's
+// hint: tokens first, then head 2's); the code counts heads from i = 0, and head i's
+// hint: numbers come from columns i*d_k .. of each token's row of d_model numbers.
+// hint: merge-heads is the same copy, the sides swapped.
 static void test_split_heads_by_hand(void **state) {
     (void)state;
     // B=1, T=2: token 0 = 0 1 2 3, token 1 = 4 5 6 7
     float x[8] = {0, 1, 2, 3, 4, 5, 6, 7}, heads[8], back[8];
     mha_split_heads(heads, x, 1, 2, 4, 2);
-    float expected[8] = {0, 1, 4, 5,    // head 0: token 0, token 1
-                         2, 3, 6, 7};   // head 1
+    float expected[8] = {0, 1, 4, 5,    // head 1: token 0, token 1
+                         2, 3, 6, 7};   // head 2
     assert_arrays_close("split into heads", heads, expected, 8, 0.0f);
     mha_merge_heads(back, heads, 1, 2, 4, 2);
     assert_arrays_close("merge undoes split", back, x, 8, 0.0f);
 }
 
-// Head i reads only columns i*d_k.. of W^Q and W^K: changing head 1's columns changes
-// head 1's attention weights and leaves head 0's bit for bit the same.
+// Head i (i = 0 for head 1 in the code) reads only columns i*d_k.. of W^Q and W^K:
+// changing head 2's columns changes head 2's attention weights and leaves head 1's bit
+// for bit the same.
 // hint: head i must read only its own columns: in split-heads the column offset is
 // hint: i*d_k (not i*T); in mha-forward each projection is split after its bias is added.
 static void test_heads_are_independent(void **state) {
@@ -122,9 +124,9 @@ static void test_heads_are_independent(void **state) {
     layer_forward(&L);
     float before[B * H * T * T];
     memcpy(before, L.acts.weights, sizeof before);
-    for (int r = 0; r < D; r++) L.w.w_q[r * D + 5] += 1.0f;  // column 5 is in head 1
+    for (int r = 0; r < D; r++) L.w.w_q[r * D + 5] += 1.0f;  // column 5 is in head 2 (i = 1)
     layer_forward(&L);
-    assert_arrays_close("head 0 unchanged", L.acts.weights, before, T * T, 0.0f);
+    assert_arrays_close("head 1 unchanged", L.acts.weights, before, T * T, 0.0f);
     assert_true(max_abs_diff(L.acts.weights + T * T, before + T * T, T * T) > 1e-3f);
     layer_free(&L);
 }

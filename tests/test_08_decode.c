@@ -259,11 +259,9 @@ static double teacher_forced_log_prob(Model *m, const int *src, int S, const Hyp
     return sum;
 }
 
-// On the model: beam 1 gives greedy's output exactly; beam 4's hypotheses are sorted,
-// scored log_prob / lp, and each log_prob is what one teacher-forced pass over the
-// hypothesis gives (so model_repeat_memory and the shrinking beam kept rows straight).
-static void test_model_beam_and_greedy(void **state) {
-    Model *m = &((TinyModel *)*state)->m;
+// Beam 1 = greedy, and beam 4 sorted and scored right with each log_prob equal to a
+// teacher-forced pass, on the tiny model decoding the way m->decode.full_recompute says.
+static void check_beam_and_greedy(Model *m, const char *way) {
     int n_finished = 0, n_cut = 0, n_differ = 0;
     for (int s = 0; s < 3; s++) {
         const int *src = tiny_sources[s];
@@ -287,10 +285,22 @@ static void test_model_beam_and_greedy(void **state) {
         }
         for (int i = 0; i < n; i++) n_finished += h[i].finished, n_cut += !h[i].finished;
         n_differ += h[0].length != g.length || memcmp(h[0].tokens, g.tokens, sizeof(int) * (size_t)g.length) != 0;
-        printf("source %d: greedy %d tokens (score %.3f), beam best %d tokens (score %.3f), %d hypotheses\n",
-               s, g.length, (double)g.score, h[0].length, (double)h[0].score, n);
+        printf("%s, source %d: greedy %d tokens (score %.3f), beam best %d tokens (score %.3f), %d hypotheses\n",
+               way, s, g.length, (double)g.score, h[0].length, (double)h[0].score, n);
     }
     assert_true(n_finished > 0 && n_cut > 0 && n_differ > 0);  // all the cases were exercised
+}
+
+// On the model, with the KV cache (the default) and with the full recompute: beam 1 gives
+// greedy's output exactly; beam 4's hypotheses are sorted, scored log_prob / lp, and each
+// log_prob is what one teacher-forced pass over the hypothesis gives (so the cache's
+// reordering, or model_repeat_memory, and the shrinking beam kept rows straight).
+static void test_model_beam_and_greedy(void **state) {
+    Model *m = &((TinyModel *)*state)->m;
+    check_beam_and_greedy(m, "KV cache");
+    m->decode.full_recompute = true;
+    check_beam_and_greedy(m, "full recompute");
+    m->decode.full_recompute = false;
 }
 
 // Batched greedy decoding (validation) gives each row what decoding it alone gives.

@@ -1326,7 +1326,12 @@ static void draw_training_view(Painter *p, const ViewState *st, const Snapshot *
                     {"validation", SERIES[1], get_val, NULL, NULL}};
     draw_chart(p, loss, "loss (cross-entropy, nats per token)", s, ls, 2);
     Series lrs[1] = {{"whole run, dot: now", SERIES[2], get_lr, NULL, schedule_at}};
-    draw_chart(p, lr, "lr = d_model^-0.5 \xc2\xb7 min(step^-0.5, step \xc2\xb7 warmup^-1.5)  Eq. (3)", s, lrs, 1);
+    // the trainer's --lr-scale multiplies Eq. (3) (0.2 for the toy tasks): the title says so
+    char lr_title[128], scale[32] = "";
+    if (s->lr_scale != 1.0f) snprintf(scale, sizeof scale, "%g \xc2\xb7 ", (double)s->lr_scale);
+    snprintf(lr_title, sizeof lr_title,
+             "lr = %sd_model^-0.5 \xc2\xb7 min(step^-0.5, step \xc2\xb7 warmup^-1.5)  Eq. (3)", scale);
+    draw_chart(p, lr, lr_title, s, lrs, 1);
 
     int rx = m + lw + m, rw = st->width - rx - m;
     SDL_Rect ent = {rx, top, rw, h * 55 / 100};

@@ -74,6 +74,15 @@ static void shade_table(const float *pe, int positions, int d_model) {
     }
 }
 
+// The pairs whose wavelengths are printed: 0, 1, 2, 4, 8, ... (doubling while below half
+// the pairs), then the last pair. Returns the pair shown after i, or `pairs` to stop.
+static int next_pair_shown(int i, int pairs) {
+    if (i == pairs - 1) return pairs;      // the last pair was shown
+    if (i == 0) return 1;
+    if (i * 2 >= pairs) return pairs - 1;  // from the middle, jump to the last pair
+    return i * 2;
+}
+
 int main(int argc, char **argv) {
     int d_model = 64, positions = 64, dims[MAX_DIMS] = {0, 2, 4, 8}, n_dims = 4;
     for (int i = 1; i < argc; i++) {
@@ -119,7 +128,7 @@ int main(int argc, char **argv) {
 
     printf("\nWavelengths 2*pi*10000^(2i/d_model) grow geometrically from 2*pi = 6.28 (i = 0)\n"
            "towards 10000*2*pi = 62832 (2i -> d_model):\n");
-    for (int i = 0; i < d_model / 2; i = i == d_model / 2 - 1 ? d_model : i * 2 >= d_model / 2 ? d_model / 2 - 1 : i ? i * 2 : 1)
+    for (int i = 0; i < d_model / 2; i = next_pair_shown(i, d_model / 2))
         printf("  pair i = %-3d (dims %3d,%3d): wavelength %10.1f positions\n", i, 2 * i, 2 * i + 1,
                TWO_PI * pow(10000.0, 2.0 * i / d_model));
 

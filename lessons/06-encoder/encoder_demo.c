@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "attention.h"
@@ -67,6 +68,14 @@ typedef struct {
     unsigned long long seed;
 } DemoOptions;
 
+// True for the options that take a value (the ones the loop below reads).
+static bool takes_value(const char *a) {
+    static const char *const names[] = {"--sentence", "--merges", "--corpus", "--head", "--layers", "--seed"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(a, names[i])) return true;
+    return false;
+}
+
 // Reads the options into o (defaults first); --help prints the usage and exits 0, anything
 // else unknown or incomplete exits 1 with a line naming it.
 static void parse_demo_options(int argc, char **argv, DemoOptions *o) {
@@ -78,10 +87,8 @@ static void parse_demo_options(int argc, char **argv, DemoOptions *o) {
             usage(stdout);
             exit(0);
         }
-        if (i + 1 >= argc) {
-            usage(stderr);
-            die("%s: unknown option or missing value", a);
-        }
+        if (!takes_value(a)) die("%s: unknown option (--help lists them)", a);
+        if (i + 1 >= argc) die("%s: expects a value (--help lists the options)", a);
         const char *v = argv[++i];
         if (!strcmp(a, "--sentence")) o->sentence = v;
         else if (!strcmp(a, "--merges")) o->merges = parse_count(a, v, 0, 20000);
@@ -89,10 +96,7 @@ static void parse_demo_options(int argc, char **argv, DemoOptions *o) {
         else if (!strcmp(a, "--head")) o->head = parse_count(a, v, 1, HEADS) - 1;  // heads count from 1
         else if (!strcmp(a, "--layers")) o->layers = parse_count(a, v, 1, 6);
         else if (!strcmp(a, "--seed")) o->seed = (unsigned long long)parse_count(a, v, 0, 1L << 40);
-        else {
-            usage(stderr);
-            die("%s: unknown option", a);
-        }
+
     }
 }
 

@@ -976,7 +976,7 @@ static int cmd_eval(int argc, char **argv) {
     train_options_default(&o, "reverse", &err);
     Option opts[] = {
         {"--model", OPT_STRING, model_path, sizeof model_path, "checkpoint to score (required)", ANY},
-        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (required)", ANY},
+        {"--task", OPT_STRING, task, sizeof task, "copy, reverse, sort or fr-en (this or --test is required)", ANY},
         {"--beam", OPT_INT, &beam, 0, "beam size, 1 = greedy (§6.1)", RANGE(1, BEAM_MAX)},
         {"--limit", OPT_INT, &limit, 0, "score only the first N test pairs (0 = all)", RANGE(0, INT_MAX)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/test.tsv", ANY},
@@ -1006,7 +1006,9 @@ static int cmd_eval(int argc, char **argv) {
     }
     if (o.test_path[0]) snprintf(task, sizeof task, "corpus");
     if (!model_path[0] || !task[0]) {
-        fprintf(stderr, "%s eval: --model FILE and --task T are required\n", program);
+        fprintf(stderr, "%s eval: %s\n", program,
+                !model_path[0] ? "--model FILE is required (the checkpoint to score)"
+                               : "--task T or --test FILE is required (what to score the model on)");
         return 1;
     }
     if (!task_is_translation(task)) {

@@ -234,7 +234,8 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc < 2 || (strcmp(argv[1], "shipped") != 0 && strcmp(argv[1], "base") != 0)) {
-        usage(stderr, argv[0]);
+        if (argc < 2) usage(stderr, argv[0]);
+        else fprintf(stderr, "decode_bench: expected 'shipped' or 'base' first, got '%s' (see --help)\n", argv[1]);
         return 1;
     }
     for (int i = 2; i < argc; i++)
