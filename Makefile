@@ -138,7 +138,8 @@ COURSE = $(COURSE_ENV) sh lessons/course.sh
 .PHONY: exercise check watch solution reset progress exercises student check-course
 exercise:
 	@$(COURSE) exercise "$(LESSON)"
-check watch: $(CORE_SLIB) $(BUILD)/.dep-cmocka
+# (lesson 08's test_08_cli drives the command-line program build/transformer: built first)
+check watch: $(CORE_SLIB) $(BUILD)/.dep-cmocka $(BUILD)/transformer
 	@$(COURSE) $@ "$(LESSON)"
 solution:
 	@$(COURSE) solution "$(LESSON)" "$(EXERCISE)"
@@ -149,7 +150,7 @@ progress:
 exercises:
 	@$(COURSE) exercises
 # The grader's own proof (also part of make test): LESSONS="04 05" limits it.
-check-course: $(CORE_SLIB) $(BUILD)/.dep-cmocka
+check-course: $(CORE_SLIB) $(BUILD)/.dep-cmocka $(BUILD)/transformer
 	@$(COURSE_ENV) LESSONS="$(LESSONS)" sh tests/check_course.sh
 # The student library is rebuilt every time (your files change without make knowing).
 student: $(CORE_LIB) $(VIZ_OBJ) | $(BUILD)/.dep-sdl2

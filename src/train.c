@@ -10,6 +10,7 @@
 #endif
 
 #include "bleu.h"
+#include "decode.h"
 #include "loss.h"
 #include "tasks.h"
 #include "tensor.h"
@@ -193,7 +194,8 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
         if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
         if (!has_test) dataset_init(&t->test, max_len);
         if (t->valid.n_pairs == 0) return error_set(err, "task %s: no validation pairs", o->task);
-        if (!wordlist_from_tsv_file(&t->words, path, err)) return false;
+        // the words of the pairs kept, not of the whole file (dropped lines were not seen)
+        wordlist_from_texts(&t->words, t->train.src_text, t->train.n_pairs);
     } else {
         TaskKind kind;
         task_from_name(o->task, &kind);
@@ -313,7 +315,11 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     // The largest batch any plan can hold: B·(shortest row, 2 tokens) <= batch_tokens.
     long max_batch = o->batch_tokens > 0 ? o->batch_tokens / 2 : o->batch_sentences;
     if (o->batch_sentences > 0 && o->batch_sentences < max_batch) max_batch = o->batch_sentences;
-    if (max_batch < EVAL_BATCH) max_batch = EVAL_BATCH;
+    // At least the beam of §6.1, so the viewer's probe can run its beam search on the model
+    // being trained; validation decodes min(max_batch, EVAL_BATCH) pairs at a time. (A floor
+    // of EVAL_BATCH made --batch-sentences 1 still size every activation for 64 rows of
+    // max_len tokens, which a corpus of long lines cannot afford.)
+    if (max_batch < BEAM_SIZE_DEFAULT) max_batch = BEAM_SIZE_DEFAULT;
 
     if (resume_path) {
         Adam *opt = &t->adam;
@@ -333,6 +339,13 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
             .n_layers = o->n_layers, .max_len = t->train.max_len, .max_batch = (int)max_batch,
             .dropout = o->dropout,
         };
+        // the two shape rules of model_config_valid, said with the options' names
+        if (o->d_model % 2 != 0)
+            return error_set(err, "--d-model %d must be even (the sinusoids of §3.5 come in sin/cos pairs)",
+                             o->d_model);
+        if (o->n_heads <= 0 || o->d_model % o->n_heads != 0)
+            return error_set(err, "--heads %d must divide --d-model %d (each head has d_k = d_model/h "
+                             "dimensions, §3.2.2)", o->n_heads, o->d_model);
         if (!model_config_valid(&cfg, err) || !check_memory(&cfg, o, err)) return false;
         Rng init;
         rng_seed(&init, o->seed, STREAM_INIT);
@@ -511,8 +524,18 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
         tokens += r.n_tokens;
 
         // Free-running output: the model sees only the source.
+        int stride = max_tokens;
         if (beam <= 1) {
-            decode_greedy_batch(decoded, decoded_len, m, b->src, b->src_lengths, b->B, b->S, max_tokens);
+            // §6.1's limit, input length + 50, as decode_greedy and decode_beam use: the
+            // batch runs to its longest source's limit, and each row is then cut to its
+            // own, so every row is what decoding it alone gives. (max_len alone let an
+            // untrained model of --max-len 2000 decode 2000 tokens for every pair.)
+            stride = decode_max_tokens(m, b->S);  // rows of `decoded` are this long now
+            decode_greedy_batch(decoded, decoded_len, m, b->src, b->src_lengths, b->B, b->S, stride);
+            for (int i = 0; i < k; i++) {
+                int own = decode_max_tokens(m, b->src_lengths[i]);
+                if (decoded_len[i] > own) decoded_len[i] = own;
+            }
         } else {
             for (int i = 0; i < k; i++) {
                 Hypothesis h;
@@ -523,7 +546,7 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
             }
         }
         for (int i = 0; i < k; i++) {
-            const int *hyp = decoded + (long)i * max_tokens;
+            const int *hyp = decoded + (long)i * stride;
             if (translation) {
                 tokenizer_decode(tok, hyp, decoded_len[i], text, text_cap);
                 bleu_add(&bleu, text, ds->tgt_text[pairs[i]]);

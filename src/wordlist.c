@@ -74,18 +74,10 @@ static long merge_repeats(WordRef *refs, long n) {
     return kept;
 }
 
-void wordlist_from_tsv(WordList *wl, const char *text, size_t len) {
+// Fills wl from the n_refs words in refs (which it frees): distinct, capped, sorted.
+static void keep_words(WordList *wl, WordRef *refs, long n_refs) {
     memset(wl, 0, sizeof *wl);
     wl->present = true;
-    WordRef *refs = NULL;
-    long n_refs = 0, cap = 0;
-    for (size_t i = 0; i < len;) {
-        const char *line = text + i, *end = memchr(line, '\n', len - i);
-        size_t line_len = end ? (size_t)(end - line) : len - i;
-        const char *tab = memchr(line, '\t', line_len);
-        collect_words(&refs, &n_refs, &cap, line, tab ? (size_t)(tab - line) : line_len);
-        i += line_len + 1;
-    }
     wl->n_distinct = merge_repeats(refs, n_refs);
     long n = wl->n_distinct;
     if (n > WORDLIST_MAX) {  // keep the most frequent, then back into byte order
@@ -101,6 +93,27 @@ void wordlist_from_tsv(WordList *wl, const char *text, size_t len) {
     }
     wl->n = (int)n;
     free(refs);
+}
+
+void wordlist_from_tsv(WordList *wl, const char *text, size_t len) {
+    WordRef *refs = NULL;
+    long n_refs = 0, cap = 0;
+    for (size_t i = 0; i < len;) {
+        const char *line = text + i, *end = memchr(line, '\n', len - i);
+        size_t line_len = end ? (size_t)(end - line) : len - i;
+        const char *tab = memchr(line, '\t', line_len);
+        collect_words(&refs, &n_refs, &cap, line, tab ? (size_t)(tab - line) : line_len);
+        i += line_len + 1;
+    }
+    keep_words(wl, refs, n_refs);
+}
+
+void wordlist_from_texts(WordList *wl, char *const *texts, long n) {
+    WordRef *refs = NULL;
+    long n_refs = 0, cap = 0;
+    for (long i = 0; i < n; i++)
+        if (texts[i]) collect_words(&refs, &n_refs, &cap, texts[i], strlen(texts[i]));
+    keep_words(wl, refs, n_refs);
 }
 
 bool wordlist_from_tsv_file(WordList *wl, const char *path, ErrorMessage *err) {

@@ -35,6 +35,10 @@ void wordlist_from_tsv(WordList *wl, const char *text, size_t len);
 // The same from a TSV file; false with "PATH: reason" in err if it cannot be read.
 bool wordlist_from_tsv_file(WordList *wl, const char *path, ErrorMessage *err);
 
+// The same from n source texts (NULL entries skipped): the training pairs a corpus kept,
+// so that the words of lines the loader dropped (malformed, too long) do not count as seen.
+void wordlist_from_texts(WordList *wl, char *const *texts, long n);
+
 // True if the word (len bytes) is in the list.
 bool wordlist_contains(const WordList *wl, const char *word, size_t len);
 

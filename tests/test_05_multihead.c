@@ -102,14 +102,15 @@ static double layer_loss(void *ctx) {
 // hint: merge-heads is the same copy, the sides swapped.
 static void test_split_heads_by_hand(void **state) {
     (void)state;
-    // B=1, T=2: token 0 = 0 1 2 3, token 1 = 4 5 6 7
-    float x[8] = {0, 1, 2, 3, 4, 5, 6, 7}, heads[8], back[8];
-    mha_split_heads(heads, x, 1, 2, 4, 2);
-    float expected[8] = {0, 1, 4, 5,    // head 1: token 0, token 1
-                         2, 3, 6, 7};   // head 2
-    assert_arrays_close("split into heads", heads, expected, 8, 0.0f);
-    mha_merge_heads(back, heads, 1, 2, 4, 2);
-    assert_arrays_close("merge undoes split", back, x, 8, 0.0f);
+    // B=1, T=3 (not d_k = 2, so that i*T and i*d_k differ): token 0 = 0 1 2 3,
+    // token 1 = 4 5 6 7, token 2 = 8 9 10 11
+    float x[12] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, heads[12], back[12];
+    mha_split_heads(heads, x, 1, 3, 4, 2);
+    float expected[12] = {0, 1, 4, 5, 8, 9,     // head 1: tokens 0, 1, 2
+                          2, 3, 6, 7, 10, 11};  // head 2
+    assert_arrays_close("split into heads", heads, expected, 12, 0.0f);
+    mha_merge_heads(back, heads, 1, 3, 4, 2);
+    assert_arrays_close("merge undoes split", back, x, 12, 0.0f);
 }
 
 // Head i (i = 0 for head 1 in the code) reads only columns i*d_k.. of W^Q and W^K:
@@ -119,7 +120,7 @@ static void test_split_heads_by_hand(void **state) {
 // hint: i*d_k (not i*T); in mha-forward each projection is split after its bias is added.
 static void test_heads_are_independent(void **state) {
     (void)state;
-    enum { B = 1, T = 4, D = 8, H = 2 };
+    enum { B = 1, T = 3, D = 8, H = 2 };  // T != d_k = 4
     Layer L = layer_new(B, T, T, D, H, NULL, false, true, 11);
     layer_forward(&L);
     float before[B * H * T * T];
@@ -384,13 +385,13 @@ int main(void) {
         cmocka_unit_test(test_split_heads_by_hand),
         cmocka_unit_test(test_heads_are_independent),
         cmocka_unit_test(test_masks_reach_every_head),
+        cmocka_unit_test(test_matches_pytorch),  // the forward's numbers before the gradients
         cmocka_unit_test(test_gradients_self_no_mask),
         cmocka_unit_test(test_gradients_self_padding),
         cmocka_unit_test(test_gradients_self_causal),
         cmocka_unit_test(test_gradients_self_padding_and_causal),
         cmocka_unit_test(test_gradients_cross_attention),
         cmocka_unit_test(test_shared_input_gradient_buffer),
-        cmocka_unit_test(test_matches_pytorch),
         cmocka_unit_test(test_init_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

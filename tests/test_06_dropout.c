@@ -21,6 +21,16 @@ static void test_dropout_same_seed_same_mask(void **state) {
     assert_memory_equal(ma, mb, sizeof ma);
     assert_memory_equal(a, b, sizeof a);
     assert_memory_not_equal(ma, mc, sizeof ma);
+    // And the mask is exactly the one rng_uniform's draws give in index order (so the
+    // reference and your code train on the same masks from the same seed).
+    Rng r4;
+    rng_seed(&r4, 42, 0);
+    for (int i = 0; i < DN; i++) {
+        float expected = rng_uniform(&r4) < 0.1f ? 0.0f : 1.0f / 0.9f;
+        if (ma[i] != expected)
+            fail_msg("mask[%d] is %g, expected %g: the %d-th rng_uniform draw (from 0) decides value %d",
+                     i, (double)ma[i], (double)expected, i, i);
+    }
 }
 
 // About p of the values are zeroed, the rest scaled by exactly 1/(1−p).
@@ -66,7 +76,8 @@ static void test_dropout_eval_is_identity(void **state) {
     assert_memory_equal(y, x, sizeof x);
 }
 
-// Backward: dx += dout·mask (a dropped value gets no gradient), dx += dout without mask.
+// Backward: dx += dout·mask (a dropped value gets no gradient), dx += dout without mask;
+// both add to what dx held (3 and 1 here).
 // hint: dx += dout·mask, adding to what dx holds; when mask is NULL (nothing dropped) it is
 // dx += dout. Do not read mask when it is NULL.
 static void test_dropout_backward(void **state) {
@@ -75,12 +86,14 @@ static void test_dropout_backward(void **state) {
     Rng rng;
     rng_seed(&rng, 11, 0);
     dropout_forward(y, mask, x, 8, (Dropout){0.5f, true, &rng});
-    float dout[] = {1, 1, 1, 1, 1, 1, 1, 1}, dx[8] = {0};
+    float dout[] = {1, 1, 1, 1, 1, 1, 1, 1}, dx[8] = {3, 3, 3, 3, 3, 3, 3, 3};  // added to
     dropout_backward(dx, dout, mask, 8);
     int zeros = 0;
     for (int i = 0; i < 8; i++) {
-        assert_float_equal(dx[i], y[i] / x[i], 0.0f);  // dy/dx is the mask itself
-        zeros += dx[i] == 0.0f;
+        if (dx[i] != 3.0f + y[i] / x[i])  // dy/dx is the mask itself
+            fail_msg("dx[%d] is %g, expected 3 + mask = %g (dx started at 3: add to it)", i, (double)dx[i],
+                     3.0 + (double)(y[i] / x[i]));
+        zeros += dx[i] == 3.0f;
     }
     assert_true(zeros > 0 && zeros < 8);  // seed 11 drops some, keeps some
     float dx2[8] = {1, 1, 1, 1, 1, 1, 1, 1}, expected[8] = {2, 2, 2, 2, 2, 2, 2, 2};

@@ -62,10 +62,11 @@ static double ffn_loss(void *p) {
 }
 
 // dx and every weight's gradient against central differences (with some hidden units
-// negative, so the ReLU's zero branch is exercised).
+// negative, so the ReLU's zero branch is exercised), added to what dx and dw held.
 // hint: go backward through the forward's lines in reverse. dW2 = hiddenᵀ·dout is (d_ff,d_model);
 // dhidden must be zeroed where hidden was 0 BEFORE it is used for dW1, db1 and dx; the
-// weight and bias gradients add (+=) to what dw holds.
+// weight and bias gradients add (+=) to what dw holds, and so does dx. Huge errors: the
+// scratch dhidden holds garbage until dout·W2ᵀ is written into it (zero it first).
 static void test_feedforward_gradients(void **state) {
     (void)state;
     static FfnCtx c;
@@ -84,8 +85,19 @@ static void test_feedforward_gradients(void **state) {
     int negative = 0;
     for (int i = 0; i < FR * FF; i++) negative += c.hidden[i] == 0.0f;
     assert_true(negative > 0 && negative < FR * FF);
+    // dx and the gradients start at random values, which the backward must add to (they
+    // are taken off again below); the scratch dhidden starts as garbage it must overwrite.
+    static float dx_start[FR * FD], grads_start[FFN_FLOATS];
+    fill_normal(dx_start, FR * FD, &rng, 1.0f);
+    fill_normal(grads_start, FFN_FLOATS, &rng, 1.0f);
+    memcpy(dx, dx_start, sizeof dx), memcpy(grads, grads_start, sizeof grads);
+    float *garbage = garbage_floats(FR * FF);
+    memcpy(dhidden, garbage, sizeof dhidden);
+    free(garbage);
     feedforward_backward(dx, &dw, dhidden, c.r, c.hidden, c.x, &c.w,
                          (FfnDims){.rows = FR, .d_model = FD, .d_ff = FF});
+    for (int i = 0; i < FR * FD; i++) dx[i] -= dx_start[i];
+    for (int i = 0; i < FFN_FLOATS; i++) grads[i] -= grads_start[i];
     check_grad_sensitive("ffn dx", ffn_loss, &c, c.x, dx, FR * FD, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn dW1", ffn_loss, &c, c.w.w1, dw.w1, FD * FF, 1000, 1e-3f, 1e-2f);
     check_grad_sensitive("ffn db1", ffn_loss, &c, c.w.b1, dw.b1, FF, 1000, 1e-3f, 1e-2f);

@@ -34,9 +34,11 @@ static void test_residual_by_hand(void **state) {
 }
 
 // In training the sub-layer output is dropped before the sum: sum = x + sub·mask with
-// mask ∈ {0, 1/(1−p)}, some of each; the backward sends dsum·mask to the sub-layer.
+// mask ∈ {0, 1/(1−p)}, some of each; the backward sends dsum·mask to the sub-layer. In
+// evaluation (training = false, same p) nothing is dropped and dsum passes unchanged.
 // hint: drop the sub-layer's output BEFORE adding x (x itself is never dropped), and set
 // acts->dropped; the backward then multiplies dsum by the same mask. Is dropout-forward done?
+// acts->dropped is dropout_active(drop): training AND p > 0, not p > 0 alone.
 static void test_residual_dropout(void **state) {
     (void)state;
     enum { R = 8, D = 16, N = R * D };
@@ -61,6 +63,17 @@ static void test_residual_dropout(void **state) {
     fill_normal(dsum, N, &rng, 1.0f);
     residual_add_backward(dsub, dsum, &acts, R, D);
     for (int i = 0; i < N; i++) assert_float_equal(dsub[i], dsum[i] * acts.mask[i], 0.0f);
+
+    // Evaluation with the same p: nothing is dropped, no mask is written (it still holds
+    // the training pass's), and the backward passes dsum through unchanged.
+    memcpy(acts.sum, sub, sizeof sub);
+    residual_add_forward(&acts, x, (Dropout){.p = 0.5f, .training = false, .rng = &rng}, R, D);
+    if (acts.dropped) fail_msg("acts.dropped is true after an evaluation pass (training = false): nothing was dropped");
+    residual_add_backward(dsub, dsum, &acts, R, D);
+    for (int i = 0; i < N; i++)
+        if (dsub[i] != dsum[i])
+            fail_msg("evaluation pass: dsub[%d] is %g, expected dsum[%d] = %g (no mask was used)", i,
+                     (double)dsub[i], i, (double)dsum[i]);
 }
 
 enum { RR = 3, RD = 10, RN = RR * RD };

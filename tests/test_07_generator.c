@@ -68,17 +68,18 @@ static void test_generator_gradients(void **state) {
     assert_float_equal(dx[3], 1.0f - expf(c.logp[3]), 1e-6f);
 }
 
-// The backward accumulates into dE (the embedding lookups add to the same buffer).
+// The backward accumulates into dy and dE (the embedding lookups add to the same
+// buffer): dy starts at 100 and dE at 10.
 // hint: generator_backward must ADD (+=) into dy and dembedding: the embedding lookups put
 // their gradient in the same dembedding buffer, so never zero or overwrite it.
 static void test_generator_backward_accumulates(void **state) {
     (void)state;
     float E[] = {1, 0, 0, 1, 1, 1}, y[] = {1, 2}, dlogits[] = {1, 0, 2};
-    float dy[2] = {0}, dE[6] = {10, 10, 10, 10, 10, 10};
+    float dy[2] = {100, 100}, dE[6] = {10, 10, 10, 10, 10, 10};
     generator_backward(dy, dE, dlogits, y, E, 1, 2, 3);
-    // dy = Σ_v dlogits_v·e_v = 1·[1,0] + 2·[1,1] = [3,2]; dE_v += dlogits_v·y
-    float edy[] = {3, 2}, edE[] = {11, 12, 10, 10, 12, 14};
-    assert_arrays_close("dy", dy, edy, 2, 0.0f);
+    // dy += Σ_v dlogits_v·e_v = 1·[1,0] + 2·[1,1] = [3,2]; dE_v += dlogits_v·y
+    float edy[] = {103, 102}, edE[] = {11, 12, 10, 10, 12, 14};
+    assert_arrays_close("dy accumulated (it started at 100)", dy, edy, 2, 0.0f);
     assert_arrays_close("dE accumulated", dE, edE, 6, 0.0f);
 }
 

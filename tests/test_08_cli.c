@@ -339,11 +339,9 @@ static void test_resume_old_checkpoint_noted(void **state) {
     rmdir(dir);
 }
 
-// Ctrl-C saves a checkpoint and exits with 130 (128 + SIGINT), as shells expect; it
-// used to exit 0. The signal is sent once the program says setup is done, so it meets
-// the handler rather than the default action.
-static void test_ctrl_c_exits_130(void **state) {
-    (void)state;
+// Trains until signal `sig` arrives (sent once the program says setup is done, so it meets
+// the handler rather than the default action); then expects exit 128 + sig and a checkpoint.
+static void expect_signal_saves(int sig) {
     char dir[64], path[128];
     temp_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/c.ckpt", dir);
@@ -364,17 +362,27 @@ static void test_ctrl_c_exits_130(void **state) {
     char line[512];
     while (fgets(line, sizeof line, f) && !strstr(line, "step ")) {
     }
-    kill(pid, SIGINT);
+    kill(pid, sig);
     while (fgets(line, sizeof line, f)) {
     }
     fclose(f);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 130);
+    if (!WIFEXITED(status)) fail_msg("signal %d: the program was killed instead of stopping", sig);
+    assert_int_equal(WEXITSTATUS(status), 128 + sig);
     assert_int_equal(access(path, F_OK), 0);  // the checkpoint it saved on the way out
     remove(path);
     rmdir(dir);
+}
+
+// Ctrl-C saves a checkpoint and exits with 130 (128 + SIGINT), as shells expect (it used
+// to exit 0); SIGTERM (kill, a shutdown) and SIGHUP (the terminal closed) save one too and
+// exit 143 and 129 (they used to end the run with the work since the last checkpoint lost).
+static void test_ctrl_c_exits_130(void **state) {
+    (void)state;
+    expect_signal_saves(SIGINT);
+    expect_signal_saves(SIGTERM);
+    expect_signal_saves(SIGHUP);
 }
 
 // A file that is not a checkpoint (here a device that never ends) is refused at once;
@@ -413,6 +421,31 @@ static void test_translate_names_unseen_words(void **state) {
     assert_non_null(strstr(line, "words never seen in training: b, c, d, e, f and 4 more\n"));
     assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf 'x\\033y')\"", line, sizeof line), 0);
     assert_non_null(strstr(line, "a word never seen in training: x\\x1By"));
+}
+
+// The word list holds the words of the pairs training kept: a word only on a line the
+// loader dropped (no tab; too long) is reported as never seen (the list used to be read
+// from the raw file, so such words counted as seen).
+static void test_dropped_lines_words_unseen(void **state) {
+    (void)state;
+    char dir[64], corpus[128], model[128], args[1024], line[2048];
+    temp_dir(dir, sizeof dir);
+    snprintf(corpus, sizeof corpus, "%s/c.tsv", dir);
+    snprintf(model, sizeof model, "%s/c.ckpt", dir);
+    FILE *f = fopen(corpus, "w");
+    assert_non_null(f);
+    fprintf(f, "a b\tb a\nghostword without a tab\nb c\tc b\n");
+    for (int i = 0; i < 80; i++) fprintf(f, "%slongword", i ? " " : "");  // over --max-len 64
+    fprintf(f, "\tx\n");
+    fclose(f);
+    snprintf(args, sizeof args, "train --train %s --valid %s --steps 1 --d-model 16 --heads 2 --d-ff 16 "
+             "--layers 1 --merges 0 --threads 1 --out %s", corpus, corpus, model);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    snprintf(args, sizeof args, "translate --model %s 'a ghostword longword b'", model);
+    assert_int_equal(run_all(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "words never seen in training: ghostword, longword\n"));
+    remove(corpus), remove(model);
+    rmdir(dir);
 }
 
 // A checkpoint from before word lists: no word warning, no crash, and one note (not one
@@ -540,6 +573,7 @@ int main(void) {
         cmocka_unit_test(test_model_not_a_checkpoint),
         cmocka_unit_test(test_translate_warns),
         cmocka_unit_test(test_translate_names_unseen_words),
+        cmocka_unit_test(test_dropped_lines_words_unseen),
         cmocka_unit_test(test_translate_old_checkpoint_noted),
         cmocka_unit_test(test_corpus_options),
         cmocka_unit_test(test_vocab_size_option),

@@ -127,6 +127,11 @@ static void random_scorer(void *ctx, const int *prefixes, int k, int t, float *l
 
 // Beam 1 is greedy search, token for token and to the last bit of the log-probability,
 // on 200 different random trees.
+// hint: with beam 1, each step keeps the single best extension of the single live
+// hint: prefix: the same choice greedy makes. A different length or token: a candidate
+// hint: the search should not consider (a special token such as <s> or <pad>, which
+// hint: token_allowed rules out, or a -inf/NaN score) was kept, or ties went to another
+// hint: token than the lower id.
 static void test_beam_one_equals_greedy(void **state) {
     (void)state;
     for (int salt = 0; salt < 200; salt++) {
@@ -327,9 +332,12 @@ static void constant_scorer(void *ctx, const int *prefixes, int k, int t, float 
     for (int i = 0; i < k * V_HAND; i++) log_probs[i] = *(const float *)ctx;
 }
 
-// Issue 12: when every candidate is NaN or -inf, beam search returned 0 hypotheses and
-// its callers read an uninitialised one. Now it returns one empty, unfinished
-// hypothesis scored -inf, and greedy search stops instead of choosing a NaN.
+// When every candidate is NaN or -inf, beam search returns one empty, unfinished
+// hypothesis scored -inf (it once returned 0 hypotheses, and its callers read an
+// uninitialised one), and greedy search stops instead of choosing a NaN.
+// hint: a candidate whose score is -inf or NaN is never kept (test it with isfinite or
+// hint: `score > -INFINITY`, which is false for NaN too); when no live prefix has a usable
+// hint: candidate, the search stops and returns what it has.
 static void test_search_with_nothing_usable(void **state) {
     (void)state;
     float values[] = {NAN, -INFINITY};

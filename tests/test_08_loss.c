@@ -30,10 +30,11 @@ static LossSpec spec(int B, int T, int V, float smoothing) {
 //   q = [ε/2, 1 - ε + ε/2] = [0.05, 0.95];  dlogits = p - q = [0.2, -0.2]
 // hint: loss-row: nll = log z - (logit(y) - max) and smooth = log z - (1/V) Σ_c (logit(c) -
 // max), z = Σ_c exp(logit(c) - max). loss-gradient: q(c) = ε/V for EVERY class, plus
-// (1 - ε) at the target, so dlogits = p - q: 0.25 - 0.05 and 0.75 - 0.95 here.
+// (1 - ε) at the target, so dlogits = p - q: 0.25 - 0.05 and 0.75 - 0.95 here, ADDED to
+// dlogits (it starts at 1 in this test: got 0.2, -0.2 means "=" instead of "+=").
 static void test_loss_by_hand(void **state) {
     (void)state;
-    float logits[2] = {0.0f, logf(3.0f)}, probs[2], dlogits[2] = {0};
+    float logits[2] = {0.0f, logf(3.0f)}, probs[2], dlogits[2] = {1.0f, 1.0f};  // added to
     int targets[1] = {1};
     LossResult r;
     loss_forward(&r, probs, logits, targets, spec(1, 1, 2, 0.1f));
@@ -42,8 +43,8 @@ static void test_loss_by_hand(void **state) {
     assert_true(fabs(r.nll - 0.2876821) < 1e-6);
     assert_true(fabs(r.loss - 0.3426127) < 1e-6);
     loss_backward(dlogits, probs, r.n_tokens, targets, spec(1, 1, 2, 0.1f));
-    float expected[2] = {0.2f, -0.2f};
-    assert_arrays_close("dlogits by hand", dlogits, expected, 2, 1e-6f);
+    float expected[2] = {1.0f + 0.2f, 1.0f - 0.2f};
+    assert_arrays_close("dlogits by hand (1 + p - q: it started at 1)", dlogits, expected, 2, 1e-6f);
 }
 
 // The fixture's logits, targets (with padding) and PyTorch's loss and gradient, with
@@ -162,8 +163,11 @@ static void test_nan_logit_gives_nan_loss_without_overrun(void **state) {
 
 // The plain row on the by-hand example above: V = 2, logits [0, ln 3], target 1 gives
 // -log p(y) = 0.2876821, (1/V) Σ_c -log p(c) = 0.8369882, p = [1/4, 3/4], argmax 1.
+// Then argmax on [-3, -1, -1, -2]: every logit negative, and a tie, which goes to the
+// first of the tied classes (1).
 // hint: this is loss-row alone: row.nll = -log p(target), row.smooth = -(1/V) Σ_c log p(c)
-// (not yet mixed with ε), row.argmax the index of the largest logit.
+// (not yet mixed with ε), row.argmax the index of the largest logit: the FIRST one on a tie
+// (compare with >, not >=), and the running maximum starts from logit 0, not from 0.0.
 static void test_plain_row_by_hand(void **state) {
     (void)state;
     float logits[2] = {0.0f, logf(3.0f)}, probs[2];
@@ -173,6 +177,10 @@ static void test_plain_row_by_hand(void **state) {
     assert_int_equal(row.argmax, 1);
     float expected[2] = {0.25f, 0.75f};
     assert_arrays_close("plain row probs", probs, expected, 2, 1e-7f);
+    float negative[4] = {-3.0f, -1.0f, -1.0f, -2.0f}, p4[4];
+    LossRow tie = loss_row_plain(p4, negative, 0, 4);
+    if (tie.argmax != 1)
+        fail_msg("argmax of [-3, -1, -1, -2] is %d, expected 1 (the first of the two largest)", tie.argmax);
 }
 
 // |a - b| within float rounding of the size of the numbers (relative 1e-6, at least 1e-6).
@@ -182,6 +190,9 @@ static bool close_enough(double a, double b) { return fabs(a - b) <= 1e-6 * fmax
 // logits of spread 0.1 to 30 (so that some exp terms fall below the fast exp's -87 clamp),
 // every target class, and in place (probs == logits). Then whole batches: loss_forward
 // (with ε = 0.1 and 0, and padding targets) against the loss assembled from plain rows.
+// hint: your loss-row is the plain row here, checked against the fast one on thousands of
+// hint: rows: a wrong nll, smooth or argmax on some V or spread (check V = 1, and logits
+// hint: all below 0) fails it. Get test_plain_row_by_hand above passing first.
 static void test_plain_and_fast_rows_agree(void **state) {
     (void)state;
     static const int Vs[] = {1, 2, 3, 7, 16, 17, 200, 1259};

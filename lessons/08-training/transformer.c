@@ -234,11 +234,9 @@ static void set_threads(int threads) {
 // reads it through TrainHooks.stop and saves a checkpoint before exiting.
 static atomic_int interrupted;
 
-// SIGINT handler: only sets the flag the training loop polls between steps.
-static void on_sigint(int sig) {
-    (void)sig;
-    atomic_store(&interrupted, 1);
-}
+// SIGINT (Ctrl-C), SIGTERM (kill, a shutdown) and SIGHUP (the terminal closed) handler:
+// only records the signal in the flag the training loop polls between steps.
+static void on_stop_signal(int sig) { atomic_store(&interrupted, sig); }
 
 // `transformer train`: parses the options, builds the Trainer (or resumes one) and
 // runs the loop; the exit status says how it ended.
@@ -338,6 +336,30 @@ static bool check_file_content(const RunInfo *saved, const RunInfo *now, const c
     return false;
 }
 
+// Prints why option --key (now `is`, then `was`: run description values, "" when the
+// option was left out) stops a resume of `resume`, and what to give instead. --merges may
+// have come from --vocab-size, and then the message speaks of that.
+static void print_resume_conflict(const Option *opts, int n, const char *key, const char *was, const char *is,
+                                  const char *resume) {
+    char name[40], now[600], then[600], fix[600];
+    snprintf(name, sizeof name, "--%s", key);
+    bool given = option_named(opts, n, name)->given;
+    if (strcmp(key, "merges") == 0 && option_named(opts, n, "--vocab-size")->given) {
+        long v = strtol(is, NULL, 10) + TOKEN_FIRST_MERGE, w = strtol(was, NULL, 10) + TOKEN_FIRST_MERGE;
+        snprintf(now, sizeof now, "--vocab-size %ld (--merges %s)", v, is);
+        snprintf(then, sizeof then, "with --vocab-size %ld (--merges %s)", w, was);
+        snprintf(fix, sizeof fix, "give --vocab-size %ld", w);
+    } else {
+        bool from_train = strcmp(key, "task") == 0 && strcmp(is, "corpus") == 0;  // --train FILE says so
+        if (is[0]) snprintf(now, sizeof now, "%s %s%s", name, is, from_train ? " (from --train)" : given ? "" : " (the default)");
+        else snprintf(now, sizeof now, "leaving out %s", name);
+        if (was[0]) snprintf(then, sizeof then, "with %s %s", name, was), snprintf(fix, sizeof fix, "give %s %s", name, was);
+        else snprintf(then, sizeof then, "without %s", name), snprintf(fix, sizeof fix, "leave out %s", name);
+    }
+    fprintf(stderr, "%s train: %s conflicts with %s, which was trained %s; a resumed run must use the same "
+            "data and batches (%s, or train anew without --resume)\n", program, now, resume, then, fix);
+}
+
 // Before a resume: the options that shape the data (RESUME_FIXED) must be those the
 // checkpoint's run description records, given or by default; the language names not
 // given are taken from it. A checkpoint without a description (an older file) resumes
@@ -360,13 +382,7 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
         const char *key = RESUME_FIXED[i], *was = run_info_get(saved, key), *is = run_info_get(now, key);
         if (!was || !is || strcmp(was, is) == 0) continue;
         if (content_recorded(saved, now, key)) continue;  // compared by content below
-        char name[40];
-        snprintf(name, sizeof name, "--%s", key);
-        bool given = option_named(opts, n, name)->given;
-        bool from_train = strcmp(key, "task") == 0 && strcmp(is, "corpus") == 0;  // --train FILE says so
-        fprintf(stderr, "%s train: %s %s%s conflicts with %s, which was trained with %s %s; a resumed run must "
-                "use the same data and batches (give %s %s, or train anew without --resume)\n", program, name, is,
-                from_train ? " (from --train)" : given ? "" : " (the default)", resume, name, was, name, was);
+        print_resume_conflict(opts, n, key, was, is, resume);
         ok = false;
     }
     for (int k = 0; ok && saved->present && k < 2; k++) ok = check_file_content(saved, now, k == 0 ? "train" : "valid", resume);
@@ -424,18 +440,22 @@ static void print_train_setup(const Trainer *t, const TrainOptions *o, bool corp
 static int train_until_done(Trainer *t, const char *out_path) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills at once
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C (or kill) ends it at once
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
+    const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) sigaction(stop_signals[i], &sa, NULL);
 
     ErrorMessage err;
     TrainHooks hooks = {.stop = &interrupted};
     switch (train_run(t, &hooks, stdout, &err)) {
     case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t->state.step, t->train_seconds); return 0;
-    case TRAIN_STOPPED:  // 128 + SIGINT, what a shell reports for a program Ctrl-C ended
-        printf("stopped by Ctrl-C; continue with: --resume %s\n", out_path);
-        return 130;
+    case TRAIN_STOPPED: {  // 128 + the signal, what a shell reports for a program it ended
+        int sig = atomic_load(&interrupted);
+        printf("stopped by %s; continue with: --resume %s\n",
+               sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "Ctrl-C", out_path);
+        return 128 + sig;
+    }
     case TRAIN_NONFINITE: return 2;
     case TRAIN_FAILED: fprintf(stderr, "%s train: %s\n", program, err.text); return 1;
     }
@@ -476,8 +496,8 @@ static int cmd_train(int argc, char **argv) {
         {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)", ANY},
         {"--force", OPT_FLAG, &force, 0, "overwrite an existing --out file (else refused)", ANY},
         {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)", ANY},
-        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3)", RANGE(1, 65536)},
-        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2)", RANGE(1, 1024)},
+        {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3); even, a multiple of --heads", RANGE(2, 65536)},
+        {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2); d_k = d_model/h", RANGE(1, 1024)},
         {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)", RANGE(1, 262144)},
         {"--layers", OPT_INT, &o.n_layers, 0, "N, encoder layers and decoder layers", RANGE(1, 128)},
         {"--dropout", OPT_FLOAT, &o.dropout, 0, "P_drop (§5.4)", RANGE(0, 0.99)},
@@ -514,8 +534,9 @@ static int cmd_train(int argc, char **argv) {
                "Trains an encoder-decoder Transformer (§5): label-smoothed cross-entropy, Adam with\n"
                "the warmup schedule of Eq. (3), dropout. Prints a progress line every --log-every\n"
                "steps and a validation line every --eval-every steps; writes --out atomically every\n"
-               "--checkpoint-every steps and at the end. Ctrl-C saves a checkpoint and stops; run\n"
-               "the same command with --resume FILE to continue exactly where it stopped.\n\n"
+               "--checkpoint-every steps and at the end. Ctrl-C (or kill's SIGTERM, or SIGHUP) saves\n"
+               "a checkpoint and stops; run the same command with --resume FILE to continue exactly\n"
+               "where it stopped.\n\n"
                "Your own corpus: --train/--valid/--test name tab-separated files, one pair per line,\n"
                "source<TAB>target, any languages and scripts (UTF-8; case and punctuation kept). A BPE\n"
                "vocabulary of 256 bytes + 3 specials + --merges (or --vocab-size V) is learned on the\n"
@@ -523,7 +544,8 @@ static int cmd_train(int argc, char **argv) {
                "--max-len tokens are dropped and reported (counts and first line numbers). Defaults\n"
                "are those of fr-en.\n"
                "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
-               "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C (checkpoint saved).\n\n"
+               "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP\n"
+               "(checkpoint saved).\n\n"
                "options (defaults shown are for --task %s):\n", program, program, o.task);
         print_options(opts, n_opts);
         return 0;
