@@ -193,6 +193,11 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
         bool has_test = strcmp(o->task, "corpus") != 0 || o->test_path[0];
         if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
         if (!has_test) dataset_init(&t->test, max_len);
+        if (t->valid.n_pairs == 0 && strcmp(o->task, "corpus") == 0) {  // say what each line was
+            char report[1024];
+            load_report_format(report, sizeof report, o->valid_path, &t->valid_report, t->valid.max_len);
+            return error_set(err, "no validation pairs: %s", report);
+        }
         if (t->valid.n_pairs == 0) return error_set(err, "task %s: no validation pairs", o->task);
         // the words of the pairs kept, not of the whole file (dropped lines were not seen)
         wordlist_from_texts(&t->words, t->train.src_text, t->train.n_pairs);
@@ -562,6 +567,7 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
     out->nll = tokens ? nll_sum / (double)tokens : 0;
     out->accuracy = translation ? -1 : (n ? 100.0 * (double)correct / n : 0);
     out->bleu = translation ? bleu_score(&bleu) : -1;
+    out->fourgrams = bleu.totals[3], out->fourgram_matches = bleu.matches[3];
     out->seconds = wall_seconds() - t0;
     batch_free(&batch);
     free(text);
@@ -778,7 +784,18 @@ static void record_history(Trainer *t, const TrainStepStats *s, FILE *log) {
                        .d_model = t->model.config.d_model, .warmup = o->warmup, .total_steps = o->steps,
                        .lr_scale = o->lr_scale};
     snprintf(h.task, sizeof h.task, "%s", o->task);
-    snprintf(h.probe, sizeof h.probe, "%s", o->history_probe[0] ? o->history_probe : history_default_probe(o->task));
+    // The probe: the one asked for, or for your own corpus its first validation source (a
+    // fixed example sentence would be in another language), cut at a character boundary.
+    const char *probe = o->history_probe[0] ? o->history_probe : history_default_probe(o->task);
+    if (!o->history_probe[0] && strcmp(o->task, "corpus") == 0 && t->valid.n_pairs > 0 && t->valid.src_text[0])
+        probe = t->valid.src_text[0];
+    size_t n = strlen(probe);
+    if (n > sizeof h.probe - 1) {
+        n = sizeof h.probe - 1;
+        while (n > 0 && ((unsigned char)probe[n] & 0xC0) == 0x80) n--;  // not inside a character
+    }
+    memcpy(h.probe, probe, n);
+    h.probe[n] = '\0';
     HistoryFrame f;
     history_capture(&f, &t->model, &t->tok, h.probe);
     f.step = s->step, f.loss = (float)s->loss, f.lr = s->lr;

@@ -100,6 +100,8 @@ typedef struct {
     double loss, nll;        // over the evaluated pairs (teacher forcing, no dropout)
     double accuracy;         // exact-sequence accuracy in % (synthetic tasks), else -1
     double bleu;             // corpus BLEU (fr-en), else -1
+    long fourgrams, fourgram_matches;  // the hypotheses' 4-grams and the matching ones
+                             // (BLEU is 0 when none matches, e.g. sentences under 4 words)
     int n;                   // pairs evaluated
     double seconds;
 } EvalStats;

@@ -134,11 +134,11 @@ static void test_model_matches_pytorch(void **state) {
                       (long)f.cfg.vocab_size * f.cfg.d_model);
     char prefix[32];
     for (int l = 0; l < f.cfg.n_layers; l++) {
-        snprintf(prefix, sizeof prefix, "enc%d.", l);
+        snprintf(prefix, sizeof prefix, "enc%d.", l + 1);  // layers count from 1
         n = encoder_layer_groups(groups, n, prefix, &m.params.w.enc[l], &m.params.dw.enc[l], f.cfg.d_model, f.cfg.d_ff);
     }
     for (int l = 0; l < f.cfg.n_layers; l++) {
-        snprintf(prefix, sizeof prefix, "dec%d.", l);
+        snprintf(prefix, sizeof prefix, "dec%d.", l + 1);
         n = decoder_layer_groups(groups, n, prefix, &m.params.w.dec[l], &m.params.dw.dec[l], f.cfg.d_model, f.cfg.d_ff);
     }
     float worst = 0;
@@ -242,11 +242,11 @@ static void test_model_gradients(void **state) {
                       (long)cfg.vocab_size * cfg.d_model);
     char prefix[32];
     for (int l = 0; l < cfg.n_layers; l++) {
-        snprintf(prefix, sizeof prefix, "enc%d.", l);
+        snprintf(prefix, sizeof prefix, "enc%d.", l + 1);  // layers count from 1
         n = encoder_layer_groups(groups, n, prefix, &c.m.params.w.enc[l], &c.m.params.dw.enc[l], cfg.d_model, cfg.d_ff);
     }
     for (int l = 0; l < cfg.n_layers; l++) {
-        snprintf(prefix, sizeof prefix, "dec%d.", l);
+        snprintf(prefix, sizeof prefix, "dec%d.", l + 1);
         n = decoder_layer_groups(groups, n, prefix, &c.m.params.w.dec[l], &c.m.params.dw.dec[l], cfg.d_model, cfg.d_ff);
     }
     assert_int_equal(n, 1 + 16 * 2 + 26 * 2);

@@ -15,6 +15,7 @@
 
 #include "checkpoint.h"
 #include "decode.h"
+#include "history.h"
 #include "model.h"
 #include "tokenizer.h"
 #include "train.h"
@@ -79,11 +80,7 @@ static void probe_warning(const Worker *w, const char *probe, char *out, size_t 
     viz_copy_text(out, (int)size, line);  // cut at a character boundary
 }
 
-const char *worker_default_probe(const char *task) {
-    if (strcmp(task, "fr-en") == 0) return "je suis étudiant";
-    if (strcmp(task, "sort") == 0) return "hbgdace";
-    return "cadbehg";  // copy and reverse: distinct letters, so the pattern is clear
-}
+const char *worker_default_probe(const char *task) { return history_default_probe(task); }
 
 // ---- filling a snapshot ------------------------------------------------------------------
 
@@ -413,6 +410,25 @@ static void run_training(WorkerConfig *cfg, Worker *w) {
     free(t);
 }
 
+// Without --probe the viewer starts with the fr-en example sentence; a checkpoint of
+// another task gets that task's example instead, and one of your own corpus the probe its
+// training recorded in the .history beside it (its first validation source), if there is one.
+static void explore_probe_for_task(Worker *w, const char *task, const char *path) {
+    if (strcmp(w->probe, worker_default_probe("fr-en")) != 0 || strcmp(task, "fr-en") == 0) return;
+    if (strcmp(task, "corpus") != 0) {
+        viz_copy_text(w->probe, VIZ_TEXT_CHARS, worker_default_probe(task));
+        return;
+    }
+    char history[600];
+    history_path_for(history, sizeof history, path);
+    History *h = xcalloc(1, sizeof *h);
+    ErrorMessage err;
+    if (access(history, R_OK) == 0 && history_load(history, h, &err) && h->header.probe[0])
+        viz_copy_text(w->probe, VIZ_TEXT_CHARS, h->header.probe);
+    history_free(h);
+    free(h);
+}
+
 // The language names and the word list of the checkpoint at path into w (left empty
 // for a checkpoint from before they were kept). True if it has a word list.
 static bool read_description(Worker *w, const char *path) {
@@ -422,6 +438,8 @@ static bool read_description(Worker *w, const char *path) {
         const char *src = run_info_get(info, "source-name"), *tgt = run_info_get(info, "target-name");
         viz_copy_text(w->names.source, (int)sizeof w->names.source, src ? src : "");
         viz_copy_text(w->names.target, (int)sizeof w->names.target, tgt ? tgt : "");
+        const char *task = run_info_get(info, "task");
+        if (task) explore_probe_for_task(w, task, path);
     }
     free(info);
     w->words = &w->loaded_words;

@@ -210,11 +210,13 @@ static bool wants_help(int argc, char **argv, int first) {
     return false;
 }
 
-// The value after `name` in argv, or NULL (for options read before the full parse).
+// The value after the last `name` in argv, or NULL (for options read before the full
+// parse; a repeated option counts as its last value, as in the full parse).
 static const char *find_option(int argc, char **argv, int first, const char *name) {
+    const char *value = NULL;  // the last one given, as the option table reads repeats
     for (int i = first; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0) return argv[i + 1];
-    return NULL;
+        if (strcmp(argv[i], name) == 0) value = argv[++i];
+    return value;
 }
 
 // Sets the OpenMP thread count (threads > 0; a build without OpenMP ignores it).
@@ -978,7 +980,11 @@ static int score_model(const EvalRequest *req) {
         printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
         printf("loss %.4f (nll %.4f, perplexity %.3f)\n", e.loss, e.nll, exp(e.nll));
         if (e.accuracy >= 0) printf("accuracy: %.2f\n", e.accuracy);
-        else printf("BLEU: %.2f\n", e.bleu);
+        if (e.accuracy < 0 && e.fourgram_matches == 0)  // say why before the score line
+            fprintf(stderr, "%s eval: note: BLEU is 0 because no 4-gram of the translations matches its "
+                    "reference (%ld 4-grams in all: BLEU-4 needs sentences of 4 words or more)\n", program,
+                    e.fourgrams);
+        if (e.accuracy < 0) printf("BLEU: %.2f\n", e.bleu);
         status = 0;
     }
     dataset_free(&test);
