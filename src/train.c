@@ -145,12 +145,12 @@ static bool check_task_options(const TrainOptions *o, ErrorMessage *err) {
 }
 
 bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
-                   ErrorMessage *err) {
+                   LoadReport *report, ErrorMessage *err) {
     dataset_init(ds, max_len);
-    if (is_fr_en(o->task)) {
-        LoadReport report;
-        return load_split(ds, o, "test", tok, &report, err);
-    }
+    LoadReport unused;
+    if (!report) report = &unused;
+    memset(report, 0, sizeof *report);
+    if (is_fr_en(o->task)) return load_split(ds, o, "test", tok, report, err);
     TaskKind kind;
     if (!task_from_name(o->task, &kind))
         return error_set(err, "unknown task '%s' (expected copy, reverse, sort or fr-en)", o->task);
@@ -191,7 +191,7 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
             !load_split(&t->valid, o, "valid", &t->tok, &t->valid_report, err))
             return false;
         bool has_test = strcmp(o->task, "corpus") != 0 || o->test_path[0];
-        if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+        if (has_test && !task_test_set(&t->test, &t->tok, o, max_len, &t->test_report, err)) return false;
         if (!has_test) dataset_init(&t->test, max_len);
         if (t->valid.n_pairs == 0 && strcmp(o->task, "corpus") == 0) {  // say what each line was
             char report[1024];
@@ -217,7 +217,7 @@ static bool build_data(Trainer *t, bool have_vocab, ErrorMessage *err) {
         if (!add_task_pairs(&t->valid, &t->tok, o, kind, SPLIT_TEST,
                             o->eval_sentences > 0 ? o->eval_sentences : 200, &rng, err))
             return false;
-        if (!task_test_set(&t->test, &t->tok, o, max_len, err)) return false;
+        if (!task_test_set(&t->test, &t->tok, o, max_len, NULL, err)) return false;
     }
     if (t->train.n_pairs == 0 && strcmp(o->task, "corpus") == 0) {  // say what each line was
         char report[600];

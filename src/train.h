@@ -130,7 +130,7 @@ typedef struct {
     long first_step;         // state.step when this session began (for tokens/s, ETA)
     TrainStepStats last;     // the last step
     EvalStats last_eval;     // the last validation (n = 0 before the first)
-    LoadReport train_report, valid_report;  // corpus: what loading cut or dropped
+    LoadReport train_report, valid_report, test_report;  // corpus: what loading cut or dropped
     WordList words;          // translation tasks: the training sources' words (saved
                              // with every checkpoint); synthetic tasks: none
     double *param_sum;       // (n_params) Σ of the parameters over the averaging window
@@ -179,9 +179,10 @@ bool task_is_translation(const char *task);
 
 // A task's test set, tokenized with tok, rows up to max_len: data_dir/fr-en/test.tsv, a
 // corpus's test_path (leniently), or the 1,000 held-out synthetic sequences, which are the
-// same for every training seed.
+// same for every training seed. report (may be NULL) gets what loading a corpus's file
+// dropped (dataset.h LoadReport; zeroed for the other tasks).
 bool task_test_set(Dataset *ds, const Tokenizer *tok, const TrainOptions *o, int max_len,
-                   ErrorMessage *err);
+                   LoadReport *report, ErrorMessage *err);
 
 // The run's description for its checkpoint (checkpoint.h RunInfo): the task, seed and
 // language names, and every option that shapes the data or the model, keyed by the

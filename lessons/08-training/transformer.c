@@ -156,7 +156,7 @@ static bool parse_value(const Option *o, const char *text, const char *command) 
     if (o->min < o->max) range_text(o, range, sizeof range);
     const char *what = o->type == OPT_FLOAT ? "a number" : o->type == OPT_U64 ? "a non-negative integer" : "an integer";
     fprintf(stderr, "%s %s: %s expects %s%s%s, got '%s'%s\n", program, command, o->name, what, range[0] ? " in " : "",
-            range, shown, bad_range ? "" : " (not a number, or too large)");
+            range, shown, bad_range ? "" : " (not a number, or too large or too small to hold)");
     return false;
 }
 
@@ -425,6 +425,10 @@ static void print_train_setup(const Trainer *t, const TrainOptions *o, bool corp
         printf("\n%s", line);
         load_report_format(line, sizeof line, o->valid_path, &t->valid_report, c->max_len);
         printf("\n%s", line);
+        if (o->test_path[0]) {
+            load_report_format(line, sizeof line, o->test_path, &t->test_report, c->max_len);
+            printf("\n%s", line);
+        }
     }
     printf("\nmodel: V=%d d_model=%d h=%d d_ff=%d N=%d max_len=%d, %ld parameters; dropout %.2g, smoothing %.2g\n",
            c->vocab_size, c->d_model, c->n_heads, c->d_ff, c->n_layers, c->max_len, t->model.params.n,
@@ -509,8 +513,8 @@ static int cmd_train(int argc, char **argv) {
         {"--warmup", OPT_INT, &o.warmup, 0, "warmup_steps of Eq. (3) (§5.3)", RANGE(1, 1e9)},
         {"--lr-scale", OPT_FLOAT, &o.lr_scale, 0, "multiplies the Eq. (3) learning rate", RANGE_ABOVE(0, 1e30)},
         {"--max-len", OPT_INT, &o.max_len, 0, "longest row in tokens (0: from the task)", RANGE(0, 16384)},
-        {"--merges", OPT_INT, &o.merges, 0, "fr-en: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
-        {"--vocab-size", OPT_INT, &vocab_size, 0, "fr-en or --train: vocabulary size V, at most (= 259 + merges; 0: use --merges)", RANGE(TOKEN_FIRST_MERGE, 1000000 + TOKEN_FIRST_MERGE)},
+        {"--merges", OPT_INT, &o.merges, 0, "fr-en or --train: BPE merges learned on the training text (§5.1)", RANGE(0, 1000000)},
+        {"--vocab-size", OPT_INT, &vocab_size, 0, "fr-en or --train: vocabulary size V, at most (= 259 + merges; instead of --merges)", RANGE(TOKEN_FIRST_MERGE, 1000000 + TOKEN_FIRST_MERGE)},
         {"--data", OPT_STRING, o.data_dir, sizeof o.data_dir, "fr-en: directory holding fr-en/*.tsv", ANY},
         {"--train", OPT_STRING, o.train_path, sizeof o.train_path, "your own corpus: source<TAB>target lines", ANY},
         {"--valid", OPT_STRING, o.valid_path, sizeof o.valid_path, "with --train: validation pairs (required)", ANY},
@@ -548,7 +552,9 @@ static int cmd_train(int argc, char **argv) {
                "An existing --out is only overwritten with --force. Exit status: 0 done, 1 error,\n"
                "2 NaN/Inf or divergence (nothing saved), 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP\n"
                "(checkpoint saved).\n\n"
-               "options (defaults shown are for --task %s):\n", program, program, o.task);
+               "options (defaults shown are for %s%s):\n", program, program,
+               strcmp(o.task, "corpus") == 0 ? "your own corpus, --train FILE" : "--task ",
+               strcmp(o.task, "corpus") == 0 ? "" : o.task);
         print_options(opts, n_opts);
         return 0;
     }
@@ -955,13 +961,20 @@ static int score_model(const EvalRequest *req) {
     ErrorMessage err;
     int status = 1, beam = req->beam;
     double t0 = wall_seconds();
-    if (!checkpoint_load(req->model_path, beam > 64 ? beam : 64, &m, &tok, NULL, NULL, &err) ||
-        !task_test_set(&test, &tok, o, m.config.max_len, &err)) {
+    LoadReport report;
+    char report_line[600] = "";
+    bool loaded = checkpoint_load(req->model_path, beam > 64 ? beam : 64, &m, &tok, NULL, NULL, &err) &&
+                  task_test_set(&test, &tok, o, m.config.max_len, &report, &err);
+    // your own --test file: what it gave and what was dropped, as train says for its files
+    if (loaded && o->test_path[0])
+        load_report_format(report_line, sizeof report_line, o->test_path, &report, m.config.max_len);
+    if (!loaded) {
         fprintf(stderr, "%s eval: %s\n", program, err.text);
     } else if (test.n_pairs == 0) {
-        fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program,
-                o->test_path[0] ? o->test_path : task);
+        if (report_line[0]) fprintf(stderr, "%s eval: the test set has no usable pairs: %s\n", program, report_line);
+        else fprintf(stderr, "%s eval: the test set has no usable pairs (%s)\n", program, task);
     } else {
+        if (report_line[0]) fprintf(stderr, "%s eval: %s\n", program, report_line);
         EvalStats e;
         m.decode.full_recompute = req->full_decode;
         int n = req->limit > 0 && req->limit < test.n_pairs ? req->limit : test.n_pairs;
