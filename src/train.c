@@ -484,13 +484,29 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
 // ---- evaluation ---------------------------------------------------------------------------
 
 void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, EvalStats *out) {
-    evaluate_model(out, &t->model, &t->tok, ds, is_fr_en(t->options.task), max_pairs, beam,
-                   t->options.smoothing);
+    EvalSpec spec = {.translation = is_fr_en(t->options.task), .max_pairs = max_pairs, .beam = beam,
+                     .smoothing = t->options.smoothing};
+    evaluate_model(out, &t->model, &t->tok, ds, spec);
 }
 
-void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
-                    bool translation, int max_pairs, int beam, float smoothing) {
-    double t0 = wall_seconds();
+// "scored 120/455 pairs, 0:06 elapsed, ETA 0:17" to f, when at least 2 s have passed
+// since *last (then *last = now).
+static void eval_progress(FILE *f, int done, int n, double t0, double *last) {
+    double now = wall_seconds();
+    if (!f || now - *last < 2.0 || done <= 0 || done >= n) return;
+    char elapsed[32], eta[32];
+    format_duration(elapsed, sizeof elapsed, now - t0);
+    format_duration(eta, sizeof eta, (now - t0) * (n - done) / done);
+    fprintf(f, "scored %d/%d pairs, %s elapsed, ETA %s\n", done, n, elapsed, eta);
+    fflush(f);
+    *last = now;
+}
+
+void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds, EvalSpec spec) {
+    const bool translation = spec.translation;
+    const int max_pairs = spec.max_pairs, beam = spec.beam;
+    const float smoothing = spec.smoothing;
+    double t0 = wall_seconds(), last_progress = t0;
     const int V = m->config.vocab_size;
     int n = ds->n_pairs < max_pairs ? ds->n_pairs : max_pairs;
     int chunk = m->config.max_batch < EVAL_BATCH ? m->config.max_batch : EVAL_BATCH;
@@ -560,6 +576,7 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
                 if (len == decoded_len[i] && memcmp(ref, hyp, sizeof(int) * (size_t)len) == 0) correct++;
             }
         }
+        eval_progress(spec.progress, start + k, n, t0, &last_progress);
     }
     memset(out, 0, sizeof *out);
     out->n = n;

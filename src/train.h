@@ -168,11 +168,20 @@ bool trainer_step(Trainer *t, TrainStepStats *stats);
 // greedy (beam <= 1) or beam decoding for exact-sequence accuracy or BLEU.
 void trainer_evaluate(Trainer *t, const Dataset *ds, int max_pairs, int beam, EvalStats *out);
 
-// The same for any model: `translation` picks BLEU (against ds->tgt_text) over
-// exact-sequence accuracy (against the target token rows). The model's max_batch
-// bounds the evaluation batch; beam search needs max_batch >= beam.
-void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds,
-                    bool translation, int max_pairs, int beam, float smoothing);
+// How evaluate_model scores: `translation` picks BLEU (against ds->tgt_text) over
+// exact-sequence accuracy (against the target token rows); up to max_pairs pairs; greedy
+// (beam <= 1) or beam search; the loss's label smoothing; and, if progress is not NULL,
+// a line there every few seconds with the pairs done and an ETA (`transformer eval`).
+typedef struct {
+    bool translation;
+    int max_pairs, beam;
+    float smoothing;
+    FILE *progress;
+} EvalSpec;
+
+// The same for any model. The model's max_batch bounds the evaluation batch; beam
+// search needs max_batch >= beam.
+void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds, EvalSpec spec);
 
 // True for the translation tasks ("fr-en", "corpus"), false for the synthetic ones.
 bool task_is_translation(const char *task);

@@ -148,7 +148,8 @@ static void test_decoder_layer_is_causal(void **state) {
             for (int j = i + 1; j < c.src_lengths[bh / DH]; j++) {
                 if (cross[(bh * DT + i) * DS + j] > 0.0f) continue;
                 fail_msg("cross-attention weight (batch row %d, head %d, target %d, source %d) is 0: "
-                         "the cross-attention must not be causal", bh / DH, bh % DH + 1, i, j);
+                         "every target position sees every real source token (not causal, and masked by "
+                         "the SOURCE lengths)", bh / DH, bh % DH + 1, i, j);
             }
     static float before[DB * DT * DD];
     memcpy(before, c.acts.out, sizeof before);

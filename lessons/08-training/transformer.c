@@ -437,8 +437,9 @@ static void print_train_setup(const Trainer *t, const TrainOptions *o, bool corp
            (double)t->adam.config.beta1, (double)t->adam.config.beta2, (double)t->adam.config.eps,
            t->adam.config.warmup_steps, (double)t->adam.config.lr_scale, o->steps, o->batch_tokens, o->threads,
            o->threads == 1 ? "" : "s", (unsigned long long)o->seed);
-    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, %ld batches into it)\n", resume,
-                          t->state.step, t->state.epoch + 1, t->state.batch_in_epoch);  // epochs count from 1
+    if (resume[0]) printf("resumed from %s at step %ld (epoch %ld, %ld batch%s into it)\n", resume,
+                          t->state.step, t->state.epoch + 1, t->state.batch_in_epoch,  // epochs count from 1
+                          t->state.batch_in_epoch == 1 ? "" : "es");
 }
 
 // Trains to the last step, or until Ctrl-C (which saves a checkpoint to out_path and
@@ -455,7 +456,10 @@ static int train_until_done(Trainer *t, const char *out_path) {
     ErrorMessage err;
     TrainHooks hooks = {.stop = &interrupted};
     switch (train_run(t, &hooks, stdout, &err)) {
-    case TRAIN_DONE: printf("done: %ld steps in %.1f s of training\n", t->state.step, t->train_seconds); return 0;
+    case TRAIN_DONE:
+        printf("done: %ld step%s in %.1f s of training\n", t->state.step, t->state.step == 1 ? "" : "s",
+               t->train_seconds);
+        return 0;
     case TRAIN_STOPPED: {  // 128 + the signal, what a shell reports for a program it ended
         int sig = atomic_load(&interrupted);
         printf("stopped by %s; continue with: --resume %s\n",
@@ -501,7 +505,7 @@ static int cmd_train(int argc, char **argv) {
         {"--threads", OPT_INT, &o.threads, 0, "OpenMP threads at most: each step runs on 1 or N, whichever its timing finds faster", RANGE(1, THREADS_MAX)},
         {"--out", OPT_STRING, o.out_path, sizeof o.out_path, "checkpoint file (written atomically)", ANY},
         {"--force", OPT_FLAG, &force, 0, "overwrite an existing --out file (else refused)", ANY},
-        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options)", ANY},
+        {"--resume", OPT_STRING, resume, sizeof resume, "continue from this checkpoint (same options; --out defaults to it)", ANY},
         {"--d-model", OPT_INT, &o.d_model, 0, "d_model, width of the model (§3); even, a multiple of --heads", RANGE(2, 65536)},
         {"--heads", OPT_INT, &o.n_heads, 0, "h, attention heads (§3.2.2); d_k = d_model/h", RANGE(1, 1024)},
         {"--d-ff", OPT_INT, &o.d_ff, 0, "d_ff, inner width of the feed-forward layers (§3.3)", RANGE(1, 262144)},
@@ -574,6 +578,9 @@ static int cmd_train(int argc, char **argv) {
         return 1;
     }
     if (!vocab_size_to_merges(opts, n_opts, vocab_size, &o)) return 1;
+    // --resume FILE without --out continues in FILE (not in the task's default file)
+    if (resume[0] && !option_named(opts, n_opts, "--out")->given)
+        snprintf(o.out_path, sizeof o.out_path, "%s", resume);
     set_threads(o.threads);
     if (!check_out_path(o.out_path, resume, force)) return 1;
 
@@ -987,7 +994,10 @@ static int score_model(const EvalRequest *req) {
                         trained, task);
         }
         free(info);
-        evaluate_model(&e, &m, &tok, &test, task_is_translation(task), n, beam, LABEL_SMOOTHING);
+        // progress lines (every 2 s, with an ETA) for a person at a terminal, not in a log
+        EvalSpec spec = {.translation = task_is_translation(task), .max_pairs = n, .beam = beam,
+                         .smoothing = LABEL_SMOOTHING, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
+        evaluate_model(&e, &m, &tok, &test, spec);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
         printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
