@@ -548,6 +548,10 @@ static void test_corpus_options(void **state) {
     (void)state;
     expect_refused("train --train data/fr-en/valid.tsv", "--valid");
     expect_refused("train --task reverse --train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv", "--task");
+    // an option another kind of task reads would do nothing: refused, named
+    expect_refused("train --train data/fr-en/valid.tsv --valid data/fr-en/valid.tsv --alphabet 5", "--alphabet");
+    expect_refused("train --task reverse --merges 10", "--merges applies to fr-en and your own corpus");
+    expect_refused("train --task fr-en --train-examples 10", "--train-examples");
     char path[] = "/tmp/test_08_cli_empty_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);

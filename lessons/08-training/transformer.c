@@ -393,6 +393,31 @@ static bool check_resume_description(const Option *opts, int n, TrainOptions *o,
     return ok;
 }
 
+// An option that only another kind of task reads would do nothing, silently: the
+// synthetic tasks' letters and lengths, fr-en's --data, the BPE --merges of fr-en and
+// your own corpus. Refused, naming the option and the tasks it is for. False after
+// printing the error. (--vocab-size has its own check, in vocab_size_to_merges.)
+static bool check_task_options_given(const Option *opts, int n, const char *task) {
+    bool corpus = strcmp(task, "corpus") == 0, fr_en = strcmp(task, "fr-en") == 0;
+    static const struct { const char *name, *for_which; int kinds; } only[] = {
+        // kinds: 1 synthetic, 2 fr-en, 4 your own corpus
+        {"--alphabet", "the synthetic tasks (copy, reverse, sort)", 1},
+        {"--task-min-len", "the synthetic tasks (copy, reverse, sort)", 1},
+        {"--task-max-len", "the synthetic tasks (copy, reverse, sort)", 1},
+        {"--train-examples", "the synthetic tasks (copy, reverse, sort)", 1},
+        {"--data", "--task fr-en (your own corpus is named by --train/--valid)", 2},
+        {"--merges", "fr-en and your own corpus (a synthetic task has one token per letter)", 2 | 4},
+    };
+    int kind = corpus ? 4 : fr_en ? 2 : 1;
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++) {
+        if ((only[i].kinds & kind) || !option_named(opts, n, only[i].name)->given) continue;
+        fprintf(stderr, "%s train: %s applies to %s, not to %s\n", program, only[i].name, only[i].for_which,
+                corpus ? "your own corpus (--train)" : task);
+        return false;
+    }
+    return true;
+}
+
 // --vocab-size V is the other way to say --merges: the vocabulary is 259 tokens (3
 // specials, 256 bytes) plus one per merge (tokenizer.h), so merges = V - 259 (BPE may
 // stop early on a small text: V is an upper bound). Only for BPE tasks, and not with
@@ -577,7 +602,8 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "%s train: --train FILE needs --valid FILE (pairs to measure progress on)\n", program);
         return 1;
     }
-    if (!vocab_size_to_merges(opts, n_opts, vocab_size, &o)) return 1;
+    if (!check_task_options_given(opts, n_opts, o.task) || !vocab_size_to_merges(opts, n_opts, vocab_size, &o))
+        return 1;
     // --resume FILE without --out continues in FILE (not in the task's default file)
     if (resume[0] && !option_named(opts, n_opts, "--out")->given)
         snprintf(o.out_path, sizeof o.out_path, "%s", resume);
