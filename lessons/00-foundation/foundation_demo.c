@@ -85,7 +85,7 @@ static void show_softmax(void) {
         memcpy(naive, rows[r], sizeof naive);
         softmax_rows(fast, 1, 3);
         softmax_naive(naive, 3);
-        printf("   %s    %.4f %.4f %.4f        %.4f %.4f %.4f\n", names[r], (double)fast[0],
+        printf("   %s    %6.4f %6.4f %6.4f        %6.4f %6.4f %6.4f\n", names[r], (double)fast[0],
                (double)fast[1], (double)fast[2], (double)naive[0], (double)naive[1],
                (double)naive[2]);
     }
