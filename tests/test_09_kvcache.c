@@ -155,12 +155,17 @@ static void test_reorder_by_parent(void **state) {
 }
 
 // Two hypotheses are the same translation: tokens, length, finished; scores to rounding.
-static void assert_same_hypothesis(const Hypothesis *a, const Hypothesis *b) {
-    assert_int_equal(a->length, b->length);
-    assert_int_equal(a->finished, b->finished);
-    assert_memory_equal(a->tokens, b->tokens, sizeof(int) * (size_t)a->length);
-    assert_float_equal(a->log_prob, b->log_prob, 1e-4);
-    assert_float_equal(a->score, b->score, 1e-4);
+// `what` names them in a failure ("sentence 3, beam hypothesis 2").
+static void assert_same_hypothesis(const char *what, const Hypothesis *cached, const Hypothesis *full) {
+    for (int t = 0; t < cached->length && t < full->length; t++)
+        if (cached->tokens[t] != full->tokens[t])
+            fail_msg("%s: token %d (from 0) is %d with the cache, %d with the full recompute", what, t,
+                     cached->tokens[t], full->tokens[t]);
+    if (cached->length != full->length || cached->finished != full->finished)
+        fail_msg("%s: %d tokens (%s) with the cache, %d (%s) with the full recompute", what, cached->length,
+                 cached->finished ? "finished" : "cut off", full->length, full->finished ? "finished" : "cut off");
+    assert_float_equal(cached->log_prob, full->log_prob, 1e-4);
+    assert_float_equal(cached->score, full->score, 1e-4);
 }
 
 // The first N_SENTENCES of data/fr-en/test.tsv, tokenized as source rows x + </s>,
@@ -204,9 +209,14 @@ static void test_translations_same_with_cache(void **state) {
         decode_greedy(&full, &m, row, lengths[i]);
         int n_full = decode_beam(full_beam, 4, &m, row, lengths[i], 4, LENGTH_PENALTY_DEFAULT);
         assert_true(cached.finished && cached.length > 0);  // a real translation
-        assert_same_hypothesis(&cached, &full);
+        char what[64];
+        snprintf(what, sizeof what, "sentence %d, greedy", i + 1);
+        assert_same_hypothesis(what, &cached, &full);
         assert_int_equal(n_cached, n_full);
-        for (int h = 0; h < n_full; h++) assert_same_hypothesis(&cached_beam[h], &full_beam[h]);
+        for (int h = 0; h < n_full; h++) {
+            snprintf(what, sizeof what, "sentence %d, beam hypothesis %d", i + 1, h + 1);
+            assert_same_hypothesis(what, &cached_beam[h], &full_beam[h]);
+        }
     }
     // The whole batch at once: rows leave the cached batch as they finish.
     int padded[N_SENTENCES * 64], out_cached[N_SENTENCES * 64], out_full[N_SENTENCES * 64];

@@ -1012,22 +1012,27 @@ static int score_model(const EvalRequest *req) {
         m.decode.full_recompute = req->full_decode;
         int n = req->limit > 0 && req->limit < test.n_pairs ? req->limit : test.n_pairs;
         RunInfo *info = xmalloc(sizeof *info);
+        float smoothing = LABEL_SMOOTHING;  // the loss is the one the model was trained on
         if (checkpoint_load_run(req->model_path, info, NULL, &err)) {
             print_model_line("eval", info, NULL);
-            const char *trained = run_info_get(info, "task");
+            const char *trained = run_info_get(info, "task"), *eps = run_info_get(info, "smoothing");
             if (info->present && trained && strcmp(task, "corpus") != 0 && strcmp(trained, task) != 0)
                 fprintf(stderr, "%s eval: warning: the model was trained on %s, and is scored on %s\n", program,
                         trained, task);
+            if (eps) smoothing = strtof(eps, NULL);
         }
         free(info);
         // progress lines (every 2 s, with an ETA) for a person at a terminal, not in a log
         EvalSpec spec = {.translation = task_is_translation(task), .max_pairs = n, .beam = beam,
-                         .smoothing = LABEL_SMOOTHING, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
+                         .smoothing = smoothing, .progress = isatty(STDERR_FILENO) ? stderr : NULL};
         evaluate_model(&e, &m, &tok, &test, spec);
         printf("%s test set: %d pairs", task, e.n);
         if (test.n_too_long) printf(" (%d longer than the model's max_len %d, skipped)", test.n_too_long, m.config.max_len);
         printf(", %s, %.1f s\n", beam > 1 ? "beam search" : "greedy", wall_seconds() - t0);
         printf("loss %.4f (nll %.4f, perplexity %.3f)\n", e.loss, e.nll, exp(e.nll));
+        if (smoothing != LABEL_SMOOTHING)  // the quoted loss is not the usual ε = 0.1 one
+            fprintf(stderr, "%s eval: note: the loss is label-smoothed with ε_ls = %g, as the model was "
+                    "trained\n", program, (double)smoothing);
         if (e.accuracy >= 0) printf("accuracy: %.2f\n", e.accuracy);
         if (e.accuracy < 0 && e.fourgram_matches == 0)  // say why before the score line
             fprintf(stderr, "%s eval: note: BLEU is 0 because no 4-gram of the translations matches its "
