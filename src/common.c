@@ -184,18 +184,36 @@ static size_t printable_utf8_len(const unsigned char *s, size_t n) {
     return len;
 }
 
-char *escape_bytes(char *out, size_t size, const char *bytes, size_t n) {
+// The code point of the len (2 or 3) bytes of well-formed UTF-8 at s; 0 for other lengths.
+static unsigned code_point(const unsigned char *s, size_t len) {
+    if (len == 2) return (s[0] & 0x1Fu) << 6 | (s[1] & 0x3Fu);
+    if (len == 3) return (s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu);
+    return 0;
+}
+
+// True for the code points that print as nothing at all (format characters: the soft
+// hyphen, zero-width spaces and joiners, direction marks and overrides, word joiners, the
+// byte-order mark).
+static bool is_invisible(unsigned cp) {
+    return cp == 0xAD || cp == 0x180E || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
+           (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
+}
+
+// escape_bytes, and with show_invisible also the invisible characters as "<U+200B>".
+static char *escape_text(char *out, size_t size, const char *bytes, size_t n, bool show_invisible) {
     const unsigned char *s = (const unsigned char *)bytes;
     size_t o = 0;
     if (size == 0) return out;
     for (size_t i = 0; i < n;) {
-        char piece[8];
+        char piece[16];
         size_t used = 1, len = 1;  // bytes of input consumed, bytes of output
         size_t utf8 = s[i] >= 0x80 ? printable_utf8_len(s + i, n - i) : 0;
         if (s[i] == '\\') {
             memcpy(piece, "\\\\", 2), len = 2;
         } else if (s[i] >= 0x20 && s[i] < 0x7F) {
             piece[0] = (char)s[i];
+        } else if (utf8 > 0 && show_invisible && is_invisible(code_point(s + i, utf8))) {
+            len = (size_t)snprintf(piece, sizeof piece, "<U+%04X>", code_point(s + i, utf8)), used = utf8;
         } else if (utf8 > 0) {
             memcpy(piece, s + i, utf8), used = len = utf8;
         } else {
@@ -208,6 +226,14 @@ char *escape_bytes(char *out, size_t size, const char *bytes, size_t n) {
     }
     out[o] = '\0';
     return out;
+}
+
+char *escape_bytes(char *out, size_t size, const char *bytes, size_t n) {
+    return escape_text(out, size, bytes, n, false);
+}
+
+char *escape_name(char *out, size_t size, const char *bytes, size_t n) {
+    return escape_text(out, size, bytes, n, true);
 }
 
 bool text_is_printable(const char *bytes, size_t n) {

@@ -85,6 +85,11 @@ size_t utf8_bom_length(const char *text, size_t n);
 // such as ESC, C1 controls, invalid UTF-8) becomes "\xNN". Returns out.
 char *escape_bytes(char *out, size_t size, const char *bytes, size_t n);
 
+// The same for a name shown in a warning (an unseen word or letter): also the characters
+// that print as nothing (zero-width spaces and joiners, direction marks, the byte-order
+// mark, the soft hyphen) become "<U+200B>", so the reader sees what is there. Returns out.
+char *escape_name(char *out, size_t size, const char *bytes, size_t n);
+
 // True if the n bytes are all printable ASCII (0x20..0x7E) or well-formed, printable
 // UTF-8 characters: text that escape_bytes keeps as it is (a backslash aside), e.g. what
 // a checkpoint's text sections must hold.

@@ -164,7 +164,7 @@ int wordlist_unseen(const WordList *wl, const char *sentence, int max_named, cha
         if (repeat || wordlist_contains(wl, refs[i].start, refs[i].len)) continue;
         if (unseen++ >= max_named) continue;
         char item[96];  // escaped, and cut short: a name, not the whole word
-        escape_bytes(item, sizeof item, refs[i].start, refs[i].len);
+        escape_name(item, sizeof item, refs[i].start, refs[i].len);
         size_t used = strlen(out);
         snprintf(out + used, size - used, "%s%s", used ? ", " : "", item);
     }

@@ -421,6 +421,10 @@ static void test_translate_names_unseen_words(void **state) {
     assert_non_null(strstr(line, "words never seen in training: b, c, d, e, f and 4 more\n"));
     assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf 'x\\033y')\"", line, sizeof line), 0);
     assert_non_null(strstr(line, "a word never seen in training: x\\x1By"));
+    // a zero-width space prints as nothing: named by its code point
+    assert_int_equal(run_all("translate --model data/fr-en.ckpt \"$(printf 'je\\342\\200\\213suis')\"", line,
+                             sizeof line), 0);
+    assert_non_null(strstr(line, "a word never seen in training: je<U+200B>suis\n"));
 }
 
 // The word list holds the words of the pairs training kept: a word only on a line the

@@ -660,7 +660,7 @@ static void find_seen_bytes(Translator *tr) {
 // Appends s (n bytes, escaped) to the list in buf unless it is already there or full.
 static void add_to_list(char *buf, size_t size, const char *s, size_t n) {
     char item[96];
-    escape_bytes(item, sizeof item, s, n);
+    escape_name(item, sizeof item, s, n);
     if (strstr(buf, item) || strlen(buf) + strlen(item) + 8 > size) return;
     if (buf[0]) strcat(buf, ", ");
     strcat(buf, item);
