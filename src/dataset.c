@@ -163,8 +163,16 @@ static bool load_tsv(Dataset *ds, const char *path, const Tokenizer *tok, LoadRe
         } else if (end > line) {  // a blank line has nothing to learn from
             const char *tab = memchr(line, '\t', (size_t)(end - line));
             int too_long = ds->n_too_long;
-            if (add_text(ds, tok, line, (size_t)(tab - line), tab + 1, (size_t)(end - tab - 1))) r->kept++;
-            else if (ds->n_too_long > too_long) count_line(&r->too_long, &r->first_too_long, line_no);
+            if (add_text(ds, tok, line, (size_t)(tab - line), tab + 1, (size_t)(end - tab - 1))) {
+                r->kept++;
+                // kept all the same (BPE reads any bytes), but said: it is often a file in
+                // another encoding, and translate will name those bytes as never seen
+                if (!text_is_printable(line, (size_t)(tab - line)) ||
+                    !text_is_printable(tab + 1, (size_t)(end - tab - 1)))
+                    count_line(&r->not_text, &r->first_not_text, line_no);
+            } else if (ds->n_too_long > too_long) {
+                count_line(&r->too_long, &r->first_too_long, line_no);
+            }
         }
         line = next;
     }
@@ -195,6 +203,9 @@ void load_report_format(char *buf, size_t size, const char *path, const LoadRepo
     report_part(buf, size, &n, r->malformed, "malformed (not source<TAB>target)", r->first_malformed);
     report_part(buf, size, &n, r->empty, "with an empty side", r->first_empty);
     report_part(buf, size, &n, r->too_long, too_long, r->first_too_long);
+    if (r->not_text > 0 && n >= 0 && (size_t)n < size)
+        snprintf(buf + n, size - (size_t)n, "; kept %d with bytes that are not UTF-8 text (first: line %d; "
+                 "is the file in another encoding?)", r->not_text, r->first_not_text);
 }
 
 int dataset_source_row(const Dataset *ds, int pair, int *out) {

@@ -69,6 +69,7 @@ typedef struct {
     int malformed, first_malformed;     // not exactly one tab, or a NUL byte
     int empty, first_empty;             // an empty source or target
     int too_long, first_too_long;       // a row longer than max_len
+    int not_text, first_not_text;       // kept, but with bytes that are not printable UTF-8
 } LoadReport;
 
 // Like dataset_load_tsv, but a bad line (malformed or with an empty side) is dropped and

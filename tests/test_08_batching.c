@@ -289,7 +289,8 @@ static void test_plan_is_seeded(void **state) {
 
 // Issue 12: a user's own corpus loads leniently: malformed lines, empty sides and pairs
 // too long for max_len are dropped and counted with the first line number of each, and
-// the report line says so; case and punctuation are kept as written.
+// the report line says so; case and punctuation are kept as written. A line that is not
+// UTF-8 text (a Latin-1 file) is kept, but counted and reported.
 static void test_lenient_load_reports(void **state) {
     (void)state;
     char path[64];
@@ -299,7 +300,8 @@ static void test_lenient_load_reports(void **state) {
                     "\n"                                           // 4 blank: skipped, not counted
                     "a\tb\tc\n"                                   // 5 malformed
                     "far too long for eight bytes\tx\n"           // 6 too long
-                    "OK\tD'accord.\n");                           // 7 kept
+                    "OK\tD'accord.\n"                             // 7 kept
+                    "caf\xe9\tcoffee\n");                          // 8 kept, Latin-1 (not UTF-8)
     Tokenizer tok;
     tokenizer_init_bytes(&tok);
     Dataset ds;
@@ -307,23 +309,26 @@ static void test_lenient_load_reports(void **state) {
     ErrorMessage err = {0};
     LoadReport r;
     assert_true(dataset_load_tsv_report(&ds, path, &tok, &r, &err));
-    assert_int_equal(r.lines, 7);
-    assert_int_equal(r.kept, 2);
-    assert_int_equal(ds.n_pairs, 2);
+    assert_int_equal(r.lines, 8);
+    assert_int_equal(r.kept, 3);
+    assert_int_equal(ds.n_pairs, 3);
     assert_int_equal(r.malformed, 2);
     assert_int_equal(r.first_malformed, 2);
     assert_int_equal(r.empty, 1);
     assert_int_equal(r.first_empty, 3);
     assert_int_equal(r.too_long, 1);
     assert_int_equal(r.first_too_long, 6);
+    assert_int_equal(r.not_text, 1);
+    assert_int_equal(r.first_not_text, 8);
     assert_string_equal(ds.src_text[0], "Où est la gare ?");
     assert_string_equal(ds.tgt_text[1], "D'accord.");
     char line[512];
     load_report_format(line, sizeof line, "c.tsv", &r, 24);
     print_message("  %s\n", line);
-    assert_non_null(strstr(line, "c.tsv: 2 pairs from 7 lines"));
+    assert_non_null(strstr(line, "c.tsv: 3 pairs from 8 lines"));
     assert_non_null(strstr(line, "dropped 2 malformed (not source<TAB>target) (first: line 2)"));
     assert_non_null(strstr(line, "dropped 1 longer than max_len 24 tokens (first: line 6)"));
+    assert_non_null(strstr(line, "kept 1 with bytes that are not UTF-8 text (first: line 8"));
     // The strict loader still stops at the first bad line.
     dataset_free(&ds);
     dataset_init(&ds, 24);
