@@ -502,6 +502,33 @@ static void eval_progress(FILE *f, int done, int n, double t0, double *last) {
     *last = now;
 }
 
+// Translates the b->B sources of batch b, greedily (beam <= 1) or by beam search, into
+// decoded, row i's decoded_len[i] tokens (without <s>/</s>) at decoded + i·stride; returns
+// the stride, at most max_len (the rows' room). The limit is §6.1's input length + 50, as
+// decode_greedy and decode_beam use: a greedy batch runs to its longest source's limit,
+// and each row is then cut to its own, so every row is what decoding it alone gives.
+// (max_len alone let an untrained model of --max-len 2000 decode 2000 tokens a pair.)
+static int decode_batch(int *decoded, int *decoded_len, Model *m, const Batch *b, int beam) {
+    if (beam <= 1) {
+        int stride = decode_max_tokens(m, b->S);
+        decode_greedy_batch(decoded, decoded_len, m, b->src, b->src_lengths, b->B, b->S, stride);
+        for (int i = 0; i < b->B; i++) {
+            int own = decode_max_tokens(m, b->src_lengths[i]);
+            if (decoded_len[i] > own) decoded_len[i] = own;
+        }
+        return stride;
+    }
+    const int stride = m->config.max_len;
+    for (int i = 0; i < b->B; i++) {
+        Hypothesis h;
+        const int *src = b->src + (long)i * b->S;
+        decode_beam(&h, 1, m, src, b->src_lengths[i], beam, LENGTH_PENALTY_DEFAULT);
+        decoded_len[i] = h.length < stride ? h.length : stride;
+        memcpy(decoded + (long)i * stride, h.tokens, sizeof(int) * (size_t)decoded_len[i]);
+    }
+    return stride;
+}
+
 void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Dataset *ds, EvalSpec spec) {
     const bool translation = spec.translation;
     const int max_pairs = spec.max_pairs, beam = spec.beam;
@@ -545,27 +572,7 @@ void evaluate_model(EvalStats *out, Model *m, const Tokenizer *tok, const Datase
         tokens += r.n_tokens;
 
         // Free-running output: the model sees only the source.
-        int stride = max_tokens;
-        if (beam <= 1) {
-            // §6.1's limit, input length + 50, as decode_greedy and decode_beam use: the
-            // batch runs to its longest source's limit, and each row is then cut to its
-            // own, so every row is what decoding it alone gives. (max_len alone let an
-            // untrained model of --max-len 2000 decode 2000 tokens for every pair.)
-            stride = decode_max_tokens(m, b->S);  // rows of `decoded` are this long now
-            decode_greedy_batch(decoded, decoded_len, m, b->src, b->src_lengths, b->B, b->S, stride);
-            for (int i = 0; i < k; i++) {
-                int own = decode_max_tokens(m, b->src_lengths[i]);
-                if (decoded_len[i] > own) decoded_len[i] = own;
-            }
-        } else {
-            for (int i = 0; i < k; i++) {
-                Hypothesis h;
-                const int *src = b->src + (long)i * b->S;
-                decode_beam(&h, 1, m, src, b->src_lengths[i], beam, LENGTH_PENALTY_DEFAULT);
-                decoded_len[i] = h.length < max_tokens ? h.length : max_tokens;
-                memcpy(decoded + (long)i * max_tokens, h.tokens, sizeof(int) * (size_t)decoded_len[i]);
-            }
-        }
+        int stride = decode_batch(decoded, decoded_len, m, b, beam);
         for (int i = 0; i < k; i++) {
             const int *hyp = decoded + (long)i * stride;
             if (translation) {
