@@ -153,9 +153,34 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
     return true;
 }
 
+// Terminal columns of code point cp: 2 for the East Asian wide and fullwidth ranges and
+// the emoji blocks, 0 for combining marks and zero-width characters, else 1. (A short
+// table of the main ranges, not the whole of Unicode's East Asian Width property.)
+static int code_point_columns(unsigned long cp) {
+    if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x200B && cp <= 0x200F) || cp == 0xFEFF ||
+        (cp >= 0xFE00 && cp <= 0xFE0F))
+        return 0;
+    if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+        (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+        (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) || (cp >= 0x1F900 && cp <= 0x1F9FF) ||
+        (cp >= 0x20000 && cp <= 0x3FFFD))
+        return 2;
+    return 1;
+}
+
 int utf8_width(const char *s) {
     int columns = 0;
-    for (; *s; s++) columns += ((unsigned char)*s & 0xC0) != 0x80;
+    while (*s) {
+        const unsigned char *u = (const unsigned char *)s;
+        int n = utf8_char_len(s);
+        unsigned long cp = n == 1 ? u[0]
+                         : n == 2 ? (u[0] & 0x1Ful) << 6 | (u[1] & 0x3Ful)
+                         : n == 3 ? (u[0] & 0x0Ful) << 12 | (u[1] & 0x3Ful) << 6 | (u[2] & 0x3Ful)
+                                  : (u[0] & 0x07ul) << 18 | (u[1] & 0x3Ful) << 12 | (u[2] & 0x3Ful) << 6 |
+                                        (u[3] & 0x3Ful);
+        columns += code_point_columns(cp);
+        s += n;
+    }
     return columns;
 }
 

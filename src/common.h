@@ -65,8 +65,9 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
 // UTF-8 text in a terminal (labels of tokens, heatmap axes).
 // ---------------------------------------------------------------------------
 
-// Terminal columns of the NUL-terminated UTF-8 string s: one per character, i.e. per
-// byte that is not a continuation byte (10xxxxxx). Wide (CJK) characters count as one.
+// Terminal columns of the NUL-terminated UTF-8 string s: one per character, two for a
+// wide (CJK, Hangul, fullwidth, emoji) character, none for a combining mark or a
+// zero-width character, so that tables of mixed scripts line up.
 int utf8_width(const char *s);
 
 // Byte length of the UTF-8 character starting at s (1..4, from its lead byte; 1 for a

@@ -434,6 +434,25 @@ static void test_atomic_write_and_read_back(void **state) {
     assert_non_null(strstr(err.text, "/nonexistent/file.txt"));
 }
 
+// The text helpers that line up tables and name bytes in messages (common.h): columns
+// count a wide character (CJK, emoji) as 2 and a combining mark or zero-width space as 0;
+// escape_bytes keeps UTF-8 text and writes other bytes as \xNN; escape_name also shows the
+// characters that print as nothing by their code point.
+static void test_text_columns_and_escapes(void **state) {
+    (void)state;
+    assert_int_equal(utf8_width("abc"), 3);
+    assert_int_equal(utf8_width("\xc3\xa9t\xc3\xa9"), 3);                // été
+    assert_int_equal(utf8_width("e\xcc\x81"), 1);                          // e + combining acute
+    assert_int_equal(utf8_width("\xe6\x97\xa5\xe6\x9c\xac"), 4);            // 日本
+    assert_int_equal(utf8_width("\xf0\x9f\x98\x80x"), 3);                   // an emoji, then x
+    assert_int_equal(utf8_width("a\xe2\x80\x8b" "b"), 2);                   // a, zero-width space, b
+    char out[64];
+    assert_string_equal(escape_bytes(out, sizeof out, "a\x1b\xe9\\", 4), "a\\x1B\\xE9\\\\");
+    assert_string_equal(escape_bytes(out, sizeof out, "je\xe2\x80\x8bsuis", 9), "je\xe2\x80\x8bsuis");
+    assert_string_equal(escape_name(out, sizeof out, "je\xe2\x80\x8bsuis", 9), "je<U+200B>suis");
+    assert_string_equal(escape_name(out, sizeof out, "\xef\xbb\xbfok", 5), "<U+FEFF>ok");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matmul_nn_by_hand),
@@ -451,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_rng_uniform_fill_matches_draws),
         cmocka_unit_test(test_rng_long_fill_matches_draws),
         cmocka_unit_test(test_atomic_write_and_read_back),
+        cmocka_unit_test(test_text_columns_and_escapes),
     };
     return cmocka_run_group_tests_name("00 foundation", tests, NULL, NULL);
 }

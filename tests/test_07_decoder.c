@@ -114,7 +114,8 @@ static void check_decoder_layer(float p, uint64_t seed) {
 
 // hint: the (reference) backward differentiates the three sub-layers in the order y1, y2, out:
 // y1 must feed the cross-attention's queries and the second residual, y2 the FFN and the
-// third. Keys and values of the cross-attention are memory, its queries y1 (not y).
+// third. Keys and values of the cross-attention are memory, its queries y1 (not y), so
+// its sizes are Tq = T target positions and Tk = S source positions (not T and T).
 static void test_decoder_layer_gradients(void **state) {
     (void)state;
     check_decoder_layer(0.0f, 1);
