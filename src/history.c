@@ -284,6 +284,15 @@ bool history_load(const char *path, History *out, ErrorMessage *err) {
     while (r.p < r.end) {
         HistoryFrame f;
         if (!read_frame(&r, h, &f)) break;  // a run killed mid-write: keep what is whole
+        // Steps only increase (a resumed run first cuts the file back to its checkpoint):
+        // a frame that goes back is damaged, and nothing after it can be trusted.
+        if (out->n_frames > 0 && f.step <= out->frames[out->n_frames - 1].step) {
+            snprintf(out->damage, sizeof out->damage, "%s: frame %d has step %ld after step %ld, so the file "
+                     "is damaged there; the frames from it on are not shown", path, out->n_frames + 1,
+                     (long)f.step, (long)out->frames[out->n_frames - 1].step);
+            history_frame_free(&f);
+            break;
+        }
         if (out->n_frames == cap) {
             cap = cap * 2 + 16;
             HistoryFrame *grown = xmalloc(sizeof *grown * (size_t)cap);

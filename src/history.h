@@ -60,6 +60,7 @@ typedef struct {
     HistoryHeader header;
     int n_frames;
     HistoryFrame *frames;   // (n_frames), in step order
+    char damage[200];       // "" or why history_load stopped before the end of the file
 } History;
 
 // The file recorded next to a checkpoint: "runs/fr-en.ckpt" -> "runs/fr-en.history".

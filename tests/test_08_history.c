@@ -171,6 +171,34 @@ static void test_round_trip(void **state) {
     for (int i = 0; i < 3; i++) history_frame_free(&frames[i]);
 }
 
+// A frame whose step goes back (a damaged byte: steps only increase) ends what is shown,
+// and the load says where: steps 10, 20, 5, 30 load as 2 frames with a message naming
+// frame 3; an undamaged file has no message.
+static void test_step_going_back_is_damage(void **state) {
+    Run *f = *state;
+    ErrorMessage err;
+    assert_true(history_create(f->path, &f->header, &err));
+    const long steps[4] = {10, 20, 5, 30};
+    for (int i = 0; i < 4; i++) {
+        HistoryFrame fr;
+        history_capture(&fr, &f->m, &f->tok, "abdc");
+        fr.step = steps[i];
+        assert_true(history_append(f->path, &f->header, &fr, &err));
+        history_frame_free(&fr);
+        if (i == 1) {  // two good frames: no damage
+            History h;
+            assert_true(history_load(f->path, &h, &err));
+            assert_string_equal(h.damage, "");
+            history_free(&h);
+        }
+    }
+    History h;
+    assert_true(history_load(f->path, &h, &err));
+    assert_int_equal(h.n_frames, 2);
+    assert_non_null(strstr(h.damage, "frame 3 has step 5 after step 20"));
+    history_free(&h);
+}
+
 static void test_not_a_history_is_refused(void **state) {
     Run *f = *state;
     ErrorMessage err;
@@ -195,6 +223,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_capture_holds_the_models_attention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_cuts_back_to_the_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_going_back_is_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_history_is_refused, setup, teardown),
         cmocka_unit_test(test_path_next_to_the_checkpoint),
     };

@@ -54,6 +54,7 @@ static VizHistoryPoint frame_point(const History *h, const HistoryFrame *f) {
 bool replay_load(Replay *r, const char *path, ErrorMessage *err) {
     memset(r, 0, sizeof *r);
     if (!history_load(path, &r->history, err)) return false;
+    if (r->history.damage[0]) fprintf(stderr, "transformer-viz: warning: %s\n", r->history.damage);
     viz_copy_text(r->path, (int)sizeof r->path, path);
     r->points = xmalloc(sizeof *r->points * (size_t)r->history.n_frames);
     for (int i = 0; i < r->history.n_frames; i++) r->points[i] = frame_point(&r->history, &r->history.frames[i]);
