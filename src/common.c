@@ -153,6 +153,15 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
     return true;
 }
 
+// The code point of the UTF-8 character of len (1..4) bytes at s (its lead byte's bits,
+// then 6 from each continuation byte).
+static unsigned long code_point(const unsigned char *s, size_t len) {
+    static const unsigned char lead_bits[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    unsigned long cp = s[0] & lead_bits[len < 5 ? len : 1];
+    for (size_t i = 1; i < len && i < 4; i++) cp = cp << 6 | (s[i] & 0x3Ful);
+    return cp;
+}
+
 // Terminal columns of code point cp: 2 for the East Asian wide and fullwidth ranges and
 // the emoji blocks, 0 for combining marks and zero-width characters, else 1. (A short
 // table of the main ranges, not the whole of Unicode's East Asian Width property.)
@@ -171,17 +180,21 @@ static int code_point_columns(unsigned long cp) {
 int utf8_width(const char *s) {
     int columns = 0;
     while (*s) {
-        const unsigned char *u = (const unsigned char *)s;
         int n = utf8_char_len(s);
-        unsigned long cp = n == 1 ? u[0]
-                         : n == 2 ? (u[0] & 0x1Ful) << 6 | (u[1] & 0x3Ful)
-                         : n == 3 ? (u[0] & 0x0Ful) << 12 | (u[1] & 0x3Ful) << 6 | (u[2] & 0x3Ful)
-                                  : (u[0] & 0x07ul) << 18 | (u[1] & 0x3Ful) << 12 | (u[2] & 0x3Ful) << 6 |
-                                        (u[3] & 0x3Ful);
-        columns += code_point_columns(cp);
+        columns += code_point_columns(code_point((const unsigned char *)s, (size_t)n));
         s += n;
     }
     return columns;
+}
+
+void utf8_copy(char *dst, size_t cap, const char *src) {
+    size_t n = strlen(src);
+    if (n > cap - 1) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--;  // not inside a character
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 size_t utf8_bom_length(const char *text, size_t n) {
@@ -209,17 +222,10 @@ static size_t printable_utf8_len(const unsigned char *s, size_t n) {
     return len;
 }
 
-// The code point of the len (2 or 3) bytes of well-formed UTF-8 at s; 0 for other lengths.
-static unsigned code_point(const unsigned char *s, size_t len) {
-    if (len == 2) return (s[0] & 0x1Fu) << 6 | (s[1] & 0x3Fu);
-    if (len == 3) return (s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu);
-    return 0;
-}
-
 // True for the code points that print as nothing at all (format characters: the soft
 // hyphen, zero-width spaces and joiners, direction marks and overrides, word joiners, the
 // byte-order mark).
-static bool is_invisible(unsigned cp) {
+static bool is_invisible(unsigned long cp) {
     return cp == 0xAD || cp == 0x180E || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x202A && cp <= 0x202E) ||
            (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
 }
@@ -238,7 +244,7 @@ static char *escape_text(char *out, size_t size, const char *bytes, size_t n, bo
         } else if (s[i] >= 0x20 && s[i] < 0x7F) {
             piece[0] = (char)s[i];
         } else if (utf8 > 0 && show_invisible && is_invisible(code_point(s + i, utf8))) {
-            len = (size_t)snprintf(piece, sizeof piece, "<U+%04X>", code_point(s + i, utf8)), used = utf8;
+            len = (size_t)snprintf(piece, sizeof piece, "<U+%04lX>", code_point(s + i, utf8)), used = utf8;
         } else if (utf8 > 0) {
             memcpy(piece, s + i, utf8), used = len = utf8;
         } else {

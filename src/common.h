@@ -70,6 +70,10 @@ bool write_file_atomic(const char *path, const void *data, size_t size, ErrorMes
 // zero-width character, so that tables of mixed scripts line up.
 int utf8_width(const char *s);
 
+// Copies the NUL-terminated UTF-8 string src into dst (cap >= 1 bytes, NUL-terminated),
+// cut short if it does not fit, never inside a character.
+void utf8_copy(char *dst, size_t cap, const char *src);
+
 // Byte length of the UTF-8 character starting at s (1..4, from its lead byte; 1 for a
 // stray continuation or invalid byte), never past a NUL that cuts the character short.
 int utf8_char_len(const char *s);

@@ -54,13 +54,7 @@ const unsigned char *history_weights(const HistoryHeader *h, const HistoryFrame 
 static void label_of(const Tokenizer *tok, int id, char *out) {
     char buf[TOKEN_STRING_MAX];
     tokenizer_token_string(tok, id, buf, sizeof buf);
-    size_t n = strlen(buf);
-    if (n > HISTORY_TOKEN_CHARS - 1) {
-        n = HISTORY_TOKEN_CHARS - 1;
-        while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80) n--;  // inside a character
-    }
-    memcpy(out, buf, n);
-    out[n] = '\0';
+    utf8_copy(out, HISTORY_TOKEN_CHARS, buf);
 }
 
 // The (1,h,rows,cols) attention of the model's last forward pass for one kind, as bytes
@@ -308,6 +302,19 @@ bool history_load(const char *path, History *out, ErrorMessage *err) {
         return error_set(err, "%s: the history holds no frames", path);
     }
     return true;
+}
+
+bool history_load_header(const char *path, HistoryHeader *out) {
+    // the magic, six numbers and two strings of at most 255 bytes each
+    unsigned char head[sizeof MAGIC - 1 + 6 * 4 + 2 * 256];
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    Reader r = {head, head + got, false};
+    const unsigned char *magic = take(&r, sizeof MAGIC - 1);
+    memset(out, 0, sizeof *out);
+    return magic && memcmp(magic, MAGIC, sizeof MAGIC - 1) == 0 && read_header(&r, out);
 }
 
 void history_free(History *h) {

@@ -89,6 +89,10 @@ bool history_keep_until(const char *path, long step, ErrorMessage *err);
 
 // Reads a whole file. False with a message naming the file and what is wrong.
 bool history_load(const char *path, History *out, ErrorMessage *err);
+
+// Reads only the header (the run's shape, task and probe sentence) of the file at path,
+// not its frames. False if it cannot be read or is not a history.
+bool history_load_header(const char *path, HistoryHeader *out);
 void history_free(History *h);
 
 // The quantized (rows, cols) matrix of one kind, layer and head in f; w = byte / 255.

@@ -813,13 +813,7 @@ static void record_history(Trainer *t, const TrainStepStats *s, FILE *log) {
     const char *probe = o->history_probe[0] ? o->history_probe : history_default_probe(o->task);
     if (!o->history_probe[0] && strcmp(o->task, "corpus") == 0 && t->valid.n_pairs > 0 && t->valid.src_text[0])
         probe = t->valid.src_text[0];
-    size_t n = strlen(probe);
-    if (n > sizeof h.probe - 1) {
-        n = sizeof h.probe - 1;
-        while (n > 0 && ((unsigned char)probe[n] & 0xC0) == 0x80) n--;  // not inside a character
-    }
-    memcpy(h.probe, probe, n);
-    h.probe[n] = '\0';
+    utf8_copy(h.probe, sizeof h.probe, probe);
     HistoryFrame f;
     history_capture(&f, &t->model, &t->tok, h.probe);
     f.step = s->step, f.loss = (float)s->loss, f.lr = s->lr;

@@ -77,21 +77,27 @@ static void test_capture_holds_the_models_attention(void **state) {
 }
 
 
-// A resumed run first cuts the history back to its checkpoint's step: frames recorded
-// after it by the killed run (steps 60, 80) and a frame it left half-written go, the
-// frames up to the step stay whole, and the resumed run's frames then follow in order.
-static void test_resume_cuts_back_to_the_checkpoint(void **state) {
-    Run *f = *state;
+// A new history at f->path with one frame of the probe "abdc" at each of the n steps.
+static void record_steps(Run *f, const long *steps, int n) {
     ErrorMessage err;
     assert_true(history_create(f->path, &f->header, &err));
-    const long steps[5] = {1, 20, 40, 60, 80};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < n; i++) {
         HistoryFrame fr;
         history_capture(&fr, &f->m, &f->tok, "abdc");
         fr.step = steps[i];
         assert_true(history_append(f->path, &f->header, &fr, &err));
         history_frame_free(&fr);
     }
+}
+
+// A resumed run first cuts the history back to its checkpoint's step: frames recorded
+// after it by the killed run (steps 60, 80) and a frame it left half-written go, the
+// frames up to the step stay whole, and the resumed run's frames then follow in order.
+static void test_resume_cuts_back_to_the_checkpoint(void **state) {
+    Run *f = *state;
+    ErrorMessage err;
+    const long steps[5] = {1, 20, 40, 60, 80};
+    record_steps(f, steps, 5);
     FILE *out = fopen(f->path, "ab");  // the start of a sixth frame, cut off by the kill
     assert_non_null(out);
     fwrite("\x64\0\0\0\1\2", 1, 6, out);
@@ -139,6 +145,12 @@ static void test_round_trip(void **state) {
     assert_int_equal(h.header.warmup, 200);
     assert_int_equal(h.header.total_steps, 2000);
     assert_true(h.header.lr_scale == 0.2f);
+    HistoryHeader head;  // the header alone (what the viewer reads for a checkpoint's probe)
+    assert_true(history_load_header(f->path, &head));
+    assert_string_equal(head.probe, "abdc");
+    assert_string_equal(head.task, "reverse");
+    assert_int_equal(head.n_layers, 2);
+    assert_false(history_load_header("tests/fixtures/attention.txt", &head));
     for (int i = 0; i < 3; i++) {
         const HistoryFrame *a = &frames[i], *b = &h.frames[i];
         assert_int_equal(b->step, a->step);
@@ -177,22 +189,13 @@ static void test_round_trip(void **state) {
 static void test_step_going_back_is_damage(void **state) {
     Run *f = *state;
     ErrorMessage err;
-    assert_true(history_create(f->path, &f->header, &err));
-    const long steps[4] = {10, 20, 5, 30};
-    for (int i = 0; i < 4; i++) {
-        HistoryFrame fr;
-        history_capture(&fr, &f->m, &f->tok, "abdc");
-        fr.step = steps[i];
-        assert_true(history_append(f->path, &f->header, &fr, &err));
-        history_frame_free(&fr);
-        if (i == 1) {  // two good frames: no damage
-            History h;
-            assert_true(history_load(f->path, &h, &err));
-            assert_string_equal(h.damage, "");
-            history_free(&h);
-        }
-    }
+    const long good[2] = {10, 20}, damaged[4] = {10, 20, 5, 30};
     History h;
+    record_steps(f, good, 2);  // two good frames: no damage
+    assert_true(history_load(f->path, &h, &err));
+    assert_string_equal(h.damage, "");
+    history_free(&h);
+    record_steps(f, damaged, 4);
     assert_true(history_load(f->path, &h, &err));
     assert_int_equal(h.n_frames, 2);
     assert_non_null(strstr(h.damage, "frame 3 has step 5 after step 20"));

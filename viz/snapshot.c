@@ -142,16 +142,7 @@ void snapshot_history_push(Snapshot *s, const VizHistoryPoint *p) {
     s->history[s->history_len++] = *p;
 }
 
-void viz_copy_text(char *dst, int cap, const char *src) {
-    int n = (int)strlen(src);
-    if (n > cap - 1) {
-        n = cap - 1;
-        // Back up over UTF-8 continuation bytes (10xxxxxx) so no character is cut.
-        while (n > 0 && ((unsigned char)src[n] & 0xC0) == 0x80) n--;
-    }
-    memcpy(dst, src, (size_t)n);
-    dst[n] = '\0';
-}
+void viz_copy_text(char *dst, int cap, const char *src) { utf8_copy(dst, (size_t)cap, src); }
 
 // ---- triple buffer ------------------------------------------------------------------
 

@@ -421,12 +421,8 @@ static void explore_probe_for_task(Worker *w, const char *task, const char *path
     }
     char history[600];
     history_path_for(history, sizeof history, path);
-    History *h = xcalloc(1, sizeof *h);
-    ErrorMessage err;
-    if (access(history, R_OK) == 0 && history_load(history, h, &err) && h->header.probe[0])
-        viz_copy_text(w->probe, VIZ_TEXT_CHARS, h->header.probe);
-    history_free(h);
-    free(h);
+    HistoryHeader h;  // the header alone: the frames are not needed for the probe
+    if (history_load_header(history, &h) && h.probe[0]) viz_copy_text(w->probe, VIZ_TEXT_CHARS, h.probe);
 }
 
 // The language names and the word list of the checkpoint at path into w (left empty
