@@ -158,7 +158,7 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng) {
     if (!model_config_valid(cfg, &err)) die("%s", err.text);
     memset(m, 0, sizeof *m);
     m->config = *cfg;
-    const int N = cfg->n_layers, d = cfg->d_model, L = cfg->max_len, Bm = cfg->max_batch;
+    const int N = cfg->n_layers, d = cfg->d_model, L = cfg->max_len;
 
     ModelParams *p = &m->params;
     p->n = model_weights_layout(NULL, NULL, cfg);
@@ -179,7 +179,12 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng) {
     m->pe = xmalloc(sizeof(float) * (size_t)L * d);
     positional_encoding_table(m->pe, L, d);
 
-    ModelActs *a = &m->acts;
+    model_acts_init(&m->acts, cfg);
+}
+
+void model_acts_init(ModelActs *a, const ModelConfig *cfg) {
+    const int N = cfg->n_layers, L = cfg->max_len, Bm = cfg->max_batch;
+    memset(a, 0, sizeof *a);
     a->src_tokens = xcalloc((size_t)Bm * L, sizeof(int));
     a->tgt_tokens = xcalloc((size_t)Bm * L, sizeof(int));
     a->src_lengths = xcalloc((size_t)Bm, sizeof(int));
@@ -189,6 +194,32 @@ void model_init(Model *m, const ModelConfig *cfg, Rng *rng) {
     a->n = model_acts_layout(NULL, NULL, cfg);
     a->buffer = xmalloc(sizeof(float) * (size_t)a->n);
     model_acts_layout(a, a->buffer, cfg);
+}
+
+void model_acts_free(ModelActs *a) {
+    free(a->src_tokens);
+    free(a->tgt_tokens);
+    free(a->src_lengths);
+    free(a->tgt_lengths);
+    free(a->enc);
+    free(a->dec);
+    free(a->buffer);
+    memset(a, 0, sizeof *a);
+}
+
+void model_gradients_init(ModelGradients *g, const ModelConfig *cfg) {
+    g->n = model_weights_layout(NULL, NULL, cfg);
+    g->grads = xcalloc((size_t)g->n, sizeof(float));
+    g->dw.enc = xcalloc((size_t)cfg->n_layers, sizeof *g->dw.enc);
+    g->dw.dec = xcalloc((size_t)cfg->n_layers, sizeof *g->dw.dec);
+    model_weights_layout(&g->dw, g->grads, cfg);
+}
+
+void model_gradients_free(ModelGradients *g) {
+    free(g->grads);
+    free(g->dw.enc);
+    free(g->dw.dec);
+    memset(g, 0, sizeof *g);
 }
 
 long model_activation_count(const ModelConfig *cfg) { return model_acts_layout(NULL, NULL, cfg); }
@@ -202,13 +233,7 @@ void model_free(Model *m) {
     free(m->params.dw.enc);
     free(m->params.dw.dec);
     free(m->pe);
-    free(m->acts.src_tokens);
-    free(m->acts.tgt_tokens);
-    free(m->acts.src_lengths);
-    free(m->acts.tgt_lengths);
-    free(m->acts.enc);
-    free(m->acts.dec);
-    free(m->acts.buffer);
+    model_acts_free(&m->acts);
     free(m->decode.src_lengths);
     free(m->decode.layers);
     free(m->decode.step);
@@ -238,10 +263,10 @@ static Dropout model_dropout(const Model *m, bool training, Rng *rng) {
     return (Dropout){.p = m->config.dropout, .training = training, .rng = rng};
 }
 
-// The layer sizes of the pass the activations hold now (B, S, T of the last forward).
-static Dims pass_dims(const Model *m) {
+// The layer sizes of the pass activations a hold now (B, S, T of their last forward).
+static Dims pass_dims(const Model *m, const ModelActs *a) {
     const ModelConfig *c = &m->config;
-    return (Dims){.B = m->acts.B, .S = m->acts.S, .T = m->acts.T, .d_model = c->d_model,
+    return (Dims){.B = a->B, .S = a->S, .T = a->T, .d_model = c->d_model,
                   .h = c->n_heads, .d_ff = c->d_ff};
 }
 
@@ -263,12 +288,12 @@ static void embed(Model *m, float *x, float *mask, const int *tokens, int B, int
     dropout_forward(x, mask, x, (long)B * T * c->d_model, drop);
 }
 
-// Encoder stack, §3.1: embeddings in, N layers, m->acts.memory out (B,S,d_model).
-void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S,
-                  bool training, Rng *rng) {
+// Encoder stack, §3.1: embeddings in, N layers, a->memory out (B,S,d_model). a holds
+// up to max_batch rows: m->acts, or a shard's own (model_forward_with).
+static void encode_into(Model *m, ModelActs *a, const int *src, const int *src_lengths, int B,
+                        int S, bool training, Rng *rng) {
     const ModelConfig *c = &m->config;
-    ModelActs *a = &m->acts;
-    assert(B >= 1 && B <= c->max_batch && S >= 1 && S <= c->max_len);
+    assert(B >= 1 && S >= 1 && S <= c->max_len);
     check_lengths(src_lengths, B, S);
     a->B = B;
     a->S = S;
@@ -276,13 +301,19 @@ void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S
     a->training = training;
     keep_tokens(a->src_tokens, a->src_lengths, src, src_lengths, B, S);
     const Dropout drop = model_dropout(m, training, rng);
-    const Dims dims = pass_dims(m);
+    const Dims dims = pass_dims(m, a);
     embed(m, a->enc_in, a->enc_in_mask, src, B, S, drop);
     const float *x = a->enc_in;
     for (int l = 0; l < c->n_layers; l++) {
         encoder_layer_forward(&a->enc[l], x, &m->params.w.enc[l], a->src_lengths, drop, dims);
         x = a->enc[l].out;
     }
+}
+
+void model_encode(Model *m, const int *src, const int *src_lengths, int B, int S,
+                  bool training, Rng *rng) {
+    assert(B <= m->config.max_batch);
+    encode_into(m, &m->acts, src, src_lengths, B, S, training, rng);
 }
 
 // Copies memory row 0 (and its source length) into rows 1..k-1 for beam search.
@@ -298,11 +329,11 @@ void model_repeat_memory(Model *m, int k) {
     a->B = k;
 }
 
-// Decoder stack, §3.1, then the tied generator, §3.4: m->acts.logits (B,T,V).
-void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
-                  Rng *rng) {
+// Decoder stack, §3.1, then the tied generator, §3.4: a->logits (B,T,V), over the
+// memory of the last encode_into with the same a.
+static void decode_into(Model *m, ModelActs *a, const int *tgt, const int *tgt_lengths, int T,
+                        bool training, Rng *rng) {
     const ModelConfig *c = &m->config;
-    ModelActs *a = &m->acts;
     const int B = a->B;
     assert(B >= 1 && a->S >= 1 && "model_decode needs a model_encode first");
     assert(T >= 1 && T <= c->max_len);
@@ -311,7 +342,7 @@ void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool 
     a->training = training;
     keep_tokens(a->tgt_tokens, a->tgt_lengths, tgt, tgt_lengths, B, T);
     const Dropout drop = model_dropout(m, training, rng);
-    const Dims dims = pass_dims(m);
+    const Dims dims = pass_dims(m, a);
     embed(m, a->dec_in, a->dec_in_mask, tgt, B, T, drop);
     const float *y = a->dec_in;
     for (int l = 0; l < c->n_layers; l++) {
@@ -320,6 +351,11 @@ void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool 
         y = a->dec[l].out;
     }
     generator_forward(a->logits, y, m->params.w.embedding, B * T, c->d_model, c->vocab_size);
+}
+
+void model_decode(Model *m, const int *tgt, const int *tgt_lengths, int T, bool training,
+                  Rng *rng) {
+    decode_into(m, &m->acts, tgt, tgt_lengths, T, training, rng);
 }
 
 // ---------------------------------------------------------------------------------
@@ -441,6 +477,12 @@ void model_forward(Model *m, const ModelBatch *batch, bool training, Rng *rng) {
     model_decode(m, batch->tgt, batch->tgt_lengths, batch->T, training, rng);
 }
 
+// The same into activations a of the caller's (a shard's, train.h).
+void model_forward_with(Model *m, ModelActs *a, const ModelBatch *batch, bool training, Rng *rng) {
+    encode_into(m, a, batch->src, batch->src_lengths, batch->B, batch->S, training, rng);
+    decode_into(m, a, batch->tgt, batch->tgt_lengths, batch->T, training, rng);
+}
+
 // ---------------------------------------------------------------------------------
 // Backward
 // ---------------------------------------------------------------------------------
@@ -461,13 +503,17 @@ static void swap_buffers(float **a, float **b) {
 //   x_0 = Drop(Emb[src]·√d + PE)           -> dE rows of the source tokens
 // The embedding gets gradient from three places: output projection, target and source.
 void model_backward(Model *m, const float *dlogits) {
+    model_backward_with(m, &m->acts, &m->params.dw, dlogits);
+}
+
+// The same backward through activations a, into the gradients dw.
+void model_backward_with(Model *m, ModelActs *a, const ModelWeights *dw, const float *dlogits) {
     const ModelConfig *c = &m->config;
-    ModelActs *a = &m->acts;
-    const ModelWeights *w = &m->params.w, *dw = &m->params.dw;
+    const ModelWeights *w = &m->params.w;
     const int B = a->B, S = a->S, T = a->T, d = c->d_model;
     const int N = c->n_layers, V = c->vocab_size;
     assert(T >= 1 && "model_backward needs a model_forward first");
-    const Dims dims = pass_dims(m);
+    const Dims dims = pass_dims(m, a);
     const long nt = (long)B * T * d, ns = (long)B * S * d;
     float *dout = a->dout, *din = a->din;  // dL/d(a layer's output), dL/d(its input)
 

@@ -226,6 +226,31 @@ typedef struct {
 // Fills out for one layer of the given kind; false if layer is out of range.
 bool model_attention_qkv(const Model *m, AttentionKind kind, int layer, AttentionQKV *out);
 
+// ---- a second set of activations and gradients: data-parallel training (train.h) ----
+// A training step can split its batch into shards that run at the same time, each
+// through its own activations into its own gradients, which are then added up. The
+// model's own acts and params.grads serve the first shard; these hold another's.
+
+// Gradients in the layout of params.grads, with the pointers of their tensors.
+typedef struct {
+    long n;           // floats in grads (= params.n)
+    float *grads;
+    ModelWeights dw;  // pointers into grads
+} ModelGradients;
+
+// Activations sized for cfg->max_batch sequences of cfg->max_len tokens (model_init
+// allocates m->acts this way), and their release (zeroes the struct).
+void model_acts_init(ModelActs *a, const ModelConfig *cfg);
+void model_acts_free(ModelActs *a);
+// Zeroed gradients for cfg's parameters, and their release.
+void model_gradients_init(ModelGradients *g, const ModelConfig *cfg);
+void model_gradients_free(ModelGradients *g);
+// model_forward into the activations a (batch->B <= the max_batch a was made for), and
+// model_backward through them into dw (the model's weights are only read, so shards
+// with their own a and dw can run at once).
+void model_forward_with(Model *m, ModelActs *a, const ModelBatch *batch, bool training, Rng *rng);
+void model_backward_with(Model *m, ModelActs *a, const ModelWeights *dw, const float *dlogits);
+
 // Parameter counts from a configuration alone (no allocation), per component.
 typedef struct {
     long embedding;              // V·d_model, counted once: shared three ways (§3.4)
