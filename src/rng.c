@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "tensor.h"  // threads_nested
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -107,7 +109,7 @@ static void fill_lanes(Rng *rng, float *out, long n) {
 // have drawn there, whatever the thread count.
 void rng_uniform_fill(Rng *rng, float *out, long n) {
 #ifdef _OPENMP
-    int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    int threads = threads_nested() ? 1 : omp_get_max_threads();
     if (threads > n / FILL_MIN_PER_THREAD) threads = (int)(n / FILL_MIN_PER_THREAD);
     if (threads > 1) {
         const Rng start = *rng;

@@ -15,11 +15,32 @@
 #include <omp.h>
 #endif
 
+#ifdef _OPENMP
+// The active parallel level this thread's loops start from (tensor.h): 0, or 1 in a shard.
+static _Thread_local int base_level = 0;
+#endif
+
+bool threads_nested(void) {
+#ifdef _OPENMP
+    return omp_get_active_level() > base_level;
+#else
+    return false;
+#endif
+}
+
+void threads_set_base_level(int level) {
+#ifdef _OPENMP
+    base_level = level;
+#else
+    (void)level;
+#endif
+}
+
 // As many threads as the work keeps busy with PARALLEL_MIN_WORK each, at most the
 // OpenMP thread count; 1 when nested inside a parallel loop (tensor.h).
 int threads_for_work(long work) {
 #ifdef _OPENMP
-    if (work < 2 * PARALLEL_MIN_WORK || omp_in_parallel()) return 1;
+    if (work < 2 * PARALLEL_MIN_WORK || threads_nested()) return 1;
     long threads = work / PARALLEL_MIN_WORK, max = omp_get_max_threads();
     return (int)(threads < max ? threads : max);
 #else
@@ -504,6 +525,13 @@ void vec_sum_rows(float *dbias, const float *dx, int rows, int cols) {
         for (int j = 0; j < SUM_COLUMNS; j++) dbias[j0 + j] = sum[j];
     }
     for (int r = 0; r < rows && j0 < cols; r++) vec_add(dbias + j0, dx + (long)r * cols + j0, cols - j0);
+}
+
+// True if every one of n floats is finite. A NaN or Inf anywhere poisons the sum.
+bool vec_all_finite(const float *x, long n) {
+    float sum = 0.0f;
+    for (long i = 0; i < n; i++) sum += x[i] * 0.0f;  // 0·finite = 0, 0·NaN/Inf = NaN
+    return sum == 0.0f;
 }
 
 // max_i |a[i] - b[i]| over n floats; INFINITY if any difference is NaN.

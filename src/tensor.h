@@ -9,6 +9,8 @@
 #ifndef TENSOR_H
 #define TENSOR_H
 
+#include <stdbool.h>
+
 // Threads that behave. A parallel loop runs on threads_for_work(work) OpenMP threads,
 // where work counts multiply-adds (a row-wise pass such as a LayerNorm, a softmax, the
 // loss or Adam counts ELEMENT_WORK per element): each thread gets at least
@@ -34,8 +36,17 @@
 
 // How many OpenMP threads a loop of `work` multiply-adds should share: work /
 // PARALLEL_MIN_WORK, at most omp_get_max_threads(); 1 for less than twice
-// PARALLEL_MIN_WORK, inside a loop that is already parallel, or without OpenMP.
+// PARALLEL_MIN_WORK, inside a loop that is already parallel (threads_nested), or
+// without OpenMP.
 int threads_for_work(long work);
+
+// Whether a loop started here would be nested inside a parallel loop, and so runs on
+// the calling thread alone: true inside any parallel loop, except that a shard of a
+// training step (shards.h) sets its thread's base level to 1 (threads_set_base_level),
+// so that the shard's own loops may still share the shard's threads. Always false
+// without OpenMP.
+bool threads_nested(void);
+void threads_set_base_level(int level);
 
 // The same for a loop of `iterations` independent iterations that together do `work`
 // multiply-adds: never more threads than iterations, and a loop of one iteration (one
@@ -93,6 +104,9 @@ void vec_add(float *dst, const float *src, long n);              // dst += src
 void vec_scale(float *x, float s, long n);                       // x *= s
 void vec_add_bias_rows(float *x, const float *bias, int rows, int cols);  // x[r,:] += bias
 void vec_sum_rows(float *dbias, const float *dx, int rows, int cols);     // dbias += Σ_r dx[r,:]
+
+// True if every one of the n floats is finite (no NaN, no ±Inf).
+bool vec_all_finite(const float *x, long n);
 
 // Largest |a[i] - b[i]| over n floats; the measure parity tests report.
 float max_abs_diff(const float *a, const float *b, long n);

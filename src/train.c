@@ -12,6 +12,7 @@
 #include "bleu.h"
 #include "decode.h"
 #include "loss.h"
+#include "shards.h"
 #include "tasks.h"
 #include "tensor.h"
 
@@ -279,15 +280,18 @@ static bool check_resumed_average(const Trainer *t, const char *path, ErrorMessa
 // A model that cannot fit in this machine's memory is refused before it is allocated:
 // malloc would still succeed (Linux hands out memory as it is first touched), and the run
 // would fill the memory page by page for minutes before it failed or was killed. The
-// figure is a lower bound: 4 floats per parameter (the weights, their gradients and Adam's
-// two moments, §5.3; a fifth with --average-last), the activations every layer keeps for
-// the backward, and 2 floats per logit of the largest batch (the logits, their gradient).
+// figure is a lower bound: 5 floats per parameter (the weights, their gradients, the second
+// shard's gradients (shards.h) and Adam's two moments, §5.3; a sixth with --average-last),
+// the activations every layer keeps for the backward (the second shard's too), and 2
+// floats per logit of the largest batch (the logits, their gradient).
 static bool check_memory(const ModelConfig *cfg, const TrainOptions *o, ErrorMessage *err) {
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
     if (pages <= 0 || page_size <= 0) return true;  // unknown: let the allocations decide
     double params = (double)model_param_count(cfg), have = (double)pages * (double)page_size;
     double model_bytes = params * (o->average_last > 0 ? 5 : 4) * sizeof(float);
-    double batch_bytes = ((double)model_activation_count(cfg) +
+    double shard_acts = (double)shards_floats(cfg) - (SHARDS - 1) * params;  // the rest: gradients
+    model_bytes += (SHARDS - 1) * params * sizeof(float);
+    double batch_bytes = ((double)model_activation_count(cfg) + shard_acts +
                           2.0 * cfg->max_batch * cfg->max_len * cfg->vocab_size) * sizeof(float);
     double need = model_bytes + batch_bytes;
     if (need <= have) return true;
@@ -380,6 +384,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
     const ModelConfig *c = &t->model.config;
     batch_init(&t->batch, c->max_batch, c->max_len);
     t->dlogits = xmalloc(sizeof(float) * (size_t)c->max_batch * c->max_len * c->vocab_size);
+    shards_init(&t->shards, &t->model);
     t->first_step = t->state.step;
     t->saved_step = resume_path && strcmp(resume_path, o->out_path) == 0 ? t->state.step : -1;
     return true;
@@ -388,6 +393,7 @@ bool trainer_init(Trainer *t, const TrainOptions *options, const char *resume_pa
 void trainer_free(Trainer *t) {
     free(t->param_sum);
     free(t->dlogits);
+    shards_free(&t->shards);
     batch_free(&t->batch);
     batch_plan_free(&t->plan);
     adam_free(&t->adam);
@@ -402,26 +408,18 @@ void trainer_free(Trainer *t) {
 
 // ---- one step -------------------------------------------------------------------------
 
-// True if every one of n floats is finite. A NaN or Inf anywhere poisons the sum.
-static bool all_finite(const float *x, long n) {
-    float sum = 0.0f;
-    for (long i = 0; i < n; i++) sum += x[i] * 0.0f;  // 0·finite = 0, 0·NaN/Inf = NaN
-    return sum == 0.0f;
-}
-
 // True if every one of the n parameters is finite and at most PARAM_LIMIT in size (the
 // limit is defined at the top: a resumed average is held to it too).
 static bool params_sane(const float *x, long n) {
     float peak = 0.0f;
     for (long i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));  // fmaxf drops a NaN ...
-    return all_finite(x, n) && peak <= PARAM_LIMIT;                 // ... all_finite does not
+    return vec_all_finite(x, n) && peak <= PARAM_LIMIT;                 // ... all_finite does not
 }
 
 bool trainer_step(Trainer *t, TrainStepStats *stats) {
     chooser_begin(&t->threads);
     double t0 = wall_seconds();
     Model *m = &t->model;
-    const int V = m->config.vocab_size;
     // A new epoch: remember the batch-order Rng first (a resume rebuilds the plan from it).
     if (t->state.batch_in_epoch >= t->plan.n_batches) {
         t->state.epoch++;
@@ -435,34 +433,22 @@ bool trainer_step(Trainer *t, TrainStepStats *stats) {
     Batch *b = &t->batch;
     batch_fill(b, &t->train, &t->plan, (int)t->state.batch_in_epoch);
 
-    model_zero_grad(m);
-    model_forward(m, &(ModelBatch){.src = b->src, .src_lengths = b->src_lengths,
-                                   .tgt = b->tgt_in, .tgt_lengths = b->tgt_lengths,
-                                   .B = b->B, .S = b->S, .T = b->T},
-                  true, &t->state.rng);
+    // The plain step is model_zero_grad, model_forward(training), loss_forward,
+    // loss_backward and model_backward over the batch; shards.h does the same with the
+    // batch cut in two halves that run at once (speed notes).
     memset(stats, 0, sizeof *stats);
     stats->step = t->state.step + 1;
     stats->tokens = b->n_tgt_tokens;
     stats->B = b->B, stats->S = b->S, stats->T = b->T;
-    long n_logits = (long)b->B * b->T * V;
-    // NaN/Inf check on the logits first: the loss of a NaN row is meaningless anyway.
-    if (!all_finite(m->acts.logits, n_logits)) {
-        stats->loss = stats->nll = NAN;
-        return false;
-    }
+    const ShardedBatch work = {.batch = {.src = b->src, .src_lengths = b->src_lengths, .tgt = b->tgt_in,
+                                         .tgt_lengths = b->tgt_lengths, .B = b->B, .S = b->S, .T = b->T},
+                               .tgt_out = b->tgt_out, .smoothing = t->options.smoothing};
     LossResult r;
-    // The softmax overwrites the logits in place (probs == logits): they are not needed again.
-    LossSpec loss = {.B = b->B, .T = b->T, .V = V,
-                     .smoothing = t->options.smoothing, .ignore_index = TOKEN_PAD};
-    loss_forward(&r, m->acts.logits, m->acts.logits, b->tgt_out, loss);
+    bool finite = shards_gradients(&t->shards, m, &work, t->dlogits, &t->state.rng, &r);
     stats->loss = r.loss;
     stats->nll = r.nll;
-    if (!isfinite(r.loss)) return false;
-
-    vec_zero(t->dlogits, n_logits);
-    loss_backward(t->dlogits, m->acts.logits, r.n_tokens, b->tgt_out, loss);
-    model_backward(m, t->dlogits);
-    if (!all_finite(m->params.grads, m->params.n)) return false;
+    if (!finite) return false;  // a NaN or Inf logit, or loss
+    if (!vec_all_finite(m->params.grads, m->params.n)) return false;
 
     stats->lr = adam_step(&t->adam, m->params.values, m->params.grads);
     if (!params_sane(m->params.values, m->params.n)) {  // the update overflowed: nothing to keep

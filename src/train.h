@@ -32,6 +32,7 @@
 #include "model.h"
 #include "optimizer.h"
 #include "rng.h"
+#include "shards.h"
 #include "threads.h"
 #include "tokenizer.h"
 #include "wordlist.h"
@@ -125,6 +126,7 @@ typedef struct {
     TrainingState state;     // step, epoch, batch_in_epoch, rng, data_rng (epoch start)
     Rng data_rng_now;        // data_rng after this epoch's plan was drawn
     float *dlogits;          // (max_batch, max_len, V) dLoss/dlogits of the current batch
+    Shards shards;           // the second half of each batch's activations and gradients (shards.h)
     long tokens_seen;        // real target tokens trained on (this session)
     double train_seconds;    // wall time spent in steps (this session)
     long first_step;         // state.step when this session began (for tokens/s, ETA)

@@ -15,7 +15,7 @@ lesson_of() {
         multihead.h) echo 5 ;;
         layernorm.h|feedforward.h|dropout.h|residual.h|encoder.h) echo 6 ;;
         decoder.h|generator.h|model.h) echo 7 ;;
-        loss.h|optimizer.h|dataset.h|tasks.h|bleu.h|wordlist.h|checkpoint.h|decode.h|history.h|threads.h|train.h) echo 8 ;;
+        loss.h|optimizer.h|dataset.h|tasks.h|bleu.h|wordlist.h|checkpoint.h|decode.h|history.h|shards.h|threads.h|train.h) echo 8 ;;
         *) echo "" ;;
     esac
 }

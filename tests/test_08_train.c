@@ -15,8 +15,11 @@
 #include "checkpoint.h"
 #include "common.h"
 #include "decode.h"
+#include "loss.h"
 #include "model.h"
+#include "shards.h"
 #include "tasks.h"
+#include "tensor.h"
 #include "testutil.h"
 #include "tokenizer.h"
 #include "train.h"
@@ -526,39 +529,106 @@ static void test_chooser_takes_the_faster_setting(void **state) {
 
 // The thread count a step runs on never changes a result: 12 steps on 2 threads, with the
 // chooser trying and switching between 1 and 2, give the same losses and parameters to
-// the last bit as 12 steps on 1. The model is big enough (d_ff 256, about 400 tokens a
-// batch) that its feed-forward products and the generator are shared by 2 threads.
+// the last bit as 12 steps on 1; so do 12 on 4 threads (the two shards of each step,
+// shards.h, then share 2 threads each for their own loops). The model is big enough
+// (d_ff 256, about 400 tokens a batch) that its feed-forward products and the generator
+// are shared by 2 threads.
 static void test_same_bits_on_any_thread_count(void **state) {
     (void)state;
-    enum { STEPS = 12 };
-    double losses[2][STEPS];
-    float *params[2];
+    enum { STEPS = 12, RUNS = 3 };
+    const int threads[RUNS] = {1, 2, 4};
+    double losses[RUNS][STEPS];
+    float *params[RUNS];
     long n = 0;
-    for (int run = 0; run < 2; run++) {
+    for (int run = 0; run < RUNS; run++) {
         TrainOptions o = tiny_options("reverse");
         o.d_model = 64, o.n_heads = 4, o.d_ff = 256;
         o.batch_tokens = 512, o.batch_sentences = 64;
-        o.threads = run + 1;
+        o.threads = threads[run];
         Trainer t;
         init_or_fail(&t, &o, NULL);
         for (int i = 0; i < STEPS; i++) {
             TrainStepStats s;
-            if (run == 1 && i % 3 == 2) t.threads.next_trial = t.threads.steps;  // switch often
+            if (run > 0 && i % 3 == 2) t.threads.next_trial = t.threads.steps;  // switch often
             assert_true(trainer_step(&t, &s));
             losses[run][i] = s.loss;
         }
 #ifdef _OPENMP
-        if (run == 1) assert_true(t.threads.steps_many > 0);  // (without OpenMP there is one thread)
+        if (run > 0) assert_true(t.threads.steps_many > 0);  // (without OpenMP there is one thread)
 #endif
         n = t.model.params.n;
         params[run] = xmalloc(sizeof(float) * (size_t)n);
         memcpy(params[run], t.model.params.values, sizeof(float) * (size_t)n);
         trainer_free(&t);
     }
-    for (int i = 0; i < STEPS; i++)
-        if (losses[0][i] != losses[1][i]) fail_msg("step %d: loss %a on 1 thread, %a on 2", i + 1, losses[0][i], losses[1][i]);
-    assert_memory_equal(params[0], params[1], sizeof(float) * (size_t)n);
-    free(params[0]), free(params[1]);
+    for (int run = 1; run < RUNS; run++) {
+        for (int i = 0; i < STEPS; i++)
+            if (losses[0][i] != losses[run][i])
+                fail_msg("step %d: loss %a on 1 thread, %a on %d", i + 1, losses[0][i], losses[run][i], threads[run]);
+        assert_memory_equal(params[0], params[run], sizeof(float) * (size_t)n);
+    }
+    for (int run = 0; run < RUNS; run++) free(params[run]);
+}
+
+// The plain pass of one training step (train.c's comment): the whole batch through the
+// model's own activations, the loss, the backward into params.grads.
+static LossResult plain_pass(Model *m, const ShardedBatch *w, float *dlogits, Rng *rng) {
+    const ModelBatch *b = &w->batch;
+    const int V = m->config.vocab_size;
+    model_zero_grad(m);
+    model_forward(m, b, true, rng);
+    LossSpec spec = {.B = b->B, .T = b->T, .V = V, .smoothing = w->smoothing, .ignore_index = TOKEN_PAD};
+    LossResult r;
+    loss_forward(&r, m->acts.logits, m->acts.logits, w->tgt_out, spec);
+    vec_zero(dlogits, (long)b->B * b->T * V);
+    loss_backward(dlogits, m->acts.logits, r.n_tokens, w->tgt_out, spec);
+    model_backward(m, dlogits);
+    return r;
+}
+
+// shards.h: the pass cut into two shards computes what the plain pass computes, to float
+// rounding: the loss and every gradient, for batches of 5 rows (odd: shard 0 gets 3),
+// rows of different lengths with padding, and 1 row (shard 1 empty). Without dropout,
+// so that both compute the same function (with dropout each shard draws its own masks).
+static void test_shards_equal_plain_pass(void **state) {
+    (void)state;
+    ModelConfig cfg = {.vocab_size = 17, .d_model = 16, .n_heads = 2, .d_ff = 32, .n_layers = 2,
+                       .max_len = 7, .max_batch = 5, .dropout = 0.0f};
+    Rng rng;
+    rng_seed(&rng, 5, 1);
+    Model m;
+    model_init(&m, &cfg, &rng);
+    enum { B = 5, S = 6, T = 7 };
+    int src[B * S], tgt[B * T], tgt_out[B * T], src_len[B] = {6, 2, 4, 1, 5}, tgt_len[B] = {3, 7, 1, 5, 2};
+    for (int i = 0; i < B * S; i++) src[i] = i % S < src_len[i / S] ? 3 + (int)rng_below(&rng, 14) : TOKEN_PAD;
+    for (int i = 0; i < B * T; i++) {
+        bool real = i % T < tgt_len[i / T];
+        tgt[i] = !real ? TOKEN_PAD : i % T == 0 ? TOKEN_BOS : 3 + (int)rng_below(&rng, 14);
+        tgt_out[i] = real ? 3 + (int)rng_below(&rng, 14) : TOKEN_PAD;
+    }
+    float *dlogits = xmalloc(sizeof(float) * B * T * 17), *plain = xmalloc(sizeof(float) * (size_t)m.params.n);
+    Shards shards;
+    shards_init(&shards, &m);
+    for (int rows = B; rows >= 1; rows -= 4) {  // 5 rows, then 1
+        ShardedBatch w = {.batch = {.src = src, .src_lengths = src_len, .tgt = tgt, .tgt_lengths = tgt_len,
+                                    .B = rows, .S = S, .T = T},
+                          .tgt_out = tgt_out, .smoothing = 0.1f};
+        LossResult want = plain_pass(&m, &w, dlogits, &rng);
+        memcpy(plain, m.params.grads, sizeof(float) * (size_t)m.params.n);
+        for (long i = 0; i < m.params.n; i++) m.params.grads[i] = 7.0f;  // the pass overwrites them
+        LossResult got;
+        assert_true(shards_gradients(&shards, &m, &w, dlogits, &rng, &got));
+        assert_int_equal(got.n_tokens, want.n_tokens);
+        assert_int_equal(got.n_correct, want.n_correct);
+        if (fabs(got.loss - want.loss) > 1e-5 * want.loss || fabs(got.nll - want.nll) > 1e-5 * want.nll)
+            fail_msg("%d rows: loss %.9g, nll %.9g in shards; %.9g, %.9g in one pass", rows, got.loss,
+                     got.nll, want.loss, want.nll);
+        assert_arrays_close(rows == B ? "gradients, 5 rows in 2 shards" : "gradients, 1 row", m.params.grads,
+                            plain, m.params.n, 1e-6f);
+    }
+    shards_free(&shards);
+    free(dlogits), free(plain);
+    model_free(&m);
 }
 
 // Expects trainer_init to refuse resuming from path with o, with a message containing want.
@@ -625,6 +695,7 @@ int main(void) {
         cmocka_unit_test(test_step_allocates_nothing),
         cmocka_unit_test(test_chooser_takes_the_faster_setting),
         cmocka_unit_test(test_same_bits_on_any_thread_count),
+        cmocka_unit_test(test_shards_equal_plain_pass),
         cmocka_unit_test(test_nan_stops_training),
         cmocka_unit_test(test_adam_overflow_saves_nothing),
         cmocka_unit_test(test_divergence_is_detected),

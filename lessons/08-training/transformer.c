@@ -1181,6 +1181,8 @@ static BenchResult bench_one(const BenchConfig *c, double seconds) {
         memcpy(tgt_out + b * T, tgt + b * (T + 1) + 1, sizeof(int) * (size_t)T);
     }
     float *dlogits = xmalloc(sizeof(float) * (size_t)B * T * c->vocab);
+    Shards shards;
+    shards_init(&shards, &m);
     long steps = 0, most_before = 0;
     double start = 0;
     ThreadChooser chooser;
@@ -1189,18 +1191,12 @@ static BenchResult bench_one(const BenchConfig *c, double seconds) {
         if (warm == 0) start = wall_seconds(), most_before = chooser.steps_many;
         chooser_begin(&chooser);
         double step_start = wall_seconds();
-        model_zero_grad(&m);
-        model_forward(&m, &(ModelBatch){.src = src, .src_lengths = src_len,
-                                        .tgt = tgt_in, .tgt_lengths = tgt_len,
-                                        .B = B, .S = S, .T = T},
-                      true, &rng);
+        // The training step's pass (train.c): forward, loss, backward in two shards.
+        const ShardedBatch work = {.batch = {.src = src, .src_lengths = src_len, .tgt = tgt_in,
+                                             .tgt_lengths = tgt_len, .B = B, .S = S, .T = T},
+                                   .tgt_out = tgt_out, .smoothing = LABEL_SMOOTHING};
         LossResult r;
-        LossSpec loss = {.B = B, .T = T, .V = c->vocab,
-                         .smoothing = LABEL_SMOOTHING, .ignore_index = TOKEN_PAD};
-        loss_forward(&r, m.acts.logits, m.acts.logits, tgt_out, loss);
-        vec_zero(dlogits, (long)B * T * c->vocab);
-        loss_backward(dlogits, m.acts.logits, r.n_tokens, tgt_out, loss);
-        model_backward(&m, dlogits);
+        shards_gradients(&shards, &m, &work, dlogits, &rng, &r);
         adam_step(&adam, m.params.values, m.params.grads);
         chooser_end(&chooser, wall_seconds() - step_start, (double)B * (S + T));
         if (warm >= 0) {
@@ -1213,6 +1209,7 @@ static BenchResult bench_one(const BenchConfig *c, double seconds) {
                      .ms_step = 1e3 * dt / (double)steps, .n_params = m.params.n,
                      .share_most = (double)(chooser.steps_many - most_before) / (double)steps};
     free(dlogits);
+    shards_free(&shards);
     free(src), free(tgt), free(tgt_in), free(tgt_out), free(src_len), free(tgt_len);
     adam_free(&adam);
     model_free(&m);
