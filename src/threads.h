@@ -12,8 +12,9 @@
 // steps), so a setting that keeps losing costs less and less; a switch resets it.
 //
 // Choosing never changes a result: every number is computed by one thread in a fixed
-// order whatever the thread count (tensor.h), so a run that switched a hundred times ends
-// with the same bits as a run on one thread.
+// order whatever the thread count (tensor.h), and a step cuts its batch into the same two
+// shards on 1 thread as on 2 (shards.h), so a run that switched a hundred times ends with
+// the same bits as a run on one thread.
 #ifndef THREADS_H
 #define THREADS_H
 
