@@ -5,7 +5,7 @@
 #   make run      open the viewer, training a toy model live
 #   make lessons  build only the lesson programs
 #   make pages    check that every program output a page quotes is still what it prints
-#   make bench    training and decoding throughput next to PyTorch's, if installed (~11 min)
+#   make bench    training and decoding throughput next to PyTorch's, if installed (~12 min)
 #   make clean    remove build/
 #   make PLAIN_KERNELS=1   (after make clean) builds everything with the plain reference
 #                 kernels in place of the fast ones: three-loop matrix products, the loss
@@ -202,7 +202,7 @@ shipped-run-info: $(BUILD)/add_run_info
 # lessons/09-inference/decode_torch.py with the same weights, BENCH_DECODE_RUNS rounds)
 # and the time per token against position (build/kvcache_demo); prints medians, ratios,
 # peak RSS and every target of issue 13, writes them to build/bench.txt and draws
-# build/bench-width.png and build/bench-position.png (build/bench-plot). About 11 min.
+# build/bench-width.png and build/bench-position.png (build/bench-plot). About 12 min.
 # Without python3 it times the C side alone.
 BENCH_PYTHON ?= /usr/bin/python3
 BENCH_RUNS ?= 5
