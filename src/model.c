@@ -477,7 +477,7 @@ void model_forward(Model *m, const ModelBatch *batch, bool training, Rng *rng) {
     model_decode(m, batch->tgt, batch->tgt_lengths, batch->T, training, rng);
 }
 
-// The same into activations a of the caller's (a shard's, train.h).
+// The same into activations a of the caller's (a shard's, shards.h).
 void model_forward_with(Model *m, ModelActs *a, const ModelBatch *batch, bool training, Rng *rng) {
     encode_into(m, a, batch->src, batch->src_lengths, batch->B, batch->S, training, rng);
     decode_into(m, a, batch->tgt, batch->tgt_lengths, batch->T, training, rng);

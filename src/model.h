@@ -226,7 +226,7 @@ typedef struct {
 // Fills out for one layer of the given kind; false if layer is out of range.
 bool model_attention_qkv(const Model *m, AttentionKind kind, int layer, AttentionQKV *out);
 
-// ---- a second set of activations and gradients: data-parallel training (train.h) ----
+// ---- a second set of activations and gradients: data-parallel training (shards.h) ----
 // A training step can split its batch into shards that run at the same time, each
 // through its own activations into its own gradients, which are then added up. The
 // model's own acts and params.grads serve the first shard; these hold another's.

@@ -40,9 +40,9 @@ void shards_free(Shards *s) {
     memset(s, 0, sizeof *s);
 }
 
-long shards_floats(const ModelConfig *cfg) {
+long shards_activation_count(const ModelConfig *cfg) {
     const ModelConfig c = shard_config(cfg);
-    return (SHARDS - 1) * (model_activation_count(&c) + model_param_count(cfg));
+    return (SHARDS - 1) * model_activation_count(&c);
 }
 
 // Where shard k runs: its activations and its gradients.

@@ -47,8 +47,9 @@ typedef struct {
 // Allocates shards 1.. for m's configuration; frees them (zeroes the struct).
 void shards_init(Shards *s, const Model *m);
 void shards_free(Shards *s);
-// Floats shards_init allocates for cfg (check_memory's estimate).
-long shards_floats(const ModelConfig *cfg);
+// Floats of the activations shards_init allocates for cfg (besides SHARDS - 1 gradient
+// buffers of model_param_count floats each): check_memory's estimate.
+long shards_activation_count(const ModelConfig *cfg);
 
 // One pass over work (B <= max_batch): m->params.grads gets dLoss/dθ (overwritten: no
 // model_zero_grad needed), *result the loss over the whole batch as loss_forward gives

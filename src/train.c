@@ -288,10 +288,8 @@ static bool check_memory(const ModelConfig *cfg, const TrainOptions *o, ErrorMes
     long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGE_SIZE);
     if (pages <= 0 || page_size <= 0) return true;  // unknown: let the allocations decide
     double params = (double)model_param_count(cfg), have = (double)pages * (double)page_size;
-    double model_bytes = params * (o->average_last > 0 ? 5 : 4) * sizeof(float);
-    double shard_acts = (double)shards_floats(cfg) - (SHARDS - 1) * params;  // the rest: gradients
-    model_bytes += (SHARDS - 1) * params * sizeof(float);
-    double batch_bytes = ((double)model_activation_count(cfg) + shard_acts +
+    double model_bytes = params * ((o->average_last > 0 ? 5 : 4) + SHARDS - 1) * sizeof(float);
+    double batch_bytes = ((double)model_activation_count(cfg) + (double)shards_activation_count(cfg) +
                           2.0 * cfg->max_batch * cfg->max_len * cfg->vocab_size) * sizeof(float);
     double need = model_bytes + batch_bytes;
     if (need <= have) return true;
@@ -413,7 +411,7 @@ void trainer_free(Trainer *t) {
 static bool params_sane(const float *x, long n) {
     float peak = 0.0f;
     for (long i = 0; i < n; i++) peak = fmaxf(peak, fabsf(x[i]));  // fmaxf drops a NaN ...
-    return vec_all_finite(x, n) && peak <= PARAM_LIMIT;                 // ... all_finite does not
+    return vec_all_finite(x, n) && peak <= PARAM_LIMIT;             // ... vec_all_finite does not
 }
 
 bool trainer_step(Trainer *t, TrainStepStats *stats) {
